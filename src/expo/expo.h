@@ -1,0 +1,37 @@
+/* Prometheus text exposition format 0.0.4: family headers, samples, label escaping, number
+ * formatting, and gzip of a finished body. Knows nothing of processes. */
+#ifndef PROCTRACK_EXPO_EXPO_H
+#define PROCTRACK_EXPO_EXPO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/strbuf.h"
+
+#define EXPO_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+enum expo_type { EXPO_COUNTER, EXPO_GAUGE, EXPO_UNTYPED };
+
+/* "# HELP name help\n# TYPE name type\n"; HELP text escaped (backslash, newline). */
+void expo_family(struct strbuf *out, const char *name, enum expo_type type, const char *help);
+
+/* Appends `name="value"` with the value escaped (backslash, double quote, newline) and made valid
+ * UTF-8 (each invalid byte becomes U+FFFD). Label sets are built once with this and reused for
+ * every sample of the same series. A comma is prepended when `out` is not empty. */
+void expo_label(struct strbuf *out, const char *name, const char *value, size_t value_len);
+
+/* One sample line: name, then {labels} when `labels` (already built by expo_label) is non-empty,
+ * then the value. `extra` is an optional further label (already escaped, e.g. `mode="user"`). */
+void expo_sample_u64(struct strbuf *out, const char *name, const char *labels, const char *extra,
+                     uint64_t value);
+void expo_sample_double(struct strbuf *out, const char *name, const char *labels,
+                        const char *extra, double value);
+
+/* Shortest text that parses back to the same double (Go's strconv 'g' -1 style); NaN, +Inf,
+ * -Inf spelled as Prometheus wants. */
+void expo_format_double(struct strbuf *out, double value);
+
+/* Compresses `len` bytes of `in` into `out` (reset first) as a gzip stream. 0 or -EIO. */
+int expo_gzip(const char *in, size_t len, struct strbuf *out);
+
+#endif /* PROCTRACK_EXPO_EXPO_H */

@@ -1,0 +1,105 @@
+/* What the kernel tells about a process, as plain structs, and pure parsers that fill them from the
+ * bytes of a /proc file. Nothing here opens a file: see proc_source.h for the reader. */
+#ifndef PROCTRACK_PROC_PROC_H
+#define PROCTRACK_PROC_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The kernel's TASK_COMM_LEN is 16; keep room for longer names from other kernels or fixtures. */
+#define PROC_COMM_MAX 64
+
+/* /proc/PID/stat, the fields proctrack uses. Numbers in the comments are proc(5) field numbers. */
+struct proc_stat {
+    int pid;                     /* (1) */
+    char comm[PROC_COMM_MAX];    /* (2) without the parentheses */
+    char state;                  /* (3) R S D Z T t X I ... */
+    int ppid;                    /* (4) */
+    uint64_t minflt;             /* (10) */
+    uint64_t majflt;             /* (12) */
+    uint64_t utime_ticks;        /* (14) */
+    uint64_t stime_ticks;        /* (15) */
+    int64_t num_threads;         /* (20) */
+    uint64_t starttime_ticks;    /* (22) clock ticks after boot */
+    uint64_t vsize_bytes;        /* (23) */
+    uint64_t rss_pages;          /* (24) */
+    uint64_t delayacct_blkio_ticks; /* (42), 0 when absent */
+    uint64_t guest_time_ticks;   /* (43), 0 when absent */
+};
+
+/* /proc/PID/status, the fields not available from stat. */
+struct proc_status {
+    bool has_uid;
+    uint32_t euid;                  /* Uid: second value */
+    bool has_ctxt;
+    uint64_t voluntary_ctxt;        /* voluntary_ctxt_switches */
+    uint64_t nonvoluntary_ctxt;     /* nonvoluntary_ctxt_switches */
+    uint64_t vm_swap_bytes;         /* VmSwap, kB * 1024; 0 for kernel threads */
+};
+
+/* /proc/PID/io */
+struct proc_io {
+    uint64_t rchar;
+    uint64_t wchar;
+    uint64_t syscr;
+    uint64_t syscw;
+    uint64_t read_bytes;
+    uint64_t write_bytes;
+    uint64_t cancelled_write_bytes;
+};
+
+#define PROC_LIMIT_UNLIMITED UINT64_MAX
+
+/* Each returns 0, or -EINVAL when the buffer is not a file of that kind. `buf` need not be
+ * NUL-terminated; `len` bytes are read. No allocation, no locale. */
+int proc_parse_stat(const char *buf, size_t len, struct proc_stat *out);
+int proc_parse_status(const char *buf, size_t len, struct proc_status *out);
+int proc_parse_io(const char *buf, size_t len, struct proc_io *out);
+/* Soft "Max open files" from /proc/PID/limits; PROC_LIMIT_UNLIMITED for "unlimited". */
+int proc_parse_limits_nofile(const char *buf, size_t len, uint64_t *soft);
+/* `btime` from <procfs>/stat: the boot time in seconds since the epoch. */
+int proc_parse_btime(const char *buf, size_t len, uint64_t *btime);
+
+/* Splits /proc/PID/cmdline in place: NUL-separated arguments, written as pointers into `buf`
+ * (which must have one writable byte past `len`, set to NUL). Returns the argument count, of which
+ * at most `max` are stored. A trailing NUL does not start a new argument. */
+size_t proc_split_cmdline(char *buf, size_t len, const char **argv, size_t max);
+
+/* Walks /proc/PID/cgroup and calls `fn` with the path column of each line (hierarchy id and
+ * controllers dropped), in file order. Returns the number of lines. */
+size_t proc_parse_cgroup(const char *buf, size_t len,
+                         void (*fn)(void *arg, const char *path, size_t path_len), void *arg);
+
+/* Parses an unsigned decimal number at *p (up to `end`), advancing *p. Returns false when there is
+ * no digit. Saturates at UINT64_MAX instead of wrapping. */
+bool proc_parse_u64(const char **p, const char *end, uint64_t *out);
+
+/* Which optional parts of a process's identity a consumer needs read at first sight. */
+enum proc_need {
+    PROC_NEED_CMDLINE = 1u << 0,
+    PROC_NEED_EXE = 1u << 1,     /* readlink of /proc/PID/exe */
+    PROC_NEED_CGROUP = 1u << 2,
+    PROC_NEED_UID = 1u << 3,     /* effective uid, from status */
+};
+
+/* Who a process is: read once, when a (pid, starttime) is first seen, and handed to the rules.
+ * All pointers are borrowed from the reader and valid until its next identity read. */
+struct proc_identity {
+    int pid;
+    int ppid;
+    uint64_t starttime_ticks;
+    double start_time_seconds;      /* seconds since the epoch: btime + starttime / ticks per second */
+    const char *comm;
+    size_t argc;                    /* 0 for kernel threads and zombies */
+    const char *const *argv;
+    const char *cmdline;            /* argv joined by single spaces; "" when argc is 0 */
+    size_t cmdline_len;
+    const char *exe;                /* resolved /proc/PID/exe, "" when unknown */
+    bool has_euid;
+    uint32_t euid;
+    size_t ncgroups;
+    const char *const *cgroups;     /* path column of each /proc/PID/cgroup line */
+};
+
+#endif /* PROCTRACK_PROC_PROC_H */

@@ -1,0 +1,38 @@
+/* Grouping rules: process-exporter's config format (`process_names`), read unchanged, and the
+ * matcher that turns a process identity into a group name. Knows nothing of files under /proc. */
+#ifndef PROCTRACK_RULES_RULES_H
+#define PROCTRACK_RULES_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "proc/proc.h"
+#include "util/strbuf.h"
+
+struct rules;
+
+/* Called for each non-fatal finding (an unknown key), with "FILE:LINE:COL: message". */
+typedef void (*rules_warn_fn)(void *arg, const char *message);
+
+/* Parses a config. `name` is used in messages (a path, or "<default>" for the embedded one).
+ * On error returns NULL and writes "NAME:LINE:COL: reason" (1-based) into `err`. */
+struct rules *rules_load_buffer(const char *name, const char *buf, size_t len, char *err,
+                                size_t errlen, rules_warn_fn warn, void *warn_arg);
+/* Reads and parses a file; an unreadable file is an error "PATH: strerror". */
+struct rules *rules_load_file(const char *path, char *err, size_t errlen, rules_warn_fn warn,
+                              void *warn_arg);
+void rules_free(struct rules *rules);
+
+size_t rules_count(const struct rules *rules);
+/* The PROC_NEED_* bits the matchers and templates need beyond stat. */
+unsigned rules_needs(const struct rules *rules);
+
+/* Tries the rules in file order; the first whose selectors all match wins. Writes the rendered
+ * group name into `groupname` (reset first) and returns the rule's index, or -1 when none matches.
+ * Not thread-safe: it reuses match buffers held by `rules`. */
+int rules_match(struct rules *rules, const struct proc_identity *id, struct strbuf *groupname);
+
+/* A short description of rule `index` for logs, e.g. "process_names[2] (default.yml:7:5)". */
+const char *rules_describe(const struct rules *rules, size_t index);
+
+#endif /* PROCTRACK_RULES_RULES_H */
