@@ -89,7 +89,7 @@ struct proc_identity {
     int pid;
     int ppid;
     uint64_t starttime_ticks;
-    double start_time_seconds;      /* seconds since the epoch: btime + starttime / ticks per second */
+    uint64_t start_time_ns;         /* since the epoch: btime + starttime / ticks per second */
     const char *comm;
     size_t argc;                    /* 0 for kernel threads and zombies */
     const char *const *argv;
