@@ -24,8 +24,8 @@ void expo_label(struct strbuf *out, const char *name, const char *value, size_t 
  * then the value. `extra` is an optional further label (already escaped, e.g. `mode="user"`). */
 void expo_sample_u64(struct strbuf *out, const char *name, const char *labels, const char *extra,
                      uint64_t value);
-void expo_sample_double(struct strbuf *out, const char *name, const char *labels,
-                        const char *extra, double value);
+void expo_sample_double(struct strbuf *out, const char *name, const char *labels, const char *extra,
+                        double value);
 
 /* Shortest text that parses back to the same double (Go's strconv 'g' -1 style); NaN, +Inf,
  * -Inf spelled as Prometheus wants. */

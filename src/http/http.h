@@ -13,12 +13,12 @@
 typedef int (*http_metrics_fn)(void *arg, struct strbuf *body);
 
 struct http_config {
-    const char *listen_address;  /* ":9256", "127.0.0.1:9256", "[::1]:9256", "host:port" */
-    const char *telemetry_path;  /* "/metrics" */
-    unsigned max_connections;    /* concurrent connections; further ones wait or are refused */
-    unsigned timeout_seconds;    /* idle connection timeout */
-    bool gzip;                   /* compress when the client accepts gzip */
-    const char *landing_html;    /* body of GET /; NULL for a built-in page */
+    const char *listen_address; /* ":9256", "127.0.0.1:9256", "[::1]:9256", "host:port" */
+    const char *telemetry_path; /* "/metrics" */
+    unsigned max_connections;   /* concurrent connections; further ones wait or are refused */
+    unsigned timeout_seconds;   /* idle connection timeout */
+    bool gzip;                  /* compress when the client accepts gzip */
+    const char *landing_html;   /* body of GET /; NULL for a built-in page */
     http_metrics_fn metrics;
     void *metrics_arg;
 };

@@ -12,30 +12,30 @@
 
 /* /proc/PID/stat, the fields proctrack uses. Numbers in the comments are proc(5) field numbers. */
 struct proc_stat {
-    int pid;                     /* (1) */
-    char comm[PROC_COMM_MAX];    /* (2) without the parentheses */
-    char state;                  /* (3) R S D Z T t X I ... */
-    int ppid;                    /* (4) */
-    uint64_t minflt;             /* (10) */
-    uint64_t majflt;             /* (12) */
-    uint64_t utime_ticks;        /* (14) */
-    uint64_t stime_ticks;        /* (15) */
-    int64_t num_threads;         /* (20) */
-    uint64_t starttime_ticks;    /* (22) clock ticks after boot */
-    uint64_t vsize_bytes;        /* (23) */
-    uint64_t rss_pages;          /* (24) */
+    int pid;                        /* (1) */
+    char comm[PROC_COMM_MAX];       /* (2) without the parentheses */
+    char state;                     /* (3) R S D Z T t X I ... */
+    int ppid;                       /* (4) */
+    uint64_t minflt;                /* (10) */
+    uint64_t majflt;                /* (12) */
+    uint64_t utime_ticks;           /* (14) */
+    uint64_t stime_ticks;           /* (15) */
+    int64_t num_threads;            /* (20) */
+    uint64_t starttime_ticks;       /* (22) clock ticks after boot */
+    uint64_t vsize_bytes;           /* (23) */
+    uint64_t rss_pages;             /* (24) */
     uint64_t delayacct_blkio_ticks; /* (42), 0 when absent */
-    uint64_t guest_time_ticks;   /* (43), 0 when absent */
+    uint64_t guest_time_ticks;      /* (43), 0 when absent */
 };
 
 /* /proc/PID/status, the fields not available from stat. */
 struct proc_status {
     bool has_uid;
-    uint32_t euid;                  /* Uid: second value */
+    uint32_t euid; /* Uid: second value */
     bool has_ctxt;
-    uint64_t voluntary_ctxt;        /* voluntary_ctxt_switches */
-    uint64_t nonvoluntary_ctxt;     /* nonvoluntary_ctxt_switches */
-    uint64_t vm_swap_bytes;         /* VmSwap, kB * 1024; 0 for kernel threads */
+    uint64_t voluntary_ctxt;    /* voluntary_ctxt_switches */
+    uint64_t nonvoluntary_ctxt; /* nonvoluntary_ctxt_switches */
+    uint64_t vm_swap_bytes;     /* VmSwap, kB * 1024; 0 for kernel threads */
 };
 
 /* /proc/PID/io */
@@ -78,9 +78,9 @@ bool proc_parse_u64(const char **p, const char *end, uint64_t *out);
 /* Which optional parts of a process's identity a consumer needs read at first sight. */
 enum proc_need {
     PROC_NEED_CMDLINE = 1u << 0,
-    PROC_NEED_EXE = 1u << 1,     /* readlink of /proc/PID/exe */
+    PROC_NEED_EXE = 1u << 1, /* readlink of /proc/PID/exe */
     PROC_NEED_CGROUP = 1u << 2,
-    PROC_NEED_UID = 1u << 3,     /* effective uid, from status */
+    PROC_NEED_UID = 1u << 3, /* effective uid, from status */
 };
 
 /* Who a process is: read once, when a (pid, starttime) is first seen, and handed to the rules.
@@ -89,17 +89,48 @@ struct proc_identity {
     int pid;
     int ppid;
     uint64_t starttime_ticks;
-    uint64_t start_time_ns;         /* since the epoch: btime + starttime / ticks per second */
+    uint64_t start_time_ns; /* since the epoch: btime + starttime / ticks per second */
     const char *comm;
-    size_t argc;                    /* 0 for kernel threads and zombies */
+    size_t argc; /* 0 for kernel threads and zombies */
     const char *const *argv;
-    const char *cmdline;            /* argv joined by single spaces; "" when argc is 0 */
+    const char *cmdline; /* argv joined by single spaces; "" when argc is 0 */
     size_t cmdline_len;
-    const char *exe;                /* resolved /proc/PID/exe, "" when unknown */
+    const char *exe; /* resolved /proc/PID/exe, "" when unknown */
     bool has_euid;
     uint32_t euid;
     size_t ncgroups;
-    const char *const *cgroups;     /* path column of each /proc/PID/cgroup line */
+    const char *const *cgroups; /* path column of each /proc/PID/cgroup line */
+};
+
+/* The per-process files proctrack reads, for error accounting. */
+enum proc_file {
+    PROC_FILE_STAT,
+    PROC_FILE_STATUS,
+    PROC_FILE_IO,
+    PROC_FILE_FD,
+    PROC_FILE_LIMITS,
+    PROC_FILE_CMDLINE,
+    PROC_FILE_EXE,
+    PROC_FILE_CGROUP,
+    PROC_FILE_COUNT
+};
+
+/* The file's name under /proc/PID, e.g. "io". */
+const char *proc_file_name(enum proc_file file);
+
+/* What a tracked process reports beyond stat, read on every scan. A part that could not be read
+ * for a reason other than the process being gone has its has_ flag false and its bit set in
+ * `failed` (1u << enum proc_file). */
+struct proc_metrics {
+    bool has_status;
+    struct proc_status status;
+    bool has_io;
+    struct proc_io io;
+    bool has_open_fds;
+    uint64_t open_fds;
+    bool has_fd_limit;
+    uint64_t fd_limit; /* soft RLIMIT_NOFILE, PROC_LIMIT_UNLIMITED for none */
+    unsigned failed;
 };
 
 #endif /* PROCTRACK_PROC_PROC_H */

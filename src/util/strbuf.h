@@ -12,7 +12,10 @@ struct strbuf {
     size_t cap;
 };
 
-#define STRBUF_INIT {NULL, 0, 0}
+#define STRBUF_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void strbuf_reset(struct strbuf *sb);
 void strbuf_free(struct strbuf *sb);

@@ -1,0 +1,230 @@
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum flag_kind { FLAG_BOOL, FLAG_STRING, FLAG_UINT, FLAG_DURATION };
+
+struct flag {
+    const char *name;
+    enum flag_kind kind;
+    size_t offset;
+    const char *def; /* as printed in usage */
+    const char *usage;
+};
+
+#define OPT(field) offsetof(struct cli_options, field)
+
+static const struct flag flags[] = {
+    {"children", FLAG_BOOL, OPT(children), "true",
+     "if a proc is tracked, track with it any children that aren't part of their own group"},
+    {"config.check", FLAG_BOOL, OPT(config_check), "false",
+     "validate the config file (or the embedded default), print what it found, and exit: 0 when "
+     "valid, 2 otherwise"},
+    {"config.path", FLAG_STRING, OPT(config_path), "",
+     "path to YAML config file (process-exporter's format); empty: the embedded default, which "
+     "groups every process with a command line by its comm"},
+    {"debug", FLAG_BOOL, OPT(debug), "false",
+     "log each new process and the group it joined, or why it joined none, to stderr"},
+    {"procfs", FLAG_STRING, OPT(procfs), "/proc", "path to read proc data from"},
+    {"version", FLAG_BOOL, OPT(version), "false", "print version information and exit"},
+    {"web.connection-timeout", FLAG_DURATION, OPT(connection_timeout_ns), "30s",
+     "close a connection idle for this long"},
+    {"web.disable-compression", FLAG_BOOL, OPT(disable_compression), "false",
+     "never gzip the metrics response, even when the client accepts it"},
+    {"web.listen-address", FLAG_STRING, OPT(listen_address), ":9256",
+     "address on which to expose metrics and web interface"},
+    {"web.max-connections", FLAG_UINT, OPT(max_connections), "64",
+     "maximum number of concurrent HTTP connections; further ones wait"},
+    {"web.telemetry-path", FLAG_STRING, OPT(telemetry_path), "/metrics",
+     "path under which to expose metrics"},
+};
+
+#define NFLAGS (sizeof(flags) / sizeof(flags[0]))
+
+/* strconv.ParseBool */
+static int parse_bool(const char *s, bool *out)
+{
+    static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+    static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+    for (size_t i = 0; i < 6; i++) {
+        if (strcmp(s, yes[i]) == 0) {
+            *out = true;
+            return 0;
+        }
+        if (strcmp(s, no[i]) == 0) {
+            *out = false;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+static int parse_uint(const char *s, uint64_t *out)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return -EINVAL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end)
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+int cli_parse_duration(const char *s, uint64_t *ns)
+{
+    static const struct {
+        const char *unit;
+        double ns;
+    } units[] = {{"ns", 1},   {"us", 1e3}, {"µs", 1e3}, {"μs", 1e3},
+                 {"ms", 1e6}, {"s", 1e9},  {"m", 60e9}, {"h", 3600e9}};
+    const char *p = s;
+    double total = 0;
+    if (*p == '+')
+        p++;
+    if (strcmp(p, "0") == 0) {
+        *ns = 0;
+        return 0;
+    }
+    if (!*p)
+        return -EINVAL;
+    while (*p) {
+        char *end;
+        if (!((*p >= '0' && *p <= '9') || *p == '.'))
+            return -EINVAL;
+        double v = strtod(p, &end);
+        if (end == p)
+            return -EINVAL;
+        p = end;
+        size_t best = 0;
+        int found = -1;
+        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+            size_t n = strlen(units[i].unit);
+            if (strncmp(p, units[i].unit, n) == 0 && n > best) {
+                best = n;
+                found = (int)i;
+            }
+        }
+        if (found < 0)
+            return -EINVAL; /* Go: "missing unit in duration" */
+        total += v * units[found].ns;
+        p += best;
+    }
+    if (total > 9.2e18)
+        return -EINVAL;
+    *ns = (uint64_t)total;
+    return 0;
+}
+
+static const struct flag *find_flag(const char *name, size_t len)
+{
+    for (size_t i = 0; i < NFLAGS; i++)
+        if (strlen(flags[i].name) == len && strncmp(flags[i].name, name, len) == 0)
+            return &flags[i];
+    return NULL;
+}
+
+static int set_flag(const struct flag *f, const char *value, struct cli_options *opts, char *err,
+                    size_t errlen)
+{
+    void *dst = (char *)opts + f->offset;
+    int rc = 0;
+    switch (f->kind) {
+    case FLAG_BOOL:
+        rc = parse_bool(value, dst);
+        break;
+    case FLAG_STRING:
+        *(const char **)dst = value;
+        break;
+    case FLAG_UINT:
+        rc = parse_uint(value, dst);
+        break;
+    case FLAG_DURATION:
+        rc = cli_parse_duration(value, dst);
+        break;
+    }
+    if (rc != 0)
+        snprintf(err, errlen, "invalid value \"%s\" for flag -%s: parse error", value, f->name);
+    return rc;
+}
+
+int cli_parse(int argc, char **argv, struct cli_options *opts, char *err, size_t errlen)
+{
+    memset(opts, 0, sizeof(*opts));
+    for (size_t i = 0; i < NFLAGS; i++)
+        if (set_flag(&flags[i], flags[i].def, opts, err, errlen) != 0)
+            return CLI_ERROR;
+    opts->config_path = NULL;
+
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (arg[0] != '-' || arg[1] == '\0') {
+            snprintf(err, errlen, "unexpected argument \"%s\"", arg);
+            return CLI_ERROR;
+        }
+        const char *name = arg + 1;
+        if (*name == '-') {
+            name++;
+            if (*name == '\0') { /* "--" ends the flags */
+                if (i + 1 < argc) {
+                    snprintf(err, errlen, "unexpected argument \"%s\"", argv[i + 1]);
+                    return CLI_ERROR;
+                }
+                break;
+            }
+        }
+        if (*name == '-' || *name == '=') {
+            snprintf(err, errlen, "bad flag syntax: %s", arg);
+            return CLI_ERROR;
+        }
+        const char *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        if ((len == 1 && name[0] == 'h') || (len == 4 && strncmp(name, "help", 4) == 0)) {
+            opts->help = true;
+            return CLI_OK;
+        }
+        const struct flag *f = find_flag(name, len);
+        if (!f) {
+            snprintf(err, errlen, "flag provided but not defined: -%.*s", (int)len, name);
+            return CLI_ERROR;
+        }
+        const char *value;
+        if (eq) {
+            value = eq + 1;
+        } else if (f->kind == FLAG_BOOL) {
+            value = "true";
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            snprintf(err, errlen, "flag needs an argument: -%s", f->name);
+            return CLI_ERROR;
+        }
+        if (set_flag(f, value, opts, err, errlen) != 0)
+            return CLI_ERROR;
+    }
+    if (opts->config_path && !*opts->config_path)
+        opts->config_path = NULL;
+    return CLI_OK;
+}
+
+void cli_usage(FILE *out, const char *argv0)
+{
+    fprintf(out, "Usage of %s:\n", argv0);
+    for (size_t i = 0; i < NFLAGS; i++) {
+        const struct flag *f = &flags[i];
+        const char *type = f->kind == FLAG_STRING     ? " string"
+                           : f->kind == FLAG_UINT     ? " uint"
+                           : f->kind == FLAG_DURATION ? " duration"
+                                                      : "";
+        fprintf(out, "  -%s%s\n    \t%s", f->name, type, f->usage);
+        if (f->kind == FLAG_STRING && *f->def)
+            fprintf(out, " (default \"%s\")", f->def);
+        else if (f->kind != FLAG_STRING && strcmp(f->def, "false") != 0)
+            fprintf(out, " (default %s)", f->def);
+        fputc('\n', out);
+    }
+}

@@ -1,0 +1,389 @@
+#include "exporter/exporter.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "expo/expo.h"
+#include "proc/proc_reader.h"
+#include "tracker/tracker.h"
+#include "util/xalloc.h"
+
+#define NS "namedprocess_namegroup_"
+
+struct exporter {
+    pthread_mutex_t lock;
+    struct exporter_options options;
+    struct rules *rules;
+    struct proc_reader *reader;
+    struct tracker *tracker;
+    struct tracker_source source;
+    uint64_t ticks_per_second;
+    uint64_t btime;
+    int last_scan_rc;
+    double last_scan_seconds;
+
+    /* Scratch for one exposition, reused across scrapes. */
+    struct strbuf labels;  /* `groupname="..."` of each group, NUL-separated */
+    size_t *label_offsets; /* where each group's labels start in `labels` */
+    size_t label_offsets_cap;
+    struct strbuf series; /* one sample's full label set */
+};
+
+/* ---- the /proc reader as the tracker's source ---- */
+
+static int src_list(void *ctx)
+{
+    return proc_reader_list(ctx);
+}
+
+static int src_next(void *ctx, struct proc_stat *stat)
+{
+    return proc_reader_next(ctx, stat);
+}
+
+static int src_identity(void *ctx, const struct proc_stat *stat, unsigned needs,
+                        struct proc_identity *id, unsigned *failed)
+{
+    return proc_reader_identity(ctx, stat, needs, id, failed);
+}
+
+static int src_metrics(void *ctx, int pid, struct proc_metrics *m)
+{
+    return proc_reader_metrics(ctx, pid, m);
+}
+
+static uint64_t src_now_ticks(void *ctx)
+{
+    /* stat's starttime counts from boot on CLOCK_BOOTTIME, suspended time included. */
+    struct timespec ts;
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    uint64_t hz = proc_reader_ticks_per_second(ctx);
+    return (uint64_t)ts.tv_sec * hz + (uint64_t)ts.tv_nsec / (1000000000ull / hz);
+}
+
+static int classify(void *ctx, const struct proc_identity *id, struct strbuf *groupname)
+{
+    return rules_match(ctx, id, groupname);
+}
+
+static void log_new(void *arg, int pid, const char *comm, const char *group, int rule,
+                    int adopted_from)
+{
+    struct exporter *e = arg;
+    if (group && rule >= 0)
+        fprintf(stderr, "proctrack: new process %d (%s) joins group \"%s\" by %s\n", pid, comm,
+                group, rules_describe(e->rules, (size_t)rule));
+    else if (group)
+        fprintf(stderr, "proctrack: new process %d (%s) joins group \"%s\" through ancestor %d\n",
+                pid, comm, group, adopted_from);
+    else
+        fprintf(stderr, "proctrack: new process %d (%s) matches no rule: ignored\n", pid, comm);
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void scan(struct exporter *e)
+{
+    double start = now_seconds();
+    e->last_scan_rc = tracker_scan(e->tracker, &e->source);
+    e->last_scan_seconds = now_seconds() - start;
+}
+
+struct exporter *exporter_new(const struct exporter_options *options, struct rules *rules,
+                              char *err, size_t errlen)
+{
+    struct proc_reader *reader = proc_reader_new(options->procfs, err, errlen);
+    if (!reader) {
+        rules_free(rules);
+        return NULL;
+    }
+    struct exporter *e = xcalloc(1, sizeof(*e));
+    pthread_mutex_init(&e->lock, NULL);
+    e->options = *options;
+    e->rules = rules;
+    e->reader = reader;
+    e->ticks_per_second = proc_reader_ticks_per_second(reader);
+    e->btime = proc_reader_btime(reader);
+    e->source = (struct tracker_source){
+        .ctx = reader,
+        .list = src_list,
+        .next = src_next,
+        .identity = src_identity,
+        .metrics = src_metrics,
+        .now_ticks = src_now_ticks,
+    };
+    struct tracker_options topts = {
+        .page_size = proc_reader_page_size(reader),
+        .children = options->children,
+        .on_new = options->debug ? log_new : NULL,
+        .on_new_arg = e,
+    };
+    struct tracker_classifier classifier = {
+        .ctx = rules,
+        .needs = rules_needs(rules),
+        .classify = classify,
+    };
+    e->tracker = tracker_new(&topts, &classifier);
+    scan(e);
+    return e;
+}
+
+void exporter_free(struct exporter *e)
+{
+    if (!e)
+        return;
+    tracker_free(e->tracker);
+    proc_reader_free(e->reader);
+    rules_free(e->rules);
+    strbuf_free(&e->labels);
+    strbuf_free(&e->series);
+    free(e->label_offsets);
+    pthread_mutex_destroy(&e->lock);
+    free(e);
+}
+
+/* ---- exposition ---- */
+
+static const char *group_labels(const struct exporter *e, size_t i)
+{
+    return e->labels.buf + e->label_offsets[i];
+}
+
+/* Escapes every group name once per scrape; each is used by some twenty samples. */
+static void build_group_labels(struct exporter *e)
+{
+    size_t n = tracker_group_count(e->tracker);
+    strbuf_reset(&e->labels);
+    e->label_offsets = xgrow(e->label_offsets, &e->label_offsets_cap, n + 1, sizeof(size_t));
+    for (size_t i = 0; i < n; i++) {
+        const char *name = tracker_group_at(e->tracker, i)->name;
+        strbuf_reset(&e->series);
+        expo_label(&e->series, "groupname", name, strlen(name));
+        e->label_offsets[i] = e->labels.len;
+        strbuf_append(&e->labels, e->series.buf, e->series.len + 1); /* with its NUL */
+    }
+}
+
+typedef uint64_t (*group_u64_fn)(const struct tracker_group *g);
+
+static void family_u64(struct exporter *e, struct strbuf *out, const char *name,
+                       enum expo_type type, const char *help, group_u64_fn get)
+{
+    size_t n = tracker_group_count(e->tracker);
+    expo_family(out, name, type, help);
+    for (size_t i = 0; i < n; i++)
+        expo_sample_u64(out, name, group_labels(e, i), NULL, get(tracker_group_at(e->tracker, i)));
+}
+
+/* A family with one more label besides groupname. Labels are written in name order and series
+ * sorted the way client_golang sorts them, so output diffs cleanly against process-exporter. */
+struct extra_label {
+    const char *value;
+    size_t offset; /* of a uint64_t in struct tracker_group, or SIZE_MAX to use `ticks` */
+    bool ticks;    /* a tick count, written as seconds */
+};
+
+static void family_extra(struct exporter *e, struct strbuf *out, const char *name,
+                         enum expo_type type, const char *help, const char *label,
+                         const struct extra_label *values, size_t nvalues)
+{
+    size_t n = tracker_group_count(e->tracker);
+    bool label_first = strcmp(label, "groupname") < 0;
+    expo_family(out, name, type, help);
+    for (size_t outer = 0; outer < (label_first ? nvalues : n); outer++) {
+        for (size_t inner = 0; inner < (label_first ? n : nvalues); inner++) {
+            size_t gi = label_first ? inner : outer;
+            const struct extra_label *v = &values[label_first ? outer : inner];
+            const struct tracker_group *g = tracker_group_at(e->tracker, gi);
+            uint64_t raw = *(const uint64_t *)((const char *)g + v->offset);
+            strbuf_reset(&e->series);
+            if (label_first) {
+                expo_label(&e->series, label, v->value, strlen(v->value));
+                strbuf_putc(&e->series, ',');
+                strbuf_puts(&e->series, group_labels(e, gi));
+            } else {
+                strbuf_puts(&e->series, group_labels(e, gi));
+                expo_label(&e->series, label, v->value, strlen(v->value));
+            }
+            if (v->ticks)
+                expo_sample_double(out, name, e->series.buf, NULL,
+                                   (double)raw / (double)e->ticks_per_second);
+            else
+                expo_sample_u64(out, name, e->series.buf, NULL, raw);
+        }
+    }
+}
+
+#define GOFF(field) offsetof(struct tracker_group, field)
+
+static uint64_t get_procs(const struct tracker_group *g)
+{
+    return g->gauges.procs;
+}
+static uint64_t get_threads(const struct tracker_group *g)
+{
+    return g->gauges.threads;
+}
+static uint64_t get_fds(const struct tracker_group *g)
+{
+    return g->gauges.open_fds;
+}
+static uint64_t get_read(const struct tracker_group *g)
+{
+    return g->counters.read_bytes;
+}
+static uint64_t get_write(const struct tracker_group *g)
+{
+    return g->counters.write_bytes;
+}
+static uint64_t get_majflt(const struct tracker_group *g)
+{
+    return g->counters.major_faults;
+}
+static uint64_t get_minflt(const struct tracker_group *g)
+{
+    return g->counters.minor_faults;
+}
+
+static void write_groups(struct exporter *e, struct strbuf *out)
+{
+    size_t n = tracker_group_count(e->tracker);
+    build_group_labels(e);
+
+    static const struct extra_label ctx[] = {
+        {"nonvoluntary", GOFF(counters.ctx_nonvoluntary), false},
+        {"voluntary", GOFF(counters.ctx_voluntary), false},
+    };
+    family_extra(e, out, NS "context_switches_total", EXPO_COUNTER, "Context switches",
+                 "ctxswitchtype", ctx, 2);
+    static const struct extra_label cpu[] = {
+        {"system", GOFF(counters.cpu_system_ticks), true},
+        {"user", GOFF(counters.cpu_user_ticks), true},
+    };
+    family_extra(e, out, NS "cpu_seconds_total", EXPO_COUNTER, "Cpu user usage in seconds", "mode",
+                 cpu, 2);
+    family_u64(e, out, NS "major_page_faults_total", EXPO_COUNTER, "Major page faults", get_majflt);
+    static const struct extra_label mem[] = {
+        {"resident", GOFF(gauges.resident_bytes), false},
+        {"swapped", GOFF(gauges.swapped_bytes), false},
+        {"virtual", GOFF(gauges.virtual_bytes), false},
+    };
+    family_extra(e, out, NS "memory_bytes", EXPO_GAUGE, "number of bytes of memory in use",
+                 "memtype", mem, 3);
+    family_u64(e, out, NS "minor_page_faults_total", EXPO_COUNTER, "Minor page faults", get_minflt);
+    family_u64(e, out, NS "num_procs", EXPO_GAUGE, "number of processes in this group", get_procs);
+    family_u64(e, out, NS "num_threads", EXPO_GAUGE, "Number of threads", get_threads);
+
+    /* Left out for a group with no live member, where process-exporter writes the Go zero time
+     * (-62135596800), which breaks every "time() - oldest_start" expression. */
+    expo_family(out, NS "oldest_start_time_seconds", EXPO_GAUGE,
+                "start time in seconds since 1970/01/01 of oldest process in group");
+    for (size_t i = 0; i < n; i++) {
+        const struct tracker_group *g = tracker_group_at(e->tracker, i);
+        if (g->gauges.has_oldest)
+            expo_sample_u64(out, NS "oldest_start_time_seconds", group_labels(e, i), NULL,
+                            e->btime + g->gauges.oldest_start_ticks / e->ticks_per_second);
+    }
+    family_u64(e, out, NS "open_filedesc", EXPO_GAUGE,
+               "number of open file descriptors for this group", get_fds);
+    family_u64(e, out, NS "read_bytes_total", EXPO_COUNTER, "number of bytes read by this group",
+               get_read);
+    static const struct extra_label states[] = {
+        {"Other", GOFF(gauges.states[TRACKER_STATE_OTHER]), false},
+        {"Running", GOFF(gauges.states[TRACKER_STATE_RUNNING]), false},
+        {"Sleeping", GOFF(gauges.states[TRACKER_STATE_SLEEPING]), false},
+        {"Waiting", GOFF(gauges.states[TRACKER_STATE_WAITING]), false},
+        {"Zombie", GOFF(gauges.states[TRACKER_STATE_ZOMBIE]), false},
+    };
+    family_extra(e, out, NS "states", EXPO_GAUGE,
+                 "Number of processes in states Running, Sleeping, Waiting, Zombie, or Other",
+                 "state", states, 5);
+    expo_family(out, NS "worst_fd_ratio", EXPO_GAUGE,
+                "the worst (closest to 1) ratio between open fds and max fds among all procs in "
+                "this group");
+    for (size_t i = 0; i < n; i++)
+        expo_sample_double(out, NS "worst_fd_ratio", group_labels(e, i), NULL,
+                           tracker_group_at(e->tracker, i)->gauges.worst_fd_ratio);
+    family_u64(e, out, NS "write_bytes_total", EXPO_COUNTER,
+               "number of bytes written by this group", get_write);
+}
+
+static void write_self(struct exporter *e, struct strbuf *out)
+{
+    const struct tracker_errors *err = tracker_errors(e->tracker);
+
+    expo_family(out, "namedprocess_scrape_errors_total", EXPO_COUNTER,
+                "general scrape errors: no proc metrics collected during a cycle");
+    expo_sample_u64(out, "namedprocess_scrape_errors_total", NULL, NULL, err->scan);
+
+    expo_family(out, "namedprocess_scrape_partial_errors_total", EXPO_COUNTER,
+                "incremented each time a tracked proc's metrics collection fails partially, "
+                "e.g. unreadable I/O stats, by file");
+    for (unsigned f = 0; f < PROC_FILE_COUNT; f++) {
+        if (f == PROC_FILE_STAT)
+            continue; /* an unreadable stat is a procread error */
+        strbuf_reset(&e->series);
+        const char *file = proc_file_name(f);
+        expo_label(&e->series, "file", file, strlen(file));
+        expo_sample_u64(out, "namedprocess_scrape_partial_errors_total", e->series.buf, NULL,
+                        err->partial[f]);
+    }
+    expo_family(out, "namedprocess_scrape_procread_errors_total", EXPO_COUNTER,
+                "incremented each time a proc's metrics collection fails");
+    expo_sample_u64(out, "namedprocess_scrape_procread_errors_total", NULL, NULL, err->procread);
+
+    expo_family(out, "proctrack_build_info", EXPO_GAUGE,
+                "A metric with a constant '1' value labeled by the version of proctrack");
+    expo_sample_u64(out, "proctrack_build_info", "version=\"" PROCTRACK_VERSION "\"", NULL, 1);
+
+    expo_family(out, "proctrack_groups", EXPO_GAUGE, "Number of groups reported");
+    expo_sample_u64(out, "proctrack_groups", NULL, NULL, tracker_group_count(e->tracker));
+
+    expo_family(out, "proctrack_processes", EXPO_GAUGE,
+                "Live processes known to the tracker: in a group, or ignored (matched no rule)");
+    expo_sample_u64(out, "proctrack_processes", "state=\"ignored\"", NULL,
+                    tracker_ignored_count(e->tracker));
+    expo_sample_u64(out, "proctrack_processes", "state=\"tracked\"", NULL,
+                    tracker_tracked_count(e->tracker));
+
+    expo_family(out, "proctrack_scrape_duration_seconds", EXPO_GAUGE,
+                "Seconds the /proc scan of this scrape took");
+    expo_sample_double(out, "proctrack_scrape_duration_seconds", NULL, NULL, e->last_scan_seconds);
+}
+
+int exporter_collect(struct exporter *e, struct strbuf *out)
+{
+    pthread_mutex_lock(&e->lock);
+    scan(e);
+    /* Like process-exporter: when /proc could not be listed, no group is reported rather than
+     * stale values; the error counter says why. */
+    if (e->last_scan_rc == 0)
+        write_groups(e, out);
+    write_self(e, out);
+    pthread_mutex_unlock(&e->lock);
+    return 0;
+}
+
+size_t exporter_group_count(struct exporter *e)
+{
+    pthread_mutex_lock(&e->lock);
+    size_t n = tracker_group_count(e->tracker);
+    pthread_mutex_unlock(&e->lock);
+    return n;
+}
+
+size_t exporter_tracked_count(struct exporter *e)
+{
+    pthread_mutex_lock(&e->lock);
+    size_t n = tracker_tracked_count(e->tracker);
+    pthread_mutex_unlock(&e->lock);
+    return n;
+}

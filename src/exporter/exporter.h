@@ -1,0 +1,33 @@
+/* The exporter: ties the /proc reader, the rules and the tracker together, runs scans one at a
+ * time, and writes the metric families. This is the only module that knows all three. */
+#ifndef PROCTRACK_EXPORTER_EXPORTER_H
+#define PROCTRACK_EXPORTER_EXPORTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "rules/rules.h"
+#include "util/strbuf.h"
+
+struct exporter_options {
+    const char *procfs; /* "/proc" */
+    bool children;
+    bool debug; /* log each new process and the group it joined to stderr */
+};
+
+struct exporter;
+
+/* Takes ownership of `rules`, opens the procfs and runs the first scan, which sets the baseline
+ * of every process alive now. On error returns NULL (rules freed) with a message in `err`. */
+struct exporter *exporter_new(const struct exporter_options *options, struct rules *rules,
+                              char *err, size_t errlen);
+void exporter_free(struct exporter *exporter);
+
+/* Scans and appends the exposition to `out`. Thread-safe: scans are serialized. Returns 0. */
+int exporter_collect(struct exporter *exporter, struct strbuf *out);
+
+/* Numbers for the landing page and logs. */
+size_t exporter_group_count(struct exporter *exporter);
+size_t exporter_tracked_count(struct exporter *exporter);
+
+#endif /* PROCTRACK_EXPORTER_EXPORTER_H */

@@ -1,0 +1,122 @@
+/* proctrack: a process-group tracker and Prometheus exporter. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "exporter/exporter.h"
+#include "http/http.h"
+#include "rules/rules.h"
+
+extern const char proctrack_default_config[];
+extern const size_t proctrack_default_config_len;
+
+#define EXIT_USAGE 2
+
+static void print_warning(void *arg, const char *message)
+{
+    (void)arg;
+    fprintf(stderr, "proctrack: warning: %s\n", message);
+}
+
+static int collect(void *arg, struct strbuf *body)
+{
+    return exporter_collect(arg, body);
+}
+
+static struct rules *load_rules(const struct cli_options *opts)
+{
+    char err[1024];
+    struct rules *rules;
+    if (opts->config_path)
+        rules = rules_load_file(opts->config_path, err, sizeof(err), print_warning, NULL);
+    else
+        rules =
+            rules_load_buffer("<default>", proctrack_default_config, proctrack_default_config_len,
+                              err, sizeof(err), print_warning, NULL);
+    if (!rules)
+        fprintf(stderr, "proctrack: %s\n", err);
+    return rules;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli_options opts;
+    char err[1024];
+
+    if (cli_parse(argc, argv, &opts, err, sizeof(err)) != CLI_OK) {
+        fprintf(stderr, "%s\n", err);
+        cli_usage(stderr, argv[0]);
+        return EXIT_USAGE;
+    }
+    if (opts.help) {
+        cli_usage(stdout, argv[0]);
+        return 0;
+    }
+    if (opts.version) {
+        printf("proctrack, version %s\n", PROCTRACK_VERSION);
+        return 0;
+    }
+
+    struct rules *rules = load_rules(&opts);
+    if (!rules)
+        return EXIT_USAGE;
+    const char *source = opts.config_path ? opts.config_path : "the embedded default config";
+    if (opts.config_check) {
+        printf("%s: OK, %zu rules\n", source, rules_count(rules));
+        rules_free(rules);
+        return 0;
+    }
+
+    /* Block the stop signals before any thread starts, so every thread inherits the mask and
+     * only sigwait() below receives them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    size_t nrules = rules_count(rules);
+    struct exporter_options eopts = {
+        .procfs = opts.procfs,
+        .children = opts.children,
+        .debug = opts.debug,
+    };
+    struct exporter *exporter = exporter_new(&eopts, rules, err, sizeof(err));
+    if (!exporter) {
+        fprintf(stderr, "proctrack: %s\n", err);
+        return EXIT_FAILURE;
+    }
+
+    struct http_config hc = {
+        .listen_address = opts.listen_address,
+        .telemetry_path = opts.telemetry_path,
+        .max_connections = (unsigned)opts.max_connections,
+        .timeout_seconds = (unsigned)((opts.connection_timeout_ns + 999999999) / 1000000000),
+        .gzip = !opts.disable_compression,
+        .metrics = collect,
+        .metrics_arg = exporter,
+    };
+    struct http_server *server = http_start(&hc, err, sizeof(err));
+    if (!server) {
+        fprintf(stderr, "proctrack: %s\n", err);
+        exporter_free(exporter);
+        return EXIT_FAILURE;
+    }
+    fprintf(stderr,
+            "proctrack %s: %zu rules from %s; %zu processes in %zu groups; serving %s on %s "
+            "(port %u)\n",
+            PROCTRACK_VERSION, nrules, source, exporter_tracked_count(exporter),
+            exporter_group_count(exporter), opts.telemetry_path, opts.listen_address,
+            http_port(server));
+
+    int sig = 0;
+    sigwait(&stop, &sig);
+    fprintf(stderr, "proctrack: %s received, shutting down\n", strsignal(sig));
+    http_stop(server);
+    exporter_free(exporter);
+    return 0;
+}

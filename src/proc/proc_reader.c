@@ -1,0 +1,450 @@
+#include "proc/proc_reader.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "util/xalloc.h"
+
+#define PROC_SUPER_MAGIC 0x9fa0
+/* A command line longer than this is cut; argv[0] and the matchers see its first bytes. */
+#define CMDLINE_MAX (4u << 20)
+
+struct buf {
+    char *data;
+    size_t cap;
+};
+
+struct proc_reader {
+    int root_fd;
+    bool is_procfs;
+    uint64_t ticks_per_second;
+    uint64_t page_size;
+    uint64_t btime;
+
+    int *pids;
+    size_t npids, pids_cap, next;
+
+    struct buf file;    /* stat, status, io, limits */
+    struct buf cmdline; /* split in place into argv */
+    struct buf joined;  /* argv joined by spaces */
+    struct buf exe;
+    struct buf cgroup; /* NUL-separated cgroup paths */
+    const char **argv;
+    size_t argv_cap;
+    const char **cgroups;
+    size_t *cgroup_offsets;
+    size_t cgroups_cap, ncgroups, cgroup_len;
+    char dents[64 * 1024];
+};
+
+static const char *const file_names[PROC_FILE_COUNT] = {
+    [PROC_FILE_STAT] = "stat", [PROC_FILE_STATUS] = "status", [PROC_FILE_IO] = "io",
+    [PROC_FILE_FD] = "fd",     [PROC_FILE_LIMITS] = "limits", [PROC_FILE_CMDLINE] = "cmdline",
+    [PROC_FILE_EXE] = "exe",   [PROC_FILE_CGROUP] = "cgroup",
+};
+
+const char *proc_file_name(enum proc_file file)
+{
+    return file < PROC_FILE_COUNT ? file_names[file] : "?";
+}
+
+/* True for the errors that mean "the process exited while we looked". */
+static bool is_gone(int err)
+{
+    return err == ENOENT || err == ESRCH;
+}
+
+/* Writes "PID/name" into path without snprintf: this runs several times per process per scan. */
+static void pid_path(char *path, int pid, const char *name)
+{
+    char digits[12];
+    size_t n = 0;
+    unsigned v = (unsigned)pid;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    size_t i = 0;
+    while (n)
+        path[i++] = digits[--n];
+    path[i++] = '/';
+    strcpy(path + i, name);
+}
+
+/* Reads a whole file relative to the root into `b`, with one read() when it fits, growing the
+ * buffer otherwise; leaves one spare byte for a NUL. Returns the length or a negative errno. */
+static ssize_t read_file(struct proc_reader *r, int pid, const char *name, struct buf *b,
+                         size_t max)
+{
+    char path[64];
+    pid_path(path, pid, name);
+    int fd = openat(r->root_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return -errno;
+    size_t len = 0;
+    ssize_t ret;
+    for (;;) {
+        if (b->cap - len < 2) {
+            if (b->cap >= max) {
+                ret = (ssize_t)len; /* cut at max */
+                break;
+            }
+            b->cap = b->cap ? b->cap * 2 : 4096;
+            b->data = xrealloc(b->data, b->cap);
+        }
+        ssize_t n = read(fd, b->data + len, b->cap - len - 1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            ret = -errno;
+            break;
+        }
+        if (n == 0) {
+            ret = (ssize_t)len;
+            break;
+        }
+        len += (size_t)n;
+    }
+    close(fd);
+    if (ret >= 0)
+        b->data[ret] = '\0';
+    return ret;
+}
+
+struct proc_reader *proc_reader_new(const char *procfs, char *err, size_t errlen)
+{
+    struct proc_reader *r = xcalloc(1, sizeof(*r));
+    r->root_fd = open(procfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (r->root_fd < 0) {
+        snprintf(err, errlen, "cannot open procfs %s: %s", procfs, strerror(errno));
+        goto out_free;
+    }
+    struct statfs sfs;
+    r->is_procfs = fstatfs(r->root_fd, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC;
+    long tck = sysconf(_SC_CLK_TCK);
+    long page = sysconf(_SC_PAGESIZE);
+    r->ticks_per_second = tck > 0 ? (uint64_t)tck : 100;
+    r->page_size = page > 0 ? (uint64_t)page : 4096;
+
+    int fd = openat(r->root_fd, "stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot read %s/stat: %s", procfs, strerror(errno));
+        goto out_close_root;
+    }
+    char buf[16384];
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n < 0 || proc_parse_btime(buf, (size_t)n, &r->btime) != 0) {
+        snprintf(err, errlen, "no btime in %s/stat: is %s a procfs?", procfs, procfs);
+        goto out_close_root;
+    }
+    return r;
+
+out_close_root:
+    close(r->root_fd);
+out_free:
+    free(r);
+    return NULL;
+}
+
+void proc_reader_free(struct proc_reader *r)
+{
+    if (!r)
+        return;
+    close(r->root_fd);
+    free(r->pids);
+    free(r->file.data);
+    free(r->cmdline.data);
+    free(r->joined.data);
+    free(r->exe.data);
+    free(r->cgroup.data);
+    free(r->argv);
+    free(r->cgroups);
+    free(r->cgroup_offsets);
+    free(r);
+}
+
+uint64_t proc_reader_ticks_per_second(const struct proc_reader *r)
+{
+    return r->ticks_per_second;
+}
+
+uint64_t proc_reader_page_size(const struct proc_reader *r)
+{
+    return r->page_size;
+}
+
+uint64_t proc_reader_btime(const struct proc_reader *r)
+{
+    return r->btime;
+}
+
+struct linux_dirent64 {
+    uint64_t d_ino;
+    int64_t d_off;
+    unsigned short d_reclen;
+    unsigned char d_type;
+    char d_name[];
+};
+
+static bool parse_pid(const char *name, int *pid)
+{
+    uint64_t v = 0;
+    if (*name < '1' || *name > '9')
+        return false;
+    for (; *name; name++) {
+        if (*name < '0' || *name > '9' || v > INT32_MAX / 10)
+            return false;
+        v = v * 10 + (uint64_t)(*name - '0');
+    }
+    if (v > INT32_MAX)
+        return false;
+    *pid = (int)v;
+    return true;
+}
+
+int proc_reader_list(struct proc_reader *r)
+{
+    r->npids = r->next = 0;
+    if (lseek(r->root_fd, 0, SEEK_SET) < 0)
+        return -errno;
+    /* getdents64 on the one root fd: cheaper than readdir's per-call bookkeeping. */
+    for (;;) {
+        long n = syscall(SYS_getdents64, r->root_fd, r->dents, sizeof(r->dents));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (n == 0)
+            break;
+        for (long off = 0; off < n;) {
+            struct linux_dirent64 *d = (struct linux_dirent64 *)(r->dents + off);
+            off += d->d_reclen;
+            int pid;
+            if ((d->d_type == DT_DIR || d->d_type == DT_UNKNOWN) && parse_pid(d->d_name, &pid)) {
+                r->pids = xgrow(r->pids, &r->pids_cap, r->npids + 1, sizeof(*r->pids));
+                r->pids[r->npids++] = pid;
+            }
+        }
+    }
+    return 0;
+}
+
+int proc_reader_next(struct proc_reader *r, struct proc_stat *stat)
+{
+    while (r->next < r->npids) {
+        int pid = r->pids[r->next++];
+        ssize_t n = read_file(r, pid, "stat", &r->file, 1u << 20);
+        if (n == 0 || (n < 0 && is_gone((int)-n)))
+            continue;
+        if (n < 0) {
+            stat->pid = pid;
+            return (int)n;
+        }
+        if (proc_parse_stat(r->file.data, (size_t)n, stat) != 0) {
+            stat->pid = pid;
+            return -EINVAL;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static void add_cgroup(void *arg, const char *path, size_t len)
+{
+    struct proc_reader *r = arg;
+    r->cgroup_offsets =
+        xgrow(r->cgroup_offsets, &r->cgroups_cap, r->ncgroups + 1, sizeof(*r->cgroup_offsets));
+    if (r->cgroup.cap < r->cgroup_len + len + 1) {
+        while (r->cgroup.cap < r->cgroup_len + len + 1)
+            r->cgroup.cap = r->cgroup.cap ? r->cgroup.cap * 2 : 256;
+        r->cgroup.data = xrealloc(r->cgroup.data, r->cgroup.cap);
+    }
+    r->cgroup_offsets[r->ncgroups++] = r->cgroup_len;
+    memcpy(r->cgroup.data + r->cgroup_len, path, len);
+    r->cgroup_len += len;
+    r->cgroup.data[r->cgroup_len++] = '\0';
+}
+
+static int read_cmdline(struct proc_reader *r, int pid, struct proc_identity *id)
+{
+    ssize_t n = read_file(r, pid, "cmdline", &r->cmdline, CMDLINE_MAX);
+    if (n < 0)
+        return (int)n;
+    size_t len = (size_t)n;
+    /* The joined form: NULs between arguments become spaces, the final one is dropped. */
+    if (r->joined.cap < len + 1) {
+        r->joined.cap = len + 1;
+        r->joined.data = xrealloc(r->joined.data, r->joined.cap);
+    }
+    size_t jlen = len && r->cmdline.data[len - 1] == '\0' ? len - 1 : len;
+    for (size_t i = 0; i < jlen; i++)
+        r->joined.data[i] = r->cmdline.data[i] ? r->cmdline.data[i] : ' ';
+    r->joined.data[jlen] = '\0';
+
+    size_t argc = proc_split_cmdline(r->cmdline.data, len, r->argv, r->argv_cap);
+    if (argc > r->argv_cap) {
+        r->argv = xgrow(r->argv, &r->argv_cap, argc, sizeof(*r->argv));
+        proc_split_cmdline(r->cmdline.data, len, r->argv, r->argv_cap);
+    }
+    id->argc = argc;
+    id->argv = r->argv;
+    id->cmdline = r->joined.data;
+    id->cmdline_len = jlen;
+    return 0;
+}
+
+int proc_reader_identity(struct proc_reader *r, const struct proc_stat *stat, unsigned needs,
+                         struct proc_identity *id, unsigned *failed)
+{
+    int pid = stat->pid;
+    memset(id, 0, sizeof(*id));
+    id->pid = pid;
+    id->ppid = stat->ppid;
+    id->starttime_ticks = stat->starttime_ticks;
+    id->start_time_ns =
+        r->btime * 1000000000ull + stat->starttime_ticks * (1000000000ull / r->ticks_per_second);
+    id->comm = stat->comm;
+    id->cmdline = "";
+    id->exe = "";
+    *failed = 0;
+
+    if (needs & PROC_NEED_CMDLINE) {
+        int rc = read_cmdline(r, pid, id);
+        if (rc < 0) {
+            if (is_gone(-rc))
+                return -ESRCH;
+            *failed |= 1u << PROC_FILE_CMDLINE;
+            id->cmdline = "";
+        }
+    }
+    if (needs & PROC_NEED_EXE) {
+        char path[64];
+        pid_path(path, pid, "exe");
+        if (r->exe.cap < 4096) {
+            r->exe.cap = 4096;
+            r->exe.data = xrealloc(r->exe.data, r->exe.cap);
+        }
+        ssize_t n = readlinkat(r->root_fd, path, r->exe.data, r->exe.cap - 1);
+        if (n >= 0) {
+            r->exe.data[n] = '\0';
+            id->exe = r->exe.data;
+        } else if (errno != ENOENT) { /* kernel threads have no exe */
+            *failed |= 1u << PROC_FILE_EXE;
+        }
+    }
+    if (needs & PROC_NEED_CGROUP) {
+        ssize_t n = read_file(r, pid, "cgroup", &r->file, 1u << 20);
+        r->ncgroups = r->cgroup_len = 0;
+        if (n >= 0) {
+            proc_parse_cgroup(r->file.data, (size_t)n, add_cgroup, r);
+            r->cgroups = xgrow(r->cgroups, &r->cgroups_cap, r->ncgroups, sizeof(*r->cgroups));
+            for (size_t i = 0; i < r->ncgroups; i++)
+                r->cgroups[i] = r->cgroup.data + r->cgroup_offsets[i];
+            id->cgroups = r->cgroups;
+            id->ncgroups = r->ncgroups;
+        } else if (is_gone((int)-n)) {
+            return -ESRCH;
+        } else {
+            *failed |= 1u << PROC_FILE_CGROUP;
+        }
+    }
+    if (needs & PROC_NEED_UID) {
+        ssize_t n = read_file(r, pid, "status", &r->file, 1u << 20);
+        struct proc_status st;
+        if (n >= 0 && proc_parse_status(r->file.data, (size_t)n, &st) == 0 && st.has_uid) {
+            id->has_euid = true;
+            id->euid = st.euid;
+        } else if (n < 0 && is_gone((int)-n)) {
+            return -ESRCH;
+        } else {
+            *failed |= 1u << PROC_FILE_STATUS;
+        }
+    }
+    return 0;
+}
+
+/* The number of open fds. On procfs since Linux 6.2 the size of /proc/PID/fd is that number, one
+ * stat() instead of listing the directory; older kernels report 0, and then we count entries. */
+static int count_fds(struct proc_reader *r, int pid, uint64_t *count)
+{
+    char path[64];
+    pid_path(path, pid, "fd");
+    if (r->is_procfs) {
+        struct stat st;
+        if (fstatat(r->root_fd, path, &st, 0) != 0)
+            return -errno;
+        if (st.st_size > 0) {
+            *count = (uint64_t)st.st_size;
+            return 0;
+        }
+    }
+    int fd = openat(r->root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    uint64_t n = 0;
+    for (;;) {
+        long got = syscall(SYS_getdents64, fd, r->dents, sizeof(r->dents));
+        if (got < 0) {
+            int e = errno;
+            if (e == EINTR)
+                continue;
+            close(fd);
+            return -e;
+        }
+        if (got == 0)
+            break;
+        for (long off = 0; off < got;) {
+            struct linux_dirent64 *d = (struct linux_dirent64 *)(r->dents + off);
+            off += d->d_reclen;
+            if (d->d_name[0] != '.')
+                n++;
+        }
+    }
+    close(fd);
+    *count = n;
+    return 0;
+}
+
+int proc_reader_metrics(struct proc_reader *r, int pid, struct proc_metrics *m)
+{
+    memset(m, 0, sizeof(*m));
+
+    ssize_t n = read_file(r, pid, "status", &r->file, 1u << 20);
+    if (n < 0 && is_gone((int)-n))
+        return -ESRCH;
+    if (n >= 0 && proc_parse_status(r->file.data, (size_t)n, &m->status) == 0)
+        m->has_status = true;
+    else
+        m->failed |= 1u << PROC_FILE_STATUS;
+
+    /* A zombie or a process exiting right now may lose io, fd or limits while status still
+     * reads; that is not an error, the parts are just absent. */
+    n = read_file(r, pid, "io", &r->file, 1u << 20);
+    if (n >= 0 && proc_parse_io(r->file.data, (size_t)n, &m->io) == 0)
+        m->has_io = true;
+    else if (!(n < 0 && is_gone((int)-n)))
+        m->failed |= 1u << PROC_FILE_IO;
+
+    int rc = count_fds(r, pid, &m->open_fds);
+    if (rc == 0)
+        m->has_open_fds = true;
+    else if (!is_gone(-rc))
+        m->failed |= 1u << PROC_FILE_FD;
+
+    n = read_file(r, pid, "limits", &r->file, 1u << 20);
+    if (n >= 0 && proc_parse_limits_nofile(r->file.data, (size_t)n, &m->fd_limit) == 0)
+        m->has_fd_limit = true;
+    else if (!(n < 0 && is_gone((int)-n)))
+        m->failed |= 1u << PROC_FILE_LIMITS;
+    return 0;
+}

@@ -1,0 +1,39 @@
+/* The reader: lists a procfs tree and reads the files of one process at a time into buffers it
+ * reuses, so a scan allocates nothing once the buffers have grown to the largest file seen. */
+#ifndef PROCTRACK_PROC_PROC_READER_H
+#define PROCTRACK_PROC_PROC_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proc/proc.h"
+
+struct proc_reader;
+
+/* Opens `procfs` (e.g. "/proc", or a fixture tree) and reads btime from its stat file. On error
+ * returns NULL and writes a message into `err`. */
+struct proc_reader *proc_reader_new(const char *procfs, char *err, size_t errlen);
+void proc_reader_free(struct proc_reader *reader);
+
+uint64_t proc_reader_ticks_per_second(const struct proc_reader *reader);
+uint64_t proc_reader_page_size(const struct proc_reader *reader);
+uint64_t proc_reader_btime(const struct proc_reader *reader);
+
+/* Lists the numeric entries of the procfs root. Returns 0 or a negative errno. */
+int proc_reader_list(struct proc_reader *reader);
+/* Reads the stat of the next listed process. Returns 1 with `stat` filled, 0 at the end of the
+ * list, or a negative errno for a process whose stat exists but could not be read or parsed
+ * (stat->pid is set). Processes that vanished since the listing are skipped silently. */
+int proc_reader_next(struct proc_reader *reader, struct proc_stat *stat);
+
+/* First sight of a process: fills `id` from `stat` plus the parts `needs` asks for
+ * (PROC_NEED_*). Pointers in `id` stay valid until the next call. Returns 0, or -ESRCH when the
+ * process is gone. Unreadable optional parts are left empty and their bit set in *failed. */
+int proc_reader_identity(struct proc_reader *reader, const struct proc_stat *stat, unsigned needs,
+                         struct proc_identity *id, unsigned *failed);
+
+/* A tracked process's status, io, open fd count and fd limit. Returns 0 (possibly partial, see
+ * struct proc_metrics), or -ESRCH when the process is gone. */
+int proc_reader_metrics(struct proc_reader *reader, int pid, struct proc_metrics *m);
+
+#endif /* PROCTRACK_PROC_PROC_READER_H */

@@ -1,0 +1,121 @@
+/* The tracker: who is who across scans, and what each group has used.
+ *
+ * Processes are keyed by (pid, starttime), so a reused pid is a new process. A new process goes
+ * through the classifier once and keeps its group for life; an unmatched one is remembered as
+ * ignored and costs a stat read afterwards. Group counters are sums of non-negative deltas of
+ * their members' counters, so they never decrease: not when members exit, not when a pid is
+ * reused, not when a file becomes unreadable. Entries of vanished processes are dropped in the
+ * same scan, so memory follows the live process count.
+ *
+ * The tracker reads nothing itself: a source hands it samples, so tests can feed it synthetic
+ * scans. */
+#ifndef PROCTRACK_TRACKER_TRACKER_H
+#define PROCTRACK_TRACKER_TRACKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proc/proc.h"
+#include "util/strbuf.h"
+
+/* Where samples come from; see proc_reader.h for the meaning of each call. */
+struct tracker_source {
+    void *ctx;
+    int (*list)(void *ctx);
+    int (*next)(void *ctx, struct proc_stat *stat);
+    int (*identity)(void *ctx, const struct proc_stat *stat, unsigned needs,
+                    struct proc_identity *id, unsigned *failed);
+    int (*metrics)(void *ctx, int pid, struct proc_metrics *m);
+    /* Clock ticks since boot now, on the clock of stat's starttime. */
+    uint64_t (*now_ticks)(void *ctx);
+};
+
+/* Decides the group of a new process: writes its name and returns the index of the matching
+ * rule, or returns -1 when nothing matches. */
+struct tracker_classifier {
+    void *ctx;
+    unsigned needs; /* PROC_NEED_* bits the classifier reads */
+    int (*classify)(void *ctx, const struct proc_identity *id, struct strbuf *groupname);
+};
+
+struct tracker_options {
+    uint64_t page_size; /* bytes per page, for stat's rss */
+    bool children;      /* unmatched new processes join their nearest tracked ancestor's group */
+    /* Called for each new process with the group it joined (NULL: ignored) and why; for -debug.
+     * `rule` is the classifier's rule index, -1 for none; `adopted_from` the ancestor's pid when
+     * the group came through -children, else 0. */
+    void (*on_new)(void *arg, int pid, const char *comm, const char *group, int rule,
+                   int adopted_from);
+    void *on_new_arg;
+};
+
+enum tracker_state {
+    TRACKER_STATE_RUNNING,
+    TRACKER_STATE_SLEEPING,
+    TRACKER_STATE_WAITING,
+    TRACKER_STATE_ZOMBIE,
+    TRACKER_STATE_OTHER,
+    TRACKER_STATE_COUNT
+};
+
+/* Monotonic totals, as integers: ticks and bytes, converted only at output. */
+struct tracker_counters {
+    uint64_t cpu_user_ticks;
+    uint64_t cpu_system_ticks;
+    uint64_t read_bytes;
+    uint64_t write_bytes;
+    uint64_t major_faults;
+    uint64_t minor_faults;
+    uint64_t ctx_voluntary;
+    uint64_t ctx_nonvoluntary;
+};
+
+/* Recomputed from the live members on every scan. */
+struct tracker_gauges {
+    uint64_t procs;
+    uint64_t threads;
+    uint64_t resident_bytes;
+    uint64_t virtual_bytes;
+    uint64_t swapped_bytes;
+    uint64_t open_fds;
+    double worst_fd_ratio;
+    bool has_oldest;
+    uint64_t oldest_start_ticks; /* stat starttime of the oldest member */
+    uint64_t states[TRACKER_STATE_COUNT];
+};
+
+struct tracker_group {
+    char *name;
+    struct tracker_counters counters;
+    struct tracker_gauges gauges;
+};
+
+/* Cumulative error counts since start. */
+struct tracker_errors {
+    uint64_t scan;                     /* listing the procfs root failed */
+    uint64_t procread;                 /* a process's stat could not be read or parsed */
+    uint64_t partial[PROC_FILE_COUNT]; /* a file of a tracked process could not be read */
+};
+
+struct tracker;
+
+struct tracker *tracker_new(const struct tracker_options *options,
+                            const struct tracker_classifier *classifier);
+void tracker_free(struct tracker *tracker);
+
+/* One pass over the source. Returns 0, or the negative errno of a failed listing (counted in
+ * errors.scan; groups keep their previous values). */
+int tracker_scan(struct tracker *tracker, const struct tracker_source *source);
+
+/* Groups in name order; pointers are valid until the next scan. */
+size_t tracker_group_count(const struct tracker *tracker);
+const struct tracker_group *tracker_group_at(const struct tracker *tracker, size_t index);
+const struct tracker_group *tracker_group_find(const struct tracker *tracker, const char *name);
+
+const struct tracker_errors *tracker_errors(const struct tracker *tracker);
+/* Live processes known to the tracker after the last scan: in a group, and ignored. */
+size_t tracker_tracked_count(const struct tracker *tracker);
+size_t tracker_ignored_count(const struct tracker *tracker);
+
+#endif /* PROCTRACK_TRACKER_TRACKER_H */
