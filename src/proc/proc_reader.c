@@ -41,7 +41,7 @@ struct proc_reader {
     size_t argv_cap;
     const char **cgroups;
     size_t *cgroup_offsets;
-    size_t cgroups_cap, ncgroups, cgroup_len;
+    size_t offsets_cap, cgroups_cap, ncgroups, cgroup_len;
     char dents[64 * 1024];
 };
 
@@ -263,7 +263,7 @@ static void add_cgroup(void *arg, const char *path, size_t len)
 {
     struct proc_reader *r = arg;
     r->cgroup_offsets =
-        xgrow(r->cgroup_offsets, &r->cgroups_cap, r->ncgroups + 1, sizeof(*r->cgroup_offsets));
+        xgrow(r->cgroup_offsets, &r->offsets_cap, r->ncgroups + 1, sizeof(*r->cgroup_offsets));
     if (r->cgroup.cap < r->cgroup_len + len + 1) {
         while (r->cgroup.cap < r->cgroup_len + len + 1)
             r->cgroup.cap = r->cgroup.cap ? r->cgroup.cap * 2 : 256;

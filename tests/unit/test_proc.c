@@ -1,0 +1,394 @@
+/* The /proc parsers on captured real files, and the reader on a fixture tree and on live /proc. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "proc/proc.h"
+#include "proc/proc_reader.h"
+
+#define PROCFS FIXTURES_DIR "/proc"
+
+static size_t slurp(const char *rel, char *buf, size_t cap)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", PROCFS, rel);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return n;
+}
+
+static void test_stat_comm_with_spaces_and_parentheses(void **state)
+{
+    (void)state;
+    char buf[4096];
+    size_t n = slurp("3877/stat", buf, sizeof(buf));
+    struct proc_stat st;
+    assert_int_equal(proc_parse_stat(buf, n, &st), 0);
+    assert_int_equal(st.pid, 3877);
+    assert_string_equal(st.comm, "a) (b");
+    assert_int_equal(st.state, 'S');
+    assert_int_equal(st.ppid, 1);
+    assert_int_equal(st.minflt, 117);
+    assert_int_equal(st.majflt, 0);
+    assert_int_equal(st.num_threads, 3);
+    assert_int_equal(st.starttime_ticks, 63208);
+    assert_int_equal(st.vsize_bytes, 19320832);
+    assert_int_equal(st.rss_pages, 303);
+}
+
+static void test_stat_kernel_thread_and_zombie(void **state)
+{
+    (void)state;
+    char buf[4096];
+    struct proc_stat st;
+    size_t n = slurp("2/stat", buf, sizeof(buf));
+    assert_int_equal(proc_parse_stat(buf, n, &st), 0);
+    assert_string_equal(st.comm, "kthreadd");
+    assert_int_equal(st.ppid, 0);
+    assert_int_equal(st.vsize_bytes, 0);
+    assert_int_equal(st.starttime_ticks, 30);
+
+    n = slurp("3971/stat", buf, sizeof(buf));
+    assert_int_equal(proc_parse_stat(buf, n, &st), 0);
+    assert_int_equal(st.state, 'Z');
+    assert_int_equal(st.ppid, 3930);
+    assert_int_equal(st.minflt, 217);
+}
+
+static void test_stat_reads_cpu_and_guest_fields(void **state)
+{
+    (void)state;
+    /* A line shaped like a QEMU process's: utime 1500, stime 250, guest_time (43) 1200. */
+    const char *line = "42 (qemu-system-x86) R 1 42 42 0 -1 4194560 9000 0 12 0 1500 250 0 0 20 "
+                       "0 7 0 5000 4294967296 131072 18446744073709551615 1 1 0 0 0 0 0 4096 "
+                       "0 0 0 0 17 1 0 0 33 1200 0 0 0 0 0 0 0 0 0\n";
+    struct proc_stat st;
+    assert_int_equal(proc_parse_stat(line, strlen(line), &st), 0);
+    assert_string_equal(st.comm, "qemu-system-x86");
+    assert_int_equal(st.majflt, 12);
+    assert_int_equal(st.utime_ticks, 1500);
+    assert_int_equal(st.stime_ticks, 250);
+    assert_int_equal(st.num_threads, 7);
+    assert_int_equal(st.rss_pages, 131072);
+    assert_int_equal(st.delayacct_blkio_ticks, 33);
+    assert_int_equal(st.guest_time_ticks, 1200);
+}
+
+static void test_stat_rejects_truncated_and_garbage(void **state)
+{
+    (void)state;
+    struct proc_stat st;
+    const char *cases[] = {
+        "",
+        "abc",
+        "12 (no close paren S 1 2",
+        "12 (x) S 1 2 3",                  /* stops before field 24 */
+        "12 (x)",                          /* no state */
+        "12 (x) S notanumber 1 1 1 1 1 1", /* ppid not a number */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_int_equal(proc_parse_stat(cases[i], strlen(cases[i]), &st), -EINVAL);
+}
+
+static void test_u64_saturates_instead_of_wrapping(void **state)
+{
+    (void)state;
+    const char *s = "99999999999999999999999 ";
+    const char *p = s;
+    uint64_t v;
+    assert_true(proc_parse_u64(&p, s + strlen(s), &v));
+    assert_true(v == UINT64_MAX);
+    assert_int_equal(*p, ' ');
+    p = "x";
+    assert_false(proc_parse_u64(&p, p + 1, &v));
+}
+
+static void test_status_fields(void **state)
+{
+    (void)state;
+    char buf[8192];
+    struct proc_status st;
+    size_t n = slurp("3877/status", buf, sizeof(buf));
+    assert_int_equal(proc_parse_status(buf, n, &st), 0);
+    assert_true(st.has_uid);
+    assert_int_equal(st.euid, 0);
+    assert_true(st.has_ctxt);
+    assert_int_equal(st.voluntary_ctxt, 7);
+    assert_int_equal(st.nonvoluntary_ctxt, 1);
+    assert_int_equal(st.vm_swap_bytes, 0);
+
+    /* kthreadd has no VmSwap line at all. */
+    n = slurp("2/status", buf, sizeof(buf));
+    assert_int_equal(proc_parse_status(buf, n, &st), 0);
+    assert_int_equal(st.voluntary_ctxt, 60);
+    assert_int_equal(st.vm_swap_bytes, 0);
+
+    const char *synthetic = "Name:\tx\nUid:\t1000\t1001\t1000\t1000\nVmSwap:\t    1234 kB\n"
+                            "voluntary_ctxt_switches:\t5\nnonvoluntary_ctxt_switches:\t6\n";
+    assert_int_equal(proc_parse_status(synthetic, strlen(synthetic), &st), 0);
+    assert_int_equal(st.euid, 1001);
+    assert_int_equal(st.vm_swap_bytes, 1234 * 1024);
+    assert_int_equal(st.nonvoluntary_ctxt, 6);
+
+    assert_int_equal(proc_parse_status("garbage", 7, &st), -EINVAL);
+}
+
+static void test_io_fields(void **state)
+{
+    (void)state;
+    char buf[4096];
+    struct proc_io io;
+    size_t n = slurp("3877/io", buf, sizeof(buf));
+    assert_int_equal(proc_parse_io(buf, n, &io), 0);
+    assert_int_equal(io.rchar, 3980);
+    assert_int_equal(io.wchar, 3890);
+    assert_int_equal(io.read_bytes, 0);
+    assert_int_equal(io.write_bytes, 4096);
+    const char *partial = "rchar: 1\nwchar: 2\n";
+    assert_int_equal(proc_parse_io(partial, strlen(partial), &io), -EINVAL);
+}
+
+static void test_limits_nofile(void **state)
+{
+    (void)state;
+    char buf[4096];
+    uint64_t soft;
+    size_t n = slurp("3877/limits", buf, sizeof(buf));
+    assert_int_equal(proc_parse_limits_nofile(buf, n, &soft), 0);
+    assert_int_equal(soft, 20000);
+    const char *unl = "Limit                     Soft Limit           Hard Limit           Units\n"
+                      "Max open files            unlimited            unlimited            files\n";
+    assert_int_equal(proc_parse_limits_nofile(unl, strlen(unl), &soft), 0);
+    assert_true(soft == PROC_LIMIT_UNLIMITED);
+    assert_int_equal(proc_parse_limits_nofile("Max cpu time 1 1\n", 17, &soft), -EINVAL);
+}
+
+static void test_btime(void **state)
+{
+    (void)state;
+    char buf[8192];
+    uint64_t btime;
+    size_t n = slurp("stat", buf, sizeof(buf));
+    assert_int_equal(proc_parse_btime(buf, n, &btime), 0);
+    assert_int_equal(btime, 1795236808);
+    assert_int_equal(proc_parse_btime("cpu 1 2 3\n", 10, &btime), -EINVAL);
+}
+
+static void test_cmdline_split(void **state)
+{
+    (void)state;
+    char buf[64];
+    const char *argv[8];
+    memcpy(buf, "./cap\0--flag\0arg with space\0", 28);
+    assert_int_equal(proc_split_cmdline(buf, 28, argv, 8), 3);
+    assert_string_equal(argv[0], "./cap");
+    assert_string_equal(argv[2], "arg with space");
+
+    /* A rewritten argv ("nginx: worker process") has no NUL at all. */
+    memcpy(buf, "nginx: worker process", 21);
+    assert_int_equal(proc_split_cmdline(buf, 21, argv, 8), 1);
+    assert_string_equal(argv[0], "nginx: worker process");
+
+    assert_int_equal(proc_split_cmdline(buf, 0, argv, 8), 0);
+
+    /* More arguments than room: the count is still right. */
+    memcpy(buf, "a\0b\0c\0", 6);
+    assert_int_equal(proc_split_cmdline(buf, 6, argv, 2), 3);
+}
+
+struct paths {
+    char seen[16][128];
+    size_t n;
+};
+
+static void collect_path(void *arg, const char *path, size_t len)
+{
+    struct paths *p = arg;
+    if (p->n < 16 && len < 128) {
+        memcpy(p->seen[p->n], path, len);
+        p->seen[p->n][len] = '\0';
+    }
+    p->n++;
+}
+
+static void test_cgroup_paths(void **state)
+{
+    (void)state;
+    char buf[4096];
+    struct paths p = {0};
+    size_t n = slurp("3877/cgroup", buf, sizeof(buf));
+    assert_int_equal(proc_parse_cgroup(buf, n, collect_path, &p), 10);
+    assert_string_equal(p.seen[0], "/");
+    assert_string_equal(p.seen[5], "/process_api/85f93fbeb0b301070d06f04c00c2548e");
+    memset(&p, 0, sizeof(p));
+    const char *v2 = "0::/system.slice/a:b.service\n";
+    assert_int_equal(proc_parse_cgroup(v2, strlen(v2), collect_path, &p), 1);
+    assert_string_equal(p.seen[0], "/system.slice/a:b.service");
+}
+
+static void test_reader_on_fixture_tree(void **state)
+{
+    (void)state;
+    char err[256];
+    struct proc_reader *r = proc_reader_new(PROCFS, err, sizeof(err));
+    assert_non_null(r);
+    assert_int_equal(proc_reader_btime(r), 1795236808);
+    assert_int_equal(proc_reader_list(r), 0);
+
+    struct proc_stat st;
+    int seen = 0;
+    bool found_cap = false;
+    while (proc_reader_next(r, &st) == 1) {
+        seen++;
+        if (st.pid != 3877)
+            continue;
+        found_cap = true;
+        struct proc_identity id;
+        unsigned failed;
+        assert_int_equal(proc_reader_identity(r, &st,
+                                              PROC_NEED_CMDLINE | PROC_NEED_CGROUP | PROC_NEED_UID,
+                                              &id, &failed),
+                         0);
+        assert_int_equal(failed, 0);
+        assert_int_equal(id.argc, 3);
+        assert_string_equal(id.argv[0], "./cap");
+        assert_string_equal(id.cmdline, "./cap --flag arg with space");
+        assert_int_equal(id.ncgroups, 10);
+        assert_true(id.has_euid);
+        assert_string_equal(id.comm, "a) (b");
+        uint64_t hz = proc_reader_ticks_per_second(r);
+        assert_true(id.start_time_ns ==
+                    1795236808ull * 1000000000ull + 63208ull * (1000000000ull / hz));
+
+        struct proc_metrics m;
+        assert_int_equal(proc_reader_metrics(r, st.pid, &m), 0);
+        assert_int_equal(m.failed, 0);
+        assert_true(m.has_io && m.has_status && m.has_open_fds && m.has_fd_limit);
+        assert_int_equal(m.io.write_bytes, 4096);
+        assert_int_equal(m.open_fds, 5);
+        assert_int_equal(m.fd_limit, 20000);
+    }
+    assert_int_equal(seen, 3);
+    assert_true(found_cap);
+
+    /* A kernel thread has an empty command line. */
+    struct proc_stat kst = {.pid = 2};
+    strcpy(kst.comm, "kthreadd");
+    struct proc_identity id;
+    unsigned failed;
+    assert_int_equal(proc_reader_identity(r, &kst, PROC_NEED_CMDLINE, &id, &failed), 0);
+    assert_int_equal(id.argc, 0);
+    assert_string_equal(id.cmdline, "");
+
+    /* A process that is not there is gone, not an error. */
+    struct proc_metrics m;
+    assert_int_equal(proc_reader_metrics(r, 999999, &m), -ESRCH);
+    proc_reader_free(r);
+}
+
+static void test_reader_refuses_a_tree_without_btime(void **state)
+{
+    (void)state;
+    char err[256];
+    assert_null(proc_reader_new("/nonexistent/procfs", err, sizeof(err)));
+    assert_non_null(strstr(err, "/nonexistent/procfs"));
+    assert_null(proc_reader_new(FIXTURES_DIR "/proc/3877", err, sizeof(err)));
+    assert_non_null(strstr(err, "btime"));
+    proc_reader_free(NULL);
+}
+
+static bool live_has(struct proc_reader *r, int pid, struct proc_stat *out)
+{
+    assert_int_equal(proc_reader_list(r), 0);
+    struct proc_stat st;
+    int rc;
+    bool found = false;
+    while ((rc = proc_reader_next(r, &st)) != 0) {
+        if (rc == 1 && st.pid == pid) {
+            *out = st;
+            found = true;
+        }
+    }
+    return found;
+}
+
+static void test_reader_live_sees_a_child_come_and_go(void **state)
+{
+    (void)state;
+    char err[256];
+    struct proc_reader *r = proc_reader_new("/proc", err, sizeof(err));
+    assert_non_null(r);
+
+    int pipefd[2];
+    assert_int_equal(pipe(pipefd), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        prctl(PR_SET_NAME, "pt-test-child");
+        char c;
+        close(pipefd[1]);
+        (void)!read(pipefd[0], &c, 1); /* wait until the parent closes the pipe */
+        _exit(0);
+    }
+    close(pipefd[0]);
+    struct proc_stat st;
+    for (int i = 0; i < 100 && !(live_has(r, child, &st) && strcmp(st.comm, "pt-test-child") == 0);
+         i++)
+        usleep(10000);
+    assert_string_equal(st.comm, "pt-test-child");
+    assert_int_equal(st.ppid, getpid());
+
+    struct proc_identity id;
+    unsigned failed;
+    assert_int_equal(proc_reader_identity(r, &st, PROC_NEED_CMDLINE | PROC_NEED_EXE, &id, &failed),
+                     0);
+    assert_true(id.argc >= 1);
+    assert_int_equal(id.exe[0], '/'); /* resolved absolute path of the binary */
+
+    struct proc_metrics m;
+    assert_int_equal(proc_reader_metrics(r, child, &m), 0);
+    assert_true(m.has_status);
+    assert_true(m.has_open_fds);
+    assert_true(m.open_fds >= 1);
+
+    close(pipefd[1]);
+    assert_int_equal(waitpid(child, NULL, 0), child);
+    assert_false(live_has(r, child, &st));
+    assert_int_equal(proc_reader_metrics(r, child, &m), -ESRCH);
+    proc_reader_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stat_comm_with_spaces_and_parentheses),
+        cmocka_unit_test(test_stat_kernel_thread_and_zombie),
+        cmocka_unit_test(test_stat_reads_cpu_and_guest_fields),
+        cmocka_unit_test(test_stat_rejects_truncated_and_garbage),
+        cmocka_unit_test(test_u64_saturates_instead_of_wrapping),
+        cmocka_unit_test(test_status_fields),
+        cmocka_unit_test(test_io_fields),
+        cmocka_unit_test(test_limits_nofile),
+        cmocka_unit_test(test_btime),
+        cmocka_unit_test(test_cmdline_split),
+        cmocka_unit_test(test_cgroup_paths),
+        cmocka_unit_test(test_reader_on_fixture_tree),
+        cmocka_unit_test(test_reader_refuses_a_tree_without_btime),
+        cmocka_unit_test(test_reader_live_sees_a_child_come_and_go),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
