@@ -1,0 +1,188 @@
+"""Shared helpers for the integration tests: start the real binary on a loopback port, spawn
+processes with known names, scrape and parse the exposition. Standard library only."""
+
+import gzip
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+PROCTRACK = os.environ.get("PROCTRACK_BIN", "build/proctrack")
+HELPERS = os.environ.get("HELPERS_DIR", "build/tests")
+FIXTURES = os.environ.get("FIXTURES_DIR", "tests/fixtures")
+PROCESS_EXPORTER = shutil.which("prometheus-process-exporter") or "/usr/bin/prometheus-process-exporter"
+PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A running exporter (proctrack or process-exporter) on 127.0.0.1."""
+
+    def __init__(self, argv, port, ready_path="/metrics", timeout=20.0):
+        self.port = port
+        self.stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=self.stderr)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError("%s exited with %d: %s" % (argv[0], self.proc.returncode, self.log()))
+            try:
+                status, _, _ = self.request("GET", ready_path, timeout=2)
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("%s did not answer within %.0f s" % (argv[0], timeout))
+            time.sleep(0.05)
+
+    def request(self, method, path, headers=None, timeout=10):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, headers=headers or {})
+            resp = conn.getresponse()
+            body = resp.read()
+            return resp.status, dict((k.lower(), v) for k, v in resp.getheaders()), body
+        finally:
+            conn.close()
+
+    def scrape(self, path="/metrics"):
+        status, headers, body = self.request("GET", path)
+        assert status == 200, "scrape answered %d" % status
+        return body.decode("utf-8")
+
+    def log(self):
+        self.stderr.seek(0)
+        return self.stderr.read().decode("utf-8", "replace")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+def start_proctrack(*args, port=None):
+    port = port or free_port()
+    return Server([PROCTRACK, "-web.listen-address", "127.0.0.1:%d" % port] + list(args), port)
+
+
+def start_process_exporter(*args, port=None):
+    port = port or free_port()
+    return Server([PROCESS_EXPORTER, "-web.listen-address", "127.0.0.1:%d" % port] + list(args), port)
+
+
+class Workers:
+    """Processes with known comm and argv, stopped at the end of the test."""
+
+    def __init__(self):
+        self.procs = []
+        self.dir = tempfile.mkdtemp(prefix="pt-integ-")
+
+    def binary(self, name):
+        """A copy of pt_load under another file name, so argv[0] and exe differ per test."""
+        path = os.path.join(self.dir, name)
+        if not os.path.exists(path):
+            shutil.copy(os.path.join(HELPERS, "pt_load"), path)
+        return path
+
+    def start(self, comm, mode="sleep", *args, exe_name="pt_load", argv0=None):
+        path = self.binary(exe_name)
+        argv = [argv0 or path, comm, mode] + list(args)
+        p = subprocess.Popen(argv, executable=path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        line = p.stdout.readline()
+        assert line.strip() == b"ready", "helper did not start: %r" % line
+        self.procs.append(p)
+        return p
+
+    def stop_one(self, p):
+        p.terminate()
+        p.wait(timeout=10)
+        self.procs.remove(p)
+
+    def stop(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        self.procs = []
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?')
+
+
+def _unescape(v):
+    return re.sub(r'\\(.)', lambda m: {"n": "\n", "\\": "\\", '"': '"'}.get(m.group(1), m.group(0)), v)
+
+
+def parse(text):
+    """Parses a text exposition into {(name, ((label, value), ...)): float} plus type lines."""
+    samples = {}
+    types = {}
+    for line in text.split("\n"):
+        if not line:
+            continue
+        if line.startswith("# TYPE "):
+            _, _, name, typ = line.split(" ", 3)
+            types[name] = typ
+            continue
+        if line.startswith("#"):
+            continue
+        m = _SAMPLE.match(line)
+        assert m, "unparsable line: %r" % line
+        labels = tuple(sorted((k, _unescape(v)) for k, v in _LABEL.findall(m.group(3) or "")))
+        key = (m.group(1), labels)
+        assert key not in samples, "duplicate series %r" % (key,)
+        samples[key] = float(m.group(4))
+    return samples, types
+
+
+def value(samples, name, **labels):
+    key = (name, tuple(sorted(labels.items())))
+    return samples.get(key)
+
+
+def groups(samples):
+    return {dict(k[1])["groupname"] for k in samples if k[0] == "namedprocess_namegroup_num_procs"}
+
+
+def write_config(directory, text):
+    path = os.path.join(directory, "config.yml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def promtool_check(text):
+    p = subprocess.run([PROMTOOL, "check", "metrics"], input=text.encode(), capture_output=True, timeout=60)
+    return p.returncode, (p.stdout + p.stderr).decode()
+
+
+def gunzip(body):
+    return gzip.decompress(body)
+
+
+def main():
+    unittest.main(verbosity=2)

@@ -1,0 +1,273 @@
+"""End-to-end: the built proctrack binary on a loopback port, real processes, real scrapes."""
+
+import os
+import pwd
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h  # noqa: E402
+
+CONFIG = """
+process_names:
+  - name: "{{.Comm}}"
+    comm: [pt-sleep]
+  - exe: [pt-exe-base]
+  - name: "role-{{.Matches.role}}"
+    cmdline: ['--role=(?P<role>\\w+)']
+  - name: "{{.Comm}}:{{.Username}}"
+    comm: [pt-spin]
+  - name: full
+    exe: ['%(full)s']
+  - name: "{{.Comm}}"
+    comm: ['pt"x\\y', pt-writer]
+"""
+
+
+class ExporterTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.workers = h.Workers()
+        w = cls.workers
+        cls.full_path = w.binary("pt-full")
+        for _ in range(3):
+            w.start("pt-sleep")
+        w.start("pt-other")  # matches nothing
+        w.start("pt-exe", exe_name="pt-exe-base")
+        w.start("pt-role", "sleep", "--role=alpha")
+        w.start("pt-role", "sleep", "--role=alpha")
+        w.start("pt-role", "sleep", "--role=beta")
+        cls.spinner = w.start("pt-spin", "spin")
+        w.start("pt-fullpath", exe_name="pt-full")
+        w.start('pt"x\\y')
+        cls.io_file = os.path.join(w.dir, "io.dat")
+        w.start("pt-writer", "write", cls.io_file)
+        cls.config = h.write_config(w.dir, CONFIG % {"full": cls.full_path})
+        cls.server = h.start_proctrack("-config.path", cls.config)
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.server.stop()
+        cls.workers.stop()
+        assert code == 0, "proctrack exited with %s: %s" % (code, cls.server.log())
+
+    def scrape(self):
+        return h.parse(self.server.scrape())[0]
+
+    def test_num_procs_exact_per_group_named_by_templates(self):
+        s = self.scrape()
+        user = pwd.getpwuid(os.geteuid()).pw_name
+        want = {
+            "pt-sleep": 3,
+            "pt-exe-base": 1,
+            "role-alpha": 2,
+            "role-beta": 1,
+            "pt-spin:" + user: 1,
+            "full": 1,
+            'pt"x\\y': 1,
+            "pt-writer": 1,
+        }
+        self.assertEqual(h.groups(s), set(want))
+        for g, n in want.items():
+            self.assertEqual(h.value(s, "namedprocess_namegroup_num_procs", groupname=g), n, g)
+            self.assertEqual(h.value(s, "namedprocess_namegroup_num_threads", groupname=g), n, g)
+
+    def test_busy_process_cpu_grows(self):
+        g = "pt-spin:" + pwd.getpwuid(os.geteuid()).pw_name
+        first = h.value(self.scrape(), "namedprocess_namegroup_cpu_seconds_total", groupname=g, mode="user")
+        time.sleep(1.0)
+        second = h.value(self.scrape(), "namedprocess_namegroup_cpu_seconds_total", groupname=g, mode="user")
+        self.assertGreater(second - first, 0.2)
+        self.assertLess(second - first, 3.0)
+
+    def test_written_bytes_grow(self):
+        first = h.value(self.scrape(), "namedprocess_namegroup_write_bytes_total", groupname="pt-writer")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            time.sleep(0.3)
+            now = h.value(self.scrape(), "namedprocess_namegroup_write_bytes_total", groupname="pt-writer")
+            if now > first:
+                break
+        self.assertGreater(now, first)
+        self.assertEqual(now % 4096, 0)
+
+    def test_gauges_are_real(self):
+        s = self.scrape()
+        rss = h.value(s, "namedprocess_namegroup_memory_bytes", groupname="pt-sleep", memtype="resident")
+        vsz = h.value(s, "namedprocess_namegroup_memory_bytes", groupname="pt-sleep", memtype="virtual")
+        self.assertGreater(rss, 3 * 100 * 1024)
+        self.assertGreater(vsz, rss)
+        fds = h.value(s, "namedprocess_namegroup_open_filedesc", groupname="pt-sleep")
+        self.assertGreaterEqual(fds, 3 * 3)
+        ratio = h.value(s, "namedprocess_namegroup_worst_fd_ratio", groupname="pt-sleep")
+        self.assertGreater(ratio, 0)
+        self.assertLess(ratio, 1)
+        oldest = h.value(s, "namedprocess_namegroup_oldest_start_time_seconds", groupname="pt-sleep")
+        self.assertLess(abs(oldest - time.time()), 600)
+        self.assertEqual(h.value(s, "namedprocess_namegroup_states", groupname="pt-sleep", state="Sleeping"), 3)
+        self.assertEqual(h.value(s, "namedprocess_namegroup_states", groupname="pt-sleep", state="Running")
+                         or 0, 0)
+
+    def test_exposition_passes_promtool(self):
+        text = self.server.scrape()
+        code, out = h.promtool_check(text)
+        self.assertEqual(code, 0, out)
+        self.assertEqual(out.strip(), "")
+        self.assertTrue(text.endswith("\n"))
+
+    def test_types_and_self_metrics(self):
+        s, types = h.parse(self.server.scrape())
+        self.assertEqual(types["namedprocess_namegroup_cpu_seconds_total"], "counter")
+        self.assertEqual(types["namedprocess_namegroup_memory_bytes"], "gauge")
+        self.assertEqual(types["namedprocess_scrape_errors_total"], "counter")
+        self.assertEqual(h.value(s, "namedprocess_scrape_errors_total"), 0)
+        self.assertEqual(h.value(s, "namedprocess_scrape_procread_errors_total"), 0)
+        self.assertIsNotNone(h.value(s, "proctrack_scrape_duration_seconds"))
+        self.assertEqual(len([k for k in s if k[0] == "proctrack_build_info"]), 1)
+
+    def test_content_type_and_gzip(self):
+        status, headers, body = self.server.request("GET", "/metrics")
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["content-type"], "text/plain; version=0.0.4; charset=utf-8")
+        self.assertNotIn("content-encoding", headers)
+        status, headers, zbody = self.server.request("GET", "/metrics", {"Accept-Encoding": "gzip"})
+        self.assertEqual(status, 200)
+        self.assertEqual(headers.get("content-encoding"), "gzip")
+        text = h.gunzip(zbody).decode()
+        self.assertIn("namedprocess_namegroup_num_procs{groupname=\"pt-sleep\"} 3", text)
+        status, headers, _ = self.server.request("GET", "/metrics", {"Accept-Encoding": "gzip;q=0"})
+        self.assertNotIn("content-encoding", headers)
+
+    def test_http_statuses(self):
+        status, _, body = self.server.request("GET", "/")
+        self.assertEqual(status, 200)
+        self.assertIn(b'href="/metrics"', body)
+        self.assertEqual(self.server.request("GET", "/nope")[0], 404)
+        status, headers, _ = self.server.request("POST", "/metrics")
+        self.assertEqual(status, 405)
+        self.assertIn("GET", headers.get("allow", ""))
+        self.assertEqual(self.server.request("DELETE", "/")[0], 405)
+        status, headers, body = self.server.request("HEAD", "/metrics")
+        self.assertEqual(status, 200)
+        self.assertEqual(body, b"")
+        self.assertTrue(headers["content-type"].startswith("text/plain"))
+
+    def test_exited_member_keeps_counters_and_group_stays(self):
+        w = self.workers
+        p = w.start("pt-sleep", "spin")  # joins pt-sleep and burns cpu
+        time.sleep(0.5)
+        s1 = self.scrape()
+        self.assertEqual(h.value(s1, "namedprocess_namegroup_num_procs", groupname="pt-sleep"), 4)
+        time.sleep(0.5)
+        s2 = self.scrape()
+        w.stop_one(p)
+        s3 = self.scrape()
+        cpu = [h.value(s, "namedprocess_namegroup_cpu_seconds_total", groupname="pt-sleep", mode="user")
+               for s in (s1, s2, s3)]
+        self.assertGreater(cpu[1], cpu[0])
+        self.assertGreaterEqual(cpu[2], cpu[1])
+        self.assertEqual(h.value(s3, "namedprocess_namegroup_num_procs", groupname="pt-sleep"), 3)
+
+
+class CommandLineTest(unittest.TestCase):
+    def run_pt(self, *args):
+        return subprocess.run([h.PROCTRACK] + list(args), capture_output=True, timeout=30, text=True)
+
+    def test_bad_config_stops_startup_with_position(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = h.write_config(d, "process_names:\n  - name: x\n    cmdline: ['(unclosed']\n")
+            port = h.free_port()
+            r = self.run_pt("-config.path", path, "-web.listen-address", "127.0.0.1:%d" % port)
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("%s:3:15:" % path, r.stderr)
+            r = self.run_pt("-config.check", "-config.path", path)
+            self.assertEqual(r.returncode, 2)
+            path = h.write_config(d, "process_names:\n  - comm: [a]\n  - cmdline: ['b']\n")
+            r = self.run_pt("-config.check", "-config.path", path)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("2 rules", r.stdout)
+            r = self.run_pt("-config.path", os.path.join(d, "missing.yml"))
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("missing.yml", r.stderr)
+
+    def test_flags(self):
+        r = self.run_pt("-nope")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("flag provided but not defined: -nope", r.stderr)
+        self.assertIn("-web.listen-address", r.stderr)
+        r = self.run_pt("-h")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("-config.path", r.stdout)
+        r = self.run_pt("--version")
+        self.assertEqual(r.returncode, 0)
+        self.assertTrue(r.stdout.startswith("proctrack, version "))
+        r = self.run_pt("-config.check")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_missing_procfs_is_a_clear_startup_error(self):
+        r = self.run_pt("-procfs", "/nonexistent", "-web.listen-address", "127.0.0.1:%d" % h.free_port())
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("/nonexistent", r.stderr)
+
+    def test_port_in_use_is_a_clear_startup_error(self):
+        s = h.start_proctrack()
+        try:
+            r = self.run_pt("-web.listen-address", "127.0.0.1:%d" % s.port)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(str(s.port), r.stderr)
+        finally:
+            s.stop()
+
+    def test_default_config_groups_by_comm(self):
+        w = h.Workers()
+        try:
+            w.start("pt-default")
+            w.start("pt-default")
+            s = h.start_proctrack()
+            try:
+                samples = h.parse(s.scrape())[0]
+                self.assertEqual(h.value(samples, "namedprocess_namegroup_num_procs", groupname="pt-default"), 2)
+                # Kernel threads have no command line and are left out.
+                self.assertNotIn("kthreadd", h.groups(samples))
+            finally:
+                self.assertEqual(s.stop(), 0)
+        finally:
+            w.stop()
+
+    def test_fixture_procfs(self):
+        cfg = "process_names:\n  - name: '{{.Comm}}'\n    cmdline: ['.+']\n"
+        with tempfile.TemporaryDirectory() as d:
+            s = h.start_proctrack("-procfs", os.path.join(h.FIXTURES, "proc"),
+                                  "-config.path", h.write_config(d, cfg))
+            try:
+                samples = h.parse(s.scrape())[0]
+            finally:
+                s.stop()
+        # kthreadd and the zombie have empty command lines; only "a) (b" matches.
+        self.assertEqual(h.groups(samples), {"a) (b"})
+        v = lambda n, **kw: h.value(samples, "namedprocess_namegroup_" + n, groupname="a) (b", **kw)
+        self.assertEqual(v("num_procs"), 1)
+        self.assertEqual(v("num_threads"), 3)
+        self.assertEqual(v("open_filedesc"), 5)
+        self.assertEqual(v("worst_fd_ratio"), 5 / 20000)
+        hz = os.sysconf("SC_CLK_TCK")
+        self.assertEqual(v("oldest_start_time_seconds"), 1795236808 + 63208 // hz)
+        self.assertEqual(v("memory_bytes", memtype="virtual"), 19320832)
+        self.assertEqual(v("memory_bytes", memtype="resident"), 303 * os.sysconf("SC_PAGE_SIZE"))
+        self.assertEqual(v("states", state="Sleeping"), 1)
+        # First sight at start-up is the baseline: nothing counted yet.
+        self.assertEqual(v("write_bytes_total"), 0)
+
+    def test_sigterm_and_sigint_stop_cleanly(self):
+        for sig in ("SIGTERM", "SIGINT"):
+            s = h.start_proctrack()
+            import signal as _s
+            s.proc.send_signal(getattr(_s, sig))
+            self.assertEqual(s.proc.wait(timeout=10), 0, s.log())
+
+
+if __name__ == "__main__":
+    h.main()
