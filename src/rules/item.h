@@ -1,0 +1,47 @@
+/* One process_names item as the config wrote it: what the YAML reader (load.c) hands to the rule
+ * compiler (rules.c). Internal to src/rules; knows nothing of libyaml. */
+#ifndef PROCTRACK_RULES_ITEM_H
+#define PROCTRACK_RULES_ITEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct rules;
+
+/* A place in the config, 1-based. */
+struct rules_pos {
+    size_t line;
+    size_t column;
+};
+
+/* A string from the config and where it starts. */
+struct rules_string {
+    char *s;
+    size_t len;
+    struct rules_pos pos;
+};
+
+struct rules_strings {
+    struct rules_string *v;
+    size_t n;
+    size_t cap;
+};
+
+struct rules_item {
+    struct rules_pos pos; /* where the item's mapping starts */
+    bool has_name;
+    struct rules_string name;
+    struct rules_strings comm;
+    struct rules_strings exe;
+    struct rules_strings cmdline;
+};
+
+struct rules *rules_new(void);
+
+/* Compiles item number `index` of config `config_name` and appends it as the next rule, taking
+ * ownership of the strings it keeps (those are set to NULL in `item`). On error returns -1 and
+ * writes "CONFIG:LINE:COL: reason" into `err`. */
+int rules_add_item(struct rules *rules, const char *config_name, size_t index,
+                   struct rules_item *item, char *err, size_t errlen);
+
+#endif /* PROCTRACK_RULES_ITEM_H */

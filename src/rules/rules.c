@@ -1,0 +1,415 @@
+/* Compiled process_names rules and the matcher: process-exporter's semantics, with PCRE2 standing
+ * in for Go's regexp. The YAML reader is in load.c. */
+#include "rules/rules.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <errno.h>
+#include <pcre2.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules/item.h"
+#include "rules/template.h"
+#include "util/xalloc.h"
+
+/* Distinct effective uids whose names are remembered; past that, entries are replaced in turn. */
+#define USER_CACHE_MAX 256
+
+/* A named group of one regex and the slot of the item's capture table it fills. */
+struct named_group {
+    uint32_t group;
+    size_t slot;
+};
+
+struct regex {
+    pcre2_code *code;
+    pcre2_match_data *match_data; /* one per regex, reused by every match */
+    struct named_group *groups;
+    size_t ngroups;
+};
+
+struct exe_rule {
+    char *path;
+    size_t len;
+    bool full; /* contains a '/': argv[0] must equal it, not only its basename */
+};
+
+struct rule {
+    char **comms;
+    size_t ncomms;
+    struct exe_rule *exes;
+    size_t nexes;
+    struct regex *regexes;
+    size_t nregexes;
+    char **capture_names; /* the union of the named groups of all regexes, first seen first */
+    size_t ncaptures;
+    struct tmpl_span *captures; /* values from the last successful match, by slot */
+    struct tmpl *name;
+    char *description;
+};
+
+struct user_entry {
+    uint32_t uid;
+    char *name;
+};
+
+struct rules {
+    struct rule *rules;
+    size_t nrules;
+    size_t cap;
+    unsigned needs;
+    bool use_jit;
+    pcre2_match_context *match_context;
+    pcre2_jit_stack *jit_stack;
+    struct user_entry users[USER_CACHE_MAX];
+    size_t nusers;
+    size_t next_user_slot;
+};
+
+static void *check_alloc(void *p)
+{
+    if (p == NULL) {
+        fputs("proctrack: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+static void rule_free(struct rule *r)
+{
+    for (size_t i = 0; i < r->ncomms; i++)
+        free(r->comms[i]);
+    free(r->comms);
+    for (size_t i = 0; i < r->nexes; i++)
+        free(r->exes[i].path);
+    free(r->exes);
+    for (size_t i = 0; i < r->nregexes; i++) {
+        pcre2_match_data_free(r->regexes[i].match_data);
+        pcre2_code_free(r->regexes[i].code);
+        free(r->regexes[i].groups);
+    }
+    free(r->regexes);
+    for (size_t i = 0; i < r->ncaptures; i++)
+        free(r->capture_names[i]);
+    free(r->capture_names);
+    free(r->captures);
+    tmpl_free(r->name);
+    free(r->description);
+}
+
+/* PCRE2's JIT before 10.43 does not match multi-byte characters with \S, \D or \W when the
+ * pattern has PCRE2_MATCH_INVALID_UTF (PCRE2 issue #224): `--file=(?P<f>\S+)` captured "caf" from
+ * "--file=café.txt". Debian 12 ships 10.42, so the JIT is used only from 10.43 on; a regex runs
+ * once per new process, and the interpreter is fast enough for that. */
+static bool jit_is_usable(void)
+{
+    uint32_t jit = 0;
+    char version[64] = ""; /* "10.42 2022-12-11" */
+    if (pcre2_config(PCRE2_CONFIG_JIT, &jit) < 0 || !jit)
+        return false;
+    if (pcre2_config(PCRE2_CONFIG_VERSION, version) < 0)
+        return false;
+    char *end;
+    unsigned long major = strtoul(version, &end, 10);
+    unsigned long minor = *end == '.' ? strtoul(end + 1, NULL, 10) : 0;
+    return major > 10 || (major == 10 && minor >= 43);
+}
+
+struct rules *rules_new(void)
+{
+    struct rules *rs = xcalloc(1, sizeof(*rs));
+    rs->match_context = check_alloc(pcre2_match_context_create(NULL));
+    rs->use_jit = jit_is_usable();
+    if (rs->use_jit)
+        rs->jit_stack = pcre2_jit_stack_create(32 * 1024, 1024 * 1024, NULL);
+    if (rs->jit_stack)
+        pcre2_jit_stack_assign(rs->match_context, NULL, rs->jit_stack);
+    return rs;
+}
+
+void rules_free(struct rules *rules)
+{
+    if (rules == NULL)
+        return;
+    for (size_t i = 0; i < rules->nrules; i++)
+        rule_free(&rules->rules[i]);
+    free(rules->rules);
+    for (size_t i = 0; i < rules->nusers; i++)
+        free(rules->users[i].name);
+    pcre2_jit_stack_free(rules->jit_stack);
+    pcre2_match_context_free(rules->match_context);
+    free(rules);
+}
+
+/* ---- Compiling ---- */
+
+static size_t capture_slot(struct rule *r, const char *name)
+{
+    for (size_t i = 0; i < r->ncaptures; i++) {
+        if (strcmp(r->capture_names[i], name) == 0)
+            return i;
+    }
+    r->capture_names = xrealloc(r->capture_names, (r->ncaptures + 1) * sizeof(char *));
+    r->capture_names[r->ncaptures] = xstrdup(name);
+    return r->ncaptures++;
+}
+
+/* Go's RE2 syntax maps onto PCRE2 with these options: `$` without (?m) matches only at the very
+ * end, and a command line with invalid UTF-8 is searched instead of rejected (invalid bytes never
+ * match, where Go would see U+FFFD). */
+#define REGEX_OPTIONS (PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY)
+
+__attribute__((format(printf, 5, 6))) static int
+fail(char *err, size_t errlen, const char *config_name, struct rules_pos pos, const char *fmt, ...)
+{
+    char reason[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof(reason), fmt, ap);
+    va_end(ap);
+    snprintf(err, errlen, "%s:%zu:%zu: %s", config_name, pos.line, pos.column, reason);
+    return -1;
+}
+
+static int compile_regex(const struct rules *rs, struct rule *r, const struct rules_string *src,
+                         const char *config_name, char *err, size_t errlen)
+{
+    int errcode;
+    PCRE2_SIZE erroff;
+    pcre2_code *code =
+        pcre2_compile((PCRE2_SPTR)src->s, src->len, REGEX_OPTIONS, &errcode, &erroff, NULL);
+    if (code == NULL) {
+        PCRE2_UCHAR message[256];
+        pcre2_get_error_message(errcode, message, sizeof(message));
+        return fail(err, errlen, config_name, src->pos,
+                    "bad cmdline regex \"%s\": %s at offset %zu", src->s, (const char *)message,
+                    (size_t)erroff);
+    }
+    /* On failure (no executable memory, say) the interpreter runs instead, to the same effect. */
+    if (rs->use_jit)
+        pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+
+    struct regex *re = &r->regexes[r->nregexes++];
+    re->code = code;
+    re->match_data = check_alloc(pcre2_match_data_create_from_pattern(code, NULL));
+
+    uint32_t count = 0, entry_size = 0;
+    PCRE2_SPTR table = NULL;
+    pcre2_pattern_info(code, PCRE2_INFO_NAMECOUNT, &count);
+    pcre2_pattern_info(code, PCRE2_INFO_NAMEENTRYSIZE, &entry_size);
+    pcre2_pattern_info(code, PCRE2_INFO_NAMETABLE, &table);
+    re->groups = xcalloc(count ? count : 1, sizeof(*re->groups));
+    for (uint32_t i = 0; i < count; i++) {
+        /* Each entry: the group number, big-endian in two bytes, then the NUL-terminated name. */
+        PCRE2_SPTR entry = table + (size_t)i * entry_size;
+        re->groups[i].group = (uint32_t)entry[0] << 8 | entry[1];
+        re->groups[i].slot = capture_slot(r, (const char *)entry + 2);
+    }
+    re->ngroups = count;
+    return 0;
+}
+
+static char **steal_strings(struct rules_strings *l)
+{
+    char **v = xcalloc(l->n ? l->n : 1, sizeof(*v));
+    for (size_t i = 0; i < l->n; i++) {
+        v[i] = l->v[i].s;
+        l->v[i].s = NULL;
+    }
+    return v;
+}
+
+int rules_add_item(struct rules *rules, const char *config_name, size_t index,
+                   struct rules_item *it, char *err, size_t errlen)
+{
+    if (it->comm.n == 0 && it->exe.n == 0 && it->cmdline.n == 0)
+        return fail(err, errlen, config_name, it->pos,
+                    "no matchers provided: an item needs comm, exe or cmdline");
+
+    struct rule r = {0};
+    unsigned needs = 0;
+    r.ncomms = it->comm.n;
+    r.comms = steal_strings(&it->comm);
+
+    /* process-exporter keys exe rules by basename, so `/usr/bin/python` and `/opt/bin/python` in
+     * one list collapse to the last; here every rule is kept and tried. */
+    r.exes = xcalloc(it->exe.n ? it->exe.n : 1, sizeof(*r.exes));
+    for (size_t i = 0; i < it->exe.n; i++) {
+        r.exes[i].full = strchr(it->exe.v[i].s, '/') != NULL;
+        r.exes[i].path = it->exe.v[i].s;
+        r.exes[i].len = it->exe.v[i].len;
+        it->exe.v[i].s = NULL;
+    }
+    r.nexes = it->exe.n;
+    if (r.nexes > 0)
+        needs |= PROC_NEED_CMDLINE;
+
+    r.regexes = xcalloc(it->cmdline.n ? it->cmdline.n : 1, sizeof(*r.regexes));
+    for (size_t i = 0; i < it->cmdline.n; i++) {
+        if (compile_regex(rules, &r, &it->cmdline.v[i], config_name, err, errlen))
+            goto out_free;
+        needs |= PROC_NEED_CMDLINE;
+    }
+
+    static const char default_name[] = "{{.ExeBase}}";
+    bool named = it->has_name && it->name.len > 0;
+    char reason[512];
+    r.name =
+        tmpl_compile(named ? it->name.s : default_name, named ? it->name.len : strlen(default_name),
+                     (const char *const *)r.capture_names, r.ncaptures, reason, sizeof(reason));
+    if (r.name == NULL) {
+        fail(err, errlen, config_name, it->name.pos, "bad name template \"%s\": %s", it->name.s,
+             reason);
+        goto out_free;
+    }
+    needs |= tmpl_needs(r.name);
+    r.captures = xcalloc(r.ncaptures ? r.ncaptures : 1, sizeof(*r.captures));
+
+    struct strbuf desc = STRBUF_INIT;
+    strbuf_printf(&desc, "process_names[%zu] (%s:%zu:%zu)", index, config_name, it->pos.line,
+                  it->pos.column);
+    r.description = desc.buf;
+
+    rules->rules = xgrow(rules->rules, &rules->cap, rules->nrules + 1, sizeof(*rules->rules));
+    rules->rules[rules->nrules++] = r;
+    rules->needs |= needs;
+    return 0;
+
+out_free:
+    rule_free(&r);
+    return -1;
+}
+
+/* ---- Matching ---- */
+
+size_t rules_count(const struct rules *rules)
+{
+    return rules->nrules;
+}
+
+unsigned rules_needs(const struct rules *rules)
+{
+    return rules->needs;
+}
+
+const char *rules_describe(const struct rules *rules, size_t index)
+{
+    return index < rules->nrules ? rules->rules[index].description : "";
+}
+
+static bool comm_matches(const struct rule *r, const struct proc_identity *id)
+{
+    const char *comm = id->comm ? id->comm : "";
+    for (size_t i = 0; i < r->ncomms; i++) {
+        if (strcmp(r->comms[i], comm) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool exe_matches(const struct rule *r, const struct proc_identity *id)
+{
+    if (id->argc == 0)
+        return false;
+    const char *argv0 = id->argv[0];
+    struct tmpl_span base = tmpl_exe_base(argv0);
+    for (size_t i = 0; i < r->nexes; i++) {
+        const struct exe_rule *e = &r->exes[i];
+        if (e->full ? strcmp(e->path, argv0) == 0
+                    : e->len == base.len && memcmp(e->path, base.ptr, base.len) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Every regex must match; named captures of later regexes overwrite earlier ones, and a group
+ * that did not take part reads "", as with Go's FindStringSubmatch. */
+static bool cmdline_matches(struct rules *rs, struct rule *r, const struct proc_identity *id)
+{
+    const char *subject = id->cmdline ? id->cmdline : "";
+    size_t subject_len = id->cmdline ? id->cmdline_len : 0;
+    for (size_t i = 0; i < r->nregexes; i++) {
+        struct regex *re = &r->regexes[i];
+        int rc = pcre2_match(re->code, (PCRE2_SPTR)subject, subject_len, 0, 0, re->match_data,
+                             rs->match_context);
+        /* A match or resource limit counts as no match: the process stays out of the group. */
+        if (rc < 0)
+            return false;
+        const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(re->match_data);
+        for (size_t g = 0; g < re->ngroups; g++) {
+            uint32_t n = re->groups[g].group;
+            struct tmpl_span value = {"", 0};
+            if ((rc == 0 || n < (uint32_t)rc) && ov[2 * n] != PCRE2_UNSET)
+                value = (struct tmpl_span){subject + ov[2 * n], ov[2 * n + 1] - ov[2 * n]};
+            r->captures[re->groups[g].slot] = value;
+        }
+    }
+    return true;
+}
+
+static const char *username(struct rules *rs, uint32_t uid)
+{
+    for (size_t i = 0; i < rs->nusers; i++) {
+        if (rs->users[i].uid == uid)
+            return rs->users[i].name;
+    }
+    char stackbuf[1024];
+    char *buf = stackbuf;
+    size_t size = sizeof(stackbuf);
+    struct passwd pw, *found = NULL;
+    int rc;
+    while ((rc = getpwuid_r(uid, &pw, buf, size, &found)) == ERANGE && size < (1u << 20)) {
+        size *= 2;
+        buf = xrealloc(buf == stackbuf ? NULL : buf, size);
+    }
+    char *name;
+    if (rc == 0 && found != NULL) {
+        name = xstrdup(pw.pw_name);
+    } else {
+        /* Like Go's os/user fallback in process-exporter: the number itself. */
+        struct strbuf sb = STRBUF_INIT;
+        strbuf_put_u64(&sb, uid);
+        name = sb.buf;
+    }
+    if (buf != stackbuf)
+        free(buf);
+
+    size_t slot;
+    if (rs->nusers < USER_CACHE_MAX) {
+        slot = rs->nusers++;
+    } else {
+        slot = rs->next_user_slot++ % USER_CACHE_MAX;
+        free(rs->users[slot].name);
+    }
+    rs->users[slot] = (struct user_entry){uid, name};
+    return name;
+}
+
+int rules_match(struct rules *rules, const struct proc_identity *id, struct strbuf *groupname)
+{
+    strbuf_reset(groupname);
+    for (size_t i = 0; i < rules->nrules; i++) {
+        struct rule *r = &rules->rules[i];
+        if (r->ncomms > 0 && !comm_matches(r, id))
+            continue;
+        if (r->nexes > 0 && !exe_matches(r, id))
+            continue;
+        if (!cmdline_matches(rules, r, id))
+            continue;
+        struct tmpl_values values = {
+            .id = id,
+            .username = NULL,
+            .captures = r->captures,
+            .ncaptures = r->ncaptures,
+        };
+        if ((tmpl_needs(r->name) & PROC_NEED_UID) && id->has_euid)
+            values.username = username(rules, id->euid);
+        tmpl_render(r->name, &values, groupname);
+        return (int)i;
+    }
+    return -1;
+}

@@ -1,0 +1,779 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rules/rules.h"
+
+#define CONFIG_DIR FIXTURES_DIR "/config"
+
+/* config/default.yml, compiled in by the build. */
+extern const char proctrack_default_config[];
+extern const size_t proctrack_default_config_len;
+
+/* ---- Helpers ---- */
+
+/* A process as the reader would hand it over: argv joined by single spaces into cmdline. */
+struct fake_proc {
+    struct proc_identity id;
+    const char *argv[16];
+    char cmdline[1024];
+};
+
+static const struct proc_identity *make_proc(struct fake_proc *p, const char *comm,
+                                             const char *const *argv)
+{
+    memset(p, 0, sizeof(*p));
+    size_t len = 0;
+    while (argv != NULL && argv[p->id.argc] != NULL) {
+        const char *arg = argv[p->id.argc];
+        if (p->id.argc > 0)
+            p->cmdline[len++] = ' ';
+        memcpy(p->cmdline + len, arg, strlen(arg));
+        len += strlen(arg);
+        p->argv[p->id.argc] = arg;
+        p->id.argc++;
+    }
+    p->cmdline[len] = '\0';
+    p->id.pid = 1234;
+    p->id.comm = comm;
+    p->id.argv = p->argv;
+    p->id.cmdline = p->cmdline;
+    p->id.cmdline_len = len;
+    p->id.exe = "";
+    return &p->id;
+}
+
+#define ARGV(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+struct warnings {
+    char text[8][256];
+    size_t n;
+};
+
+static void collect_warning(void *arg, const char *message)
+{
+    struct warnings *w = arg;
+    if (w->n < 8)
+        snprintf(w->text[w->n], sizeof(w->text[0]), "%s", message);
+    w->n++;
+}
+
+static struct rules *load(const char *yaml)
+{
+    char err[512] = "";
+    struct rules *rules =
+        rules_load_buffer("test.yml", yaml, strlen(yaml), err, sizeof(err), NULL, NULL);
+    if (rules == NULL)
+        fail_msg("config did not load: %s", err);
+    return rules;
+}
+
+static struct rules *load_fixture(const char *name, struct warnings *w)
+{
+    char path[512], err[512] = "";
+    snprintf(path, sizeof(path), "%s/%s", CONFIG_DIR, name);
+    struct rules *rules = rules_load_file(path, err, sizeof(err), w ? collect_warning : NULL, w);
+    if (rules == NULL)
+        fail_msg("fixture %s did not load: %s", name, err);
+    assert_string_equal(err, "");
+    return rules;
+}
+
+static void assert_buffer_error(const char *yaml, size_t len, const char *expected)
+{
+    char err[512] = "";
+    struct rules *rules = rules_load_buffer("test.yml", yaml, len, err, sizeof(err), NULL, NULL);
+    assert_null(rules);
+    assert_string_equal(err, expected);
+}
+
+/* Loads CONFIG_DIR/bad/NAME and expects the error "PATH" + `suffix` ("LINE:COL: reason"). */
+static void assert_fixture_error(const char *name, const char *suffix)
+{
+    char path[512], expected[1024], err[512] = "";
+    snprintf(path, sizeof(path), "%s/bad/%s", CONFIG_DIR, name);
+    snprintf(expected, sizeof(expected), "%s:%s", path, suffix);
+    struct rules *rules = rules_load_file(path, err, sizeof(err), NULL, NULL);
+    assert_null(rules);
+    assert_string_equal(err, expected);
+}
+
+/* Matches and checks both the winning index and the rendered group name. */
+static void assert_match(struct rules *rules, const struct proc_identity *id, int index,
+                         const char *groupname)
+{
+    struct strbuf name = STRBUF_INIT;
+    strbuf_puts(&name, "stale");
+    assert_int_equal(rules_match(rules, id, &name), index);
+    assert_string_equal(strbuf_str(&name), groupname);
+    strbuf_free(&name);
+}
+
+static void assert_no_match(struct rules *rules, const struct proc_identity *id)
+{
+    assert_match(rules, id, -1, "");
+}
+
+/* ---- Real configs ---- */
+
+static void test_packaged_all_yaml_groups_processes_with_a_cmdline_by_comm(void **state)
+{
+    (void)state;
+    struct rules *rules = load_fixture("all.yaml", NULL);
+    struct fake_proc p;
+    assert_int_equal(rules_count(rules), 1);
+    assert_int_equal(rules_needs(rules), PROC_NEED_CMDLINE);
+    assert_match(rules, make_proc(&p, "bash", ARGV("-bash")), 0, "bash");
+    assert_match(rules, make_proc(&p, "kworker/0:1", ARGV("")), -1, "");
+    assert_no_match(rules, make_proc(&p, "kthreadd", NULL));
+    rules_free(rules);
+}
+
+static void test_embedded_default_config_is_the_catch_all(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    struct rules *rules =
+        rules_load_buffer("<default>", proctrack_default_config, proctrack_default_config_len, err,
+                          sizeof(err), NULL, NULL);
+    assert_non_null(rules);
+    assert_int_equal(rules_count(rules), 1);
+    assert_int_equal(rules_needs(rules), PROC_NEED_CMDLINE);
+    assert_string_equal(rules_describe(rules, 0), "process_names[0] (<default>:5:5)");
+    struct fake_proc p;
+    assert_match(rules, make_proc(&p, "sshd", ARGV("sshd: alice [priv]")), 0, "sshd");
+    assert_no_match(rules, make_proc(&p, "kthreadd", NULL));
+    rules_free(rules);
+}
+
+static void test_readme_selector_example_matches_like_process_exporter(void **state)
+{
+    (void)state;
+    struct rules *rules = load_fixture("readme-selectors.yaml", NULL);
+    struct fake_proc p;
+    assert_int_equal(rules_count(rules), 3);
+    assert_match(rules, make_proc(&p, "bash", ARGV("/bin/bash")), 0, "bash");
+    assert_match(rules, make_proc(&p, "postgres", ARGV("/usr/lib/postgresql/15/bin/postgres")), 1,
+                 "postgres");
+    assert_match(rules, make_proc(&p, "prometheus", ARGV("/usr/local/bin/prometheus")), 1,
+                 "prometheus");
+    assert_no_match(rules, make_proc(&p, "prometheus", ARGV("./prometheus")));
+    assert_match(
+        rules,
+        make_proc(&p, "process-exporte",
+                  ARGV("/usr/local/bin/process-exporter", "-config.path", "/etc/pe/all.yaml")),
+        2, "/usr/local/bin/process-exporter:/etc/pe/all.yaml");
+    assert_no_match(rules, make_proc(&p, "process-exporte",
+                                     ARGV("./process-exporter", "-config.path", "x.yaml")));
+    rules_free(rules);
+}
+
+static void test_readme_home_config_names_upstart_user_session(void **state)
+{
+    (void)state;
+    struct rules *rules = load_fixture("readme-home.yaml", NULL);
+    struct fake_proc p;
+    assert_int_equal(rules_count(rules), 2);
+    assert_match(rules, make_proc(&p, "gvim", ARGV("gvim", "notes.txt")), 0, "gvim");
+    assert_match(rules, make_proc(&p, "upstart", ARGV("/sbin/upstart", "--user")), 1,
+                 "upstart:-user");
+    assert_no_match(rules, make_proc(&p, "upstart", ARGV("/sbin/upstart")));
+    rules_free(rules);
+}
+
+static void test_empty_configs_give_zero_rules(void **state)
+{
+    (void)state;
+    static const char *const empty[] = {
+        "",
+        "# only a comment\n",
+        "---\n",
+        "process_names: []\n",
+        "process_names:\n",
+        "process_names: ~\n",
+        "--- ~\n",
+    };
+    for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); i++) {
+        struct rules *rules = load(empty[i]);
+        assert_int_equal(rules_count(rules), 0);
+        assert_int_equal(rules_needs(rules), 0);
+        struct fake_proc p;
+        assert_no_match(rules, make_proc(&p, "bash", ARGV("bash")));
+        rules_free(rules);
+    }
+}
+
+static void test_unknown_keys_are_ignored_with_a_positioned_warning(void **state)
+{
+    (void)state;
+    struct warnings w = {0};
+    struct rules *rules = load_fixture("unknown-keys.yaml", &w);
+    assert_int_equal(rules_count(rules), 2);
+    assert_int_equal(w.n, 3);
+    assert_string_equal(w.text[0], CONFIG_DIR
+                        "/unknown-keys.yaml:2:1: unknown key \"scrape_interval\" ignored");
+    assert_string_equal(w.text[1],
+                        CONFIG_DIR "/unknown-keys.yaml:6:5: unknown key \"cmdlines\" ignored");
+    assert_string_equal(w.text[2],
+                        CONFIG_DIR "/unknown-keys.yaml:9:5: unknown key \"labels\" ignored");
+    struct fake_proc p;
+    assert_match(rules, make_proc(&p, "sshd", ARGV("sshd: alice")), 0, "sshd");
+    assert_match(rules, make_proc(&p, "nginx", ARGV("/usr/sbin/nginx")), 1, "nginx");
+    rules_free(rules);
+}
+
+static void test_only_the_first_yaml_document_is_read(void **state)
+{
+    (void)state;
+    struct warnings w = {0};
+    const char *yaml = "process_names: [{comm: [a]}]\n---\nprocess_names: [{comm: [b]}]\n";
+    char err[256] = "";
+    struct rules *rules =
+        rules_load_buffer("multi.yml", yaml, strlen(yaml), err, sizeof(err), collect_warning, &w);
+    assert_non_null(rules);
+    assert_int_equal(rules_count(rules), 1);
+    assert_int_equal(w.n, 1);
+    assert_string_equal(w.text[0],
+                        "multi.yml:2:1: only the first YAML document is read; the rest is ignored");
+    rules_free(rules);
+}
+
+static void test_describe_names_the_item_and_where_it_is(void **state)
+{
+    (void)state;
+    struct rules *rules = load_fixture("readme-selectors.yaml", NULL);
+    assert_string_equal(rules_describe(rules, 2),
+                        "process_names[2] (" CONFIG_DIR "/readme-selectors.yaml:16:5)");
+    assert_string_equal(rules_describe(rules, 3), "");
+    rules_free(rules);
+}
+
+static void test_missing_file_reports_path_and_errno_text(void **state)
+{
+    (void)state;
+    char err[256];
+    assert_null(rules_load_file("/nonexistent/proctrack.yml", err, sizeof(err), NULL, NULL));
+    assert_string_equal(err, "/nonexistent/proctrack.yml: No such file or directory");
+    assert_null(rules_load_file(CONFIG_DIR, err, sizeof(err), NULL, NULL));
+    assert_string_equal(err, CONFIG_DIR ": Is a directory");
+}
+
+static void test_file_over_16_mib_is_refused(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/proctrack-test-rules-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, (16 << 20) + 1), 0);
+    close(fd);
+    char err[256], expected[256];
+    assert_null(rules_load_file(path, err, sizeof(err), NULL, NULL));
+    snprintf(expected, sizeof(expected), "%s: larger than 16 MiB, not a config file", path);
+    assert_string_equal(err, expected);
+    unlink(path);
+}
+
+/* ---- Selectors ---- */
+
+static void test_comm_matches_exactly_and_case_sensitively(void **state)
+{
+    (void)state;
+    struct rules *rules = load("process_names:\n  - comm: [bash, Xorg]\n");
+    struct fake_proc p;
+    assert_match(rules, make_proc(&p, "bash", ARGV("bash")), 0, "bash");
+    assert_match(rules, make_proc(&p, "Xorg", ARGV("/usr/lib/xorg/Xorg")), 0, "Xorg");
+    assert_no_match(rules, make_proc(&p, "Bash", ARGV("bash")));
+    assert_no_match(rules, make_proc(&p, "bash2", ARGV("bash")));
+    assert_no_match(rules, make_proc(&p, "bas", ARGV("bash")));
+    assert_no_match(rules, make_proc(&p, "xorg", ARGV("xorg")));
+    rules_free(rules);
+}
+
+static void test_exe_rule_without_slash_matches_basename_of_argv0(void **state)
+{
+    (void)state;
+    struct rules *rules = load("process_names:\n  - exe: [postgres]\n");
+    struct fake_proc p;
+    assert_match(rules, make_proc(&p, "postgres", ARGV("/usr/lib/postgresql/15/bin/postgres")), 0,
+                 "postgres");
+    assert_match(rules, make_proc(&p, "postgres", ARGV("postgres", "-D", "/data")), 0, "postgres");
+    assert_no_match(rules, make_proc(&p, "postgres", ARGV("postgres: checkpointer")));
+    rules_free(rules);
+}
+
+static void test_exe_rule_with_slash_needs_exact_argv0(void **state)
+{
+    (void)state;
+    struct rules *rules = load("process_names:\n  - exe: [/usr/bin/process-exporter]\n");
+    struct fake_proc p;
+    assert_match(rules, make_proc(&p, "process-exporte", ARGV("/usr/bin/process-exporter")), 0,
+                 "process-exporter");
+    assert_no_match(rules, make_proc(&p, "process-exporte", ARGV("./process-exporter")));
+    assert_no_match(rules, make_proc(&p, "process-exporte", ARGV("process-exporter")));
+    rules_free(rules);
+}
+
+static void test_exe_rules_with_the_same_basename_are_all_kept(void **state)
+{
+    (void)state;
+    struct rules *rules = load("process_names:\n  - exe: [/usr/bin/python, /opt/bin/python]\n");
+    struct fake_proc p;
+    assert_match(rules, make_proc(&p, "python", ARGV("/usr/bin/python", "a.py")), 0, "python");
+    assert_match(rules, make_proc(&p, "python", ARGV("/opt/bin/python", "b.py")), 0, "python");
+    assert_no_match(rules, make_proc(&p, "python", ARGV("/bin/python")));
+    rules_free(rules);
+}
+
+static void test_exe_matches_argv0_not_the_exe_link(void **state)
+{
+    (void)state;
+    struct rules *rules = load("process_names:\n  - exe: [python3.11]\n");
+    struct fake_proc p;
+    make_proc(&p, "python3", ARGV("python3", "-m", "venv"));
+    p.id.exe = "/usr/bin/python3.11";
+    assert_no_match(rules, &p.id);
+    rules_free(rules);
+}
+
+static void test_process_without_argv_never_matches_exe(void **state)
+{
+    (void)state;
+    struct rules *rules = load("process_names:\n  - exe: [kthreadd]\n  - comm: [kthreadd]\n");
+    struct fake_proc p;
+    assert_match(rules, make_proc(&p, "kthreadd", NULL), 1, "kthreadd");
+    rules_free(rules);
+}
+
+static void test_selectors_of_an_item_must_all_match(void **state)
+{
+    (void)state;
+    struct rules *rules = load("process_names:\n"
+                               "  - comm: [java]\n"
+                               "    exe: [java]\n"
+                               "    cmdline: ['-jar\\s+app\\.jar']\n");
+    struct fake_proc p;
+    assert_match(rules, make_proc(&p, "java", ARGV("/usr/bin/java", "-jar", "app.jar")), 0, "java");
+    assert_no_match(rules, make_proc(&p, "javaw", ARGV("/usr/bin/java", "-jar", "app.jar")));
+    assert_no_match(rules, make_proc(&p, "java", ARGV("/usr/bin/jre", "-jar", "app.jar")));
+    assert_no_match(rules, make_proc(&p, "java", ARGV("/usr/bin/java", "-jar", "other.jar")));
+    rules_free(rules);
+}
+
+static void test_cmdline_regexes_must_all_match(void **state)
+{
+    (void)state;
+    struct rules *rules = load("process_names:\n  - cmdline: ['--user', '--session']\n");
+    struct fake_proc p;
+    assert_match(rules, make_proc(&p, "upstart", ARGV("/sbin/upstart", "--session", "--user")), 0,
+                 "upstart");
+    assert_no_match(rules, make_proc(&p, "upstart", ARGV("/sbin/upstart", "--user")));
+    rules_free(rules);
+}
+
+static void test_cmdline_search_is_unanchored(void **state)
+{
+    (void)state;
+    struct rules *rules = load("process_names:\n  - cmdline: ['procnames']\n");
+    struct fake_proc p;
+    assert_match(rules, make_proc(&p, "pe", ARGV("./process-exporter", "-procnames", "bash")), 0,
+                 "process-exporter");
+    rules_free(rules);
+}
+
+static void test_cmdline_anchors_match_the_whole_command_line(void **state)
+{
+    (void)state;
+    struct rules *rules = load("process_names:\n"
+                               "  - cmdline: ['^./process-exporter -procnames bash$']\n");
+    struct fake_proc p;
+    assert_match(rules, make_proc(&p, "pe", ARGV("./process-exporter", "-procnames", "bash")), 0,
+                 "process-exporter");
+    assert_no_match(rules,
+                    make_proc(&p, "pe", ARGV("./process-exporter", "-procnames", "bash,zsh")));
+    assert_no_match(rules, make_proc(&p, "pe", ARGV("x", "./process-exporter -procnames bash")));
+    rules_free(rules);
+}
+
+static void test_dollar_matches_only_at_the_very_end(void **state)
+{
+    (void)state;
+    /* Go's `$` without (?m) does not match before a final newline, unlike PCRE2's default. */
+    struct rules *rules = load("process_names:\n  - cmdline: ['bash$']\n"
+                               "  - name: multiline\n    cmdline: ['(?m)bash$']\n");
+    struct fake_proc p;
+    assert_match(rules, make_proc(&p, "sh", ARGV("sh", "-c", "bash\n")), 1, "multiline");
+    assert_match(rules, make_proc(&p, "sh", ARGV("sh", "-c", "bash")), 0, "sh");
+    rules_free(rules);
+}
+
+static void test_go_regex_syntax_works(void **state)
+{
+    (void)state;
+    struct rules *rules = load("process_names:\n"
+                               "  - name: \"{{.Matches.port}}\"\n"
+                               "    cmdline: ['(?i)^\\S*NGINX\\s+-p\\s+(?P<port>\\d+)$']\n");
+    struct fake_proc p;
+    assert_match(rules, make_proc(&p, "nginx", ARGV("/usr/sbin/nginx", "-p", "8080")), 0, "8080");
+    assert_match(rules, make_proc(&p, "nginx", ARGV("Nginx", "-p", "80")), 0, "80");
+    assert_no_match(rules, make_proc(&p, "nginx", ARGV("nginx", "-p", "http")));
+    rules_free(rules);
+}
+
+static void test_invalid_utf8_cmdline_is_searched_not_rejected(void **state)
+{
+    (void)state;
+    struct rules *rules = load("process_names:\n"
+                               "  - name: \"{{.Matches.file}}\"\n"
+                               "    cmdline: ['(?i)--FILE=(?P<file>\\S+)']\n");
+    struct fake_proc p;
+    assert_match(rules, make_proc(&p, "tool", ARGV("tool\xff\xfe", "--file=caf\xc3\xa9.txt")), 0,
+                 "caf\xc3\xa9.txt");
+    /* Invalid bytes never match anything, so \S+ stops before them. */
+    assert_match(rules, make_proc(&p, "tool", ARGV("tool", "--file=a\xc3\x28", "x")), 0, "a");
+    rules_free(rules);
+}
+
+static void test_named_captures_merge_and_later_regexes_win(void **state)
+{
+    (void)state;
+    struct rules *rules = load_fixture("captures.yaml", NULL);
+    struct fake_proc p;
+    /* app from the first regex is replaced by the third's; env comes from the second. */
+    assert_match(rules,
+                 make_proc(&p, "java",
+                           ARGV("java", "-Denv=prod", "-jar", "/srv/billing.jar", "--profile=ui")),
+                 0, "java:ui:prod");
+    assert_match(rules,
+                 make_proc(&p, "java", ARGV("java", "-Denv=dev", "-jar", "a/b.jar", "--profile=x")),
+                 0, "java:x:dev");
+    rules_free(rules);
+}
+
+static void test_named_group_that_did_not_take_part_is_empty(void **state)
+{
+    (void)state;
+    struct rules *rules = load_fixture("captures.yaml", NULL);
+    struct fake_proc p;
+    /* No -Denv: env is "". No --profile: the third regex matches at the end without its group,
+     * and its empty app overwrites "billing", as process-exporter's map assignment does. */
+    assert_match(rules, make_proc(&p, "java", ARGV("java", "-jar", "billing.jar")), 0, "java::");
+    rules_free(rules);
+}
+
+/* ---- Order and names ---- */
+
+static void test_first_matching_item_wins(void **state)
+{
+    (void)state;
+    struct rules *rules = load("process_names:\n"
+                               "  - name: specific\n    cmdline: ['--special']\n"
+                               "  - name: any-bash\n    comm: [bash]\n"
+                               "  - name: catch-all\n    cmdline: ['.+']\n");
+    struct fake_proc p;
+    assert_match(rules, make_proc(&p, "bash", ARGV("bash", "--special")), 0, "specific");
+    assert_match(rules, make_proc(&p, "bash", ARGV("bash")), 1, "any-bash");
+    assert_match(rules, make_proc(&p, "zsh", ARGV("zsh")), 2, "catch-all");
+    rules_free(rules);
+}
+
+static void test_missing_or_empty_name_means_exe_base(void **state)
+{
+    (void)state;
+    struct rules *rules = load("process_names:\n"
+                               "  - comm: [postgres]\n"
+                               "  - name: ''\n    comm: [nginx]\n"
+                               "  - name:\n    comm: [kthreadd]\n");
+    struct fake_proc p;
+    assert_match(rules, make_proc(&p, "postgres", ARGV("/usr/lib/postgresql/bin/postgres")), 0,
+                 "postgres");
+    assert_match(rules, make_proc(&p, "nginx", ARGV("nginx: worker process")), 1,
+                 "nginx: worker process");
+    assert_match(rules, make_proc(&p, "kthreadd", NULL), 2, "kthreadd");
+    rules_free(rules);
+}
+
+static void test_username_comes_from_the_effective_uid(void **state)
+{
+    (void)state;
+    struct rules *rules = load("process_names:\n  - name: '{{.Username}}'\n    comm: [sh]\n");
+    struct fake_proc p;
+    make_proc(&p, "sh", ARGV("sh"));
+    p.id.has_euid = true;
+    p.id.euid = 0;
+    assert_match(rules, &p.id, 0, "root");
+    assert_match(rules, &p.id, 0, "root"); /* from the cache */
+    p.id.euid = 3999999;                   /* no passwd entry */
+    assert_match(rules, &p.id, 0, "3999999");
+    p.id.has_euid = false;
+    assert_match(rules, &p.id, 0, "");
+    rules_free(rules);
+}
+
+static void test_cgroup_and_identity_fields_render_through_rules(void **state)
+{
+    (void)state;
+    static const char *const cgroups[] = {"/system.slice/cron.service"};
+    struct rules *rules = load_fixture("captures.yaml", NULL);
+    struct fake_proc p;
+    make_proc(&p, "sleep", ARGV("sleep", "60"));
+    p.id.has_euid = true;
+    p.id.euid = 0;
+    p.id.ncgroups = 1;
+    p.id.cgroups = cgroups;
+    assert_match(rules, &p.id, 1, "root/sleep@/system.slice/cron.service");
+    rules_free(rules);
+}
+
+static void test_needs_follow_selectors_and_templates(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *yaml;
+        unsigned needs;
+    } cases[] = {
+        {"process_names: [{name: '{{.Comm}}', comm: [bash]}]", 0},
+        {"process_names: [{name: '{{.Comm}}-{{.PID}}-{{.StartTime}}', comm: [bash]}]", 0},
+        {"process_names: [{comm: [bash]}]", PROC_NEED_CMDLINE},
+        {"process_names: [{name: x, exe: [bash]}]", PROC_NEED_CMDLINE},
+        {"process_names: [{name: x, cmdline: [bash]}]", PROC_NEED_CMDLINE},
+        {"process_names: [{name: '{{.Username}}', comm: [bash]}]", PROC_NEED_UID},
+        {"process_names: [{name: '{{.Cgroups}}', comm: [bash]}]", PROC_NEED_CGROUP},
+        {"process_names: [{name: '{{.Comm}}', comm: [a]}, {name: '{{.Username}}', comm: [b]}]",
+         PROC_NEED_UID},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct rules *rules = load(cases[i].yaml);
+        assert_int_equal(rules_needs(rules), cases[i].needs);
+        rules_free(rules);
+    }
+}
+
+/* ---- Broken configs: each stops loading with "PATH:LINE:COL: reason" ---- */
+
+static void test_yaml_syntax_error_points_at_the_problem(void **state)
+{
+    (void)state;
+    assert_fixture_error("syntax-unclosed-flow.yaml",
+                         "3:8: did not find expected ',' or ']' (while parsing a flow sequence at "
+                         "line 2, column 11)");
+    assert_fixture_error("syntax-tab-indent.yaml",
+                         "2:1: found character that cannot start any token (while scanning for "
+                         "the next token at line 2, column 1)");
+}
+
+static void test_top_level_must_be_a_mapping(void **state)
+{
+    (void)state;
+    assert_fixture_error(
+        "top-level-sequence.yaml",
+        "1:1: the top level must be a mapping with a \"process_names\" key, not a sequence");
+    assert_fixture_error(
+        "top-level-scalar.yaml",
+        "1:1: the top level must be a mapping with a \"process_names\" key, not a string");
+}
+
+static void test_process_names_must_be_a_sequence_of_mappings(void **state)
+{
+    (void)state;
+    assert_fixture_error("process-names-mapping.yaml",
+                         "2:3: \"process_names\" must be a sequence, not a mapping");
+    assert_fixture_error("item-scalar.yaml",
+                         "3:5: items of \"process_names\" must be mappings, not a string");
+}
+
+static void test_selector_given_as_a_string_is_refused(void **state)
+{
+    (void)state;
+    assert_fixture_error("comm-scalar.yaml",
+                         "3:11: \"comm\" must be a sequence of strings, not a string");
+}
+
+static void test_selector_given_as_a_mapping_is_refused(void **state)
+{
+    (void)state;
+    assert_fixture_error("exe-mapping.yaml",
+                         "3:7: \"exe\" must be a sequence of strings, not a mapping");
+}
+
+static void test_selector_item_that_is_a_list_is_refused(void **state)
+{
+    (void)state;
+    assert_fixture_error("cmdline-nested-list.yaml",
+                         "4:7: items of \"cmdline\" must be strings, not a sequence");
+}
+
+static void test_name_that_is_not_a_string_is_refused(void **state)
+{
+    (void)state;
+    assert_fixture_error("name-sequence.yaml", "2:11: \"name\" must be a string, not a sequence");
+}
+
+static void test_duplicate_keys_are_refused(void **state)
+{
+    (void)state;
+    assert_fixture_error("duplicate-key.yaml", "4:5: duplicate key \"comm\"");
+    assert_fixture_error("duplicate-top-key.yaml", "3:1: duplicate key \"process_names\"");
+}
+
+static void test_item_without_selectors_is_refused(void **state)
+{
+    (void)state;
+    assert_fixture_error("no-matchers.yaml",
+                         "3:5: no matchers provided: an item needs comm, exe or cmdline");
+    assert_fixture_error("empty-selectors.yaml",
+                         "2:5: no matchers provided: an item needs comm, exe or cmdline");
+    assert_fixture_error("empty-item.yaml", "3:4: no matchers provided: the item is empty");
+}
+
+static void test_bad_regex_names_pcre2_message_and_offset(void **state)
+{
+    (void)state;
+    assert_fixture_error("bad-regex.yaml",
+                         "5:9: bad cmdline regex \"(?P<app>[^/]+\\.jar\": missing closing "
+                         "parenthesis at offset 18");
+}
+
+static void test_bad_template_points_at_the_name(void **state)
+{
+    (void)state;
+    assert_fixture_error("bad-template.yaml",
+                         "2:11: bad name template \"{{.Comm\": unclosed action");
+    assert_fixture_error("unknown-field.yaml", "2:11: bad name template \"{{.Comm}}-{{.Nope}}\": "
+                                               "unknown template field \".Nope\"");
+    assert_fixture_error("unsupported-action.yaml",
+                         "2:11: bad name template \"{{printf \"%.3s\" .Comm}}\": unsupported "
+                         "template action \"printf \"%.3s\" .Comm\"");
+}
+
+static void test_matches_field_needs_a_capture_group_of_the_item(void **state)
+{
+    (void)state;
+    assert_fixture_error("unknown-capture.yaml",
+                         "4:11: bad name template \"{{.ExeBase}}:{{.Matches.Config}}\": unknown "
+                         "template field \".Matches.Config\": no cmdline regex of this item has a "
+                         "capture group named \"Config\"");
+}
+
+static void test_yaml_aliases_are_refused(void **state)
+{
+    (void)state;
+    assert_fixture_error("alias.yaml", "3:11: YAML aliases are not supported (*shells)");
+}
+
+static void test_unsupported_tag_and_non_string_key_are_refused(void **state)
+{
+    (void)state;
+    assert_fixture_error("unsupported-tag.yaml",
+                         "2:11: unsupported YAML tag \"tag:yaml.org,2002:binary\" on a string");
+    assert_fixture_error("non-string-key.yaml",
+                         "3:5: mapping keys must be strings, not a sequence");
+}
+
+static void test_string_with_nul_byte_is_refused(void **state)
+{
+    (void)state;
+    assert_fixture_error("nul-in-string.yaml", "2:12: string contains a NUL byte");
+}
+
+static void test_invalid_utf8_in_config_is_refused(void **state)
+{
+    (void)state;
+    assert_fixture_error("invalid-utf8.yaml", "2:17: invalid trailing UTF-8 octet (byte 0x28)");
+}
+
+static void test_deep_nesting_is_refused_before_it_costs_anything(void **state)
+{
+    (void)state;
+    assert_fixture_error("deep-nesting.yaml", "3:73: nesting deeper than 64 levels");
+
+    /* Under an unknown key, where the reader only skips: a megabyte of open brackets stops at
+     * the 64th, which is the 65th level under the top mapping. */
+    size_t len = 1 << 20;
+    char *deep = malloc(len);
+    assert_non_null(deep);
+    memset(deep, '[', len);
+    memcpy(deep, "x: ", 3);
+    assert_buffer_error(deep, len, "test.yml:1:67: nesting deeper than 64 levels");
+    for (size_t i = 3; i + 4 <= len; i += 4)
+        memcpy(deep + i, "{a: ", 4);
+    assert_buffer_error(deep, len, "test.yml:1:256: nesting deeper than 64 levels");
+    free(deep);
+}
+
+static void test_binary_garbage_is_refused(void **state)
+{
+    (void)state;
+    assert_fixture_error("binary.yaml", "1:1: control characters are not allowed (byte 0x7F)");
+    static const char garbage[] = "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xcb\x48\xcd\xc9";
+    assert_buffer_error(garbage, sizeof(garbage) - 1,
+                        "test.yml:1:1: control characters are not allowed (byte 0x1F)");
+    assert_buffer_error("process_names:\n  - comm: [\xff]\n",
+                        strlen("process_names:\n  - comm: [\xff]\n"),
+                        "test.yml:2:12: invalid leading UTF-8 octet (byte 0xFF)");
+    assert_buffer_error("a: b\0c", 6,
+                        "test.yml:1:5: control characters are not allowed (byte "
+                        "0x00)");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_packaged_all_yaml_groups_processes_with_a_cmdline_by_comm),
+        cmocka_unit_test(test_embedded_default_config_is_the_catch_all),
+        cmocka_unit_test(test_readme_selector_example_matches_like_process_exporter),
+        cmocka_unit_test(test_readme_home_config_names_upstart_user_session),
+        cmocka_unit_test(test_empty_configs_give_zero_rules),
+        cmocka_unit_test(test_unknown_keys_are_ignored_with_a_positioned_warning),
+        cmocka_unit_test(test_only_the_first_yaml_document_is_read),
+        cmocka_unit_test(test_describe_names_the_item_and_where_it_is),
+        cmocka_unit_test(test_missing_file_reports_path_and_errno_text),
+        cmocka_unit_test(test_file_over_16_mib_is_refused),
+        cmocka_unit_test(test_comm_matches_exactly_and_case_sensitively),
+        cmocka_unit_test(test_exe_rule_without_slash_matches_basename_of_argv0),
+        cmocka_unit_test(test_exe_rule_with_slash_needs_exact_argv0),
+        cmocka_unit_test(test_exe_rules_with_the_same_basename_are_all_kept),
+        cmocka_unit_test(test_exe_matches_argv0_not_the_exe_link),
+        cmocka_unit_test(test_process_without_argv_never_matches_exe),
+        cmocka_unit_test(test_selectors_of_an_item_must_all_match),
+        cmocka_unit_test(test_cmdline_regexes_must_all_match),
+        cmocka_unit_test(test_cmdline_search_is_unanchored),
+        cmocka_unit_test(test_cmdline_anchors_match_the_whole_command_line),
+        cmocka_unit_test(test_dollar_matches_only_at_the_very_end),
+        cmocka_unit_test(test_go_regex_syntax_works),
+        cmocka_unit_test(test_invalid_utf8_cmdline_is_searched_not_rejected),
+        cmocka_unit_test(test_named_captures_merge_and_later_regexes_win),
+        cmocka_unit_test(test_named_group_that_did_not_take_part_is_empty),
+        cmocka_unit_test(test_first_matching_item_wins),
+        cmocka_unit_test(test_missing_or_empty_name_means_exe_base),
+        cmocka_unit_test(test_username_comes_from_the_effective_uid),
+        cmocka_unit_test(test_cgroup_and_identity_fields_render_through_rules),
+        cmocka_unit_test(test_needs_follow_selectors_and_templates),
+        cmocka_unit_test(test_yaml_syntax_error_points_at_the_problem),
+        cmocka_unit_test(test_top_level_must_be_a_mapping),
+        cmocka_unit_test(test_process_names_must_be_a_sequence_of_mappings),
+        cmocka_unit_test(test_selector_given_as_a_string_is_refused),
+        cmocka_unit_test(test_selector_given_as_a_mapping_is_refused),
+        cmocka_unit_test(test_selector_item_that_is_a_list_is_refused),
+        cmocka_unit_test(test_name_that_is_not_a_string_is_refused),
+        cmocka_unit_test(test_duplicate_keys_are_refused),
+        cmocka_unit_test(test_item_without_selectors_is_refused),
+        cmocka_unit_test(test_bad_regex_names_pcre2_message_and_offset),
+        cmocka_unit_test(test_bad_template_points_at_the_name),
+        cmocka_unit_test(test_matches_field_needs_a_capture_group_of_the_item),
+        cmocka_unit_test(test_yaml_aliases_are_refused),
+        cmocka_unit_test(test_unsupported_tag_and_non_string_key_are_refused),
+        cmocka_unit_test(test_string_with_nul_byte_is_refused),
+        cmocka_unit_test(test_invalid_utf8_in_config_is_refused),
+        cmocka_unit_test(test_deep_nesting_is_refused_before_it_costs_anything),
+        cmocka_unit_test(test_binary_garbage_is_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
