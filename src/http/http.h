@@ -12,11 +12,15 @@
  * collection (answered with 500). May be called from several connection threads at once. */
 typedef int (*http_metrics_fn)(void *arg, struct strbuf *body);
 
+/* Strings are copied by http_start; only metrics_arg must outlive the server. */
 struct http_config {
-    const char *listen_address; /* ":9256", "127.0.0.1:9256", "[::1]:9256", "host:port" */
-    const char *telemetry_path; /* "/metrics" */
-    unsigned max_connections;   /* concurrent connections; further ones wait or are refused */
-    unsigned timeout_seconds;   /* idle connection timeout */
+    const char *listen_address; /* ":9256" (all interfaces, IPv6 and IPv4), "127.0.0.1:9256",
+                                   "[::1]:9256", "host:port" (first address it resolves to);
+                                   port 0 picks a free one */
+    const char *telemetry_path; /* "/metrics"; must start with '/'; NULL means "/metrics" */
+    unsigned max_connections;   /* concurrent connections, further ones wait in the listen
+                                   backlog; 0 for libmicrohttpd's default */
+    unsigned timeout_seconds;   /* idle connection timeout; 0 means none */
     bool gzip;                  /* compress when the client accepts gzip */
     const char *landing_html;   /* body of GET /; NULL for a built-in page */
     http_metrics_fn metrics;
@@ -25,11 +29,18 @@ struct http_config {
 
 struct http_server;
 
-/* Binds and starts serving on internal threads. On error returns NULL with a message in `err`. */
+/* Binds and starts serving on internal threads (one per connection). On error returns NULL with
+ * a message in `err`, such as `invalid listen address "x": missing port` or
+ * `cannot listen on "127.0.0.1:9256": ... Address already in use`. */
 struct http_server *http_start(const struct http_config *config, char *err, size_t errlen);
 /* The bound TCP port (useful with port 0). */
 unsigned http_port(const struct http_server *server);
 /* Stops accepting, closes connections, joins threads. NULL is a no-op. */
 void http_stop(struct http_server *server);
+
+/* Whether an Accept-Encoding value (NULL when the header is absent) lets us send gzip: codings
+ * are compared case-insensitively with optional ";q=" weights. An explicit gzip (or x-gzip) entry
+ * wins over "*"; q=0 refuses; an explicit identity with a higher q than gzip is preferred. */
+bool http_accepts_gzip(const char *accept_encoding);
 
 #endif /* PROCTRACK_HTTP_HTTP_H */

@@ -1,0 +1,572 @@
+#include "http/http.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "expo/expo.h"
+#include "util/xalloc.h"
+
+/* Access handlers return enum MHD_Result since 0.9.71; int before. */
+#if MHD_VERSION >= 0x00097002
+typedef enum MHD_Result mhd_result;
+#else
+typedef int mhd_result;
+#endif
+
+#define TEXT_PLAIN "text/plain; charset=utf-8"
+#define ALLOWED_METHODS "GET, HEAD"
+/* Per-connection pool for the request line and headers; responses live outside it. */
+#define CONNECTION_MEMORY_LIMIT (64 * 1024)
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    char *telemetry_path;
+    char *landing_html;
+    size_t landing_len;
+    bool gzip;
+    http_metrics_fn metrics;
+    void *metrics_arg;
+    unsigned port;
+
+    /* While MHD_start_daemon runs, its log lines are kept rather than printed, so that a failed
+     * start is reported once, through `err`, instead of twice. */
+    pthread_mutex_t log_lock;
+    bool log_capture;
+    struct strbuf start_log;
+};
+
+/* ---- logging ----------------------------------------------------------------------------- */
+
+static void log_mhd(void *cls, const char *fmt, va_list ap)
+{
+    struct http_server *srv = cls;
+    char line[512];
+
+    vsnprintf(line, sizeof(line), fmt, ap);
+    size_t len = strlen(line);
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        line[--len] = '\0';
+
+    pthread_mutex_lock(&srv->log_lock);
+    if (srv->log_capture) {
+        if (srv->start_log.len)
+            strbuf_append(&srv->start_log, "; ", 2);
+        strbuf_append(&srv->start_log, line, len);
+    } else {
+        fprintf(stderr, "proctrack: http: %s\n", line);
+    }
+    pthread_mutex_unlock(&srv->log_lock);
+}
+
+/* ---- listen address ---------------------------------------------------------------------- */
+
+struct listen_addr {
+    bool any; /* ":PORT": every interface */
+    uint16_t port;
+    struct sockaddr_storage sa;
+};
+
+static bool parse_port(const char *s, uint16_t *port)
+{
+    unsigned long v = 0;
+    size_t n = 0;
+
+    for (; s[n]; n++) {
+        if (s[n] < '0' || s[n] > '9' || n >= 5)
+            return false;
+        v = v * 10 + (unsigned long)(s[n] - '0');
+    }
+    if (n == 0 || v > 65535)
+        return false;
+    *port = (uint16_t)v;
+    return true;
+}
+
+static int resolve_host(const char *host, int family, int flags, struct listen_addr *out, char *why,
+                        size_t whylen)
+{
+    struct addrinfo hints, *res = NULL;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = family;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = flags;
+    int rc = getaddrinfo(host, NULL, &hints, &res);
+    if (rc != 0) {
+        snprintf(why, whylen, "%s", rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+        return -EINVAL;
+    }
+    /* Like Go's net.Listen, take the first address the resolver offers. */
+    memcpy(&out->sa, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    if (out->sa.ss_family == AF_INET6) {
+        ((struct sockaddr_in6 *)&out->sa)->sin6_port = htons(out->port);
+    } else if (out->sa.ss_family == AF_INET) {
+        ((struct sockaddr_in *)&out->sa)->sin_port = htons(out->port);
+    } else {
+        snprintf(why, whylen, "not an IP address");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* ":PORT", "IPv4:PORT", "[IPv6]:PORT" or "hostname:PORT", as process-exporter accepts them. */
+static int parse_listen_address(const char *text, struct listen_addr *out, char *why, size_t whylen)
+{
+    memset(out, 0, sizeof(*out));
+    const char *colon = strrchr(text, ':');
+    if (!colon) {
+        snprintf(why, whylen, "missing port");
+        return -EINVAL;
+    }
+    if (!parse_port(colon + 1, &out->port)) {
+        snprintf(why, whylen, "invalid port \"%s\" (want 0 to 65535)", colon + 1);
+        return -EINVAL;
+    }
+
+    size_t host_len = (size_t)(colon - text);
+    if (host_len == 0) {
+        out->any = true;
+        return 0;
+    }
+    char *host = xstrndup(text, host_len);
+    int rc;
+    if (host[0] == '[') {
+        if (host_len < 3 || host[host_len - 1] != ']') {
+            snprintf(why, whylen, "unbalanced brackets around IPv6 address");
+            rc = -EINVAL;
+            goto out_free_host;
+        }
+        host[host_len - 1] = '\0';
+        rc = resolve_host(host + 1, AF_INET6, AI_NUMERICHOST, out, why, whylen);
+        if (rc < 0)
+            snprintf(why, whylen, "\"%s\" is not an IPv6 address", host + 1);
+    } else if (memchr(host, ']', host_len)) {
+        snprintf(why, whylen, "unbalanced brackets around IPv6 address");
+        rc = -EINVAL;
+    } else if (memchr(host, ':', host_len)) {
+        snprintf(why, whylen, "an IPv6 address must be written in brackets, as [::1]:9256");
+        rc = -EINVAL;
+    } else {
+        rc = resolve_host(host, AF_UNSPEC, 0, out, why, whylen);
+    }
+out_free_host:
+    free(host);
+    return rc;
+}
+
+static bool ipv6_available(void)
+{
+    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    close(fd);
+    return true;
+}
+
+/* ---- Accept-Encoding --------------------------------------------------------------------- */
+
+static bool is_ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static const char *skip_ows(const char *p)
+{
+    while (is_ows(*p))
+        p++;
+    return p;
+}
+
+static bool token_is(const char *tok, size_t len, const char *word)
+{
+    return strlen(word) == len && strncasecmp(tok, word, len) == 0;
+}
+
+/* RFC 9110 qvalue: "0" [ "." 0*3DIGIT ] / "1" [ "." 0*3("0") ]; more decimals are tolerated. */
+static bool parse_qvalue(const char *s, size_t len, double *q)
+{
+    if (len == 0 || (s[0] != '0' && s[0] != '1'))
+        return false;
+    double v = s[0] - '0';
+    if (len > 1) {
+        if (s[1] != '.')
+            return false;
+        double scale = 0.1;
+        for (size_t i = 2; i < len; i++, scale /= 10) {
+            if (s[i] < '0' || s[i] > '9')
+                return false;
+            v += (s[i] - '0') * scale;
+        }
+    }
+    if (v > 1)
+        return false;
+    *q = v;
+    return true;
+}
+
+bool http_accepts_gzip(const char *accept_encoding)
+{
+    double q_gzip = -1, q_star = -1, q_identity = -1;
+
+    if (!accept_encoding)
+        return false;
+    const char *p = accept_encoding;
+    for (;;) {
+        while (is_ows(*p) || *p == ',')
+            p++;
+        if (!*p)
+            break;
+        const char *tok = p;
+        while (*p && !is_ows(*p) && *p != ',' && *p != ';')
+            p++;
+        size_t tok_len = (size_t)(p - tok);
+        double q = 1;
+        bool valid = true;
+
+        for (p = skip_ows(p); *p == ';'; p = skip_ows(p)) {
+            const char *name = p = skip_ows(p + 1);
+            while (*p && !is_ows(*p) && *p != ',' && *p != ';' && *p != '=')
+                p++;
+            size_t name_len = (size_t)(p - name);
+            p = skip_ows(p);
+            const char *val = p;
+            if (*p == '=') {
+                val = p = skip_ows(p + 1);
+                while (*p && !is_ows(*p) && *p != ',' && *p != ';')
+                    p++;
+            }
+            if (token_is(name, name_len, "q") && !parse_qvalue(val, (size_t)(p - val), &q))
+                valid = false;
+        }
+        if (*p && *p != ',') {
+            valid = false;
+            while (*p && *p != ',')
+                p++;
+        }
+        if (!valid)
+            continue;
+        /* x-gzip is an alias of gzip (RFC 9110 8.4.1.3). A repeated coding keeps its best q. */
+        double *slot = NULL;
+        if (token_is(tok, tok_len, "gzip") || token_is(tok, tok_len, "x-gzip"))
+            slot = &q_gzip;
+        else if (token_is(tok, tok_len, "*"))
+            slot = &q_star;
+        else if (token_is(tok, tok_len, "identity"))
+            slot = &q_identity;
+        if (slot && q > *slot)
+            *slot = q;
+    }
+    /* An explicit gzip entry overrides "*"; gzip must be acceptable (q > 0), and loses only to an
+     * identity the client explicitly ranks higher. */
+    double q = q_gzip >= 0 ? q_gzip : q_star;
+    return q > 0 && q >= q_identity;
+}
+
+static mhd_result collect_accept_encoding(void *cls, enum MHD_ValueKind kind, const char *key,
+                                          const char *value)
+{
+    struct strbuf *all = cls;
+    (void)kind;
+    if (key && value && strcasecmp(key, MHD_HTTP_HEADER_ACCEPT_ENCODING) == 0) {
+        if (all->len)
+            strbuf_append(all, ", ", 2);
+        strbuf_puts(all, value);
+    }
+    return MHD_YES;
+}
+
+/* A header may be repeated; its values form one comma-separated list (RFC 9110 5.3). */
+static bool client_accepts_gzip(struct MHD_Connection *conn)
+{
+    struct strbuf all = STRBUF_INIT;
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_accept_encoding, &all);
+    bool yes = all.len && http_accepts_gzip(all.buf);
+    strbuf_free(&all);
+    return yes;
+}
+
+/* ---- responses --------------------------------------------------------------------------- */
+
+static mhd_result queue(struct MHD_Connection *conn, unsigned status, struct MHD_Response *resp,
+                        const char *content_type)
+{
+    mhd_result ret = MHD_NO;
+    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) == MHD_YES)
+        ret = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* A body that outlives the request: a string literal or the server's landing page. */
+static mhd_result reply_persistent(struct MHD_Connection *conn, unsigned status,
+                                   const char *content_type, const char *body, size_t len,
+                                   const char *allow)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    if (allow && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow) != MHD_YES) {
+        MHD_destroy_response(resp);
+        return MHD_NO;
+    }
+    return queue(conn, status, resp, content_type);
+}
+
+#define REPLY_LITERAL(conn, status, text, allow)                                                   \
+    reply_persistent(conn, status, TEXT_PLAIN, text, sizeof(text) - 1, allow)
+
+/* Hands the strbuf's memory to MHD, which frees it with free() after sending. On failure MHD
+ * has not taken it (0.9.75), so it is freed here. Either way `body` is left empty. */
+static struct MHD_Response *response_from_strbuf(struct strbuf *body)
+{
+    struct MHD_Response *resp;
+
+    if (!body->buf)
+        return MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    resp = MHD_create_response_from_buffer(body->len, body->buf, MHD_RESPMEM_MUST_FREE);
+    if (!resp)
+        free(body->buf);
+    body->buf = NULL;
+    body->len = body->cap = 0;
+    return resp;
+}
+
+static mhd_result serve_metrics(struct http_server *srv, struct MHD_Connection *conn)
+{
+    struct strbuf body = STRBUF_INIT;
+
+    int rc = srv->metrics(srv->metrics_arg, &body);
+    if (rc < 0) {
+        strbuf_reset(&body);
+        strbuf_printf(&body, "error collecting metrics: %s\n", strerror(-rc));
+        struct MHD_Response *resp = response_from_strbuf(&body);
+        if (!resp)
+            return MHD_NO;
+        return queue(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, resp, TEXT_PLAIN);
+    }
+
+    bool compressed = false;
+    if (srv->gzip && client_accepts_gzip(conn)) {
+        struct strbuf gz = STRBUF_INIT;
+        if (expo_gzip(body.buf ? body.buf : "", body.len, &gz) == 0) {
+            strbuf_free(&body);
+            body = gz;
+            compressed = true;
+        } else {
+            strbuf_free(&gz); /* serve it uncompressed */
+        }
+    }
+
+    struct MHD_Response *resp = response_from_strbuf(&body);
+    if (!resp)
+        return MHD_NO;
+    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING) !=
+            MHD_YES ||
+        (compressed &&
+         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip") != MHD_YES)) {
+        MHD_destroy_response(resp);
+        return MHD_NO;
+    }
+    return queue(conn, MHD_HTTP_OK, resp, EXPO_CONTENT_TYPE);
+}
+
+/* MHD calls this at least twice per request: once when the headers are in, then once per chunk
+ * of body, then once more with no data. The answer waits for that last call so that a body sent
+ * with GET is read and dropped and the connection can be kept alive. */
+static mhd_result handle_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **req_cls)
+{
+    static int headers_seen;
+    struct http_server *srv = cls;
+    (void)version;
+    (void)upload_data;
+
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+        return REPLY_LITERAL(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed\n",
+                             ALLOWED_METHODS);
+    if (!*req_cls) {
+        *req_cls = &headers_seen;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+
+    if (strcmp(url, srv->telemetry_path) == 0)
+        return serve_metrics(srv, conn);
+    if (strcmp(url, "/") == 0)
+        return reply_persistent(conn, MHD_HTTP_OK, "text/html; charset=utf-8", srv->landing_html,
+                                srv->landing_len, NULL);
+    return REPLY_LITERAL(conn, MHD_HTTP_NOT_FOUND, "Not Found\n", NULL);
+}
+
+/* ---- landing page ------------------------------------------------------------------------ */
+
+static void append_html_escaped(struct strbuf *out, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&':
+            strbuf_puts(out, "&amp;");
+            break;
+        case '<':
+            strbuf_puts(out, "&lt;");
+            break;
+        case '>':
+            strbuf_puts(out, "&gt;");
+            break;
+        case '"':
+            strbuf_puts(out, "&quot;");
+            break;
+        case '\'':
+            strbuf_puts(out, "&#39;");
+            break;
+        default:
+            strbuf_putc(out, *s);
+        }
+    }
+}
+
+static char *default_landing_page(const char *telemetry_path)
+{
+    struct strbuf page = STRBUF_INIT;
+
+    strbuf_puts(&page, "<!DOCTYPE html>\n"
+                       "<html>\n"
+                       "<head><meta charset=\"utf-8\"><title>proctrack</title></head>\n"
+                       "<body>\n"
+                       "<h1>proctrack</h1>\n"
+                       "<p>Process-group exporter for Prometheus.</p>\n"
+                       "<p><a href=\"");
+    append_html_escaped(&page, telemetry_path);
+    strbuf_puts(&page, "\">");
+    append_html_escaped(&page, telemetry_path);
+    strbuf_puts(&page, "</a></p>\n</body>\n</html>\n");
+    return page.buf;
+}
+
+/* ---- lifecycle --------------------------------------------------------------------------- */
+
+static void server_free(struct http_server *srv)
+{
+    free(srv->telemetry_path);
+    free(srv->landing_html);
+    strbuf_free(&srv->start_log);
+    pthread_mutex_destroy(&srv->log_lock);
+    free(srv);
+}
+
+struct http_server *http_start(const struct http_config *config, char *err, size_t errlen)
+{
+    struct listen_addr addr;
+    char why[256];
+    const char *listen = config->listen_address ? config->listen_address : "";
+    const char *path = config->telemetry_path ? config->telemetry_path : "/metrics";
+
+    if (parse_listen_address(listen, &addr, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "invalid listen address \"%s\": %s", listen, why);
+        return NULL;
+    }
+    if (path[0] != '/') {
+        snprintf(err, errlen, "invalid telemetry path \"%s\": must start with /", path);
+        return NULL;
+    }
+    if (!config->metrics) {
+        snprintf(err, errlen, "no metrics callback");
+        return NULL;
+    }
+
+    struct http_server *srv = xcalloc(1, sizeof(*srv));
+    pthread_mutex_init(&srv->log_lock, NULL);
+    srv->telemetry_path = xstrdup(path);
+    srv->landing_html =
+        config->landing_html ? xstrdup(config->landing_html) : default_landing_page(path);
+    srv->landing_len = strlen(srv->landing_html);
+    srv->gzip = config->gzip;
+    srv->metrics = config->metrics;
+    srv->metrics_arg = config->metrics_arg;
+
+    /* A scrape can take tens of milliseconds; a thread per connection keeps a slow one from
+     * holding up the others. poll() rather than select() so fds above 1024 are fine. */
+    unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
+    struct MHD_OptionItem opts[5];
+    size_t n = 0;
+    struct sockaddr_in any4;
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+                                        (intptr_t)config->timeout_seconds, NULL};
+    opts[n++] =
+        (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY_LIMIT, NULL};
+    if (config->max_connections)
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
+                                            (intptr_t)config->max_connections, NULL};
+    if (addr.any && ipv6_available()) {
+        flags |= MHD_USE_DUAL_STACK; /* [::] that also takes IPv4 */
+    } else if (addr.any) {
+        memset(&any4, 0, sizeof(any4));
+        any4.sin_family = AF_INET;
+        any4.sin_addr.s_addr = htonl(INADDR_ANY);
+        any4.sin_port = htons(addr.port);
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &any4};
+    } else {
+        /* 0.9.75 picks the socket family from this flag, not from the sockaddr. */
+        if (addr.sa.ss_family == AF_INET6)
+            flags |= MHD_USE_IPv6;
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &addr.sa};
+    }
+    opts[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+
+    srv->log_capture = true;
+    srv->daemon = MHD_start_daemon(flags, addr.port, NULL, NULL, handle_request, srv,
+                                   MHD_OPTION_EXTERNAL_LOGGER, log_mhd, srv, MHD_OPTION_ARRAY, opts,
+                                   MHD_OPTION_END);
+    pthread_mutex_lock(&srv->log_lock);
+    srv->log_capture = false;
+    pthread_mutex_unlock(&srv->log_lock);
+
+    if (!srv->daemon) {
+        snprintf(err, errlen, "cannot listen on \"%s\": %s", listen,
+                 srv->start_log.len ? srv->start_log.buf : "could not start the HTTP daemon");
+        server_free(srv);
+        return NULL;
+    }
+    if (srv->start_log.len)
+        fprintf(stderr, "proctrack: http: %s\n", srv->start_log.buf);
+    strbuf_free(&srv->start_log);
+
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = info && info->port ? info->port : addr.port;
+    if (errlen)
+        err[0] = '\0';
+    return srv;
+}
+
+unsigned http_port(const struct http_server *server)
+{
+    return server->port;
+}
+
+void http_stop(struct http_server *server)
+{
+    if (!server)
+        return;
+    MHD_stop_daemon(server->daemon);
+    server_free(server);
+}
