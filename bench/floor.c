@@ -30,7 +30,7 @@ int main(int argc, char **argv)
             if (de->d_name[0] < '1' || de->d_name[0] > '9')
                 continue;
             for (int f = 0; f < 3; f++) {
-                char path[64];
+                char path[300];
                 snprintf(path, sizeof(path), "/proc/%s/%s", de->d_name, files[f]);
                 int fd = open(path, O_RDONLY);
                 if (fd < 0)

@@ -19,7 +19,7 @@ static void *idle_thread(void *arg)
 
 static void child(int index, int threads, int groups)
 {
-    char name[16];
+    char name[24];
     snprintf(name, sizeof(name), "bench-%d", index % groups);
     prctl(PR_SET_NAME, name);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
