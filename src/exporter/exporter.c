@@ -12,6 +12,7 @@
 #include "util/xalloc.h"
 
 #define NS "namedprocess_namegroup_"
+#define GOFF(field) offsetof(struct tracker_group, field)
 
 struct exporter {
     pthread_mutex_t lock;
@@ -172,22 +173,27 @@ static void build_group_labels(struct exporter *e)
     }
 }
 
-typedef uint64_t (*group_u64_fn)(const struct tracker_group *g);
+static uint64_t group_field(const struct tracker_group *g, size_t offset)
+{
+    return *(const uint64_t *)((const char *)g + offset);
+}
 
+/* A family with groupname as its only label; `offset` locates a uint64_t in the group. */
 static void family_u64(struct exporter *e, struct strbuf *out, const char *name,
-                       enum expo_type type, const char *help, group_u64_fn get)
+                       enum expo_type type, const char *help, size_t offset)
 {
     size_t n = tracker_group_count(e->tracker);
     expo_family(out, name, type, help);
     for (size_t i = 0; i < n; i++)
-        expo_sample_u64(out, name, group_labels(e, i), NULL, get(tracker_group_at(e->tracker, i)));
+        expo_sample_u64(out, name, group_labels(e, i), NULL,
+                        group_field(tracker_group_at(e->tracker, i), offset));
 }
 
 /* A family with one more label besides groupname. Labels are written in name order and series
  * sorted the way client_golang sorts them, so output diffs cleanly against process-exporter. */
 struct extra_label {
     const char *value;
-    size_t offset; /* of a uint64_t in struct tracker_group, or SIZE_MAX to use `ticks` */
+    size_t offset; /* of a uint64_t in struct tracker_group */
     bool ticks;    /* a tick count, written as seconds */
 };
 
@@ -203,7 +209,7 @@ static void family_extra(struct exporter *e, struct strbuf *out, const char *nam
             size_t gi = label_first ? inner : outer;
             const struct extra_label *v = &values[label_first ? outer : inner];
             const struct tracker_group *g = tracker_group_at(e->tracker, gi);
-            uint64_t raw = *(const uint64_t *)((const char *)g + v->offset);
+            uint64_t raw = group_field(g, v->offset);
             strbuf_reset(&e->series);
             if (label_first) {
                 expo_label(&e->series, label, v->value, strlen(v->value));
@@ -220,37 +226,6 @@ static void family_extra(struct exporter *e, struct strbuf *out, const char *nam
                 expo_sample_u64(out, name, e->series.buf, NULL, raw);
         }
     }
-}
-
-#define GOFF(field) offsetof(struct tracker_group, field)
-
-static uint64_t get_procs(const struct tracker_group *g)
-{
-    return g->gauges.procs;
-}
-static uint64_t get_threads(const struct tracker_group *g)
-{
-    return g->gauges.threads;
-}
-static uint64_t get_fds(const struct tracker_group *g)
-{
-    return g->gauges.open_fds;
-}
-static uint64_t get_read(const struct tracker_group *g)
-{
-    return g->counters.read_bytes;
-}
-static uint64_t get_write(const struct tracker_group *g)
-{
-    return g->counters.write_bytes;
-}
-static uint64_t get_majflt(const struct tracker_group *g)
-{
-    return g->counters.major_faults;
-}
-static uint64_t get_minflt(const struct tracker_group *g)
-{
-    return g->counters.minor_faults;
 }
 
 static void write_groups(struct exporter *e, struct strbuf *out)
@@ -270,7 +245,8 @@ static void write_groups(struct exporter *e, struct strbuf *out)
     };
     family_extra(e, out, NS "cpu_seconds_total", EXPO_COUNTER, "Cpu user usage in seconds", "mode",
                  cpu, 2);
-    family_u64(e, out, NS "major_page_faults_total", EXPO_COUNTER, "Major page faults", get_majflt);
+    family_u64(e, out, NS "major_page_faults_total", EXPO_COUNTER, "Major page faults",
+               GOFF(counters.major_faults));
     static const struct extra_label mem[] = {
         {"resident", GOFF(gauges.resident_bytes), false},
         {"swapped", GOFF(gauges.swapped_bytes), false},
@@ -278,9 +254,11 @@ static void write_groups(struct exporter *e, struct strbuf *out)
     };
     family_extra(e, out, NS "memory_bytes", EXPO_GAUGE, "number of bytes of memory in use",
                  "memtype", mem, 3);
-    family_u64(e, out, NS "minor_page_faults_total", EXPO_COUNTER, "Minor page faults", get_minflt);
-    family_u64(e, out, NS "num_procs", EXPO_GAUGE, "number of processes in this group", get_procs);
-    family_u64(e, out, NS "num_threads", EXPO_GAUGE, "Number of threads", get_threads);
+    family_u64(e, out, NS "minor_page_faults_total", EXPO_COUNTER, "Minor page faults",
+               GOFF(counters.minor_faults));
+    family_u64(e, out, NS "num_procs", EXPO_GAUGE, "number of processes in this group",
+               GOFF(gauges.procs));
+    family_u64(e, out, NS "num_threads", EXPO_GAUGE, "Number of threads", GOFF(gauges.threads));
 
     /* Left out for a group with no live member, where process-exporter writes the Go zero time
      * (-62135596800), which breaks every "time() - oldest_start" expression. */
@@ -293,9 +271,9 @@ static void write_groups(struct exporter *e, struct strbuf *out)
                             e->btime + g->gauges.oldest_start_ticks / e->ticks_per_second);
     }
     family_u64(e, out, NS "open_filedesc", EXPO_GAUGE,
-               "number of open file descriptors for this group", get_fds);
+               "number of open file descriptors for this group", GOFF(gauges.open_fds));
     family_u64(e, out, NS "read_bytes_total", EXPO_COUNTER, "number of bytes read by this group",
-               get_read);
+               GOFF(counters.read_bytes));
     static const struct extra_label states[] = {
         {"Other", GOFF(gauges.states[TRACKER_STATE_OTHER]), false},
         {"Running", GOFF(gauges.states[TRACKER_STATE_RUNNING]), false},
@@ -313,7 +291,7 @@ static void write_groups(struct exporter *e, struct strbuf *out)
         expo_sample_double(out, NS "worst_fd_ratio", group_labels(e, i), NULL,
                            tracker_group_at(e->tracker, i)->gauges.worst_fd_ratio);
     family_u64(e, out, NS "write_bytes_total", EXPO_COUNTER,
-               "number of bytes written by this group", get_write);
+               "number of bytes written by this group", GOFF(counters.write_bytes));
 }
 
 static void write_self(struct exporter *e, struct strbuf *out)
