@@ -51,24 +51,32 @@ int main(int argc, char **argv)
         return 2;
     signal(SIGTERM, on_term);
     signal(SIGINT, on_term);
-    for (int i = 0; i < n; i++) {
+    pid_t *pids = calloc((size_t)n, sizeof(*pids));
+    if (!pids)
+        return 1;
+    int started = 0;
+    for (; started < n; started++) {
         pid_t pid = fork();
         if (pid < 0) {
             perror("fork");
-            kill(0, SIGKILL);
-            return 1;
+            stop = 1;
+            break;
         }
         if (pid == 0)
-            child(i, threads, groups);
+            child(started, threads, groups);
+        pids[started] = pid;
     }
-    printf("ready\n");
-    fflush(stdout);
+    if (!stop) {
+        printf("ready\n");
+        fflush(stdout);
+    }
     while (!stop)
         pause();
-    signal(SIGTERM, SIG_IGN);
-    kill(0, SIGTERM);
-    kill(0, SIGKILL);
+    /* Only our own children: the process group may hold whoever started us. */
+    for (int i = 0; i < started; i++)
+        kill(pids[i], SIGKILL);
     while (wait(NULL) > 0)
         ;
-    return 0;
+    free(pids);
+    return started == n ? 0 : 1;
 }
