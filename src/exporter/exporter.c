@@ -51,9 +51,16 @@ static int src_identity(void *ctx, const struct proc_stat *stat, unsigned needs,
     return proc_reader_identity(ctx, stat, needs, id, failed);
 }
 
-static int src_metrics(void *ctx, int pid, struct proc_metrics *m)
+static int src_metrics(void *ctx, int pid, unsigned wants, struct proc_metrics *m)
 {
-    return proc_reader_metrics(ctx, pid, m);
+    return proc_reader_metrics(ctx, pid, wants, m);
+}
+
+static int src_threads(void *ctx, int pid, unsigned wants,
+                       void (*fn)(void *arg, const struct proc_thread *thread), void *arg,
+                       unsigned *failed)
+{
+    return proc_reader_threads(ctx, pid, wants, fn, arg, failed);
 }
 
 static uint64_t src_now_ticks(void *ctx)
@@ -119,6 +126,7 @@ struct exporter *exporter_new(const struct exporter_options *options, struct rul
         .next = src_next,
         .identity = src_identity,
         .metrics = src_metrics,
+        .threads = src_threads,
         .now_ticks = src_now_ticks,
     };
     struct tracker_options topts = {

@@ -24,8 +24,12 @@ struct proc_stat {
     uint64_t starttime_ticks;       /* (22) clock ticks after boot */
     uint64_t vsize_bytes;           /* (23) */
     uint64_t rss_pages;             /* (24) */
+    uint64_t start_code;            /* (26), 0 without ptrace access */
+    uint64_t start_stack;           /* (28), 0 without ptrace access */
     uint64_t delayacct_blkio_ticks; /* (42), 0 when absent */
     uint64_t guest_time_ticks;      /* (43), 0 when absent */
+    uint64_t arg_start;             /* (48), 0 when absent or without ptrace access */
+    uint64_t arg_end;               /* (49) */
 };
 
 /* /proc/PID/status, the fields not available from stat. */
@@ -58,6 +62,9 @@ int proc_parse_status(const char *buf, size_t len, struct proc_status *out);
 int proc_parse_io(const char *buf, size_t len, struct proc_io *out);
 /* Soft "Max open files" from /proc/PID/limits; PROC_LIMIT_UNLIMITED for "unlimited". */
 int proc_parse_limits_nofile(const char *buf, size_t len, uint64_t *soft);
+/* Pss and SwapPss of /proc/PID/smaps_rollup, in bytes. */
+int proc_parse_smaps_rollup(const char *buf, size_t len, uint64_t *pss_bytes,
+                            uint64_t *swap_pss_bytes);
 /* `btime` from <procfs>/stat: the boot time in seconds since the epoch. */
 int proc_parse_btime(const char *buf, size_t len, uint64_t *btime);
 
@@ -112,6 +119,9 @@ enum proc_file {
     PROC_FILE_CMDLINE,
     PROC_FILE_EXE,
     PROC_FILE_CGROUP,
+    PROC_FILE_SMAPS, /* smaps_rollup */
+    PROC_FILE_WCHAN,
+    PROC_FILE_TASK, /* the task/ directory and the files of its threads */
     PROC_FILE_COUNT
 };
 
@@ -130,7 +140,27 @@ struct proc_metrics {
     uint64_t open_fds;
     bool has_fd_limit;
     uint64_t fd_limit; /* soft RLIMIT_NOFILE, PROC_LIMIT_UNLIMITED for none */
+    bool has_smaps;
+    uint64_t pss_bytes;
+    uint64_t swap_pss_bytes;
+    char wchan[64]; /* kernel function the task sleeps in; "" when running or unknown */
     unsigned failed;
+};
+
+/* Optional parts of struct proc_metrics. */
+enum proc_want {
+    PROC_WANT_SMAPS = 1u << 0,
+    PROC_WANT_WCHAN = 1u << 1,
+};
+
+/* One thread of a process, from /proc/PID/task/TID. */
+struct proc_thread {
+    struct proc_stat stat; /* comm is the thread name */
+    bool has_io;
+    struct proc_io io;
+    bool has_status;
+    struct proc_status status;
+    char wchan[64];
 };
 
 #endif /* PROCTRACK_PROC_PROC_H */

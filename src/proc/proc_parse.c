@@ -76,7 +76,7 @@ int proc_parse_stat(const char *buf, size_t len, struct proc_stat *out)
     out->state = *p; /* (3) state */
     p = skip_field(p, end);
 
-    for (int field = 4; field <= 43; field++) {
+    for (int field = 4; field <= 49; field++) {
         p = skip_spaces(p, end);
         if (p >= end || *p == '\n') {
             /* Fields past (24) appeared over the kernel's history; older kernels stop early. */
@@ -264,6 +264,32 @@ int proc_parse_limits_nofile(const char *buf, size_t len, uint64_t *soft)
         return proc_parse_u64(&v, end, soft) ? 0 : -EINVAL;
     }
     return -EINVAL;
+}
+
+int proc_parse_smaps_rollup(const char *buf, size_t len, uint64_t *pss_bytes,
+                            uint64_t *swap_pss_bytes)
+{
+    const char *end = buf + len;
+    bool have_pss = false;
+    *pss_bytes = *swap_pss_bytes = 0;
+    /* Pss_Anon, Pss_File... follow Pss: only the exact keys count. */
+    for (const char *p = buf; p < end; p = next_line(p, end)) {
+        const char *v;
+        uint64_t kb;
+        if ((v = match_key(p, end, KEY("Pss:")))) {
+            v = skip_spaces(v, end);
+            if (!proc_parse_u64(&v, end, &kb))
+                return -EINVAL;
+            *pss_bytes = kb * 1024;
+            have_pss = true;
+        } else if ((v = match_key(p, end, KEY("SwapPss:")))) {
+            v = skip_spaces(v, end);
+            if (!proc_parse_u64(&v, end, &kb))
+                return -EINVAL;
+            *swap_pss_bytes = kb * 1024;
+        }
+    }
+    return have_pss ? 0 : -EINVAL;
 }
 
 int proc_parse_btime(const char *buf, size_t len, uint64_t *btime)

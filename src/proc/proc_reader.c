@@ -31,6 +31,8 @@ struct proc_reader {
 
     int *pids;
     size_t npids, pids_cap, next;
+    int *tids;
+    size_t ntids, tids_cap;
 
     struct buf file;    /* stat, status, io, limits */
     struct buf cmdline; /* split in place into argv */
@@ -62,30 +64,42 @@ static bool is_gone(int err)
     return err == ENOENT || err == ESRCH;
 }
 
-/* Writes "PID/name" into path without snprintf: this runs several times per process per scan. */
-static void pid_path(char *path, int pid, const char *name)
+/* Writes the decimal `v` at `out` and returns the end; no snprintf on the per-process path. */
+static char *put_uint(char *out, unsigned v)
 {
     char digits[12];
     size_t n = 0;
-    unsigned v = (unsigned)pid;
     do {
         digits[n++] = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    size_t i = 0;
     while (n)
-        path[i++] = digits[--n];
-    path[i++] = '/';
-    strcpy(path + i, name);
+        *out++ = digits[--n];
+    return out;
+}
+
+/* "PID/name" */
+static void pid_path(char *path, int pid, const char *name)
+{
+    char *p = put_uint(path, (unsigned)pid);
+    *p++ = '/';
+    strcpy(p, name);
+}
+
+/* "PID/task/TID/name" */
+static void task_path(char *path, int pid, int tid, const char *name)
+{
+    char *p = put_uint(path, (unsigned)pid);
+    memcpy(p, "/task/", 6);
+    p = put_uint(p + 6, (unsigned)tid);
+    *p++ = '/';
+    strcpy(p, name);
 }
 
 /* Reads a whole file relative to the root into `b`, with one read() when it fits, growing the
  * buffer otherwise; leaves one spare byte for a NUL. Returns the length or a negative errno. */
-static ssize_t read_file(struct proc_reader *r, int pid, const char *name, struct buf *b,
-                         size_t max)
+static ssize_t read_path(struct proc_reader *r, const char *path, struct buf *b, size_t max)
 {
-    char path[64];
-    pid_path(path, pid, name);
     int fd = openat(r->root_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         return -errno;
@@ -117,6 +131,14 @@ static ssize_t read_file(struct proc_reader *r, int pid, const char *name, struc
     if (ret >= 0)
         b->data[ret] = '\0';
     return ret;
+}
+
+static ssize_t read_file(struct proc_reader *r, int pid, const char *name, struct buf *b,
+                         size_t max)
+{
+    char path[64];
+    pid_path(path, pid, name);
+    return read_path(r, path, b, max);
 }
 
 struct proc_reader *proc_reader_new(const char *procfs, char *err, size_t errlen)
@@ -161,6 +183,7 @@ void proc_reader_free(struct proc_reader *r)
         return;
     close(r->root_fd);
     free(r->pids);
+    free(r->tids);
     free(r->file.data);
     free(r->cmdline.data);
     free(r->joined.data);
@@ -415,7 +438,29 @@ static int count_fds(struct proc_reader *r, int pid, uint64_t *count)
     return 0;
 }
 
-int proc_reader_metrics(struct proc_reader *r, int pid, struct proc_metrics *m)
+/* Copies the wchan file (a kernel symbol, or "0" for none) into out. */
+static void read_wchan(struct proc_reader *r, const char *path, char *out, size_t outlen,
+                       unsigned *failed)
+{
+    out[0] = '\0';
+    ssize_t n = read_path(r, path, &r->file, 4096);
+    if (n < 0) {
+        if (!is_gone((int)-n))
+            *failed |= 1u << PROC_FILE_WCHAN;
+        return;
+    }
+    size_t len = (size_t)n;
+    while (len && (r->file.data[len - 1] == '\n' || r->file.data[len - 1] == ' '))
+        len--;
+    if (len == 0 || (len == 1 && r->file.data[0] == '0'))
+        return;
+    if (len >= outlen)
+        len = outlen - 1;
+    memcpy(out, r->file.data, len);
+    out[len] = '\0';
+}
+
+int proc_reader_metrics(struct proc_reader *r, int pid, unsigned wants, struct proc_metrics *m)
 {
     memset(m, 0, sizeof(*m));
 
@@ -446,5 +491,82 @@ int proc_reader_metrics(struct proc_reader *r, int pid, struct proc_metrics *m)
         m->has_fd_limit = true;
     else if (!(n < 0 && is_gone((int)-n)))
         m->failed |= 1u << PROC_FILE_LIMITS;
+
+    if (wants & PROC_WANT_SMAPS) {
+        /* Kernel threads have no mm: ESRCH here means "nothing to measure", not an exit. */
+        n = read_file(r, pid, "smaps_rollup", &r->file, 1u << 20);
+        if (n >= 0 && proc_parse_smaps_rollup(r->file.data, (size_t)n, &m->pss_bytes,
+                                              &m->swap_pss_bytes) == 0)
+            m->has_smaps = true;
+        else if (!(n < 0 && is_gone((int)-n)) && n != 0)
+            m->failed |= 1u << PROC_FILE_SMAPS;
+    }
+    if (wants & PROC_WANT_WCHAN) {
+        char path[64];
+        pid_path(path, pid, "wchan");
+        read_wchan(r, path, m->wchan, sizeof(m->wchan), &m->failed);
+    }
+    return 0;
+}
+
+int proc_reader_threads(struct proc_reader *r, int pid, unsigned wants,
+                        void (*fn)(void *arg, const struct proc_thread *thread), void *arg,
+                        unsigned *failed)
+{
+    char path[96];
+    pid_path(path, pid, "task");
+    int fd = openat(r->root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        if (is_gone(errno))
+            return -ESRCH;
+        *failed |= 1u << PROC_FILE_TASK;
+        return -errno;
+    }
+    /* List first, then read: the per-thread reads reuse the one directory buffer. */
+    r->ntids = 0;
+    for (;;) {
+        long got = syscall(SYS_getdents64, fd, r->dents, sizeof(r->dents));
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        for (long off = 0; off < got;) {
+            struct linux_dirent64 *d = (struct linux_dirent64 *)(r->dents + off);
+            off += d->d_reclen;
+            int tid;
+            if (parse_pid(d->d_name, &tid)) {
+                r->tids = xgrow(r->tids, &r->tids_cap, r->ntids + 1, sizeof(*r->tids));
+                r->tids[r->ntids++] = tid;
+            }
+        }
+    }
+    close(fd);
+
+    struct proc_thread th;
+    for (size_t i = 0; i < r->ntids; i++) {
+        int tid = r->tids[i];
+        task_path(path, pid, tid, "stat");
+        ssize_t n = read_path(r, path, &r->file, 1u << 20);
+        if (n <= 0 || proc_parse_stat(r->file.data, (size_t)n, &th.stat) != 0) {
+            if (n < 0 && !is_gone((int)-n))
+                *failed |= 1u << PROC_FILE_TASK;
+            continue; /* a thread that exited while we looked */
+        }
+        task_path(path, pid, tid, "io");
+        n = read_path(r, path, &r->file, 1u << 20);
+        th.has_io = n >= 0 && proc_parse_io(r->file.data, (size_t)n, &th.io) == 0;
+        if (!th.has_io && !(n < 0 && is_gone((int)-n)))
+            *failed |= 1u << PROC_FILE_TASK;
+        task_path(path, pid, tid, "status");
+        n = read_path(r, path, &r->file, 1u << 20);
+        th.has_status = n >= 0 && proc_parse_status(r->file.data, (size_t)n, &th.status) == 0;
+        th.wchan[0] = '\0';
+        /* Only a sleeping thread has a wchan; skip the read for the others. */
+        if ((wants & PROC_WANT_WCHAN) && (th.stat.state == 'S' || th.stat.state == 'D')) {
+            task_path(path, pid, tid, "wchan");
+            read_wchan(r, path, th.wchan, sizeof(th.wchan), failed);
+        }
+        fn(arg, &th);
+    }
     return 0;
 }

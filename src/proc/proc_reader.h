@@ -32,8 +32,18 @@ int proc_reader_next(struct proc_reader *reader, struct proc_stat *stat);
 int proc_reader_identity(struct proc_reader *reader, const struct proc_stat *stat, unsigned needs,
                          struct proc_identity *id, unsigned *failed);
 
-/* A tracked process's status, io, open fd count and fd limit. Returns 0 (possibly partial, see
- * struct proc_metrics), or -ESRCH when the process is gone. */
-int proc_reader_metrics(struct proc_reader *reader, int pid, struct proc_metrics *m);
+/* A tracked process's status, io, open fd count and fd limit, and the PROC_WANT_* parts asked
+ * for. Returns 0 (possibly partial, see struct proc_metrics), or -ESRCH when the process is
+ * gone. */
+int proc_reader_metrics(struct proc_reader *reader, int pid, unsigned wants,
+                        struct proc_metrics *m);
+
+/* Calls `fn` for each thread of `pid` with its stat, io, status and (PROC_WANT_WCHAN, sleeping
+ * threads only) wchan. Threads that exit meanwhile are skipped. Returns 0, -ESRCH when the process
+ * is gone, or another negative errno when task/ is unreadable; unreadable parts set the
+ * PROC_FILE_TASK or PROC_FILE_WCHAN bit in *failed. */
+int proc_reader_threads(struct proc_reader *reader, int pid, unsigned wants,
+                        void (*fn)(void *arg, const struct proc_thread *thread), void *arg,
+                        unsigned *failed);
 
 #endif /* PROCTRACK_PROC_PROC_READER_H */

@@ -4,189 +4,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tracker/groups.h"
+#include "tracker/table.h"
 #include "util/xalloc.h"
-
-enum entry_kind { ENTRY_EMPTY, ENTRY_TRACKED, ENTRY_IGNORED, ENTRY_PENDING };
-
-/* One live process. Slots of an open-addressing table keyed by pid; pid 0 marks an empty slot. */
-struct entry {
-    int pid;
-    int ppid;
-    uint8_t kind;
-    bool from_birth;   /* born after the first scan: its whole usage counts */
-    bool has_io_base;  /* the last_ io values below are a real reading */
-    bool has_ctx_base; /* likewise for the context switch counts */
-    uint32_t seen;     /* scan generation of the last sighting */
-    uint32_t group;
-    uint64_t starttime_ticks;
-    /* The raw counters at the last scan; group counters grow by the differences. */
-    uint64_t last_utime, last_stime, last_minflt, last_majflt;
-    uint64_t last_read_bytes, last_write_bytes;
-    uint64_t last_ctx_vol, last_ctx_nonvol;
-};
 
 struct tracker {
     struct tracker_options options;
     struct tracker_classifier classifier;
 
-    struct entry *slots;
-    size_t cap, used; /* cap is a power of two */
-
-    struct tracker_group *groups;
-    size_t ngroups, groups_cap;
-    uint32_t *order; /* group indices in name order */
-    size_t order_cap;
-    uint32_t *gindex; /* open addressing over groups: index + 1, 0 = empty */
-    size_t gindex_cap;
+    struct table procs;
+    struct table threads; /* threads of multi-threaded tracked processes */
+    struct groups groups;
 
     struct proc_stat *pending; /* unmatched new processes waiting for their ancestry */
     size_t npending, pending_cap;
 
     uint32_t gen;
     bool scanned;
-    uint64_t first_scan_ticks;
+    uint64_t now_ticks, first_scan_ticks, prev_scan_ticks;
     size_t tracked, ignored;
     struct tracker_errors errors;
     struct strbuf name;
 };
 
-/* ---- process table ---- */
-
-static size_t slot_of(const struct tracker *t, int pid)
-{
-    return ((uint32_t)pid * 2654435761u) & (t->cap - 1);
-}
-
-static struct entry *entry_find(struct tracker *t, int pid)
-{
-    for (size_t i = slot_of(t, pid);; i = (i + 1) & (t->cap - 1)) {
-        if (t->slots[i].pid == pid)
-            return &t->slots[i];
-        if (t->slots[i].pid == 0)
-            return NULL;
-    }
-}
-
-static void table_resize(struct tracker *t, size_t cap)
-{
-    struct entry *old = t->slots;
-    size_t old_cap = t->cap;
-    t->slots = xcalloc(cap, sizeof(*t->slots));
-    t->cap = cap;
-    for (size_t i = 0; i < old_cap; i++) {
-        if (old[i].pid == 0)
-            continue;
-        size_t j = slot_of(t, old[i].pid);
-        while (t->slots[j].pid != 0)
-            j = (j + 1) & (cap - 1);
-        t->slots[j] = old[i];
-    }
-    free(old);
-}
-
-static struct entry *entry_insert(struct tracker *t, int pid)
-{
-    if ((t->used + 1) * 2 > t->cap)
-        table_resize(t, t->cap * 2);
-    size_t i = slot_of(t, pid);
-    while (t->slots[i].pid != 0)
-        i = (i + 1) & (t->cap - 1);
-    struct entry *e = &t->slots[i];
-    memset(e, 0, sizeof(*e));
-    e->pid = pid;
-    t->used++;
-    return e;
-}
-
-/* Deletes slot i by shifting later members of its probe run back, so lookups need no
- * tombstones and the table never degrades under churn. */
-static void entry_delete_slot(struct tracker *t, size_t i)
-{
-    size_t mask = t->cap - 1;
-    size_t hole = i;
-    for (size_t j = (i + 1) & mask; t->slots[j].pid != 0; j = (j + 1) & mask) {
-        size_t home = slot_of(t, t->slots[j].pid);
-        /* The entry at j may fill the hole unless its home lies cyclically in (hole, j]. */
-        bool home_after_hole = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
-        if (!home_after_hole) {
-            t->slots[hole] = t->slots[j];
-            hole = j;
-        }
-    }
-    memset(&t->slots[hole], 0, sizeof(t->slots[hole]));
-    t->used--;
-}
-
-/* ---- groups ---- */
-
-static uint64_t hash_name(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
-static void gindex_insert(struct tracker *t, uint32_t g)
-{
-    size_t mask = t->gindex_cap - 1;
-    size_t i = hash_name(t->groups[g].name) & mask;
-    while (t->gindex[i] != 0)
-        i = (i + 1) & mask;
-    t->gindex[i] = g + 1;
-}
-
-static int group_find(const struct tracker *t, const char *name)
-{
-    if (t->gindex_cap == 0)
-        return -1;
-    size_t mask = t->gindex_cap - 1;
-    for (size_t i = hash_name(name) & mask; t->gindex[i] != 0; i = (i + 1) & mask) {
-        uint32_t g = t->gindex[i] - 1;
-        if (strcmp(t->groups[g].name, name) == 0)
-            return (int)g;
-    }
-    return -1;
-}
-
-static uint32_t group_get(struct tracker *t, const char *name)
-{
-    int found = group_find(t, name);
-    if (found >= 0)
-        return (uint32_t)found;
-
-    uint32_t g = (uint32_t)t->ngroups;
-    t->groups = xgrow(t->groups, &t->groups_cap, t->ngroups + 1, sizeof(*t->groups));
-    memset(&t->groups[g], 0, sizeof(t->groups[g]));
-    t->groups[g].name = xstrdup(name);
-    t->ngroups++;
-
-    if (t->ngroups * 2 > t->gindex_cap) {
-        free(t->gindex);
-        t->gindex_cap = t->gindex_cap ? t->gindex_cap * 2 : 64;
-        t->gindex = xcalloc(t->gindex_cap, sizeof(*t->gindex));
-        for (uint32_t i = 0; i < t->ngroups; i++)
-            gindex_insert(t, i);
-    } else {
-        gindex_insert(t, g);
-    }
-
-    /* Keep the name order up to date here: groups are created rarely, read every scrape. */
-    t->order = xgrow(t->order, &t->order_cap, t->ngroups, sizeof(*t->order));
-    size_t lo = 0, hi = t->ngroups - 1;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (strcmp(t->groups[t->order[mid]].name, name) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    memmove(&t->order[lo + 1], &t->order[lo], (t->ngroups - 1 - lo) * sizeof(*t->order));
-    t->order[lo] = g;
-    return g;
-}
-
-/* ---- scan ---- */
+/* What one tracked process is going through while its threads are read. */
+struct thread_pass {
+    struct tracker *t;
+    struct entry *proc;
+    struct tracker_group *group;
+    bool proc_first_sight;
+    size_t seen;
+};
 
 static uint64_t delta(uint64_t now, uint64_t last)
 {
@@ -209,30 +57,24 @@ static enum tracker_state state_of(char s)
     }
 }
 
-/* Reads a tracked process's metrics and adds them to its group: deltas to the counters, values
- * to the gauges. On first sight the current values become the baseline, and are also counted
- * when the process was born after the exporter's first scan. */
-static void account(struct tracker *t, const struct tracker_source *src, struct entry *e,
-                    const struct proc_stat *st, bool first_sight)
+static bool sleeping(char s)
 {
-    struct proc_metrics m;
-    if (src->metrics(src->ctx, st->pid, &m) == -ESRCH)
-        return; /* gone: not marked seen, swept at the end of this scan */
-    e->seen = t->gen;
-    for (unsigned f = 0; f < PROC_FILE_COUNT; f++)
-        if (m.failed & (1u << f))
-            t->errors.partial[f]++;
+    return s == 'S' || s == 'D';
+}
 
-    struct tracker_group *g = &t->groups[e->group];
-    struct tracker_counters *c = &g->counters;
-    if (first_sight) {
-        if (e->from_birth) {
-            c->cpu_user_ticks += st->utime_ticks;
-            c->cpu_system_ticks += st->stime_ticks;
-            c->minor_faults += st->minflt;
-            c->major_faults += st->majflt;
-        }
-    } else {
+static void count_failed(struct tracker *t, unsigned failed)
+{
+    for (unsigned f = 0; f < PROC_FILE_COUNT; f++)
+        if (failed & (1u << f))
+            t->errors.partial[f]++;
+}
+
+/* Adds the growth of stat's cpu and fault counters since the last scan (or, for a task born
+ * while we watched, since its birth) to `c`, and remembers the new values. */
+static void add_stat_counters(struct tracker_counters *c, struct entry *e,
+                              const struct proc_stat *st, bool first_sight)
+{
+    if (!first_sight || e->from_birth) {
         c->cpu_user_ticks += delta(st->utime_ticks, e->last_utime);
         c->cpu_system_ticks += delta(st->stime_ticks, e->last_stime);
         c->minor_faults += delta(st->minflt, e->last_minflt);
@@ -242,29 +84,107 @@ static void account(struct tracker *t, const struct tracker_source *src, struct 
     e->last_stime = st->stime_ticks;
     e->last_minflt = st->minflt;
     e->last_majflt = st->majflt;
+}
 
-    /* io and status may be unreadable for a while (permissions, a racing exit); the last good
-     * reading stays the baseline, so nothing is counted twice or subtracted. */
-    if (m.has_io) {
-        if (e->has_io_base || e->from_birth) {
-            c->read_bytes += delta(m.io.read_bytes, e->has_io_base ? e->last_read_bytes : 0);
-            c->write_bytes += delta(m.io.write_bytes, e->has_io_base ? e->last_write_bytes : 0);
-        }
-        e->last_read_bytes = m.io.read_bytes;
-        e->last_write_bytes = m.io.write_bytes;
-        e->has_io_base = true;
+/* io and context switches may be unreadable for a while (permissions, a racing exit); the last
+ * good reading stays the baseline, so nothing is counted twice or subtracted. */
+static void add_io(struct tracker_counters *c, struct entry *e, const struct proc_io *io)
+{
+    if (e->has_io_base || e->from_birth) {
+        c->read_bytes += delta(io->read_bytes, e->last_read_bytes);
+        c->write_bytes += delta(io->write_bytes, e->last_write_bytes);
     }
-    if (m.has_status && m.status.has_ctxt) {
-        if (e->has_ctx_base || e->from_birth) {
-            c->ctx_voluntary +=
-                delta(m.status.voluntary_ctxt, e->has_ctx_base ? e->last_ctx_vol : 0);
-            c->ctx_nonvoluntary +=
-                delta(m.status.nonvoluntary_ctxt, e->has_ctx_base ? e->last_ctx_nonvol : 0);
-        }
-        e->last_ctx_vol = m.status.voluntary_ctxt;
-        e->last_ctx_nonvol = m.status.nonvoluntary_ctxt;
-        e->has_ctx_base = true;
+    e->last_read_bytes = io->read_bytes;
+    e->last_write_bytes = io->write_bytes;
+    e->has_io_base = true;
+}
+
+static void add_ctx(struct tracker_counters *c, struct entry *e, const struct proc_status *st)
+{
+    if (e->has_ctx_base || e->from_birth) {
+        c->ctx_voluntary += delta(st->voluntary_ctxt, e->last_ctx_vol);
+        c->ctx_nonvoluntary += delta(st->nonvoluntary_ctxt, e->last_ctx_nonvol);
     }
+    e->last_ctx_vol = st->voluntary_ctxt;
+    e->last_ctx_nonvol = st->nonvoluntary_ctxt;
+    e->has_ctx_base = true;
+}
+
+/* One thread of a tracked multi-threaded process: its counters go to its name's tally, its
+ * context switches also to the group (so the group's total is a sum of per-thread growth and
+ * never falls when a thread exits), its state and wchan to the group's gauges. */
+static void see_thread(void *arg, const struct proc_thread *th)
+{
+    struct thread_pass *pass = arg;
+    struct tracker *t = pass->t;
+    int tid = th->stat.pid;
+    struct entry *te = table_find(&t->threads, tid);
+    if (te && te->starttime_ticks != th->stat.starttime_ticks) {
+        table_delete(&t->threads, te);
+        te = NULL;
+    }
+    bool first = !te;
+    if (first) {
+        te = table_insert(&t->threads, tid);
+        te->kind = ENTRY_THREAD;
+        te->starttime_ticks = th->stat.starttime_ticks;
+        /* A thread counts from birth when it was born after we last looked at its process; the
+         * usage of threads that were there before is not known. */
+        te->from_birth = pass->proc_first_sight ? pass->proc->from_birth
+                                                : th->stat.starttime_ticks >= t->prev_scan_ticks;
+        if (tid == pass->proc->id && pass->proc->has_ctx_base) {
+            /* The main thread's switches were followed through the process's status. */
+            te->last_ctx_vol = pass->proc->last_ctx_vol;
+            te->last_ctx_nonvol = pass->proc->last_ctx_nonvol;
+            te->has_ctx_base = true;
+        }
+    }
+    te->seen = t->gen;
+    pass->seen++;
+
+    struct tracker_group *g = pass->group;
+    struct tracker_thread_name *tn = groups_thread_name(g, th->stat.comm);
+    tn->count++;
+    add_stat_counters(&tn->counters, te, &th->stat, first);
+    if (th->has_io)
+        add_io(&tn->counters, te, &th->io);
+    if (th->has_status && th->status.has_ctxt) {
+        uint64_t vol = tn->counters.ctx_voluntary, nonvol = tn->counters.ctx_nonvoluntary;
+        add_ctx(&tn->counters, te, &th->status);
+        g->counters.ctx_voluntary += tn->counters.ctx_voluntary - vol;
+        g->counters.ctx_nonvoluntary += tn->counters.ctx_nonvoluntary - nonvol;
+        if (tid == pass->proc->id) {
+            pass->proc->last_ctx_vol = th->status.voluntary_ctxt;
+            pass->proc->last_ctx_nonvol = th->status.nonvoluntary_ctxt;
+            pass->proc->has_ctx_base = true;
+        }
+    }
+    g->gauges.states[state_of(th->stat.state)]++;
+    if (t->options.wchan)
+        groups_count_wchan(g, th->wchan);
+}
+
+/* Reads a tracked process's metrics and adds them to its group: deltas to the counters, values
+ * to the gauges. On first sight the current values become the baseline, and are also counted
+ * when the process was born after the exporter's first scan. */
+static void account(struct tracker *t, const struct tracker_source *src, struct entry *e,
+                    const struct proc_stat *st, bool first_sight)
+{
+    bool threaded = t->options.threads && st->num_threads >= 2;
+    unsigned wants = t->options.smaps ? PROC_WANT_SMAPS : 0;
+    if (t->options.wchan && !threaded && sleeping(st->state))
+        wants |= PROC_WANT_WCHAN;
+
+    struct proc_metrics m;
+    if (src->metrics(src->ctx, st->pid, wants, &m) == -ESRCH)
+        return; /* gone: not marked seen, swept at the end of this scan */
+    e->seen = t->gen;
+    count_failed(t, m.failed);
+
+    struct tracker_group *g = &t->groups.slots[e->group];
+    add_stat_counters(&g->counters, e, st, first_sight);
+    if (m.has_io)
+        add_io(&g->counters, e, &m.io);
 
     struct tracker_gauges *gg = &g->gauges;
     gg->procs++;
@@ -273,6 +193,10 @@ static void account(struct tracker *t, const struct tracker_source *src, struct 
     gg->virtual_bytes += st->vsize_bytes;
     if (m.has_status)
         gg->swapped_bytes += m.status.vm_swap_bytes;
+    if (m.has_smaps) {
+        gg->proportional_resident_bytes += m.pss_bytes;
+        gg->proportional_swapped_bytes += m.swap_pss_bytes;
+    }
     if (m.has_open_fds) {
         gg->open_fds += m.open_fds;
         if (m.has_fd_limit && m.fd_limit != PROC_LIMIT_UNLIMITED && m.fd_limit > 0) {
@@ -285,7 +209,22 @@ static void account(struct tracker *t, const struct tracker_source *src, struct 
         gg->oldest_start_ticks = st->starttime_ticks;
         gg->has_oldest = true;
     }
+
+    if (threaded) {
+        struct thread_pass pass = {t, e, g, first_sight, 0};
+        unsigned failed = 0;
+        src->threads(src->ctx, st->pid, t->options.wchan ? PROC_WANT_WCHAN : 0, see_thread, &pass,
+                     &failed);
+        count_failed(t, failed);
+        if (pass.seen > 0)
+            return;
+        /* task/ was unreadable: fall back to what the process itself says. */
+    }
+    if (m.has_status && m.status.has_ctxt)
+        add_ctx(&g->counters, e, &m.status);
     gg->states[state_of(st->state)]++;
+    if (t->options.wchan)
+        groups_count_wchan(g, m.wchan);
 }
 
 static void report_new(struct tracker *t, const struct proc_stat *st, int group, int rule,
@@ -293,47 +232,97 @@ static void report_new(struct tracker *t, const struct proc_stat *st, int group,
 {
     if (t->options.on_new)
         t->options.on_new(t->options.on_new_arg, st->pid, st->comm,
-                          group >= 0 ? t->groups[group].name : NULL, rule, adopted_from);
+                          group >= 0 ? t->groups.slots[group].name : NULL, rule, adopted_from);
 }
 
-static void count_identity_errors(struct tracker *t, unsigned failed)
+/* What identifies the program a process runs, from stat alone: an exec changes the comm or the
+ * addresses of code, stack and arguments (all randomized per exec). */
+static uint64_t fingerprint(const struct proc_stat *st)
 {
-    for (unsigned f = 0; f < PROC_FILE_COUNT; f++)
-        if (failed & (1u << f))
-            t->errors.partial[f]++;
+    uint64_t h = 1469598103934665603ull;
+    for (const char *c = st->comm; *c; c++)
+        h = (h ^ (unsigned char)*c) * 1099511628211ull;
+    uint64_t v[] = {st->start_code, st->start_stack, st->arg_start, st->arg_end};
+    for (size_t i = 0; i < 4; i++)
+        h = (h ^ v[i]) * 1099511628211ull;
+    return h;
+}
+
+static void make_tracked(struct tracker *t, struct entry *e, uint32_t group)
+{
+    e->kind = ENTRY_TRACKED;
+    e->group = group;
+    t->groups.slots[group].members++;
+}
+
+static void park_pending(struct tracker *t, struct entry *e, const struct proc_stat *st)
+{
+    e->kind = ENTRY_PENDING;
+    t->pending = xgrow(t->pending, &t->pending_cap, t->npending + 1, sizeof(*t->pending));
+    t->pending[t->npending++] = *st;
+}
+
+enum classified { CLASSIFIED_GONE = -1, CLASSIFIED_NONE = 0, CLASSIFIED_JOINED = 1 };
+
+/* Runs the rules on a process; when one matches, the process joins its group and is accounted. */
+static enum classified classify(struct tracker *t, const struct tracker_source *src,
+                                struct entry *e, const struct proc_stat *st)
+{
+    struct proc_identity id;
+    unsigned failed = 0;
+    if (src->identity(src->ctx, st, t->classifier.needs, &id, &failed) == -ESRCH)
+        return CLASSIFIED_GONE;
+    count_failed(t, failed);
+    int rule = t->classifier.classify(t->classifier.ctx, &id, &t->name);
+    if (rule < 0)
+        return CLASSIFIED_NONE;
+    uint32_t group = groups_get(&t->groups, strbuf_str(&t->name));
+    make_tracked(t, e, group);
+    report_new(t, st, (int)group, rule, 0);
+    account(t, src, e, st, true);
+    return CLASSIFIED_JOINED;
 }
 
 /* A process seen for the first time: classify it, or park it until its ancestors are known. */
 static void see_new(struct tracker *t, const struct tracker_source *src, const struct proc_stat *st)
 {
-    struct proc_identity id;
-    unsigned failed = 0;
-    if (src->identity(src->ctx, st, t->classifier.needs, &id, &failed) == -ESRCH)
-        return;
-    count_identity_errors(t, failed);
-
-    int rule = t->classifier.classify(t->classifier.ctx, &id, &t->name);
-    /* Growing the group array cannot move entries: insert after. */
-    int group = rule >= 0 ? (int)group_get(t, strbuf_str(&t->name)) : -1;
-    struct entry *e = entry_insert(t, st->pid);
+    struct entry *e = table_insert(&t->procs, st->pid);
     e->ppid = st->ppid;
     e->starttime_ticks = st->starttime_ticks;
     e->from_birth = t->scanned && st->starttime_ticks > t->first_scan_ticks;
     e->seen = t->gen;
-
-    if (group >= 0) {
-        e->kind = ENTRY_TRACKED;
-        e->group = (uint32_t)group;
-        report_new(t, st, group, rule, 0);
-        account(t, src, e, st, true);
-    } else if (t->options.children) {
-        e->kind = ENTRY_PENDING;
-        t->pending = xgrow(t->pending, &t->pending_cap, t->npending + 1, sizeof(*t->pending));
-        t->pending[t->npending++] = *st;
-    } else {
-        e->kind = ENTRY_IGNORED;
-        report_new(t, st, -1, -1, 0);
+    e->kind = ENTRY_IGNORED;
+    if (t->options.recheck)
+        e->fingerprint = fingerprint(st);
+    switch (classify(t, src, e, st)) {
+    case CLASSIFIED_JOINED:
+        break;
+    case CLASSIFIED_GONE:
+        table_delete(&t->procs, e);
+        break;
+    case CLASSIFIED_NONE:
+        if (t->options.children)
+            park_pending(t, e, st);
+        else
+            report_new(t, st, -1, -1, 0);
+        break;
     }
+}
+
+/* An ignored process under -recheck: matched again only when it exec'd since the last try. */
+static void recheck(struct tracker *t, const struct tracker_source *src, struct entry *e,
+                    const struct proc_stat *st)
+{
+    if (t->options.recheck_limit_ticks &&
+        t->now_ticks >= e->starttime_ticks + t->options.recheck_limit_ticks)
+        return;
+    uint64_t fp = fingerprint(st);
+    if (fp == e->fingerprint)
+        return;
+    e->fingerprint = fp;
+    e->ppid = st->ppid;
+    if (classify(t, src, e, st) == CLASSIFIED_NONE && t->options.children)
+        park_pending(t, e, st);
 }
 
 /* The group of the nearest known ancestor, or -1. An ancestor counts only if it was seen in this
@@ -345,11 +334,11 @@ static int ancestor_group(struct tracker *t, const struct entry *child, int *via
     for (int depth = 0; depth < 4096; depth++) {
         if (cur->ppid <= 0)
             return -1;
-        const struct entry *p = entry_find(t, cur->ppid);
+        const struct entry *p = table_find(&t->procs, cur->ppid);
         if (!p || p->seen != t->gen || p->starttime_ticks > cur->starttime_ticks)
             return -1;
         if (p->kind == ENTRY_TRACKED) {
-            *via = p->pid;
+            *via = p->id;
             return (int)p->group;
         }
         if (p->kind != ENTRY_PENDING)
@@ -363,7 +352,7 @@ static void resolve_pending(struct tracker *t, const struct tracker_source *src)
 {
     for (size_t i = 0; i < t->npending; i++) {
         const struct proc_stat *st = &t->pending[i];
-        struct entry *e = entry_find(t, st->pid);
+        struct entry *e = table_find(&t->procs, st->pid);
         if (!e || e->kind != ENTRY_PENDING)
             continue;
         int via = 0;
@@ -373,25 +362,18 @@ static void resolve_pending(struct tracker *t, const struct tracker_source *src)
             report_new(t, st, -1, -1, 0);
             continue;
         }
-        e->kind = ENTRY_TRACKED;
-        e->group = (uint32_t)group;
+        make_tracked(t, e, (uint32_t)group);
         report_new(t, st, group, -1, via);
         account(t, src, e, st, true);
     }
     t->npending = 0;
 }
 
-static void sweep(struct tracker *t)
+static void forget(void *arg, const struct entry *e)
 {
-    t->tracked = t->ignored = 0;
-    for (size_t i = 0; i < t->cap; i++) {
-        while (t->slots[i].pid != 0 && t->slots[i].seen != t->gen)
-            entry_delete_slot(t, i);
-        if (t->slots[i].kind == ENTRY_TRACKED && t->slots[i].pid != 0)
-            t->tracked++;
-        else if (t->slots[i].kind == ENTRY_IGNORED && t->slots[i].pid != 0)
-            t->ignored++;
-    }
+    struct tracker *t = arg;
+    if (e->kind == ENTRY_TRACKED)
+        t->groups.slots[e->group].members--;
 }
 
 int tracker_scan(struct tracker *t, const struct tracker_source *src)
@@ -402,14 +384,15 @@ int tracker_scan(struct tracker *t, const struct tracker_source *src)
         return rc;
     }
     t->gen++;
+    t->prev_scan_ticks = t->now_ticks;
+    t->now_ticks = src->now_ticks(src->ctx);
     if (!t->scanned)
-        t->first_scan_ticks = src->now_ticks(src->ctx);
-    for (size_t i = 0; i < t->ngroups; i++)
-        memset(&t->groups[i].gauges, 0, sizeof(t->groups[i].gauges));
+        t->first_scan_ticks = t->now_ticks;
+    groups_begin_scan(&t->groups);
 
     struct proc_stat st;
     while ((rc = src->next(src->ctx, &st)) != 0) {
-        struct entry *e = entry_find(t, st.pid);
+        struct entry *e = table_find(&t->procs, st.pid);
         if (rc < 0) {
             /* stat is there but unreadable: keep what we know, count the error. */
             t->errors.procread++;
@@ -419,18 +402,32 @@ int tracker_scan(struct tracker *t, const struct tracker_source *src)
         }
         if (e && e->starttime_ticks != st.starttime_ticks) {
             /* The pid was reused: the old process is gone, its usage stays in its group. */
-            entry_delete_slot(t, (size_t)(e - t->slots));
+            forget(t, e);
+            table_delete(&t->procs, e);
             e = NULL;
         }
-        if (!e)
+        if (!e) {
             see_new(t, src, &st);
-        else if (e->kind == ENTRY_TRACKED)
+        } else if (e->kind == ENTRY_TRACKED) {
             account(t, src, e, &st, false);
-        else
+        } else {
             e->seen = t->gen; /* ignored: a stat read is all it costs */
+            if (t->options.recheck)
+                recheck(t, src, e, &st);
+        }
     }
     resolve_pending(t, src);
-    sweep(t);
+    table_sweep(&t->procs, t->gen, forget, t);
+    table_sweep(&t->threads, t->gen, NULL, NULL);
+    groups_end_scan(&t->groups, t->options.remove_empty_groups);
+
+    t->tracked = t->ignored = 0;
+    for (size_t i = 0; i < t->procs.cap; i++) {
+        if (t->procs.slots[i].kind == ENTRY_TRACKED)
+            t->tracked++;
+        else if (t->procs.slots[i].kind == ENTRY_IGNORED)
+            t->ignored++;
+    }
     t->scanned = true;
     return 0;
 }
@@ -445,8 +442,9 @@ struct tracker *tracker_new(const struct tracker_options *options,
     if (t->options.page_size == 0)
         t->options.page_size = 4096;
     t->classifier = *classifier;
-    t->cap = 1024;
-    t->slots = xcalloc(t->cap, sizeof(*t->slots));
+    table_init(&t->procs);
+    table_init(&t->threads);
+    groups_init(&t->groups);
     return t;
 }
 
@@ -454,12 +452,9 @@ void tracker_free(struct tracker *t)
 {
     if (!t)
         return;
-    for (size_t i = 0; i < t->ngroups; i++)
-        free(t->groups[i].name);
-    free(t->groups);
-    free(t->order);
-    free(t->gindex);
-    free(t->slots);
+    groups_free(&t->groups);
+    table_free(&t->procs);
+    table_free(&t->threads);
     free(t->pending);
     strbuf_free(&t->name);
     free(t);
@@ -467,18 +462,18 @@ void tracker_free(struct tracker *t)
 
 size_t tracker_group_count(const struct tracker *t)
 {
-    return t->ngroups;
+    return t->groups.norder;
 }
 
 const struct tracker_group *tracker_group_at(const struct tracker *t, size_t index)
 {
-    return index < t->ngroups ? &t->groups[t->order[index]] : NULL;
+    return index < t->groups.norder ? &t->groups.slots[t->groups.order[index]] : NULL;
 }
 
 const struct tracker_group *tracker_group_find(const struct tracker *t, const char *name)
 {
-    int g = group_find(t, name);
-    return g >= 0 ? &t->groups[g] : NULL;
+    int g = groups_find(&t->groups, name);
+    return g >= 0 ? &t->groups.slots[g] : NULL;
 }
 
 const struct tracker_errors *tracker_errors(const struct tracker *t)

@@ -26,7 +26,10 @@ struct tracker_source {
     int (*next)(void *ctx, struct proc_stat *stat);
     int (*identity)(void *ctx, const struct proc_stat *stat, unsigned needs,
                     struct proc_identity *id, unsigned *failed);
-    int (*metrics)(void *ctx, int pid, struct proc_metrics *m);
+    int (*metrics)(void *ctx, int pid, unsigned wants, struct proc_metrics *m);
+    int (*threads)(void *ctx, int pid, unsigned wants,
+                   void (*fn)(void *arg, const struct proc_thread *thread), void *arg,
+                   unsigned *failed);
     /* Clock ticks since boot now, on the clock of stat's starttime. */
     uint64_t (*now_ticks)(void *ctx);
 };
@@ -42,6 +45,13 @@ struct tracker_classifier {
 struct tracker_options {
     uint64_t page_size; /* bytes per page, for stat's rss */
     bool children;      /* unmatched new processes join their nearest tracked ancestor's group */
+    bool threads;       /* read the threads of multi-threaded members: thread_* families, states
+                           and wchan per thread, context switches summed over threads */
+    bool smaps;         /* read smaps_rollup for proportional memory */
+    bool wchan;         /* tally the kernel functions sleeping threads wait in */
+    bool recheck;       /* match ignored processes again after an exec (comm or program change) */
+    uint64_t recheck_limit_ticks; /* 0: no limit; else recheck only while younger than this */
+    bool remove_empty_groups;     /* drop a group, counters and all, when no member is left */
     /* Called for each new process with the group it joined (NULL: ignored) and why; for -debug.
      * `rule` is the classifier's rule index, -1 for none; `adopted_from` the ancestor's pid when
      * the group came through -children, else 0. */
@@ -79,16 +89,40 @@ struct tracker_gauges {
     uint64_t virtual_bytes;
     uint64_t swapped_bytes;
     uint64_t open_fds;
+    uint64_t proportional_resident_bytes; /* smaps_rollup Pss */
+    uint64_t proportional_swapped_bytes;  /* smaps_rollup SwapPss */
     double worst_fd_ratio;
     bool has_oldest;
-    uint64_t oldest_start_ticks; /* stat starttime of the oldest member */
-    uint64_t states[TRACKER_STATE_COUNT];
+    uint64_t oldest_start_ticks;          /* stat starttime of the oldest member */
+    uint64_t states[TRACKER_STATE_COUNT]; /* each thread once (each process with -threads=false) */
+};
+
+/* The threads of a group's multi-threaded members that share one name (thread comm). */
+struct tracker_thread_name {
+    char *name;
+    uint64_t count;                   /* live threads with this name now; 0: not reported */
+    struct tracker_counters counters; /* monotonic, kept while the name is absent for a while */
+    uint32_t absent_scans;
+};
+
+/* Threads of the group sleeping in one kernel function. */
+struct tracker_wchan {
+    char *name;
+    uint64_t count;
 };
 
 struct tracker_group {
     char *name;
     struct tracker_counters counters;
     struct tracker_gauges gauges;
+    struct tracker_thread_name *threads; /* in name order */
+    size_t nthreads;
+    struct tracker_wchan *wchans; /* in name order; count 0: not reported */
+    size_t nwchans;
+    /* Bookkeeping of the tracker. */
+    size_t threads_cap, wchans_cap;
+    size_t members; /* processes in the table that belong here */
+    bool alive;
 };
 
 /* Cumulative error counts since start. */

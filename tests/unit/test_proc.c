@@ -275,7 +275,7 @@ static void test_reader_on_fixture_tree(void **state)
                     1795236808ull * 1000000000ull + 63208ull * (1000000000ull / hz));
 
         struct proc_metrics m;
-        assert_int_equal(proc_reader_metrics(r, st.pid, &m), 0);
+        assert_int_equal(proc_reader_metrics(r, st.pid, 0, &m), 0);
         assert_int_equal(m.failed, 0);
         assert_true(m.has_io && m.has_status && m.has_open_fds && m.has_fd_limit);
         assert_int_equal(m.io.write_bytes, 4096);
@@ -296,7 +296,7 @@ static void test_reader_on_fixture_tree(void **state)
 
     /* A process that is not there is gone, not an error. */
     struct proc_metrics m;
-    assert_int_equal(proc_reader_metrics(r, 999999, &m), -ESRCH);
+    assert_int_equal(proc_reader_metrics(r, 999999, 0, &m), -ESRCH);
     proc_reader_free(r);
 }
 
@@ -309,6 +309,73 @@ static void test_reader_refuses_a_tree_without_btime(void **state)
     assert_null(proc_reader_new(FIXTURES_DIR "/proc/3877", err, sizeof(err)));
     assert_non_null(strstr(err, "btime"));
     proc_reader_free(NULL);
+}
+
+static void test_smaps_rollup(void **state)
+{
+    (void)state;
+    char buf[4096];
+    uint64_t pss, swap_pss;
+    FILE *f = fopen(FIXTURES_DIR "/proc-threads/26706/smaps_rollup", "rb");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    assert_int_equal(proc_parse_smaps_rollup(buf, n, &pss, &swap_pss), 0);
+    assert_int_equal(pss, 439 * 1024);
+    assert_int_equal(swap_pss, 0);
+    const char *s = "Rss: 10 kB\nPss_Anon: 3 kB\nPss: 7 kB\nSwapPss: 2 kB\n";
+    assert_int_equal(proc_parse_smaps_rollup(s, strlen(s), &pss, &swap_pss), 0);
+    assert_int_equal(pss, 7 * 1024);
+    assert_int_equal(swap_pss, 2 * 1024);
+    assert_int_equal(proc_parse_smaps_rollup("Rss: 1 kB\n", 10, &pss, &swap_pss), -EINVAL);
+}
+
+struct seen_threads {
+    int n;
+    char names[8][PROC_COMM_MAX];
+    uint64_t vol[8];
+    char wchan[8][64];
+};
+
+static void collect_thread(void *arg, const struct proc_thread *th)
+{
+    struct seen_threads *s = arg;
+    if (s->n < 8) {
+        strcpy(s->names[s->n], th->stat.comm);
+        s->vol[s->n] = th->status.voluntary_ctxt;
+        strcpy(s->wchan[s->n], th->wchan);
+    }
+    s->n++;
+}
+
+static void test_reader_threads_on_fixture(void **state)
+{
+    (void)state;
+    char err[256];
+    struct proc_reader *r = proc_reader_new(FIXTURES_DIR "/proc-threads", err, sizeof(err));
+    assert_non_null(r);
+    struct seen_threads s = {0};
+    unsigned failed = 0;
+    assert_int_equal(proc_reader_threads(r, 26706, PROC_WANT_WCHAN, collect_thread, &s, &failed),
+                     0);
+    assert_int_equal(failed, 0);
+    assert_int_equal(s.n, 3);
+    int workers = 0;
+    for (int i = 0; i < 3; i++) {
+        workers += strcmp(s.names[i], "pt-worker") == 0;
+        assert_string_equal(s.wchan[i], "__do_sys_pause");
+    }
+    assert_int_equal(workers, 2);
+
+    struct proc_metrics m;
+    assert_int_equal(proc_reader_metrics(r, 26706, PROC_WANT_WCHAN | PROC_WANT_SMAPS, &m), 0);
+    assert_true(m.has_smaps);
+    assert_int_equal(m.pss_bytes, 439 * 1024);
+    assert_string_equal(m.wchan, "__do_sys_pause");
+
+    /* Without task/ (the process is gone) the call says so. */
+    assert_int_equal(proc_reader_threads(r, 999999, 0, collect_thread, &s, &failed), -ESRCH);
+    proc_reader_free(r);
 }
 
 static bool live_has(struct proc_reader *r, int pid, struct proc_stat *out)
@@ -360,15 +427,18 @@ static void test_reader_live_sees_a_child_come_and_go(void **state)
     assert_int_equal(id.exe[0], '/'); /* resolved absolute path of the binary */
 
     struct proc_metrics m;
-    assert_int_equal(proc_reader_metrics(r, child, &m), 0);
+    assert_int_equal(proc_reader_metrics(r, child, PROC_WANT_WCHAN | PROC_WANT_SMAPS, &m), 0);
     assert_true(m.has_status);
     assert_true(m.has_open_fds);
     assert_true(m.open_fds >= 1);
+    assert_true(m.has_smaps);
+    assert_true(m.pss_bytes > 0);
+    assert_int_equal(m.failed, 0);
 
     close(pipefd[1]);
     assert_int_equal(waitpid(child, NULL, 0), child);
     assert_false(live_has(r, child, &st));
-    assert_int_equal(proc_reader_metrics(r, child, &m), -ESRCH);
+    assert_int_equal(proc_reader_metrics(r, child, PROC_WANT_WCHAN | PROC_WANT_SMAPS, &m), -ESRCH);
     proc_reader_free(r);
 }
 
@@ -386,6 +456,8 @@ int main(void)
         cmocka_unit_test(test_btime),
         cmocka_unit_test(test_cmdline_split),
         cmocka_unit_test(test_cgroup_paths),
+        cmocka_unit_test(test_smaps_rollup),
+        cmocka_unit_test(test_reader_threads_on_fixture),
         cmocka_unit_test(test_reader_on_fixture_tree),
         cmocka_unit_test(test_reader_refuses_a_tree_without_btime),
         cmocka_unit_test(test_reader_live_sees_a_child_come_and_go),

@@ -17,10 +17,14 @@
 struct fake_proc {
     struct proc_stat st;
     struct proc_metrics m;
+    struct proc_thread th[8];
+    int nthreads; /* threads reported by task/; st.num_threads is set by the test */
     bool stat_error;
     bool gone_at_metrics;
     unsigned identity_calls;
     unsigned metrics_calls;
+    unsigned threads_calls;
+    unsigned last_wants;
 };
 
 struct fake {
@@ -97,14 +101,57 @@ static int f_identity(void *ctx, const struct proc_stat *st, unsigned needs,
     return 0;
 }
 
-static int f_metrics(void *ctx, int pid, struct proc_metrics *m)
+static int f_metrics(void *ctx, int pid, unsigned wants, struct proc_metrics *m)
 {
     struct fake_proc *p = fake_find(ctx, pid);
     p->metrics_calls++;
+    p->last_wants = wants;
     if (p->gone_at_metrics)
         return -ESRCH;
     *m = p->m;
     return 0;
+}
+
+static int f_threads(void *ctx, int pid, unsigned wants,
+                     void (*fn)(void *arg, const struct proc_thread *thread), void *arg,
+                     unsigned *failed)
+{
+    (void)wants;
+    (void)failed;
+    struct fake_proc *p = fake_find(ctx, pid);
+    p->threads_calls++;
+    for (int i = 0; i < p->nthreads; i++)
+        fn(arg, &p->th[i]);
+    return 0;
+}
+
+/* Adds a thread to a process (tid == pid for the main thread). */
+static struct proc_thread *fake_thread(struct fake_proc *p, int tid, const char *name,
+                                       uint64_t start)
+{
+    assert_true(p->nthreads < 8);
+    struct proc_thread *th = &p->th[p->nthreads++];
+    memset(th, 0, sizeof(*th));
+    th->stat.pid = tid;
+    snprintf(th->stat.comm, sizeof(th->stat.comm), "%s", name);
+    th->stat.state = 'S';
+    th->stat.starttime_ticks = start;
+    th->has_io = th->has_status = true;
+    th->status.has_ctxt = true;
+    p->st.num_threads = p->nthreads;
+    return th;
+}
+
+static void fake_thread_remove(struct fake_proc *p, int tid)
+{
+    for (int i = 0; i < p->nthreads; i++) {
+        if (p->th[i].stat.pid == tid) {
+            p->th[i] = p->th[--p->nthreads];
+            p->st.num_threads = p->nthreads;
+            return;
+        }
+    }
+    fail();
 }
 
 static uint64_t f_now(void *ctx)
@@ -129,15 +176,28 @@ struct fixture {
     struct tracker *t;
 };
 
-static struct fixture *fixture_new(bool children)
+static struct fixture *fixture_with(struct tracker_options o)
 {
     struct fixture *fx = calloc(1, sizeof(*fx));
     fx->fake.now = 1000;
-    fx->src = (struct tracker_source){&fx->fake, f_list, f_next, f_identity, f_metrics, f_now};
-    struct tracker_options o = {.page_size = 4096, .children = children};
+    fx->src =
+        (struct tracker_source){&fx->fake, f_list, f_next, f_identity, f_metrics, f_threads, f_now};
     struct tracker_classifier c = {.ctx = NULL, .needs = 0, .classify = classify};
     fx->t = tracker_new(&o, &c);
     return fx;
+}
+
+static struct fixture *fixture_new(bool children)
+{
+    struct tracker_options o = {
+        .page_size = 4096, .children = children, .threads = true, .smaps = true, .wchan = true};
+    return fixture_with(o);
+}
+
+static void fixture_free(struct fixture *fx)
+{
+    tracker_free(fx->t);
+    free(fx);
 }
 
 static int setup(void **state)
@@ -148,9 +208,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    struct fixture *fx = *state;
-    tracker_free(fx->t);
-    free(fx);
+    fixture_free(*state);
     return 0;
 }
 
@@ -362,8 +420,7 @@ static void test_children_off_leaves_unmatched_ignored(void **state)
     scan(fx);
     assert_int_equal(group(fx, "app")->gauges.procs, 1);
     assert_int_equal(tracker_ignored_count(fx->t), 1);
-    tracker_free(fx->t);
-    free(fx);
+    fixture_free(fx);
 }
 
 static void test_gauges_sum_live_members(void **state)
@@ -493,6 +550,231 @@ static void test_group_counters_never_decrease_under_random_scans(void **state)
     assert_true(prev[0].cpu_user_ticks + prev[1].cpu_user_ticks > 0);
 }
 
+static uint64_t state_sum(const struct tracker_group *g)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < TRACKER_STATE_COUNT; i++)
+        n += g->gauges.states[i];
+    return n;
+}
+
+static const struct tracker_thread_name *thread_name(const struct tracker_group *g,
+                                                     const char *name)
+{
+    for (size_t i = 0; i < g->nthreads; i++)
+        if (strcmp(g->threads[i].name, name) == 0)
+            return &g->threads[i];
+    return NULL;
+}
+
+static void test_states_count_each_thread_once(void **state)
+{
+    struct fixture *fx = *state;
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
+    fake_thread(a, 10, "app", 100)->stat.state = 'R';
+    fake_thread(a, 11, "worker", 100);
+    fake_thread(a, 12, "worker", 100)->stat.state = 'D';
+    struct fake_proc *b = fake_set(&fx->fake, 20, "app", 100); /* single-threaded */
+    b->st.state = 'S';
+    scan(fx);
+    const struct tracker_group *g = group(fx, "app");
+    assert_int_equal(g->gauges.threads, 4);
+    assert_int_equal(state_sum(g), g->gauges.threads);
+    assert_int_equal(g->gauges.states[TRACKER_STATE_RUNNING], 1);
+    assert_int_equal(g->gauges.states[TRACKER_STATE_SLEEPING], 2);
+    assert_int_equal(g->gauges.states[TRACKER_STATE_WAITING], 1);
+    /* Only multi-threaded processes feed the thread families, as in process-exporter. */
+    assert_int_equal(thread_name(g, "worker")->count, 2);
+    assert_int_equal(thread_name(g, "app")->count, 1);
+    assert_int_equal(fake_find(&fx->fake, 20)->threads_calls, 0);
+}
+
+static void test_thread_exit_keeps_counters_monotonic(void **state)
+{
+    struct fixture *fx = *state;
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
+    fake_thread(a, 10, "app", 100)->status.voluntary_ctxt = 40;
+    struct proc_thread *w = fake_thread(a, 11, "worker", 100);
+    w->status.voluntary_ctxt = 1000;
+    w->stat.utime_ticks = 500;
+    scan(fx);
+    a = fake_find(&fx->fake, 10);
+    a->th[0].status.voluntary_ctxt = 44;
+    a->th[1].status.voluntary_ctxt = 3700;
+    a->th[1].stat.utime_ticks = 800;
+    scan(fx);
+    const struct tracker_group *g = group(fx, "app");
+    assert_int_equal(g->counters.ctx_voluntary, 4 + 2700);
+    assert_int_equal(thread_name(g, "worker")->counters.cpu_user_ticks, 300);
+    assert_int_equal(thread_name(g, "worker")->counters.ctx_voluntary, 2700);
+
+    /* The worker exits: the process's live-thread sum drops from 3744 to 44 — ours must not. */
+    fake_thread_remove(a, 11);
+    a->th[0].status.voluntary_ctxt = 50;
+    a->m.status.voluntary_ctxt = 50; /* single-threaded now: status is the main thread */
+    scan(fx);
+    g = group(fx, "app");
+    assert_int_equal(g->counters.ctx_voluntary, 4 + 2700 + 6);
+    assert_int_equal(thread_name(g, "worker")->count, 0);
+    assert_int_equal(thread_name(g, "worker")->counters.cpu_user_ticks, 300);
+
+    /* A new thread with the old name continues the name's counters from its birth. */
+    w = fake_thread(a, 13, "worker", fx->fake.now);
+    w->stat.utime_ticks = 7;
+    w->status.voluntary_ctxt = 5;
+    scan(fx);
+    g = group(fx, "app");
+    assert_int_equal(thread_name(g, "worker")->count, 1);
+    assert_int_equal(thread_name(g, "worker")->counters.cpu_user_ticks, 307);
+    assert_int_equal(g->counters.ctx_voluntary, 4 + 2700 + 6 + 5);
+}
+
+static void test_process_going_single_threaded_continues_from_main_thread(void **state)
+{
+    struct fixture *fx = *state;
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
+    fake_thread(a, 10, "app", 100)->status.nonvoluntary_ctxt = 10;
+    fake_thread(a, 11, "worker", 100)->status.nonvoluntary_ctxt = 90;
+    scan(fx);
+    a = fake_find(&fx->fake, 10);
+    a->th[0].status.nonvoluntary_ctxt = 20;
+    a->th[1].status.nonvoluntary_ctxt = 95;
+    scan(fx);
+    assert_int_equal(group(fx, "app")->counters.ctx_nonvoluntary, 15);
+    /* Now single-threaded: status holds the main thread's count again. */
+    fake_thread_remove(a, 11);
+    fake_thread_remove(a, 10);
+    a->st.num_threads = 1;
+    a->m.status.nonvoluntary_ctxt = 25;
+    scan(fx);
+    assert_int_equal(group(fx, "app")->counters.ctx_nonvoluntary, 20);
+}
+
+static void test_threads_off_never_reads_task(void **state)
+{
+    (void)state;
+    struct tracker_options o = {.page_size = 4096, .children = true, .threads = false};
+    struct fixture *fx = fixture_with(o);
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
+    fake_thread(a, 10, "app", 100);
+    fake_thread(a, 11, "worker", 100);
+    scan(fx);
+    scan(fx);
+    assert_int_equal(fake_find(&fx->fake, 10)->threads_calls, 0);
+    const struct tracker_group *g = group(fx, "app");
+    assert_int_equal(g->nthreads, 0);
+    assert_int_equal(state_sum(g), 1); /* the process's own state */
+    assert_int_equal(fake_find(&fx->fake, 10)->last_wants & PROC_WANT_SMAPS, 0);
+    fixture_free(fx);
+}
+
+static void test_wchan_and_proportional_memory(void **state)
+{
+    struct fixture *fx = *state;
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
+    strcpy(fake_thread(a, 10, "app", 100)->wchan, "do_epoll_wait");
+    strcpy(fake_thread(a, 11, "w", 100)->wchan, "futex_wait_queue");
+    strcpy(fake_thread(a, 12, "w", 100)->wchan, "futex_wait_queue");
+    struct fake_proc *b = fake_set(&fx->fake, 20, "app", 100);
+    strcpy(b->m.wchan, "do_epoll_wait");
+    b->m.has_smaps = true;
+    b->m.pss_bytes = 1000;
+    b->m.swap_pss_bytes = 10;
+    scan(fx);
+    const struct tracker_group *g = group(fx, "app");
+    assert_int_equal(g->nwchans, 2);
+    assert_string_equal(g->wchans[0].name, "do_epoll_wait");
+    assert_int_equal(g->wchans[0].count, 2);
+    assert_int_equal(g->wchans[1].count, 2);
+    assert_int_equal(g->gauges.proportional_resident_bytes, 1000);
+    assert_int_equal(g->gauges.proportional_swapped_bytes, 10);
+    assert_true(fake_find(&fx->fake, 20)->last_wants & PROC_WANT_SMAPS);
+    assert_true(fake_find(&fx->fake, 20)->last_wants & PROC_WANT_WCHAN);
+}
+
+static void test_recheck_matches_again_only_after_exec(void **state)
+{
+    (void)state;
+    struct tracker_options o = {.page_size = 4096, .children = true, .recheck = true};
+    struct fixture *fx = fixture_with(o);
+    struct fake_proc *p = fake_set(&fx->fake, 10, "xwrapper", 100);
+    p->st.start_code = 0x1000;
+    for (int i = 0; i < 4; i++)
+        scan(fx);
+    p = fake_find(&fx->fake, 10);
+    assert_int_equal(p->identity_calls, 1); /* no exec, no second look */
+    assert_int_equal(tracker_ignored_count(fx->t), 1);
+
+    /* The wrapper execs its payload: new comm and code address, same pid and start time. */
+    strcpy(p->st.comm, "payload");
+    p->st.start_code = 0x2000;
+    p->st.utime_ticks = 50;
+    scan(fx);
+    p = fake_find(&fx->fake, 10);
+    assert_int_equal(p->identity_calls, 2);
+    assert_int_equal(group(fx, "payload")->gauges.procs, 1);
+    assert_int_equal(tracker_ignored_count(fx->t), 0);
+    fixture_free(fx);
+}
+
+static void test_recheck_time_limit(void **state)
+{
+    (void)state;
+    struct tracker_options o = {
+        .page_size = 4096, .children = true, .recheck = true, .recheck_limit_ticks = 250};
+    struct fixture *fx = fixture_with(o);
+    struct fake_proc *p = fake_set(&fx->fake, 10, "xwrapper", 900); /* scans at 1000, 1100.. */
+    scan(fx);
+    strcpy(p->st.comm, "xstill"); /* exec before the limit: looked at again */
+    scan(fx);
+    p = fake_find(&fx->fake, 10);
+    assert_int_equal(p->identity_calls, 2);
+    scan(fx); /* now = 1200 >= 900 + 250 */
+    strcpy(p->st.comm, "app");
+    scan(fx);
+    assert_int_equal(fake_find(&fx->fake, 10)->identity_calls, 2);
+    assert_null(tracker_group_find(fx->t, "app"));
+    fixture_free(fx);
+}
+
+static void test_remove_empty_groups(void **state)
+{
+    (void)state;
+    struct tracker_options o = {.page_size = 4096, .remove_empty_groups = true};
+    struct fixture *fx = fixture_with(o);
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
+    fake_set(&fx->fake, 11, "other", 100);
+    scan(fx);
+    a = fake_find(&fx->fake, 10);
+    a->st.utime_ticks = 70;
+    scan(fx);
+    assert_int_equal(group(fx, "app")->counters.cpu_user_ticks, 70);
+    fake_remove(&fx->fake, 10);
+    scan(fx);
+    assert_null(tracker_group_find(fx->t, "app"));
+    assert_int_equal(tracker_group_count(fx->t), 1);
+    assert_string_equal(tracker_group_at(fx->t, 0)->name, "other");
+
+    /* It comes back from zero (a counter reset, as Prometheus expects). */
+    a = fake_set(&fx->fake, 12, "app", fx->fake.now + 1);
+    a->st.utime_ticks = 3;
+    scan(fx);
+    assert_int_equal(group(fx, "app")->counters.cpu_user_ticks, 3);
+    assert_int_equal(tracker_group_count(fx->t), 2);
+    assert_string_equal(tracker_group_at(fx->t, 0)->name, "app");
+    fixture_free(fx);
+}
+
+static void test_empty_group_stays_without_the_option(void **state)
+{
+    struct fixture *fx = *state;
+    fake_set(&fx->fake, 10, "app", 100);
+    scan(fx);
+    fake_remove(&fx->fake, 10);
+    scan(fx);
+    assert_int_equal(group(fx, "app")->gauges.procs, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -519,6 +801,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_groups_come_in_name_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_counters_never_decrease_under_random_scans,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_states_count_each_thread_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thread_exit_keeps_counters_monotonic, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_process_going_single_threaded_continues_from_main_thread, setup, teardown),
+        cmocka_unit_test(test_threads_off_never_reads_task),
+        cmocka_unit_test_setup_teardown(test_wchan_and_proportional_memory, setup, teardown),
+        cmocka_unit_test(test_recheck_matches_again_only_after_exec),
+        cmocka_unit_test(test_recheck_time_limit),
+        cmocka_unit_test(test_remove_empty_groups),
+        cmocka_unit_test_setup_teardown(test_empty_group_stays_without_the_option, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

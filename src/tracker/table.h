@@ -1,0 +1,47 @@
+/* Internal to src/tracker: an open-addressing table of live tasks keyed by pid (or tid), with
+ * backward-shift deletion so that churn never leaves tombstones behind. Used once for processes
+ * and once for the threads of tracked processes. */
+#ifndef PROCTRACK_TRACKER_TABLE_H
+#define PROCTRACK_TRACKER_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum entry_kind { ENTRY_EMPTY, ENTRY_TRACKED, ENTRY_IGNORED, ENTRY_PENDING, ENTRY_THREAD };
+
+/* One live process or thread; id 0 marks an empty slot. */
+struct entry {
+    int id; /* pid or tid */
+    int ppid;
+    uint8_t kind;
+    bool from_birth;   /* born after tracking began: its whole usage counts */
+    bool has_io_base;  /* the last_ io values are a real reading */
+    bool has_ctx_base; /* likewise for the context switches */
+    uint32_t seen;     /* scan generation of the last sighting */
+    uint32_t group;
+    uint64_t starttime_ticks;
+    uint64_t fingerprint; /* ignored processes under recheck: what identified the last try */
+    /* The raw counters at the last scan; group counters grow by the differences. */
+    uint64_t last_utime, last_stime, last_minflt, last_majflt;
+    uint64_t last_read_bytes, last_write_bytes;
+    uint64_t last_ctx_vol, last_ctx_nonvol;
+};
+
+struct table {
+    struct entry *slots;
+    size_t cap; /* a power of two */
+    size_t used;
+};
+
+void table_init(struct table *t);
+void table_free(struct table *t);
+struct entry *table_find(struct table *t, int id);
+/* A zeroed entry with this id; the id must not be present. May move other entries. */
+struct entry *table_insert(struct table *t, int id);
+void table_delete(struct table *t, struct entry *e);
+/* Deletes every entry not seen in generation `gen`, calling `gone` first for each. */
+void table_sweep(struct table *t, uint32_t gen, void (*gone)(void *arg, const struct entry *e),
+                 void *arg);
+
+#endif /* PROCTRACK_TRACKER_TABLE_H */
