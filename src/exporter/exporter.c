@@ -132,6 +132,13 @@ struct exporter *exporter_new(const struct exporter_options *options, struct rul
     struct tracker_options topts = {
         .page_size = proc_reader_page_size(reader),
         .children = options->children,
+        .threads = options->threads,
+        .smaps = options->smaps,
+        .wchan = true,
+        .recheck = options->recheck,
+        .recheck_limit_ticks =
+            options->recheck_limit_ns / (1000000000ull / proc_reader_ticks_per_second(reader)),
+        .remove_empty_groups = options->remove_empty_groups,
         .on_new = options->debug ? log_new : NULL,
         .on_new_arg = e,
     };
@@ -236,6 +243,102 @@ static void family_extra(struct exporter *e, struct strbuf *out, const char *nam
     }
 }
 
+/* ---- per-thread-name families ---- */
+
+#define TOFF(field) offsetof(struct tracker_counters, field)
+#define THREAD_COUNT SIZE_MAX
+
+/* One sample per group and live thread name (and per value of one more label, if any), in
+ * client_golang's order: by label names, then values. */
+static void family_threads(struct exporter *e, struct strbuf *out, const char *name,
+                           enum expo_type type, const char *help, const char *label,
+                           const struct extra_label *values, size_t nvalues)
+{
+    size_t n = tracker_group_count(e->tracker);
+    bool label_first = label && strcmp(label, "groupname") < 0;
+    size_t nouter = label_first ? nvalues : 1;
+    expo_family(out, name, type, help);
+    for (size_t o = 0; o < nouter; o++) {
+        for (size_t gi = 0; gi < n; gi++) {
+            const struct tracker_group *g = tracker_group_at(e->tracker, gi);
+            for (size_t v = label_first ? o : 0; v < (label_first ? o + 1 : nvalues); v++) {
+                for (size_t ti = 0; ti < g->nthreads; ti++) {
+                    const struct tracker_thread_name *tn = &g->threads[ti];
+                    if (tn->count == 0)
+                        continue;
+                    strbuf_reset(&e->series);
+                    if (label_first) {
+                        expo_label(&e->series, label, values[v].value, strlen(values[v].value));
+                        strbuf_putc(&e->series, ',');
+                    }
+                    strbuf_puts(&e->series, group_labels(e, gi));
+                    if (label && !label_first)
+                        expo_label(&e->series, label, values[v].value, strlen(values[v].value));
+                    expo_label(&e->series, "threadname", tn->name, strlen(tn->name));
+                    uint64_t raw =
+                        values[v].offset == THREAD_COUNT
+                            ? tn->count
+                            : *(const uint64_t *)((const char *)&tn->counters + values[v].offset);
+                    if (values[v].ticks)
+                        expo_sample_double(out, name, e->series.buf, NULL,
+                                           (double)raw / (double)e->ticks_per_second);
+                    else
+                        expo_sample_u64(out, name, e->series.buf, NULL, raw);
+                }
+            }
+        }
+    }
+}
+
+static void write_thread_families(struct exporter *e, struct strbuf *out)
+{
+    static const struct extra_label ctx[] = {
+        {"nonvoluntary", TOFF(ctx_nonvoluntary), false},
+        {"voluntary", TOFF(ctx_voluntary), false},
+    };
+    family_threads(e, out, NS "thread_context_switches_total", EXPO_COUNTER,
+                   "Context switches for these threads", "ctxswitchtype", ctx, 2);
+    static const struct extra_label count[] = {{NULL, THREAD_COUNT, false}};
+    family_threads(e, out, NS "thread_count", EXPO_GAUGE,
+                   "Number of threads in this group with same threadname", NULL, count, 1);
+    static const struct extra_label cpu[] = {
+        {"system", TOFF(cpu_system_ticks), true},
+        {"user", TOFF(cpu_user_ticks), true},
+    };
+    family_threads(e, out, NS "thread_cpu_seconds_total", EXPO_COUNTER,
+                   "Cpu user/system usage in seconds", "mode", cpu, 2);
+    static const struct extra_label io[] = {
+        {"read", TOFF(read_bytes), false},
+        {"write", TOFF(write_bytes), false},
+    };
+    family_threads(e, out, NS "thread_io_bytes_total", EXPO_COUNTER,
+                   "number of bytes read/written by these threads", "iomode", io, 2);
+    static const struct extra_label majflt[] = {{NULL, TOFF(major_faults), false}};
+    family_threads(e, out, NS "thread_major_page_faults_total", EXPO_COUNTER,
+                   "Major page faults for these threads", NULL, majflt, 1);
+    static const struct extra_label minflt[] = {{NULL, TOFF(minor_faults), false}};
+    family_threads(e, out, NS "thread_minor_page_faults_total", EXPO_COUNTER,
+                   "Minor page faults for these threads", NULL, minflt, 1);
+}
+
+static void write_wchan(struct exporter *e, struct strbuf *out)
+{
+    size_t n = tracker_group_count(e->tracker);
+    expo_family(out, NS "threads_wchan", EXPO_GAUGE,
+                "Number of threads in this group waiting on each wchan");
+    for (size_t gi = 0; gi < n; gi++) {
+        const struct tracker_group *g = tracker_group_at(e->tracker, gi);
+        for (size_t w = 0; w < g->nwchans; w++) {
+            if (g->wchans[w].count == 0)
+                continue;
+            strbuf_reset(&e->series);
+            strbuf_puts(&e->series, group_labels(e, gi));
+            expo_label(&e->series, "wchan", g->wchans[w].name, strlen(g->wchans[w].name));
+            expo_sample_u64(out, NS "threads_wchan", e->series.buf, NULL, g->wchans[w].count);
+        }
+    }
+}
+
 static void write_groups(struct exporter *e, struct strbuf *out)
 {
     size_t n = tracker_group_count(e->tracker);
@@ -256,12 +359,16 @@ static void write_groups(struct exporter *e, struct strbuf *out)
     family_u64(e, out, NS "major_page_faults_total", EXPO_COUNTER, "Major page faults",
                GOFF(counters.major_faults));
     static const struct extra_label mem[] = {
+        {"proportionalResident", GOFF(gauges.proportional_resident_bytes), false},
+        {"proportionalSwapped", GOFF(gauges.proportional_swapped_bytes), false},
         {"resident", GOFF(gauges.resident_bytes), false},
         {"swapped", GOFF(gauges.swapped_bytes), false},
         {"virtual", GOFF(gauges.virtual_bytes), false},
     };
+    /* The proportional types come first in name order; without smaps they are left out. */
+    size_t skip = e->options.smaps ? 0 : 2;
     family_extra(e, out, NS "memory_bytes", EXPO_GAUGE, "number of bytes of memory in use",
-                 "memtype", mem, 3);
+                 "memtype", mem + skip, 5 - skip);
     family_u64(e, out, NS "minor_page_faults_total", EXPO_COUNTER, "Minor page faults",
                GOFF(counters.minor_faults));
     family_u64(e, out, NS "num_procs", EXPO_GAUGE, "number of processes in this group",
@@ -292,6 +399,9 @@ static void write_groups(struct exporter *e, struct strbuf *out)
     family_extra(e, out, NS "states", EXPO_GAUGE,
                  "Number of processes in states Running, Sleeping, Waiting, Zombie, or Other",
                  "state", states, 5);
+    if (e->options.threads)
+        write_thread_families(e, out);
+    write_wchan(e, out);
     expo_family(out, NS "worst_fd_ratio", EXPO_GAUGE,
                 "the worst (closest to 1) ratio between open fds and max fds among all procs in "
                 "this group");

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "rules/rules.h"
 #include "util/strbuf.h"
@@ -12,6 +13,11 @@
 struct exporter_options {
     const char *procfs; /* "/proc" */
     bool children;
+    bool threads;              /* per-thread-name families; read task/ of multi-threaded members */
+    bool smaps;                /* proportional memory from smaps_rollup */
+    bool recheck;              /* match ignored processes again after an exec */
+    uint64_t recheck_limit_ns; /* 0: always; else only while younger than this */
+    bool remove_empty_groups;
     bool debug; /* log each new process and the group it joined to stderr */
 };
 
