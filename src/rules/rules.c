@@ -175,19 +175,20 @@ fail(char *err, size_t errlen, const char *config_name, struct rules_pos pos, co
     return -1;
 }
 
-static int compile_regex(const struct rules *rs, struct rule *r, const struct rules_string *src,
-                         const char *config_name, char *err, size_t errlen)
+/* Compiles `len` bytes of `pattern` into the next slot of r->regexes. On a syntax error returns
+ * -1 and writes "PCRE2 MESSAGE at offset N" into `reason`, for the caller to place. */
+static int compile_regex(const struct rules *rs, struct rule *r, const char *pattern, size_t len,
+                         char *reason, size_t reasonlen)
 {
     int errcode;
     PCRE2_SIZE erroff;
     pcre2_code *code =
-        pcre2_compile((PCRE2_SPTR)src->s, src->len, REGEX_OPTIONS, &errcode, &erroff, NULL);
+        pcre2_compile((PCRE2_SPTR)pattern, len, REGEX_OPTIONS, &errcode, &erroff, NULL);
     if (code == NULL) {
         PCRE2_UCHAR message[256];
         pcre2_get_error_message(errcode, message, sizeof(message));
-        return fail(err, errlen, config_name, src->pos,
-                    "bad cmdline regex \"%s\": %s at offset %zu", src->s, (const char *)message,
-                    (size_t)erroff);
+        snprintf(reason, reasonlen, "%s at offset %zu", (const char *)message, (size_t)erroff);
+        return -1;
     }
     /* On failure (no executable memory, say) the interpreter runs instead, to the same effect. */
     if (rs->use_jit)
@@ -248,16 +249,20 @@ int rules_add_item(struct rules *rules, const char *config_name, size_t index,
     if (r.nexes > 0)
         needs |= PROC_NEED_CMDLINE;
 
+    char reason[512];
     r.regexes = xcalloc(it->cmdline.n ? it->cmdline.n : 1, sizeof(*r.regexes));
     for (size_t i = 0; i < it->cmdline.n; i++) {
-        if (compile_regex(rules, &r, &it->cmdline.v[i], config_name, err, errlen))
+        const struct rules_string *src = &it->cmdline.v[i];
+        if (compile_regex(rules, &r, src->s, src->len, reason, sizeof(reason))) {
+            fail(err, errlen, config_name, src->pos, "bad cmdline regex \"%s\": %s", src->s,
+                 reason);
             goto out_free;
+        }
         needs |= PROC_NEED_CMDLINE;
     }
 
     static const char default_name[] = "{{.ExeBase}}";
     bool named = it->has_name && it->name.len > 0;
-    char reason[512];
     r.name =
         tmpl_compile(named ? it->name.s : default_name, named ? it->name.len : strlen(default_name),
                      (const char *const *)r.capture_names, r.ncaptures, reason, sizeof(reason));
