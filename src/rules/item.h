@@ -1,5 +1,6 @@
 /* One process_names item as the config wrote it: what the YAML reader (load.c) hands to the rule
- * compiler (rules.c). Internal to src/rules; knows nothing of libyaml. */
+ * compiler (rules.c), and the entry point for the legacy flags (legacy.c). Internal to src/rules;
+ * knows nothing of libyaml. */
 #ifndef PROCTRACK_RULES_ITEM_H
 #define PROCTRACK_RULES_ITEM_H
 
@@ -43,5 +44,13 @@ struct rules *rules_new(void);
  * writes "CONFIG:LINE:COL: reason" into `err`. */
 int rules_add_item(struct rules *rules, const char *config_name, size_t index,
                    struct rules_item *item, char *err, size_t errlen);
+
+/* Adds the rule for one legacy flag entry (legacy.c): processes whose comm is `comm` join group
+ * `comm` when `regex` is NULL (-procnames); otherwise `regex` runs on the command line and names
+ * the group "comm:" plus its first non-empty capture, or leaves the process out (-namemapping).
+ * A comm has at most one such rule: a new one replaces the comm's earlier one. On error returns
+ * -1 and writes a reason without position into `err`. */
+int rules_add_legacy(struct rules *rules, const char *comm, const char *regex, char *err,
+                     size_t errlen);
 
 #endif /* PROCTRACK_RULES_ITEM_H */

@@ -30,6 +30,7 @@ struct regex {
     pcre2_match_data *match_data; /* one per regex, reused by every match */
     struct named_group *groups;
     size_t ngroups;
+    int last_rc; /* what the last pcre2_match returned, to read its numbered groups */
 };
 
 struct exe_rule {
@@ -38,7 +39,15 @@ struct exe_rule {
     bool full; /* contains a '/': argv[0] must equal it, not only its basename */
 };
 
+/* How a rule that matched names the group. */
+enum rule_naming {
+    NAMING_TEMPLATE,      /* process_names: render `name` */
+    NAMING_COMM,          /* -procnames: the comm itself */
+    NAMING_FIRST_CAPTURE, /* -namemapping: "comm:" and the first non-empty capture of the regex */
+};
+
 struct rule {
+    enum rule_naming naming;
     char **comms;
     size_t ncomms;
     struct exe_rule *exes;
@@ -48,7 +57,7 @@ struct rule {
     char **capture_names; /* the union of the named groups of all regexes, first seen first */
     size_t ncaptures;
     struct tmpl_span *captures; /* values from the last successful match, by slot */
-    struct tmpl *name;
+    struct tmpl *name;          /* NAMING_TEMPLATE only */
     char *description;
 };
 
@@ -175,19 +184,20 @@ fail(char *err, size_t errlen, const char *config_name, struct rules_pos pos, co
     return -1;
 }
 
-static int compile_regex(const struct rules *rs, struct rule *r, const struct rules_string *src,
-                         const char *config_name, char *err, size_t errlen)
+/* Compiles `len` bytes of `pattern` into the next slot of r->regexes. On a syntax error returns
+ * -1 and writes "PCRE2 MESSAGE at offset N" into `reason`, for the caller to place. */
+static int compile_regex(const struct rules *rs, struct rule *r, const char *pattern, size_t len,
+                         char *reason, size_t reasonlen)
 {
     int errcode;
     PCRE2_SIZE erroff;
     pcre2_code *code =
-        pcre2_compile((PCRE2_SPTR)src->s, src->len, REGEX_OPTIONS, &errcode, &erroff, NULL);
+        pcre2_compile((PCRE2_SPTR)pattern, len, REGEX_OPTIONS, &errcode, &erroff, NULL);
     if (code == NULL) {
         PCRE2_UCHAR message[256];
         pcre2_get_error_message(errcode, message, sizeof(message));
-        return fail(err, errlen, config_name, src->pos,
-                    "bad cmdline regex \"%s\": %s at offset %zu", src->s, (const char *)message,
-                    (size_t)erroff);
+        snprintf(reason, reasonlen, "%s at offset %zu", (const char *)message, (size_t)erroff);
+        return -1;
     }
     /* On failure (no executable memory, say) the interpreter runs instead, to the same effect. */
     if (rs->use_jit)
@@ -248,16 +258,20 @@ int rules_add_item(struct rules *rules, const char *config_name, size_t index,
     if (r.nexes > 0)
         needs |= PROC_NEED_CMDLINE;
 
+    char reason[512];
     r.regexes = xcalloc(it->cmdline.n ? it->cmdline.n : 1, sizeof(*r.regexes));
     for (size_t i = 0; i < it->cmdline.n; i++) {
-        if (compile_regex(rules, &r, &it->cmdline.v[i], config_name, err, errlen))
+        const struct rules_string *src = &it->cmdline.v[i];
+        if (compile_regex(rules, &r, src->s, src->len, reason, sizeof(reason))) {
+            fail(err, errlen, config_name, src->pos, "bad cmdline regex \"%s\": %s", src->s,
+                 reason);
             goto out_free;
+        }
         needs |= PROC_NEED_CMDLINE;
     }
 
     static const char default_name[] = "{{.ExeBase}}";
     bool named = it->has_name && it->name.len > 0;
-    char reason[512];
     r.name =
         tmpl_compile(named ? it->name.s : default_name, named ? it->name.len : strlen(default_name),
                      (const char *const *)r.capture_names, r.ncaptures, reason, sizeof(reason));
@@ -277,6 +291,67 @@ int rules_add_item(struct rules *rules, const char *config_name, size_t index,
     rules->rules = xgrow(rules->rules, &rules->cap, rules->nrules + 1, sizeof(*rules->rules));
     rules->rules[rules->nrules++] = r;
     rules->needs |= needs;
+    return 0;
+
+out_free:
+    rule_free(&r);
+    return -1;
+}
+
+static struct rule *legacy_rule_for(struct rules *rs, const char *comm)
+{
+    for (size_t i = 0; i < rs->nrules; i++) {
+        struct rule *r = &rs->rules[i];
+        if (r->naming != NAMING_TEMPLATE && strcmp(r->comms[0], comm) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+/* process-exporter keeps -procnames and -namemapping in one map keyed by comm, so a comm has at
+ * most one legacy rule: the last one added for it, in the place of the first. */
+int rules_add_legacy(struct rules *rules, const char *comm, const char *regex, char *err,
+                     size_t errlen)
+{
+    struct rule r = {0};
+    struct strbuf desc = STRBUF_INIT;
+    r.comms = xcalloc(1, sizeof(*r.comms));
+    r.comms[0] = xstrdup(comm);
+    r.ncomms = 1;
+    r.regexes = xcalloc(1, sizeof(*r.regexes));
+    if (regex == NULL) {
+        r.naming = NAMING_COMM;
+        strbuf_printf(&desc, "-procnames \"%s\"", comm);
+    } else {
+        char reason[512];
+        if (compile_regex(rules, &r, regex, strlen(regex), reason, sizeof(reason))) {
+            snprintf(err, errlen, "bad namemapping regex \"%s\": %s", regex, reason);
+            goto out_free;
+        }
+        uint32_t ngroups = 0;
+        pcre2_pattern_info(r.regexes[0].code, PCRE2_INFO_CAPTURECOUNT, &ngroups);
+        if (ngroups == 0) {
+            snprintf(err, errlen,
+                     "namemapping regex \"%s\" for \"%s\" has no capture group, so it could "
+                     "never name a group",
+                     regex, comm);
+            goto out_free;
+        }
+        r.naming = NAMING_FIRST_CAPTURE;
+        r.captures = xcalloc(r.ncaptures ? r.ncaptures : 1, sizeof(*r.captures));
+        strbuf_printf(&desc, "-namemapping \"%s\"", comm);
+        rules->needs |= PROC_NEED_CMDLINE;
+    }
+    r.description = desc.buf;
+
+    struct rule *existing = legacy_rule_for(rules, comm);
+    if (existing != NULL) {
+        rule_free(existing);
+        *existing = r;
+    } else {
+        rules->rules = xgrow(rules->rules, &rules->cap, rules->nrules + 1, sizeof(*rules->rules));
+        rules->rules[rules->nrules++] = r;
+    }
     return 0;
 
 out_free:
@@ -337,6 +412,7 @@ static bool cmdline_matches(struct rules *rs, struct rule *r, const struct proc_
         int rc = pcre2_match(re->code, (PCRE2_SPTR)subject, subject_len, 0, 0, re->match_data,
                              rs->match_context);
         /* A match or resource limit counts as no match: the process stays out of the group. */
+        re->last_rc = rc;
         if (rc < 0)
             return false;
         const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(re->match_data);
@@ -349,6 +425,28 @@ static bool cmdline_matches(struct rules *rs, struct rule *r, const struct proc_
         }
     }
     return true;
+}
+
+/* Appends "comm:" and the first non-empty numbered group of the rule's one regex, which has just
+ * matched; returns false, appending nothing, when every group is empty or did not take part. */
+static bool append_first_capture(const struct rule *r, const struct proc_identity *id,
+                                 struct strbuf *groupname)
+{
+    const struct regex *re = &r->regexes[0];
+    const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(re->match_data);
+    /* rc is one more than the highest group that took part; 0 only if the ovector were short. */
+    uint32_t top =
+        re->last_rc > 0 ? (uint32_t)re->last_rc : pcre2_get_ovector_count(re->match_data);
+    for (uint32_t n = 1; n < top; n++) {
+        if (ov[2 * n] == PCRE2_UNSET || ov[2 * n + 1] <= ov[2 * n])
+            continue;
+        /* Non-empty, so the subject was id->cmdline and not the "" standing in for none. */
+        strbuf_puts(groupname, r->comms[0]);
+        strbuf_putc(groupname, ':');
+        strbuf_append(groupname, id->cmdline + ov[2 * n], ov[2 * n + 1] - ov[2 * n]);
+        return true;
+    }
+    return false;
 }
 
 static const char *username(struct rules *rs, uint32_t uid)
@@ -400,6 +498,15 @@ int rules_match(struct rules *rules, const struct proc_identity *id, struct strb
             continue;
         if (!cmdline_matches(rules, r, id))
             continue;
+        if (r->naming == NAMING_COMM) {
+            strbuf_puts(groupname, r->comms[0]);
+            return (int)i;
+        }
+        if (r->naming == NAMING_FIRST_CAPTURE) {
+            if (!append_first_capture(r, id, groupname))
+                continue;
+            return (int)i;
+        }
         struct tmpl_values values = {
             .id = id,
             .username = NULL,

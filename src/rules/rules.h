@@ -1,5 +1,6 @@
-/* Grouping rules: process-exporter's config format (`process_names`), read unchanged, and the
- * matcher that turns a process identity into a group name. Knows nothing of files under /proc. */
+/* Grouping rules: process-exporter's config format (`process_names`), read unchanged, its legacy
+ * -procnames/-namemapping flags, and the matcher that turns a process identity into a group name.
+ * Knows nothing of files under /proc. */
 #ifndef PROCTRACK_RULES_RULES_H
 #define PROCTRACK_RULES_RULES_H
 
@@ -26,6 +27,17 @@ struct rules *rules_load_buffer(const char *name, const char *buf, size_t len, c
  * over 16 MiB. */
 struct rules *rules_load_file(const char *path, char *err, size_t errlen, rules_warn_fn warn,
                               void *warn_arg);
+/* Builds rules from process-exporter's legacy flags; either may be NULL or "" (no entries).
+ * `procnames` is "a,b": a process whose comm is exactly "a" joins group "a". `namemapping` is
+ * "comm1,regex1,comm2,regex2": for a process whose comm is "comm1", regex1 runs unanchored on the
+ * space-joined cmdline and the group is "comm1:" plus the first non-empty capture; without a
+ * match or such a capture the process is left out, even if "comm1" is also in `procnames`. On
+ * error (odd element count, empty element, bad regex, regex without a capture group) returns NULL
+ * and writes a reason, without position, into `err`. One rule per distinct comm. */
+struct rules *rules_load_legacy(const char *procnames, const char *namemapping, char *err,
+                                size_t errlen);
+/* The text -man prints: how -procnames and -namemapping work, with an example. */
+const char *rules_legacy_manual(void);
 void rules_free(struct rules *rules);
 
 size_t rules_count(const struct rules *rules);
@@ -37,7 +49,8 @@ unsigned rules_needs(const struct rules *rules);
  * Not thread-safe: it reuses match buffers held by `rules`. */
 int rules_match(struct rules *rules, const struct proc_identity *id, struct strbuf *groupname);
 
-/* A short description of rule `index` for logs, e.g. "process_names[2] (default.yml:7:5)". */
+/* A short description of rule `index` for logs, e.g. "process_names[2] (default.yml:7:5)" or
+ * "-namemapping \"java\"". */
 const char *rules_describe(const struct rules *rules, size_t index);
 
 #endif /* PROCTRACK_RULES_RULES_H */
