@@ -1,9 +1,11 @@
 /* proctrack: a process-group tracker and Prometheus exporter. */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "exporter/exporter.h"
@@ -26,11 +28,18 @@ static int collect(void *arg, struct strbuf *body)
     return exporter_collect(arg, body);
 }
 
+static bool legacy_mode(const struct cli_options *opts)
+{
+    return (opts->procnames && *opts->procnames) || (opts->namemapping && *opts->namemapping);
+}
+
 static struct rules *load_rules(const struct cli_options *opts)
 {
     char err[1024];
     struct rules *rules;
-    if (opts->config_path)
+    if (legacy_mode(opts))
+        rules = rules_load_legacy(opts->procnames, opts->namemapping, err, sizeof(err));
+    else if (opts->config_path)
         rules = rules_load_file(opts->config_path, err, sizeof(err), print_warning, NULL);
     else
         rules =
@@ -39,6 +48,20 @@ static struct rules *load_rules(const struct cli_options *opts)
     if (!rules)
         fprintf(stderr, "proctrack: %s\n", err);
     return rules;
+}
+
+/* -once-to-stdout-delay: the first scan (done) primes the counters; wait, scan again, print. */
+static int print_once(struct exporter *exporter, uint64_t delay_ns)
+{
+    struct timespec ts = {(time_t)(delay_ns / 1000000000ull), (long)(delay_ns % 1000000000ull)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+    struct strbuf body = STRBUF_INIT;
+    exporter_collect(exporter, &body);
+    int rc = fwrite(body.buf, 1, body.len, stdout) == body.len && fflush(stdout) == 0 ? 0 : 1;
+    strbuf_free(&body);
+    exporter_free(exporter);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -59,11 +82,21 @@ int main(int argc, char **argv)
         printf("proctrack, version %s\n", PROCTRACK_VERSION);
         return 0;
     }
+    if (opts.man) {
+        fputs(rules_legacy_manual(), stdout);
+        return 0;
+    }
+    if (opts.config_path && legacy_mode(&opts)) {
+        fprintf(stderr, "proctrack: -config.path cannot be used with -namemapping or -procnames\n");
+        return EXIT_USAGE;
+    }
 
     struct rules *rules = load_rules(&opts);
     if (!rules)
         return EXIT_USAGE;
-    const char *source = opts.config_path ? opts.config_path : "the embedded default config";
+    const char *source = legacy_mode(&opts) ? "-procnames/-namemapping"
+                         : opts.config_path ? opts.config_path
+                                            : "the embedded default config";
     if (opts.config_check) {
         printf("%s: OK, %zu rules\n", source, rules_count(rules));
         rules_free(rules);
@@ -83,6 +116,11 @@ int main(int argc, char **argv)
     struct exporter_options eopts = {
         .procfs = opts.procfs,
         .children = opts.children,
+        .threads = opts.threads,
+        .smaps = opts.gather_smaps,
+        .recheck = opts.recheck || opts.recheck_time_limit_ns > 0,
+        .recheck_limit_ns = opts.recheck_time_limit_ns,
+        .remove_empty_groups = opts.remove_empty_groups,
         .debug = opts.debug,
     };
     struct exporter *exporter = exporter_new(&eopts, rules, err, sizeof(err));
@@ -90,6 +128,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "proctrack: %s\n", err);
         return EXIT_FAILURE;
     }
+    if (opts.once_to_stdout_delay_ns > 0)
+        return print_once(exporter, opts.once_to_stdout_delay_ns);
 
     struct http_config hc = {
         .listen_address = opts.listen_address,

@@ -15,6 +15,15 @@ struct cli_options {
     bool config_check;
     const char *procfs;
     bool children;
+    bool threads;
+    bool gather_smaps;
+    bool recheck;
+    uint64_t recheck_time_limit_ns;
+    bool remove_empty_groups;
+    uint64_t once_to_stdout_delay_ns;
+    const char *procnames;
+    const char *namemapping;
+    bool man;
     bool debug;
     bool version;
     bool help;

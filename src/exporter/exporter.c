@@ -423,14 +423,17 @@ static void write_self(struct exporter *e, struct strbuf *out)
     expo_family(out, "namedprocess_scrape_partial_errors_total", EXPO_COUNTER,
                 "incremented each time a tracked proc's metrics collection fails partially, "
                 "e.g. unreadable I/O stats, by file");
-    for (unsigned f = 0; f < PROC_FILE_COUNT; f++) {
-        if (f == PROC_FILE_STAT)
-            continue; /* an unreadable stat is a procread error */
+    /* In label-value order; an unreadable stat is a procread error, not a partial one. */
+    static const enum proc_file files[] = {
+        PROC_FILE_CGROUP, PROC_FILE_CMDLINE, PROC_FILE_EXE,    PROC_FILE_FD,   PROC_FILE_IO,
+        PROC_FILE_LIMITS, PROC_FILE_SMAPS,   PROC_FILE_STATUS, PROC_FILE_TASK, PROC_FILE_WCHAN,
+    };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         strbuf_reset(&e->series);
-        const char *file = proc_file_name(f);
+        const char *file = proc_file_name(files[i]);
         expo_label(&e->series, "file", file, strlen(file));
         expo_sample_u64(out, "namedprocess_scrape_partial_errors_total", e->series.buf, NULL,
-                        err->partial[f]);
+                        err->partial[files[i]]);
     }
     expo_family(out, "namedprocess_scrape_procread_errors_total", EXPO_COUNTER,
                 "incremented each time a proc's metrics collection fails");

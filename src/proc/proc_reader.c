@@ -48,9 +48,10 @@ struct proc_reader {
 };
 
 static const char *const file_names[PROC_FILE_COUNT] = {
-    [PROC_FILE_STAT] = "stat", [PROC_FILE_STATUS] = "status", [PROC_FILE_IO] = "io",
-    [PROC_FILE_FD] = "fd",     [PROC_FILE_LIMITS] = "limits", [PROC_FILE_CMDLINE] = "cmdline",
-    [PROC_FILE_EXE] = "exe",   [PROC_FILE_CGROUP] = "cgroup",
+    [PROC_FILE_STAT] = "stat",   [PROC_FILE_STATUS] = "status", [PROC_FILE_IO] = "io",
+    [PROC_FILE_FD] = "fd",       [PROC_FILE_LIMITS] = "limits", [PROC_FILE_CMDLINE] = "cmdline",
+    [PROC_FILE_EXE] = "exe",     [PROC_FILE_CGROUP] = "cgroup", [PROC_FILE_SMAPS] = "smaps_rollup",
+    [PROC_FILE_WCHAN] = "wchan", [PROC_FILE_TASK] = "task",
 };
 
 const char *proc_file_name(enum proc_file file)

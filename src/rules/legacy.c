@@ -63,10 +63,6 @@ struct rules *rules_load_legacy(const char *procnames, const char *namemapping, 
     struct rules *rules = NULL;
     size_t empty;
 
-    if ((empty = first_empty(&names)) != 0) {
-        snprintf(err, errlen, "-procnames element %zu of %zu is empty", empty, names.n);
-        goto out_free_tokens;
-    }
     if (mapping.n % 2 != 0) {
         snprintf(err, errlen,
                  "-namemapping must have an even number of comma-separated elements "
@@ -84,8 +80,10 @@ struct rules *rules_load_legacy(const char *procnames, const char *namemapping, 
      * for a comm that -procnames also lists decides alone. When one comm has two mappings, the
      * later pair wins too: process-exporter stores the pairs in a map keyed by comm, and the later
      * one overwrites the earlier. A plain name cannot fail. */
+    /* Empty names ("a,b," or "a,,b") are skipped, as process-exporter skips them. */
     for (size_t i = 0; i < names.n; i++)
-        rules_add_legacy(rules, names.v[i], NULL, err, errlen);
+        if (names.v[i][0])
+            rules_add_legacy(rules, names.v[i], NULL, err, errlen);
     for (size_t i = 0; i + 1 < mapping.n; i += 2) {
         if (rules_add_legacy(rules, mapping.v[i], mapping.v[i + 1], err, errlen) != 0) {
             rules_free(rules);

@@ -298,12 +298,19 @@ static void test_odd_namemapping_element_count_is_refused(void **state)
                  "(name,regex pairs), not 3");
 }
 
-static void test_empty_elements_are_refused(void **state)
+static void test_empty_procnames_elements_are_skipped(void **state)
 {
     (void)state;
-    assert_error("bash,,sshd", NULL, "-procnames element 2 of 3 is empty");
-    assert_error("bash,", NULL, "-procnames element 2 of 2 is empty");
-    assert_error(",", "java,(x)", "-procnames element 1 of 2 is empty");
+    char err[256];
+    struct rules *r = rules_load_legacy("bash,,sshd,", NULL, err, sizeof(err));
+    assert_non_null(r);
+    assert_int_equal(rules_count(r), 2);
+    rules_free(r);
+}
+
+static void test_empty_namemapping_elements_are_refused(void **state)
+{
+    (void)state;
     assert_error(NULL, ",(x)", "-namemapping element 1 of 2 is empty");
     assert_error(NULL, "java,", "-namemapping element 2 of 2 is empty");
     assert_error("bash", "java,(x),,(y)", "-namemapping element 3 of 4 is empty");
@@ -348,7 +355,8 @@ int main(void)
         cmocka_unit_test(test_only_mappings_need_the_cmdline),
         cmocka_unit_test(test_one_rule_per_comm_described_by_its_flag),
         cmocka_unit_test(test_odd_namemapping_element_count_is_refused),
-        cmocka_unit_test(test_empty_elements_are_refused),
+        cmocka_unit_test(test_empty_procnames_elements_are_skipped),
+        cmocka_unit_test(test_empty_namemapping_elements_are_refused),
         cmocka_unit_test(test_bad_regex_names_pcre2_message_and_offset),
         cmocka_unit_test(test_regex_without_capture_group_is_refused),
     };

@@ -378,6 +378,17 @@ static void test_reader_threads_on_fixture(void **state)
     proc_reader_free(r);
 }
 
+static void test_every_file_kind_has_a_name(void **state)
+{
+    (void)state;
+    for (unsigned f = 0; f < PROC_FILE_COUNT; f++) {
+        assert_non_null(proc_file_name(f));
+        assert_true(strlen(proc_file_name(f)) > 0);
+    }
+    assert_string_equal(proc_file_name(PROC_FILE_SMAPS), "smaps_rollup");
+    assert_string_equal(proc_file_name(PROC_FILE_COUNT), "?");
+}
+
 static bool live_has(struct proc_reader *r, int pid, struct proc_stat *out)
 {
     assert_int_equal(proc_reader_list(r), 0);
@@ -456,6 +467,7 @@ int main(void)
         cmocka_unit_test(test_btime),
         cmocka_unit_test(test_cmdline_split),
         cmocka_unit_test(test_cgroup_paths),
+        cmocka_unit_test(test_every_file_kind_has_a_name),
         cmocka_unit_test(test_smaps_rollup),
         cmocka_unit_test(test_reader_threads_on_fixture),
         cmocka_unit_test(test_reader_on_fixture_tree),
