@@ -36,6 +36,7 @@ class Server:
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
+                self.stop()
                 raise RuntimeError("%s exited with %d: %s" % (argv[0], self.proc.returncode, self.log()))
             try:
                 status, _, _ = self.request("GET", ready_path, timeout=2)
@@ -64,6 +65,8 @@ class Server:
         return body.decode("utf-8")
 
     def log(self):
+        if self.stderr.closed:
+            return self._log
         self.stderr.seek(0)
         return self.stderr.read().decode("utf-8", "replace")
 
@@ -75,7 +78,12 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if not self.stderr.closed:
+            self._log = self.log()
+            self.stderr.close()
         return self.proc.returncode
+
+    close = stop
 
 
 def start_proctrack(*args, port=None):
@@ -111,9 +119,16 @@ class Workers:
         self.procs.append(p)
         return p
 
+    @staticmethod
+    def _close(p):
+        for f in (p.stdin, p.stdout):
+            if f:
+                f.close()
+
     def stop_one(self, p):
         p.terminate()
         p.wait(timeout=10)
+        self._close(p)
         self.procs.remove(p)
 
     def stop(self):
@@ -125,6 +140,8 @@ class Workers:
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
+                p.wait()
+            self._close(p)
         self.procs = []
         shutil.rmtree(self.dir, ignore_errors=True)
 

@@ -2,6 +2,7 @@
 
 import os
 import pwd
+import signal
 import subprocess
 import sys
 import tempfile
@@ -219,7 +220,7 @@ class CommandLineTest(unittest.TestCase):
             self.assertEqual(r.returncode, 1)
             self.assertIn(str(s.port), r.stderr)
         finally:
-            s.stop()
+            s.close()
 
     def test_default_config_groups_by_comm(self):
         w = h.Workers()
@@ -245,7 +246,7 @@ class CommandLineTest(unittest.TestCase):
             try:
                 samples = h.parse(s.scrape())[0]
             finally:
-                s.stop()
+                s.close()
         # kthreadd and the zombie have empty command lines; only "a) (b" matches.
         self.assertEqual(h.groups(samples), {"a) (b"})
         v = lambda n, **kw: h.value(samples, "namedprocess_namegroup_" + n, groupname="a) (b", **kw)
@@ -264,9 +265,9 @@ class CommandLineTest(unittest.TestCase):
     def test_sigterm_and_sigint_stop_cleanly(self):
         for sig in ("SIGTERM", "SIGINT"):
             s = h.start_proctrack()
-            import signal as _s
-            s.proc.send_signal(getattr(_s, sig))
+            s.proc.send_signal(getattr(signal, sig))
             self.assertEqual(s.proc.wait(timeout=10), 0, s.log())
+            s.stop()
 
 
 if __name__ == "__main__":

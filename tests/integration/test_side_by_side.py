@@ -86,7 +86,7 @@ class SideBySideTest(unittest.TestCase):
         finally:
             for s in (pt, pe):
                 if s:
-                    s.stop()
+                    s.close()
             w.stop()
 
 

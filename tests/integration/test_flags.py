@@ -1,0 +1,158 @@
+"""process-exporter's flags, end to end against the built binary."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h  # noqa: E402
+
+
+def num_procs(server, group):
+    return h.value(h.parse(server.scrape())[0], "namedprocess_namegroup_num_procs", groupname=group)
+
+
+class FlagsTest(unittest.TestCase):
+    def setUp(self):
+        self.w = h.Workers()
+        self.servers = []
+
+    def tearDown(self):
+        for s in self.servers:
+            s.close()
+        self.w.stop()
+
+    def serve(self, *args):
+        s = h.start_proctrack(*args)
+        self.servers.append(s)
+        return s
+
+    def config(self, text):
+        return h.write_config(self.w.dir, text)
+
+    def wrapper(self, comm):
+        """A shell that waits for a line on stdin, then execs pt_load as `comm`."""
+        path = self.w.binary("pt_load")
+        p = subprocess.Popen(["/bin/sh", "-c", "read x; exec %s %s sleep" % (path, comm)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.w.procs.append(p)
+        return p
+
+    def exec_wrapper(self, p):
+        p.stdin.write(b"go\n")
+        p.stdin.flush()
+        self.assertEqual(p.stdout.readline().strip(), b"ready")
+
+    def test_recheck_picks_up_a_process_after_exec(self):
+        cfg = self.config("process_names:\n  - comm: [pt-payload]\n    name: payload\n")
+        with_recheck = self.serve("-config.path", cfg, "-recheck")
+        without = self.serve("-config.path", cfg)
+        limited = self.serve("-config.path", cfg, "-recheck-with-time-limit", "1h")
+        p = self.wrapper("pt-payload")
+        for s in (with_recheck, without, limited):
+            self.assertIsNone(num_procs(s, "payload"))  # seen as "sh", ignored
+        self.exec_wrapper(p)
+        self.assertEqual(num_procs(with_recheck, "payload"), 1)
+        self.assertEqual(num_procs(limited, "payload"), 1)
+        # Without -recheck an exec keeps the first classification, as in process-exporter.
+        self.assertIsNone(num_procs(without, "payload"))
+
+    def test_recheck_time_limit_expires(self):
+        cfg = self.config("process_names:\n  - comm: [pt-payload]\n    name: payload\n")
+        s = self.serve("-config.path", cfg, "-recheck-with-time-limit", "300ms")
+        p = self.wrapper("pt-payload")
+        self.assertIsNone(num_procs(s, "payload"))
+        time.sleep(0.6)
+        self.exec_wrapper(p)
+        self.assertIsNone(num_procs(s, "payload"))
+
+    def test_remove_empty_groups(self):
+        cfg = self.config("process_names:\n  - comm: [pt-gone]\n    name: gone\n")
+        removing = self.serve("-config.path", cfg, "-remove-empty-groups")
+        keeping = self.serve("-config.path", cfg)
+        p = self.w.start("pt-gone")
+        self.assertEqual(num_procs(removing, "gone"), 1)
+        self.assertEqual(num_procs(keeping, "gone"), 1)
+        self.w.stop_one(p)
+        self.assertIsNone(num_procs(removing, "gone"))
+        samples = h.parse(keeping.scrape())[0]
+        self.assertEqual(h.value(samples, "namedprocess_namegroup_num_procs", groupname="gone"), 0)
+        self.assertIsNone(h.value(samples, "namedprocess_namegroup_oldest_start_time_seconds", groupname="gone"))
+
+    def test_threads_and_smaps_off(self):
+        gen = subprocess.Popen([os.path.join(h.HELPERS, "pt_loadgen"), "pt-lg-off",
+                                os.path.join(self.w.dir, "lg.dat")], stdout=subprocess.PIPE)
+        self.w.procs.append(gen)
+        self.assertEqual(gen.stdout.readline().strip(), b"ready")
+        cfg = self.config("process_names:\n  - comm: [pt-lg-off]\n")
+        on = h.parse(self.serve("-config.path", cfg).scrape())[0]
+        off = h.parse(self.serve("-config.path", cfg, "-threads=false", "-gather-smaps=false").scrape())[0]
+        names_on = {k[0] for k in on}
+        names_off = {k[0] for k in off}
+        self.assertIn("namedprocess_namegroup_thread_count", names_on)
+        self.assertFalse([n for n in names_off if n.startswith("namedprocess_namegroup_thread_")])
+        memtypes = {dict(k[1])["memtype"] for k in off if k[0] == "namedprocess_namegroup_memory_bytes"}
+        self.assertEqual(memtypes, {"resident", "virtual", "swapped"})
+        pss = h.value(on, "namedprocess_namegroup_memory_bytes", groupname="pt_loadgen",
+                      memtype="proportionalResident")
+        self.assertGreater(pss, 0)
+        # Without threads, states count the process itself (the child is adopted: 2 processes).
+        states = sum(v for k, v in off.items() if k[0] == "namedprocess_namegroup_states")
+        self.assertEqual(states, 2)
+
+    def test_once_to_stdout(self):
+        self.w.start("pt-once")
+        cfg = self.config("process_names:\n  - comm: [pt-once]\n")
+        r = subprocess.run([h.PROCTRACK, "-config.path", cfg, "-once-to-stdout-delay", "200ms"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        samples = h.parse(r.stdout)[0]
+        self.assertEqual(h.value(samples, "namedprocess_namegroup_num_procs", groupname="pt_load"), 1)
+        self.assertEqual(h.promtool_check(r.stdout)[0], 0)
+
+    def test_legacy_flags_match_process_exporter(self):
+        self.w.start("pt-plain")
+        self.w.start("pt-plain")
+        self.w.start("pt-map", "sleep", "--tag=blue")
+        self.w.start("pt-map", "sleep", "--tag=red")
+        self.w.start("pt-map", "sleep", "untagged")  # no capture: left out
+        args = ["-procnames", "pt-plain,pt-map", "-namemapping", r"pt-map,--tag=(\S+)"]
+        pt = self.serve(*args)
+        pe = h.start_process_exporter(*args)
+        self.servers.append(pe)
+        pt_s = h.parse(pt.scrape())[0]
+        pe_s = h.parse(pe.scrape())[0]
+        self.assertEqual(h.groups(pt_s), {"pt-plain", "pt-map:blue", "pt-map:red"})
+        self.assertEqual(h.groups(pt_s), h.groups(pe_s))
+        for g in h.groups(pt_s):
+            self.assertEqual(h.value(pt_s, "namedprocess_namegroup_num_procs", groupname=g),
+                             h.value(pe_s, "namedprocess_namegroup_num_procs", groupname=g), g)
+
+    def test_legacy_flag_errors_and_manual(self):
+        cfg = self.config("process_names:\n  - comm: [x]\n")
+        r = subprocess.run([h.PROCTRACK, "-config.path", cfg, "-procnames", "x"], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("-config.path cannot be used with -namemapping or -procnames", r.stderr)
+        r = subprocess.run([h.PROCTRACK, "-namemapping", "a,b,c"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("even number", r.stderr)
+        r = subprocess.run([h.PROCTRACK, "-man"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("-namemapping", r.stdout)
+
+    def test_debug_logs_each_new_process(self):
+        self.w.start("pt-dbg")
+        cfg = self.config("process_names:\n  - comm: [pt-dbg]\n    name: dbg\n")
+        s = self.serve("-config.path", cfg, "-debug")
+        s.scrape()
+        log = s.log()
+        self.assertRegex(log, r'new process \d+ \(pt-dbg\) joins group "dbg" by process_names\[0\]')
+        self.assertIn("matches no rule: ignored", log)
+
+
+if __name__ == "__main__":
+    h.main()
