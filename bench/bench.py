@@ -104,8 +104,8 @@ def main():
     ap.add_argument("--scrapes", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--pe-defaults", action="store_true",
-                    help="run process-exporter with its defaults (threads, smaps) instead of "
-                         "-threads=false -gather-smaps=false")
+                    help="run both exporters with process-exporter's defaults (threads, smaps on) "
+                         "instead of -threads=false -gather-smaps=false")
     ap.add_argument("--process-exporter", default=shutil.which("prometheus-process-exporter"))
     args = ap.parse_args()
 
@@ -120,13 +120,16 @@ def main():
     try:
         assert spawner.stdout.readline().strip() == b"ready"
         nproc = sum(1 for d in os.listdir("/proc") if d.isdigit())
-        print("processes on the machine: %d (%d spawned, %d threads each, %d comm names)"
-              % (nproc, args.procs, args.threads, args.groups))
+        print("processes on the machine: %d (%d spawned, %d threads each, %d comm names); flags: %s"
+              % (nproc, args.procs, args.threads, args.groups,
+                 "defaults (threads, smaps on)" if args.pe_defaults else "-threads=false -gather-smaps=false"))
 
         results = []
+        # The same flags for both: process-exporter's defaults, or its cheapest setting.
+        flags = [] if args.pe_defaults else ["-threads=false", "-gather-smaps=false"]
         pt_port = free_port()
         pt = start([os.path.join(BUILD, "proctrack"), "-web.listen-address", "127.0.0.1:%d" % pt_port,
-                    "-config.path", config], pt_port)
+                    "-config.path", config] + flags, pt_port)
         procs.append(pt)
         results.append(measure("proctrack", pt, pt_port, args.scrapes, args.rounds))
         pt.send_signal(signal.SIGTERM)
@@ -134,11 +137,10 @@ def main():
 
         if args.process_exporter:
             pe_port = free_port()
-            flags = [] if args.pe_defaults else ["-threads=false", "-gather-smaps=false"]
             pe = start([args.process_exporter, "-web.listen-address", "127.0.0.1:%d" % pe_port,
                         "-config.path", config] + flags, pe_port)
             procs.append(pe)
-            results.append(measure("process-exporter" + ("" if args.pe_defaults else " (lean)"),
+            results.append(measure("process-exporter",
                                    pe, pe_port, args.scrapes, args.rounds))
             pe.send_signal(signal.SIGTERM)
             pe.wait()
