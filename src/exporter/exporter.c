@@ -134,7 +134,7 @@ struct exporter *exporter_new(const struct exporter_options *options, struct rul
         .children = options->children,
         .threads = options->threads,
         .smaps = options->smaps,
-        .wchan = true,
+        .wchan = options->threads, /* threads_wchan is a per-thread family */
         .recheck = options->recheck,
         .recheck_limit_ticks =
             options->recheck_limit_ns / (1000000000ull / proc_reader_ticks_per_second(reader)),
@@ -399,9 +399,10 @@ static void write_groups(struct exporter *e, struct strbuf *out)
     family_extra(e, out, NS "states", EXPO_GAUGE,
                  "Number of processes in states Running, Sleeping, Waiting, Zombie, or Other",
                  "state", states, 5);
-    if (e->options.threads)
+    if (e->options.threads) {
         write_thread_families(e, out);
-    write_wchan(e, out);
+        write_wchan(e, out);
+    }
     expo_family(out, NS "worst_fd_ratio", EXPO_GAUGE,
                 "the worst (closest to 1) ratio between open fds and max fds among all procs in "
                 "this group");

@@ -93,7 +93,8 @@ class FlagsTest(unittest.TestCase):
         names_on = {k[0] for k in on}
         names_off = {k[0] for k in off}
         self.assertIn("namedprocess_namegroup_thread_count", names_on)
-        self.assertFalse([n for n in names_off if n.startswith("namedprocess_namegroup_thread_")])
+        self.assertFalse([n for n in names_off if n.startswith("namedprocess_namegroup_thread")])
+        self.assertIn("namedprocess_namegroup_threads_wchan", names_on)
         memtypes = {dict(k[1])["memtype"] for k in off if k[0] == "namedprocess_namegroup_memory_bytes"}
         self.assertEqual(memtypes, {"resident", "virtual", "swapped"})
         pss = h.value(on, "namedprocess_namegroup_memory_bytes", groupname="pt_loadgen",
