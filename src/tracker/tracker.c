@@ -325,9 +325,10 @@ static void recheck(struct tracker *t, const struct tracker_source *src, struct 
         park_pending(t, e, st);
 }
 
-/* The group of the nearest known ancestor, or -1. An ancestor counts only if it was seen in this
- * scan and started no later than its child: a parent pid that was reused by a younger process
- * is not the parent. */
+/* The group of the nearest known ancestor, or -1. An ancestor counts only if it started no later
+ * than its child: a parent pid reused by a younger process is not the parent. An ancestor that
+ * has exited since the last scan (its entry is still here until the sweep) is not trusted with
+ * its group, but the walk goes on through the parent it had. */
 static int ancestor_group(struct tracker *t, const struct entry *child, int *via)
 {
     const struct entry *cur = child;
@@ -335,15 +336,15 @@ static int ancestor_group(struct tracker *t, const struct entry *child, int *via
         if (cur->ppid <= 0)
             return -1;
         const struct entry *p = table_find(&t->procs, cur->ppid);
-        if (!p || p->seen != t->gen || p->starttime_ticks > cur->starttime_ticks)
+        if (!p || p->starttime_ticks > cur->starttime_ticks)
             return -1;
-        if (p->kind == ENTRY_TRACKED) {
+        if (p->seen == t->gen && p->kind == ENTRY_TRACKED) {
             *via = p->id;
             return (int)p->group;
         }
-        if (p->kind != ENTRY_PENDING)
+        if (p->seen == t->gen && p->kind == ENTRY_IGNORED)
             return -1;
-        cur = p;
+        cur = p; /* pending in this scan, or exited: look further up */
     }
     return -1;
 }

@@ -410,6 +410,22 @@ static void test_reused_parent_pid_is_not_an_ancestor(void **state)
     assert_int_equal(tracker_ignored_count(fx->t), 1);
 }
 
+static void test_exited_parent_is_looked_past(void **state)
+{
+    struct fixture *fx = *state;
+    fake_set(&fx->fake, 10, "app", 100);                           /* grandparent, group app */
+    struct fake_proc *mid = fake_set(&fx->fake, 20, "other", 200); /* parent, group other */
+    mid->st.ppid = 10;
+    scan(fx);
+    /* The parent exits; a child it forked just before shows up still naming it as parent. */
+    fake_remove(&fx->fake, 20);
+    struct fake_proc *c = fake_set(&fx->fake, 30, "xchild", 300);
+    c->st.ppid = 20;
+    scan(fx);
+    assert_int_equal(group(fx, "app")->gauges.procs, 2);
+    assert_int_equal(group(fx, "other")->gauges.procs, 0);
+}
+
 static void test_children_off_leaves_unmatched_ignored(void **state)
 {
     (void)state;
@@ -792,6 +808,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_child_joins_nearest_tracked_ancestor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reused_parent_pid_is_not_an_ancestor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exited_parent_is_looked_past, setup, teardown),
         cmocka_unit_test(test_children_off_leaves_unmatched_ignored),
         cmocka_unit_test_setup_teardown(test_gauges_sum_live_members, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreadable_stat_and_listing_are_counted, setup,
