@@ -185,6 +185,15 @@ def groups(samples):
     return {dict(k[1])["groupname"] for k in samples if k[0] == "namedprocess_namegroup_num_procs"}
 
 
+def families(samples):
+    """{family name: set of label-name tuples} of the group families."""
+    out = {}
+    for name, labels in samples:
+        if name.startswith("namedprocess_namegroup_"):
+            out.setdefault(name, set()).add(tuple(k for k, _ in labels))
+    return out
+
+
 def write_config(directory, text):
     path = os.path.join(directory, "config.yml")
     with open(path, "w") as f:

@@ -29,14 +29,6 @@ def series(samples, name, **match):
     return out
 
 
-def families(samples):
-    fams = {}
-    for name, labels in samples:
-        if name.startswith("namedprocess_namegroup_"):
-            fams.setdefault(name, set()).add(tuple(k for k, _ in labels))
-    return fams
-
-
 @unittest.skipUnless(os.path.exists(h.PROCESS_EXPORTER), "process-exporter is not installed")
 class ParityTest(unittest.TestCase):
     @classmethod
@@ -96,8 +88,8 @@ class ParityTest(unittest.TestCase):
             self.assertLessEqual(p, a)
 
     def test_same_families_and_label_names(self):
-        pt = families(self.pt_samples)
-        pe = families(self.pe_samples)
+        pt = h.families(self.pt_samples)
+        pe = h.families(self.pe_samples)
         self.assertEqual(set(pt), set(pe))
         for name in pt:
             self.assertEqual(pt[name], pe[name], name)

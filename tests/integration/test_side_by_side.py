@@ -71,15 +71,8 @@ class SideBySideTest(unittest.TestCase):
                 self.assertLessEqual(abs(o_pt - o_pe), 1, "oldest start of %s" % g)
 
             # The same group families with the same label names.
-            def families(samples):
-                out = {}
-                for name, labels in samples:
-                    if name.startswith("namedprocess_namegroup_"):
-                        out.setdefault(name, set()).add(tuple(k for k, _ in labels))
-                return out
-
-            pe_fam = families(pe_samples)
-            pt_fam = families(pt_samples)
+            pe_fam = h.families(pe_samples)
+            pt_fam = h.families(pt_samples)
             for name in pt_fam:
                 self.assertIn(name, pe_fam)
                 self.assertEqual(pt_fam[name], pe_fam[name], name)
