@@ -32,6 +32,8 @@ struct rules_item {
     struct rules_pos pos; /* where the item's mapping starts */
     bool has_name;
     struct rules_string name;
+    bool has_builtin;
+    struct rules_string builtin; /* `builtin: pve-qemu` */
     struct rules_strings comm;
     struct rules_strings exe;
     struct rules_strings cmdline;

@@ -64,6 +64,7 @@ static void strings_free(struct rules_strings *l)
 static void item_free(struct rules_item *it)
 {
     free(it->name.s);
+    free(it->builtin.s);
     strings_free(&it->comm);
     strings_free(&it->exe);
     strings_free(&it->cmdline);
@@ -303,7 +304,8 @@ static int load_string_list(struct loader *ld, const char *key, struct rules_str
     }
 }
 
-static int load_name(struct loader *ld, struct rules_item *it)
+/* A string-valued key of an item (`name`, `builtin`); null leaves it unset. */
+static int load_scalar(struct loader *ld, const char *key, bool *has, struct rules_string *out)
 {
     if (next_event(ld))
         return -1;
@@ -311,11 +313,11 @@ static int load_name(struct loader *ld, struct rules_item *it)
     if (is_null(ev))
         return 0;
     if (ev->type != YAML_SCALAR_EVENT)
-        return fail(ld, ev->start_mark, "\"name\" must be a string, not %s", event_kind(ev));
+        return fail(ld, ev->start_mark, "\"%s\" must be a string, not %s", key, event_kind(ev));
     if (check_no_nul(ld))
         return -1;
-    it->has_name = true;
-    it->name = current_string(ld);
+    *has = true;
+    *out = current_string(ld);
     return 0;
 }
 
@@ -327,7 +329,9 @@ static int load_item(struct loader *ld, size_t index)
     while ((rc = next_key(ld, &seen)) == 1) {
         const char *key = current_key(ld);
         if (strcmp(key, "name") == 0)
-            rc = load_name(ld, &it);
+            rc = load_scalar(ld, "name", &it.has_name, &it.name);
+        else if (strcmp(key, "builtin") == 0)
+            rc = load_scalar(ld, "builtin", &it.has_builtin, &it.builtin);
         else if (strcmp(key, "comm") == 0)
             rc = load_string_list(ld, "comm", &it.comm);
         else if (strcmp(key, "exe") == 0)

@@ -7,6 +7,7 @@
 #include <pcre2.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,8 +47,31 @@ enum rule_naming {
     NAMING_FIRST_CAPTURE, /* -namemapping: "comm:" and the first non-empty capture of the regex */
 };
 
+/* A builtin fills the rule's capture table directly: the two span types must be one layout. */
+_Static_assert(sizeof(struct rules_span) == sizeof(struct tmpl_span) &&
+                   offsetof(struct rules_span, ptr) == offsetof(struct tmpl_span, ptr) &&
+                   offsetof(struct rules_span, len) == offsetof(struct tmpl_span, len),
+               "rules_span and tmpl_span differ");
+
+/* The built-in matchers a config may name, the captures each provides, its default name and
+ * what it reads of a process. */
+static const struct builtin_def {
+    const char *name;
+    const char *const *captures;
+    size_t ncaptures;
+    const char *default_name;
+    unsigned needs;
+} builtins[] = {
+    {"pve-qemu", (const char *const[]){"vmid", "name"}, 2, "qemu/{{.Matches.vmid}}",
+     PROC_NEED_CMDLINE | PROC_NEED_EXE | PROC_NEED_CGROUP},
+};
+#define NBUILTINS (sizeof(builtins) / sizeof(builtins[0]))
+
 struct rule {
     enum rule_naming naming;
+    const struct builtin_def *builtin; /* NULL for ordinary rules */
+    rules_builtin_fn builtin_fn;
+    void *builtin_ctx;
     char **comms;
     size_t ncomms;
     struct exe_rule *exes;
@@ -233,9 +257,88 @@ static char **steal_strings(struct rules_strings *l)
     return v;
 }
 
+static void append_rule(struct rules *rules, struct rule *r, const char *config_name, size_t index,
+                        const struct rules_item *it, unsigned needs)
+{
+    struct strbuf desc = STRBUF_INIT;
+    strbuf_printf(&desc, "process_names[%zu] (%s:%zu:%zu)", index, config_name, it->pos.line,
+                  it->pos.column);
+    r->description = desc.buf;
+    rules->rules = xgrow(rules->rules, &rules->cap, rules->nrules + 1, sizeof(*rules->rules));
+    rules->rules[rules->nrules++] = *r;
+    rules->needs |= needs;
+}
+
+/* `builtin: NAME`, with an optional name template over the builtin's captures. */
+static int add_builtin_item(struct rules *rules, const char *config_name, size_t index,
+                            struct rules_item *it, char *err, size_t errlen)
+{
+    const struct builtin_def *def = NULL;
+    for (size_t i = 0; i < NBUILTINS; i++)
+        if (strcmp(it->builtin.s, builtins[i].name) == 0)
+            def = &builtins[i];
+    if (!def)
+        return fail(err, errlen, config_name, it->builtin.pos,
+                    "unknown builtin \"%s\" (known: pve-qemu)", it->builtin.s);
+    if (it->comm.n || it->exe.n || it->cmdline.n)
+        return fail(err, errlen, config_name, it->pos,
+                    "a builtin item takes no comm, exe or cmdline: the builtin is its matcher");
+
+    struct rule r = {0};
+    r.builtin = def;
+    r.ncaptures = def->ncaptures;
+    r.capture_names = xcalloc(def->ncaptures, sizeof(*r.capture_names));
+    for (size_t i = 0; i < def->ncaptures; i++)
+        r.capture_names[i] = xstrdup(def->captures[i]);
+    r.captures = xcalloc(def->ncaptures, sizeof(*r.captures));
+    r.exes = xcalloc(1, sizeof(*r.exes));
+    r.regexes = xcalloc(1, sizeof(*r.regexes));
+
+    char reason[512];
+    bool named = it->has_name && it->name.len > 0;
+    const char *text = named ? it->name.s : def->default_name;
+    r.name = tmpl_compile(text, strlen(text), (const char *const *)r.capture_names, r.ncaptures,
+                          reason, sizeof(reason));
+    if (!r.name) {
+        fail(err, errlen, config_name, it->name.pos, "bad name template \"%s\": %s", text, reason);
+        rule_free(&r);
+        return -1;
+    }
+    append_rule(rules, &r, config_name, index, it, def->needs | tmpl_needs(r.name));
+    return 0;
+}
+
+void rules_set_builtin(struct rules *rules, const char *builtin, rules_builtin_fn fn, void *ctx)
+{
+    for (size_t i = 0; i < rules->nrules; i++) {
+        struct rule *r = &rules->rules[i];
+        if (r->builtin && strcmp(r->builtin->name, builtin) == 0) {
+            r->builtin_fn = fn;
+            r->builtin_ctx = ctx;
+        }
+    }
+}
+
+const char *rules_builtin_of(const struct rules *rules, size_t index)
+{
+    if (index >= rules->nrules || !rules->rules[index].builtin)
+        return NULL;
+    return rules->rules[index].builtin->name;
+}
+
+bool rules_uses_builtin(const struct rules *rules, const char *builtin)
+{
+    for (size_t i = 0; i < rules->nrules; i++)
+        if (rules->rules[i].builtin && strcmp(rules->rules[i].builtin->name, builtin) == 0)
+            return true;
+    return false;
+}
+
 int rules_add_item(struct rules *rules, const char *config_name, size_t index,
                    struct rules_item *it, char *err, size_t errlen)
 {
+    if (it->has_builtin)
+        return add_builtin_item(rules, config_name, index, it, err, errlen);
     if (it->comm.n == 0 && it->exe.n == 0 && it->cmdline.n == 0)
         return fail(err, errlen, config_name, it->pos,
                     "no matchers provided: an item needs comm, exe or cmdline");
@@ -282,15 +385,7 @@ int rules_add_item(struct rules *rules, const char *config_name, size_t index,
     }
     needs |= tmpl_needs(r.name);
     r.captures = xcalloc(r.ncaptures ? r.ncaptures : 1, sizeof(*r.captures));
-
-    struct strbuf desc = STRBUF_INIT;
-    strbuf_printf(&desc, "process_names[%zu] (%s:%zu:%zu)", index, config_name, it->pos.line,
-                  it->pos.column);
-    r.description = desc.buf;
-
-    rules->rules = xgrow(rules->rules, &rules->cap, rules->nrules + 1, sizeof(*rules->rules));
-    rules->rules[rules->nrules++] = r;
-    rules->needs |= needs;
+    append_rule(rules, &r, config_name, index, it, needs);
     return 0;
 
 out_free:
@@ -492,6 +587,11 @@ int rules_match(struct rules *rules, const struct proc_identity *id, struct strb
     strbuf_reset(groupname);
     for (size_t i = 0; i < rules->nrules; i++) {
         struct rule *r = &rules->rules[i];
+        if (r->builtin) {
+            if (!r->builtin_fn ||
+                !r->builtin_fn(r->builtin_ctx, id, (struct rules_span *)r->captures))
+                continue;
+        }
         if (r->ncomms > 0 && !comm_matches(r, id))
             continue;
         if (r->nexes > 0 && !exe_matches(r, id))

@@ -49,6 +49,22 @@ unsigned rules_needs(const struct rules *rules);
  * Not thread-safe: it reuses match buffers held by `rules`. */
 int rules_match(struct rules *rules, const struct proc_identity *id, struct strbuf *groupname);
 
+/* Built-in matchers: a config item `builtin: NAME` (e.g. `builtin: pve-qemu`) matches through a
+ * function registered here, which knows things the rules do not (files outside /proc). It fills
+ * the item's captures, in the order of rules_builtin_captures(), for the name template
+ * (`{{.Matches.vmid}}`). An item whose builtin has no function registered matches nothing. */
+struct rules_span {
+    const char *ptr;
+    size_t len;
+};
+typedef bool (*rules_builtin_fn)(void *ctx, const struct proc_identity *id,
+                                 struct rules_span *captures);
+void rules_set_builtin(struct rules *rules, const char *builtin, rules_builtin_fn fn, void *ctx);
+/* The builtin of rule `index`, or NULL for an ordinary rule. */
+const char *rules_builtin_of(const struct rules *rules, size_t index);
+/* Whether any rule uses this builtin. */
+bool rules_uses_builtin(const struct rules *rules, const char *builtin);
+
 /* A short description of rule `index` for logs, e.g. "process_names[2] (default.yml:7:5)" or
  * "-namemapping \"java\"". */
 const char *rules_describe(const struct rules *rules, size_t index);

@@ -723,9 +723,79 @@ static void test_binary_garbage_is_refused(void **state)
                         "0x00)");
 }
 
+/* ---- Built-in matchers ---- */
+
+/* A stand-in for the PVE matcher: comm "kvm" with argv[2] as the vmid. */
+static bool fake_vm_matcher(void *ctx, const struct proc_identity *id, struct rules_span *caps)
+{
+    int *calls = ctx;
+    (*calls)++;
+    if (strcmp(id->comm, "kvm") != 0 || id->argc < 3)
+        return false;
+    caps[0] = (struct rules_span){id->argv[2], strlen(id->argv[2])};
+    caps[1] = (struct rules_span){"web", 3};
+    return true;
+}
+
+static void test_builtin_item_matches_through_its_function(void **state)
+{
+    (void)state;
+    struct rules *rules = load("process_names:\n"
+                               "  - builtin: pve-qemu\n"
+                               "  - name: '{{.Matches.name}}-{{.Matches.vmid}}'\n"
+                               "    builtin: pve-qemu\n"
+                               "  - name: '{{.Comm}}'\n"
+                               "    cmdline: ['.+']\n");
+    struct fake_proc p;
+    const struct proc_identity *vm = make_proc(&p, "kvm", ARGV("/usr/bin/kvm", "-id", "100"));
+    /* Not registered yet: the builtin items match nothing. */
+    assert_match(rules, vm, 2, "kvm");
+    int calls = 0;
+    rules_set_builtin(rules, "pve-qemu", fake_vm_matcher, &calls);
+    assert_match(rules, vm, 0, "qemu/100");
+    assert_int_equal(calls, 1);
+    struct fake_proc q;
+    assert_match(rules, make_proc(&q, "bash", ARGV("bash")), 2, "bash");
+    assert_string_equal(rules_builtin_of(rules, 0), "pve-qemu");
+    assert_null(rules_builtin_of(rules, 2));
+    assert_true(rules_uses_builtin(rules, "pve-qemu"));
+    assert_true(rules_needs(rules) & PROC_NEED_EXE);
+    assert_true(rules_needs(rules) & PROC_NEED_CGROUP);
+    rules_free(rules);
+
+    rules = load("process_names:\n  - name: '{{.Matches.name}}:{{.Matches.vmid}}'\n"
+                 "    builtin: pve-qemu\n");
+    rules_set_builtin(rules, "pve-qemu", fake_vm_matcher, &calls);
+    assert_match(rules, vm, 0, "web:100");
+    assert_false(rules_uses_builtin(rules, "other"));
+    rules_free(rules);
+}
+
+static void test_builtin_item_errors(void **state)
+{
+    (void)state;
+    const char *unknown = "process_names:\n  - builtin: pve-lxc\n";
+    assert_buffer_error(unknown, strlen(unknown),
+                        "test.yml:2:14: unknown builtin \"pve-lxc\" (known: pve-qemu)");
+    const char *mixed = "process_names:\n  - builtin: pve-qemu\n    comm: [kvm]\n";
+    assert_buffer_error(mixed, strlen(mixed),
+                        "test.yml:2:5: a builtin item takes no comm, exe or cmdline: the builtin "
+                        "is its matcher");
+    const char *capture = "process_names:\n  - builtin: pve-qemu\n    name: '{{.Matches.pool}}'\n";
+    char err[512] = "";
+    assert_null(
+        rules_load_buffer("test.yml", capture, strlen(capture), err, sizeof(err), NULL, NULL));
+    assert_non_null(strstr(err, "test.yml:3:11: bad name template"));
+    const char *type = "process_names:\n  - builtin: [pve-qemu]\n";
+    assert_buffer_error(type, strlen(type),
+                        "test.yml:2:14: \"builtin\" must be a string, not a sequence");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_builtin_item_matches_through_its_function),
+        cmocka_unit_test(test_builtin_item_errors),
         cmocka_unit_test(test_packaged_all_yaml_groups_processes_with_a_cmdline_by_comm),
         cmocka_unit_test(test_embedded_default_config_is_the_catch_all),
         cmocka_unit_test(test_readme_selector_example_matches_like_process_exporter),
