@@ -24,7 +24,9 @@ struct entry {
     uint64_t fingerprint; /* ignored processes under recheck: what identified the last try */
     /* The raw counters at the last scan; group counters grow by the differences. */
     uint64_t last_utime, last_stime, last_minflt, last_majflt;
+    uint64_t last_blkio, last_guest;
     uint64_t last_read_bytes, last_write_bytes;
+    uint64_t last_rchar, last_wchar, last_syscr, last_syscw;
     uint64_t last_ctx_vol, last_ctx_nonvol;
 };
 

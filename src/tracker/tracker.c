@@ -79,7 +79,11 @@ static void add_stat_counters(struct tracker_counters *c, struct entry *e,
         c->cpu_system_ticks += delta(st->stime_ticks, e->last_stime);
         c->minor_faults += delta(st->minflt, e->last_minflt);
         c->major_faults += delta(st->majflt, e->last_majflt);
+        c->blkio_delay_ticks += delta(st->delayacct_blkio_ticks, e->last_blkio);
+        c->guest_ticks += delta(st->guest_time_ticks, e->last_guest);
     }
+    e->last_blkio = st->delayacct_blkio_ticks;
+    e->last_guest = st->guest_time_ticks;
     e->last_utime = st->utime_ticks;
     e->last_stime = st->stime_ticks;
     e->last_minflt = st->minflt;
@@ -93,7 +97,15 @@ static void add_io(struct tracker_counters *c, struct entry *e, const struct pro
     if (e->has_io_base || e->from_birth) {
         c->read_bytes += delta(io->read_bytes, e->last_read_bytes);
         c->write_bytes += delta(io->write_bytes, e->last_write_bytes);
+        c->read_chars += delta(io->rchar, e->last_rchar);
+        c->write_chars += delta(io->wchar, e->last_wchar);
+        c->read_syscalls += delta(io->syscr, e->last_syscr);
+        c->write_syscalls += delta(io->syscw, e->last_syscw);
     }
+    e->last_rchar = io->rchar;
+    e->last_wchar = io->wchar;
+    e->last_syscr = io->syscr;
+    e->last_syscw = io->syscw;
     e->last_read_bytes = io->read_bytes;
     e->last_write_bytes = io->write_bytes;
     e->has_io_base = true;

@@ -79,6 +79,12 @@ struct tracker_counters {
     uint64_t minor_faults;
     uint64_t ctx_voluntary;
     uint64_t ctx_nonvoluntary;
+    uint64_t blkio_delay_ticks; /* stat (42): waiting for block I/O, with delay accounting on */
+    uint64_t guest_ticks;       /* stat (43): running a guest's vCPUs (part of user time) */
+    uint64_t read_chars;        /* io rchar, syscr, wchar, syscw */
+    uint64_t read_syscalls;
+    uint64_t write_chars;
+    uint64_t write_syscalls;
 };
 
 /* Recomputed from the live members on every scan. */

@@ -566,6 +566,30 @@ static void test_group_counters_never_decrease_under_random_scans(void **state)
     assert_true(prev[0].cpu_user_ticks + prev[1].cpu_user_ticks > 0);
 }
 
+static void test_guest_iowait_and_io_calls_accumulate_across_restart(void **state)
+{
+    struct fixture *fx = *state;
+    struct fake_proc *vm = fake_set(&fx->fake, 10, "kvm", 100);
+    scan(fx);
+    vm = fake_find(&fx->fake, 10);
+    vm->st.guest_time_ticks = 300;
+    vm->st.delayacct_blkio_ticks = 7;
+    vm->m.io.rchar = 1000;
+    vm->m.io.syscw = 12;
+    scan(fx);
+    /* The VM restarts: a new process, same group, small counters. */
+    vm = fake_set(&fx->fake, 20, "kvm", fx->fake.now + 1);
+    vm->st.guest_time_ticks = 50;
+    vm->m.io.rchar = 10;
+    vm->m.io.syscw = 1;
+    scan(fx);
+    const struct tracker_counters *c = &group(fx, "kvm")->counters;
+    assert_int_equal(c->guest_ticks, 350);
+    assert_int_equal(c->blkio_delay_ticks, 7);
+    assert_int_equal(c->read_chars, 1010);
+    assert_int_equal(c->write_syscalls, 13);
+}
+
 static uint64_t state_sum(const struct tracker_group *g)
 {
     uint64_t n = 0;
@@ -817,6 +841,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_groups_come_in_name_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_counters_never_decrease_under_random_scans,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_guest_iowait_and_io_calls_accumulate_across_restart,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_states_count_each_thread_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thread_exit_keeps_counters_monotonic, setup, teardown),
