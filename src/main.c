@@ -122,6 +122,9 @@ int main(int argc, char **argv)
         .recheck_limit_ns = opts.recheck_time_limit_ns,
         .remove_empty_groups = opts.remove_empty_groups,
         .debug = opts.debug,
+        .pve_config_dir = opts.pve_config_dir,
+        .sysfs = opts.sysfs,
+        .cgroupfs = opts.cgroupfs,
     };
     struct exporter *exporter = exporter_new(&eopts, rules, err, sizeof(err));
     if (!exporter) {

@@ -20,6 +20,8 @@ struct flag {
 static const struct flag flags[] = {
     {"children", FLAG_BOOL, OPT(children), "true",
      "if a proc is tracked, track with it any children that aren't part of their own group"},
+    {"cgroupfs", FLAG_STRING, OPT(cgroupfs), "/sys/fs/cgroup",
+     "cgroup v2 mount, for the pressure and memory of PVE VM scopes"},
     {"config.check", FLAG_BOOL, OPT(config_check), "false",
      "validate the config file (or the embedded default), print what it found, and exit: 0 when "
      "valid, 2 otherwise"},
@@ -39,12 +41,15 @@ static const struct flag flags[] = {
     {"procfs", FLAG_STRING, OPT(procfs), "/proc", "path to read proc data from"},
     {"procnames", FLAG_STRING, OPT(procnames), "",
      "comma-separated list of process names to monitor"},
+    {"pve.config-dir", FLAG_STRING, OPT(pve_config_dir), "/etc/pve/qemu-server",
+     "directory of PVE VM configs (<vmid>.conf), for the builtin pve-qemu rule"},
     {"recheck", FLAG_BOOL, OPT(recheck), "false",
      "match processes that matched no rule again after they exec (comm or program changed)"},
     {"recheck-with-time-limit", FLAG_DURATION, OPT(recheck_time_limit_ns), "0s",
      "like -recheck, but only while a process is younger than this duration"},
     {"remove-empty-groups", FLAG_BOOL, OPT(remove_empty_groups), "false",
      "forget a group, counters included, when it has no process left"},
+    {"sysfs", FLAG_STRING, OPT(sysfs), "/sys", "sysfs mount, for the tap NICs of PVE VMs"},
     {"threads", FLAG_BOOL, OPT(threads), "true",
      "report metrics per thread name (thread_* families), and states and wchan per thread; "
      "with false no task/ directory is read"},

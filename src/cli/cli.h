@@ -14,6 +14,9 @@ struct cli_options {
     const char *config_path; /* NULL: the embedded default */
     bool config_check;
     const char *procfs;
+    const char *pve_config_dir;
+    const char *sysfs;
+    const char *cgroupfs;
     bool children;
     bool threads;
     bool gather_smaps;

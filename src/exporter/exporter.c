@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "expo/expo.h"
+#include "exporter/pve_families.h"
 #include "proc/proc_reader.h"
 #include "tracker/tracker.h"
 #include "util/xalloc.h"
@@ -18,6 +19,7 @@ struct exporter {
     pthread_mutex_t lock;
     struct exporter_options options;
     struct rules *rules;
+    struct pve *pve; /* when the rules use `builtin: pve-qemu` */
     struct proc_reader *reader;
     struct tracker *tracker;
     struct tracker_source source;
@@ -74,7 +76,11 @@ static uint64_t src_now_ticks(void *ctx)
 
 static int classify(void *ctx, const struct proc_identity *id, struct strbuf *groupname)
 {
-    return rules_match(ctx, id, groupname);
+    struct exporter *e = ctx;
+    int rule = rules_match(e->rules, id, groupname);
+    if (rule >= 0 && e->pve && rules_builtin_of(e->rules, (size_t)rule))
+        pve_note_group(e->pve, strbuf_str(groupname));
+    return rule;
 }
 
 static void log_new(void *arg, int pid, const char *comm, const char *group, int rule,
@@ -102,6 +108,8 @@ static void scan(struct exporter *e)
 {
     double start = now_seconds();
     e->last_scan_rc = tracker_scan(e->tracker, &e->source);
+    if (e->pve)
+        pve_refresh(e->pve);
     e->last_scan_seconds = now_seconds() - start;
 }
 
@@ -142,8 +150,18 @@ struct exporter *exporter_new(const struct exporter_options *options, struct rul
         .on_new = options->debug ? log_new : NULL,
         .on_new_arg = e,
     };
+    if (rules_uses_builtin(rules, "pve-qemu")) {
+        struct pve_options popts = {
+            .procfs = options->procfs,
+            .config_dir = options->pve_config_dir,
+            .sysfs = options->sysfs,
+            .cgroupfs = options->cgroupfs,
+        };
+        e->pve = pve_new(&popts);
+        rules_set_builtin(rules, "pve-qemu", pve_match, e->pve);
+    }
     struct tracker_classifier classifier = {
-        .ctx = rules,
+        .ctx = e,
         .needs = rules_needs(rules),
         .classify = classify,
     };
@@ -159,6 +177,7 @@ void exporter_free(struct exporter *e)
     tracker_free(e->tracker);
     proc_reader_free(e->reader);
     rules_free(e->rules);
+    pve_free(e->pve);
     strbuf_free(&e->labels);
     strbuf_free(&e->series);
     free(e->label_offsets);
@@ -413,7 +432,7 @@ static void write_groups(struct exporter *e, struct strbuf *out)
                "number of bytes written by this group", GOFF(counters.write_bytes));
 }
 
-static void write_self(struct exporter *e, struct strbuf *out)
+static void write_errors(struct exporter *e, struct strbuf *out)
 {
     const struct tracker_errors *err = tracker_errors(e->tracker);
 
@@ -439,7 +458,10 @@ static void write_self(struct exporter *e, struct strbuf *out)
     expo_family(out, "namedprocess_scrape_procread_errors_total", EXPO_COUNTER,
                 "incremented each time a proc's metrics collection fails");
     expo_sample_u64(out, "namedprocess_scrape_procread_errors_total", NULL, NULL, err->procread);
+}
 
+static void write_self(struct exporter *e, struct strbuf *out)
+{
     expo_family(out, "proctrack_build_info", EXPO_GAUGE,
                 "A metric with a constant '1' value labeled by the version of proctrack");
     expo_sample_u64(out, "proctrack_build_info", "version=\"" PROCTRACK_VERSION "\"", NULL, 1);
@@ -467,6 +489,9 @@ int exporter_collect(struct exporter *e, struct strbuf *out)
      * stale values; the error counter says why. */
     if (e->last_scan_rc == 0)
         write_groups(e, out);
+    write_errors(e, out);
+    if (e->last_scan_rc == 0)
+        pve_write_families(out, e->pve, e->tracker, e->ticks_per_second);
     write_self(e, out);
     pthread_mutex_unlock(&e->lock);
     return 0;

@@ -19,6 +19,10 @@ struct exporter_options {
     uint64_t recheck_limit_ns; /* 0: always; else only while younger than this */
     bool remove_empty_groups;
     bool debug; /* log each new process and the group it joined to stderr */
+    /* For `builtin: pve-qemu`. */
+    const char *pve_config_dir;
+    const char *sysfs;
+    const char *cgroupfs;
 };
 
 struct exporter;

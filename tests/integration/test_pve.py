@@ -1,0 +1,244 @@
+"""The built-in PVE rule end to end: fixture trees of a PVE host built from real PVE command lines
+(every pve_kvm_* value asserted, across growth and a VM restart), and live processes copied as
+qemu-system-x86_64."""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h  # noqa: E402
+from pve_tree import BTIME, Host, read_cmdline_fixture  # noqa: E402
+
+HZ = os.sysconf("SC_CLK_TCK")
+PVE = os.path.join(h.FIXTURES, "pve")
+QEMU = "/usr/bin/qemu-system-x86_64"
+
+CONF_100 = "cores: 16\ncpu: x86-64-v2-AES\nmemory: 2048\nname: s\nsockets: 1\ntags: prod;web\n"
+SWTPM = ["swtpm", "socket", "--tpmstate", "backend-uri=file:///dev/pve/vm-100-disk-2,mode=0600",
+         "--ctrl", "type=unixio,path=/var/run/qemu-server/100.swtpm,mode=0600", "--terminate"]
+
+
+def uptime_ticks():
+    with open("/proc/uptime") as f:
+        return int(float(f.read().split()[0]) * HZ)
+
+
+def vm100_threads(start, vcpu_vol, main_vol):
+    threads = [(5000 if start == 1000 else 5100, "kvm", {"vol": main_vol, "start": start})]
+    base = 5010 if start == 1000 else 5110
+    threads += [(base + i, "CPU %d/KVM" % i, {"vol": vcpu_vol, "start": start}) for i in range(16)]
+    threads.append((base + 20, "worker", {"start": start}))
+    return threads
+
+
+class PveFixtureTest(unittest.TestCase):
+    maxDiff = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="pt-pve-")
+        host = cls.host = Host(cls.tmp)
+        argv_a = read_cmdline_fixture(os.path.join(PVE, "cmdline-a.txt"))
+        argv_b = read_cmdline_fixture(os.path.join(PVE, "cmdline-b.txt"))
+        host.process(5000, "kvm", argv_a, QEMU, "0::/qemu.slice/100.scope",
+                     threads=vm100_threads(1000, 10, 5), utime=1000, stime=200, blkio=5, guest=900,
+                     read_bytes=4096, write_bytes=8192, rchar=10000, wchar=20000, syscr=100, syscw=200,
+                     vmrss_kb=2000000, rss=500000, vsize=3000000000)
+        host.process(5001, "swtpm", SWTPM, "/usr/bin/swtpm", "0::/qemu.slice/100.scope", utime=10)
+        host.process(6000, "kvm", argv_b, QEMU + " (deleted)", "0::/qemu.slice/103.scope", utime=50,
+                     vmrss_kb=1000)
+        host.process(7000, "kvm", ["/usr/bin/kvm", "-id", "999", "-name", "ghost"], QEMU)
+        host.process(8000, "kvm", ["/usr/bin/kvm", "-id", "104", "-name", "mig,debug-threads=on",
+                                   "-smp", "2,sockets=1,cores=2,maxcpus=2", "-m", "1024",
+                                   "-incoming", "defer", "-S"], QEMU, "0::/qemu.slice/104.scope")
+        host.config(100, CONF_100)
+        with open(os.path.join(PVE, "103.conf")) as f:
+            host.config(103, f.read())
+        host.tap("tap100i0", rx_bytes=1000, tx_bytes=2000, rx_packets=10, tx_packets=20)
+        host.tap("tap103i0", rx_bytes=5, tx_bytes=6)
+        host.tap("fwbr100i0", rx_bytes=99)
+        host.scope(100, cpu_some_us=1000000, cpu_full_us=500000, io_some_us=200000,
+                   memory_current=2100000000)
+        cls.server = h.start_proctrack(*host.flags())
+        cls.s1 = h.parse(cls.server.scrape())[0]
+
+        # Growth.
+        host.process(5000, "kvm", argv_a, QEMU, "0::/qemu.slice/100.scope",
+                     threads=vm100_threads(1000, 12, 6), utime=1150, stime=260, blkio=9, guest=1040,
+                     read_bytes=8192, write_bytes=16384, rchar=10500, wchar=20600, syscr=105, syscw=206,
+                     vmrss_kb=2000000, rss=500000, vsize=3000000000)
+        host.process(5001, "swtpm", SWTPM, "/usr/bin/swtpm", "0::/qemu.slice/100.scope", utime=20)
+        host.tap("tap100i0", rx_bytes=1300, tx_bytes=2500, rx_packets=13, tx_packets=25)
+        host.scope(100, cpu_some_us=3000000, cpu_full_us=1000000, io_some_us=200000,
+                   memory_current=2200000000)
+        cls.s2 = h.parse(cls.server.scrape())[0]
+
+        # VM 100 restarts: a new QEMU process, new tap, new scope, all counting from zero.
+        cls.new_start = uptime_ticks() + 10 * HZ
+        host.remove(5000)
+        host.process(5100, "kvm", argv_a, QEMU, "0::/qemu.slice/100.scope",
+                     threads=vm100_threads(cls.new_start, 1, 1), utime=30, stime=5, guest=20,
+                     read_bytes=1000, rchar=100, syscr=1, vmrss_kb=1000000, start=cls.new_start)
+        host.tap("tap100i0", rx_bytes=40, tx_bytes=70, rx_packets=1, tx_packets=2)
+        host.scope(100, cpu_some_us=500000, memory_current=1000000000)
+        cls.s3 = h.parse(cls.server.scrape())[0]
+        cls.text3 = cls.server.scrape()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def v(self, samples, name, **labels):
+        return h.value(samples, "pve_kvm_" + name, **labels)
+
+    def test_vms_and_helpers_are_their_own_groups(self):
+        procs = {g: h.value(self.s1, "namedprocess_namegroup_num_procs", groupname=g) for g in h.groups(self.s1)}
+        self.assertEqual(procs["qemu/100"], 2)  # QEMU and swtpm, from the scope
+        self.assertEqual(procs["qemu/103"], 1)  # exe "(deleted)" after an upgrade
+        self.assertEqual(procs["qemu/104"], 1)  # migrating in, no config yet
+        self.assertEqual(procs["kvm"], 1)       # -id 999 has no config: not a VM
+        self.assertNotIn("qemu/999", procs)
+
+    def test_info_carries_facts_from_the_config(self):
+        info = {dict(k[1])["id"]: dict(k[1]) for k in self.s1 if k[0] == "pve_kvm_info"}
+        self.assertEqual(set(info), {"100", "103", "104"})
+        self.assertEqual(info["100"], {"id": "100", "name": "s", "cpu": "x86-64-v2-AES", "pid": "5000",
+                                       "pve_id": "qemu/100", "tags": "prod;web"})
+        self.assertEqual(info["103"]["name"], "MCP")
+        self.assertEqual(info["103"]["cpu"], "x86-64-v2-AES")  # -cpu says qemu64
+        self.assertEqual(info["104"]["name"], "mig")
+        self.assertEqual(self.v(self.s1, "incoming", id="104"), 1)
+        self.assertEqual(self.v(self.s1, "incoming", id="100"), 0)
+
+    def test_vcores_maxmem_threads_memory(self):
+        self.assertEqual(self.v(self.s1, "vcores", id="100"), 16)  # 16 "CPU n/KVM" threads
+        self.assertEqual(self.v(self.s1, "vcores", id="103"), 20)  # config sockets x cores
+        self.assertEqual(self.v(self.s1, "vcores", id="104"), 2)   # -smp
+        self.assertEqual(self.v(self.s1, "maxmem_bytes", id="100"), 2048 << 20)
+        self.assertEqual(self.v(self.s1, "maxmem_bytes", id="103"), 20480 << 20)
+        self.assertEqual(self.v(self.s1, "maxmem_bytes", id="104"), 1024 << 20)
+        self.assertEqual(self.v(self.s1, "threads", id="100"), 18)
+        self.assertEqual(self.v(self.s1, "memory_extended", id="100", type="vmrss"), 2000000 * 1024)
+        self.assertEqual(self.v(self.s1, "memory_extended", id="100", type="hugetlbpages"), 0)
+        self.assertAlmostEqual(self.v(self.s1, "memory_percent", id="100"), 2000000 / 16777216 * 100, places=9)
+        self.assertEqual(self.v(self.s1, "start_time_seconds", id="100"), BTIME + 1000 // HZ)
+        self.assertEqual(self.v(self.s1, "cgroup_memory_bytes", id="100"), 2100000000)
+
+    def test_first_scrape_is_the_baseline(self):
+        self.assertEqual(self.v(self.s1, "cpu_seconds_total", id="100", mode="user"), 0)
+        self.assertEqual(self.v(self.s1, "network_receive_bytes_total", id="100", ifname="tap100i0"), 0)
+        self.assertEqual(self.v(self.s1, "pressure_some_seconds_total", id="100", resource="cpu"), 0)
+        self.assertIsNone(self.v(self.s1, "network_receive_bytes_total", id="100", ifname="fwbr100i0"))
+
+    def test_counters_grow(self):
+        s = self.s2
+        self.assertAlmostEqual(self.v(s, "cpu_seconds_total", id="100", mode="user"), 160 / HZ)
+        self.assertAlmostEqual(self.v(s, "cpu_seconds_total", id="100", mode="system"), 60 / HZ)
+        self.assertAlmostEqual(self.v(s, "cpu_seconds_total", id="100", mode="iowait"), 4 / HZ)
+        self.assertAlmostEqual(self.v(s, "guest_cpu_seconds_total", id="100"), 140 / HZ)
+        self.assertEqual(self.v(s, "io_read_bytes_total", id="100"), 4096)
+        self.assertEqual(self.v(s, "io_write_bytes_total", id="100"), 8192)
+        self.assertEqual(self.v(s, "io_read_chars_total", id="100"), 500)
+        self.assertEqual(self.v(s, "io_write_chars_total", id="100"), 600)
+        self.assertEqual(self.v(s, "io_read_count_total", id="100"), 5)
+        self.assertEqual(self.v(s, "io_write_count_total", id="100"), 6)
+        # Summed over all 18 threads: 16 vCPUs +2 each, the main thread +1.
+        self.assertEqual(self.v(s, "ctx_switches_total", id="100", type="voluntary"), 33)
+        # PVE's orientation: the guest receives what the tap transmits.
+        self.assertEqual(self.v(s, "network_receive_bytes_total", id="100", ifname="tap100i0"), 500)
+        self.assertEqual(self.v(s, "network_transmit_bytes_total", id="100", ifname="tap100i0"), 300)
+        self.assertEqual(self.v(s, "network_receive_packets_total", id="100", ifname="tap100i0"), 5)
+        self.assertEqual(self.v(s, "network_transmit_packets_total", id="100", ifname="tap100i0"), 3)
+        self.assertAlmostEqual(self.v(s, "pressure_some_seconds_total", id="100", resource="cpu"), 2.0)
+        self.assertAlmostEqual(self.v(s, "pressure_full_seconds_total", id="100", resource="cpu"), 0.5)
+        self.assertEqual(self.v(s, "cgroup_memory_bytes", id="100"), 2200000000)
+
+    def test_counters_continue_across_a_vm_restart(self):
+        s = self.s3
+        self.assertAlmostEqual(self.v(s, "cpu_seconds_total", id="100", mode="user"), 190 / HZ)
+        self.assertAlmostEqual(self.v(s, "cpu_seconds_total", id="100", mode="system"), 65 / HZ)
+        self.assertAlmostEqual(self.v(s, "guest_cpu_seconds_total", id="100"), 160 / HZ)
+        self.assertEqual(self.v(s, "io_read_bytes_total", id="100"), 5096)
+        self.assertEqual(self.v(s, "io_read_chars_total", id="100"), 600)
+        self.assertEqual(self.v(s, "ctx_switches_total", id="100", type="voluntary"), 33 + 18)
+        self.assertEqual(self.v(s, "network_receive_bytes_total", id="100", ifname="tap100i0"), 570)
+        self.assertEqual(self.v(s, "network_transmit_bytes_total", id="100", ifname="tap100i0"), 340)
+        self.assertAlmostEqual(self.v(s, "pressure_some_seconds_total", id="100", resource="cpu"), 2.5)
+        info = [dict(k[1]) for k in s if k[0] == "pve_kvm_info" and dict(k[1])["id"] == "100"]
+        self.assertEqual(info[0]["pid"], "5100")
+        self.assertEqual(self.v(s, "start_time_seconds", id="100"), BTIME + self.new_start // HZ)
+        self.assertEqual(h.value(s, "namedprocess_namegroup_num_procs", groupname="qemu/100"), 2)
+
+    def test_output_passes_promtool(self):
+        code, out = h.promtool_check(self.text3)
+        findings = [line for line in out.splitlines() if line.strip()]
+        self.assertTrue(all("thread_count" in f for f in findings), out)
+
+
+class PveLiveTest(unittest.TestCase):
+    """A real process copied as qemu-system-x86_64 and started with a PVE command line."""
+
+    def test_found_also_when_deleted_and_not_without_config(self):
+        w = h.Workers()
+        tmp = tempfile.mkdtemp(prefix="pt-pve-live-")
+        procs = []
+        server = None
+        try:
+            conf = os.path.join(tmp, "qemu-server")
+            os.makedirs(conf)
+            with open(os.path.join(conf, "100.conf"), "w") as f:
+                f.write("cores: 2\nmemory: 512\nname: livevm\nsockets: 1\n")
+            with open(os.path.join(conf, "101.conf"), "w") as f:
+                f.write("memory: 256\nname: upgraded\n")
+
+            def start(vmid, folder, name):
+                d = os.path.join(tmp, folder)
+                os.makedirs(d)
+                path = os.path.join(d, "qemu-system-x86_64")
+                shutil.copy(os.path.join(h.HELPERS, "pt_fakeqemu"), path)
+                p = subprocess.Popen([path, "-id", str(vmid), "-name", name + ",debug-threads=on",
+                                      "-pidfile", "/var/run/qemu-server/%d.pid" % vmid, "-daemonize",
+                                      "-smp", "2,sockets=1,cores=2,maxcpus=2", "-m", "512"],
+                                     stdout=subprocess.PIPE)
+                procs.append(p)
+                self.assertEqual(p.stdout.readline().strip(), b"ready")
+                return path
+
+            start(100, "a", "livevm")
+            deleted = start(101, "b", "upgraded")
+            os.unlink(deleted)  # as a package upgrade replaces the binary under a running VM
+            start(102, "c", "noconfig")
+            server = h.start_proctrack("-pve.config-dir", conf, "-sysfs", os.path.join(tmp, "sys"),
+                                       "-cgroupfs", os.path.join(tmp, "cgroup"))
+            s = h.parse(server.scrape())[0]
+            groups = h.groups(s)
+            self.assertIn("qemu/100", groups)
+            self.assertIn("qemu/101", groups)
+            self.assertNotIn("qemu/102", groups)
+            info = {dict(k[1])["id"]: dict(k[1]) for k in s if k[0] == "pve_kvm_info"}
+            self.assertEqual(set(info), {"100", "101"})
+            self.assertEqual(info["100"]["name"], "livevm")
+            self.assertEqual(info["100"]["pid"], str(procs[0].pid))
+            self.assertEqual(h.value(s, "pve_kvm_vcores", id="100"), 2)  # two "CPU n/KVM" threads
+            self.assertEqual(h.value(s, "pve_kvm_maxmem_bytes", id="101"), 256 << 20)
+            # The process without a config is just a process, grouped by its comm.
+            self.assertEqual(h.value(s, "namedprocess_namegroup_num_procs", groupname="qemu-system-x86"), 1)
+        finally:
+            if server:
+                server.stop()
+            for p in procs:
+                p.terminate()
+                p.wait(timeout=10)
+                p.stdout.close()
+            w.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    h.main()
