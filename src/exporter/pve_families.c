@@ -1,6 +1,7 @@
 #include "exporter/pve_families.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "expo/expo.h"

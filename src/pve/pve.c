@@ -402,7 +402,9 @@ static struct pve_nic *nic_get(struct pve_vm *vm, const char *ifname)
     vm->nics = xgrow(vm->nics, &vm->nics_cap, vm->nnics + 1, sizeof(*vm->nics));
     struct pve_nic *nic = &vm->nics[vm->nnics++];
     memset(nic, 0, sizeof(*nic));
-    snprintf(nic->ifname, sizeof(nic->ifname), "%s", ifname);
+    size_t len = strnlen(ifname, sizeof(nic->ifname) - 1); /* tap names are at most 15 bytes */
+    memcpy(nic->ifname, ifname, len);
+    nic->ifname[len] = '\0';
     /* Keep them in name order for the output. */
     for (size_t i = vm->nnics - 1; i > 0 && strcmp(vm->nics[i - 1].ifname, ifname) > 0; i--) {
         struct pve_nic tmp = vm->nics[i];
@@ -458,8 +460,9 @@ static void refresh_nics(struct pve *pve)
         bool ok = true;
         for (int s = 0; s < PVE_NIC_STATS && ok; s++) {
             char path[4096];
-            snprintf(path, sizeof(path), "%s/%s/statistics/%s", dir, de->d_name, files[s]);
-            ssize_t n = read_small(pve, path);
+            int len = snprintf(path, sizeof(path), "%s/%s/statistics/%s", dir, de->d_name,
+                               files[s]);
+            ssize_t n = len > 0 && (size_t)len < sizeof(path) ? read_small(pve, path) : -1;
             ok = n > 0 && pve_parse_u64_line(pve->buf, (size_t)n, &raw[s]) == 0;
         }
         if (!ok)

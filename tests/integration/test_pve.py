@@ -166,7 +166,8 @@ class PveFixtureTest(unittest.TestCase):
         self.assertAlmostEqual(self.v(s, "guest_cpu_seconds_total", id="100"), 160 / HZ)
         self.assertEqual(self.v(s, "io_read_bytes_total", id="100"), 5096)
         self.assertEqual(self.v(s, "io_read_chars_total", id="100"), 600)
-        self.assertEqual(self.v(s, "ctx_switches_total", id="100", type="voluntary"), 33 + 18)
+        # The new process counts from birth: 16 vCPU threads and the main thread, one switch each.
+        self.assertEqual(self.v(s, "ctx_switches_total", id="100", type="voluntary"), 33 + 17)
         self.assertEqual(self.v(s, "network_receive_bytes_total", id="100", ifname="tap100i0"), 570)
         self.assertEqual(self.v(s, "network_transmit_bytes_total", id="100", ifname="tap100i0"), 340)
         self.assertAlmostEqual(self.v(s, "pressure_some_seconds_total", id="100", resource="cpu"), 2.5)

@@ -137,7 +137,7 @@ static void test_packaged_all_yaml_groups_processes_with_a_cmdline_by_comm(void 
     rules_free(rules);
 }
 
-static void test_embedded_default_config_is_the_catch_all(void **state)
+static void test_embedded_default_config_is_pve_then_the_catch_all(void **state)
 {
     (void)state;
     char err[256] = "";
@@ -145,11 +145,15 @@ static void test_embedded_default_config_is_the_catch_all(void **state)
         rules_load_buffer("<default>", proctrack_default_config, proctrack_default_config_len, err,
                           sizeof(err), NULL, NULL);
     assert_non_null(rules);
-    assert_int_equal(rules_count(rules), 1);
-    assert_int_equal(rules_needs(rules), PROC_NEED_CMDLINE);
-    assert_string_equal(rules_describe(rules, 0), "process_names[0] (<default>:5:5)");
+    assert_int_equal(rules_count(rules), 2);
+    assert_string_equal(rules_builtin_of(rules, 0), "pve-qemu");
+    assert_null(rules_builtin_of(rules, 1));
+    assert_int_equal(rules_needs(rules), PROC_NEED_CMDLINE | PROC_NEED_EXE | PROC_NEED_CGROUP);
+    assert_string_equal(rules_describe(rules, 1), "process_names[1] (<default>:8:5)");
+    /* Without a registered PVE matcher (no PVE here), everything falls to the catch-all. */
     struct fake_proc p;
-    assert_match(rules, make_proc(&p, "sshd", ARGV("sshd: alice [priv]")), 0, "sshd");
+    assert_match(rules, make_proc(&p, "sshd", ARGV("sshd: alice [priv]")), 1, "sshd");
+    assert_match(rules, make_proc(&p, "kvm", ARGV("/usr/bin/kvm", "-id", "100")), 1, "kvm");
     assert_no_match(rules, make_proc(&p, "kthreadd", NULL));
     rules_free(rules);
 }
@@ -797,7 +801,7 @@ int main(void)
         cmocka_unit_test(test_builtin_item_matches_through_its_function),
         cmocka_unit_test(test_builtin_item_errors),
         cmocka_unit_test(test_packaged_all_yaml_groups_processes_with_a_cmdline_by_comm),
-        cmocka_unit_test(test_embedded_default_config_is_the_catch_all),
+        cmocka_unit_test(test_embedded_default_config_is_pve_then_the_catch_all),
         cmocka_unit_test(test_readme_selector_example_matches_like_process_exporter),
         cmocka_unit_test(test_readme_home_config_names_upstart_user_session),
         cmocka_unit_test(test_empty_configs_give_zero_rules),
