@@ -158,6 +158,13 @@ class PveFixtureTest(unittest.TestCase):
         self.assertAlmostEqual(self.v(s, "pressure_some_seconds_total", id="100", resource="cpu"), 2.0)
         self.assertAlmostEqual(self.v(s, "pressure_full_seconds_total", id="100", resource="cpu"), 0.5)
         self.assertEqual(self.v(s, "cgroup_memory_bytes", id="100"), 2200000000)
+        self.assertEqual(self.v(s, "ctx_switches_total", id="100", type="involuntary"), 0)
+        self.assertAlmostEqual(self.v(s, "pressure_some_seconds_total", id="100", resource="io"), 0)
+        for name in ("receive_errors", "transmit_errors", "receive_drops", "transmit_drops"):
+            self.assertEqual(self.v(s, "network_%s_total" % name, id="100", ifname="tap100i0"), 0, name)
+        # Every pve_kvm family of the README is there.
+        families = {k[0] for k in s if k[0].startswith("pve_kvm_")}
+        self.assertEqual(len(families), 28, sorted(families))
 
     def test_counters_continue_across_a_vm_restart(self):
         s = self.s3
