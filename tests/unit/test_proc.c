@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -445,6 +446,10 @@ static void test_reader_live_sees_a_child_come_and_go(void **state)
     assert_true(m.has_smaps);
     assert_true(m.pss_bytes > 0);
     assert_int_equal(m.failed, 0);
+    struct rlimit rl;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    assert_true(m.has_fd_limit);
+    assert_true(m.fd_limit == (rl.rlim_cur == RLIM_INFINITY ? PROC_LIMIT_UNLIMITED : rl.rlim_cur));
 
     close(pipefd[1]);
     assert_int_equal(waitpid(child, NULL, 0), child);
