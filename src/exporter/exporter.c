@@ -16,7 +16,15 @@
 #define GOFF(field) offsetof(struct tracker_group, field)
 
 struct exporter {
-    pthread_mutex_t lock;
+    pthread_mutex_t lock; /* guards the fields up to `published` */
+    pthread_cond_t scan_done;
+    bool scanning;
+    uint64_t scans_done;
+    size_t groups_now, tracked_now;
+    struct strbuf published; /* the last exposition, shared by concurrent scrapes */
+    struct strbuf body;      /* where the running scan writes */
+    uint64_t scans;          /* for proctrack_scans_total, written by the scanning thread */
+
     struct exporter_options options;
     struct rules *rules;
     struct pve *pve; /* when the rules use `builtin: pve-qemu` */
@@ -123,6 +131,7 @@ struct exporter *exporter_new(const struct exporter_options *options, struct rul
     }
     struct exporter *e = xcalloc(1, sizeof(*e));
     pthread_mutex_init(&e->lock, NULL);
+    pthread_cond_init(&e->scan_done, NULL);
     e->options = *options;
     e->rules = rules;
     e->reader = reader;
@@ -167,6 +176,9 @@ struct exporter *exporter_new(const struct exporter_options *options, struct rul
     };
     e->tracker = tracker_new(&topts, &classifier);
     scan(e);
+    e->scans = 1;
+    e->groups_now = tracker_group_count(e->tracker);
+    e->tracked_now = tracker_tracked_count(e->tracker);
     return e;
 }
 
@@ -181,6 +193,9 @@ void exporter_free(struct exporter *e)
     strbuf_free(&e->labels);
     strbuf_free(&e->series);
     free(e->label_offsets);
+    strbuf_free(&e->body);
+    strbuf_free(&e->published);
+    pthread_cond_destroy(&e->scan_done);
     pthread_mutex_destroy(&e->lock);
     free(e);
 }
@@ -476,23 +491,57 @@ static void write_self(struct exporter *e, struct strbuf *out)
     expo_sample_u64(out, "proctrack_processes", "state=\"tracked\"", NULL,
                     tracker_tracked_count(e->tracker));
 
+    expo_family(out, "proctrack_scans_total", EXPO_COUNTER,
+                "Scans of /proc; fewer than scrapes when concurrent scrapes shared a scan");
+    expo_sample_u64(out, "proctrack_scans_total", NULL, NULL, e->scans);
+
     expo_family(out, "proctrack_scrape_duration_seconds", EXPO_GAUGE,
                 "Seconds the /proc scan of this scrape took");
     expo_sample_double(out, "proctrack_scrape_duration_seconds", NULL, NULL, e->last_scan_seconds);
 }
 
-int exporter_collect(struct exporter *e, struct strbuf *out)
+/* One scan and the exposition it produces, into e->body. Runs with `scanning` set, outside the
+ * lock: only one thread at a time gets here. */
+static void scan_and_write(struct exporter *e)
 {
-    pthread_mutex_lock(&e->lock);
     scan(e);
+    e->scans++;
+    strbuf_reset(&e->body);
     /* Like process-exporter: when /proc could not be listed, no group is reported rather than
      * stale values; the error counter says why. */
     if (e->last_scan_rc == 0)
-        write_groups(e, out);
-    write_errors(e, out);
+        write_groups(e, &e->body);
+    write_errors(e, &e->body);
     if (e->last_scan_rc == 0)
-        pve_write_families(out, e->pve, e->tracker, e->ticks_per_second);
-    write_self(e, out);
+        pve_write_families(&e->body, e->pve, e->tracker, e->ticks_per_second);
+    write_self(e, &e->body);
+}
+
+int exporter_collect(struct exporter *e, struct strbuf *out)
+{
+    pthread_mutex_lock(&e->lock);
+    if (e->scanning) {
+        /* A scan is running: its result is as fresh as this scrape can ask for. Share it rather
+         * than queue a second walk of /proc behind it. */
+        uint64_t want = e->scans_done + 1;
+        while (e->scans_done < want)
+            pthread_cond_wait(&e->scan_done, &e->lock);
+    } else {
+        e->scanning = true;
+        pthread_mutex_unlock(&e->lock);
+        scan_and_write(e);
+        pthread_mutex_lock(&e->lock);
+        /* The published copy is what waiting scrapes read while the next scan writes e->body. */
+        struct strbuf tmp = e->published;
+        e->published = e->body;
+        e->body = tmp;
+        e->groups_now = tracker_group_count(e->tracker);
+        e->tracked_now = tracker_tracked_count(e->tracker);
+        e->scans_done++;
+        e->scanning = false;
+        pthread_cond_broadcast(&e->scan_done);
+    }
+    strbuf_append(out, e->published.buf ? e->published.buf : "", e->published.len);
     pthread_mutex_unlock(&e->lock);
     return 0;
 }
@@ -500,7 +549,7 @@ int exporter_collect(struct exporter *e, struct strbuf *out)
 size_t exporter_group_count(struct exporter *e)
 {
     pthread_mutex_lock(&e->lock);
-    size_t n = tracker_group_count(e->tracker);
+    size_t n = e->groups_now;
     pthread_mutex_unlock(&e->lock);
     return n;
 }
@@ -508,7 +557,7 @@ size_t exporter_group_count(struct exporter *e)
 size_t exporter_tracked_count(struct exporter *e)
 {
     pthread_mutex_lock(&e->lock);
-    size_t n = tracker_tracked_count(e->tracker);
+    size_t n = e->tracked_now;
     pthread_mutex_unlock(&e->lock);
     return n;
 }
