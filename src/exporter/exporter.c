@@ -66,11 +66,20 @@ static int src_metrics(void *ctx, int pid, unsigned wants, struct proc_metrics *
     return proc_reader_metrics(ctx, pid, wants, m);
 }
 
-static int src_threads(void *ctx, int pid, unsigned wants,
-                       void (*fn)(void *arg, const struct proc_thread *thread), void *arg,
-                       unsigned *failed)
+static int src_tasks(void *ctx, int pid, const int **tids, size_t *ntids)
 {
-    return proc_reader_threads(ctx, pid, wants, fn, arg, failed);
+    return proc_reader_tasks(ctx, pid, tids, ntids);
+}
+
+static int src_thread(void *ctx, int pid, int tid, unsigned wants, struct proc_thread *thread,
+                      unsigned *failed)
+{
+    return proc_reader_thread(ctx, pid, tid, wants, thread, failed);
+}
+
+static int src_schedstat(void *ctx, int pid, int tid, struct proc_schedstat *out)
+{
+    return proc_reader_schedstat(ctx, pid, tid, out);
 }
 
 static uint64_t src_now_ticks(void *ctx)
@@ -143,7 +152,9 @@ struct exporter *exporter_new(const struct exporter_options *options, struct rul
         .next = src_next,
         .identity = src_identity,
         .metrics = src_metrics,
-        .threads = src_threads,
+        .tasks = src_tasks,
+        .thread = src_thread,
+        .schedstat = src_schedstat,
         .now_ticks = src_now_ticks,
     };
     struct tracker_options topts = {
@@ -156,6 +167,7 @@ struct exporter *exporter_new(const struct exporter_options *options, struct rul
         .recheck_limit_ticks =
             options->recheck_limit_ns / (1000000000ull / proc_reader_ticks_per_second(reader)),
         .remove_empty_groups = options->remove_empty_groups,
+        .refresh_ticks = 60 * proc_reader_ticks_per_second(reader),
         .on_new = options->debug ? log_new : NULL,
         .on_new_arg = e,
     };

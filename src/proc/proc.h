@@ -62,6 +62,15 @@ int proc_parse_status(const char *buf, size_t len, struct proc_status *out);
 int proc_parse_io(const char *buf, size_t len, struct proc_io *out);
 /* Soft "Max open files" from /proc/PID/limits; PROC_LIMIT_UNLIMITED for "unlimited". */
 int proc_parse_limits_nofile(const char *buf, size_t len, uint64_t *soft);
+/* /proc/PID/schedstat (or task/TID/schedstat): time on CPU, time waiting to run, times run. A
+ * task whose first and third values did not change has not run. */
+struct proc_schedstat {
+    uint64_t run_ns;
+    uint64_t wait_ns;
+    uint64_t slices;
+};
+int proc_parse_schedstat(const char *buf, size_t len, struct proc_schedstat *out);
+
 /* Pss and SwapPss of /proc/PID/smaps_rollup, in bytes. */
 int proc_parse_smaps_rollup(const char *buf, size_t len, uint64_t *pss_bytes,
                             uint64_t *swap_pss_bytes);

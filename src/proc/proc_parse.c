@@ -266,6 +266,19 @@ int proc_parse_limits_nofile(const char *buf, size_t len, uint64_t *soft)
     return -EINVAL;
 }
 
+int proc_parse_schedstat(const char *buf, size_t len, struct proc_schedstat *out)
+{
+    const char *end = buf + len;
+    const char *p = buf;
+    if (!proc_parse_u64(&p, end, &out->run_ns))
+        return -EINVAL;
+    p = skip_spaces(p, end);
+    if (!proc_parse_u64(&p, end, &out->wait_ns))
+        return -EINVAL;
+    p = skip_spaces(p, end);
+    return proc_parse_u64(&p, end, &out->slices) ? 0 : -EINVAL;
+}
+
 int proc_parse_smaps_rollup(const char *buf, size_t len, uint64_t *pss_bytes,
                             uint64_t *swap_pss_bytes)
 {

@@ -27,6 +27,7 @@ struct proc_reader {
     int root_fd;
     bool is_procfs;
     bool own_pid_ns; /* the procfs is /proc of our pid namespace: pids can be used in syscalls */
+    bool schedstat_missing; /* the kernel has no /proc/PID/schedstat (CONFIG_SCHED_INFO off) */
     uint64_t ticks_per_second;
     uint64_t page_size;
     uint64_t btime;
@@ -161,6 +162,9 @@ struct proc_reader *proc_reader_new(const char *procfs, char *err, size_t errlen
         self[self_len] = '\0';
         r->own_pid_ns = atoi(self) == (int)getpid();
     }
+    /* Without schedstat every task is read in full; test it on ourselves (or on a fixture's
+     * first process, which simply lacks the file). */
+    r->schedstat_missing = faccessat(r->root_fd, "self/schedstat", F_OK, 0) != 0 && r->is_procfs;
     long tck = sysconf(_SC_CLK_TCK);
     long page = sysconf(_SC_PAGESIZE);
     r->ticks_per_second = tck > 0 ? (uint64_t)tck : 100;
@@ -527,20 +531,13 @@ int proc_reader_metrics(struct proc_reader *r, int pid, unsigned wants, struct p
     return 0;
 }
 
-int proc_reader_threads(struct proc_reader *r, int pid, unsigned wants,
-                        void (*fn)(void *arg, const struct proc_thread *thread), void *arg,
-                        unsigned *failed)
+int proc_reader_tasks(struct proc_reader *r, int pid, const int **tids, size_t *ntids)
 {
-    char path[96];
+    char path[64];
     pid_path(path, pid, "task");
     int fd = openat(r->root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        if (is_gone(errno))
-            return -ESRCH;
-        *failed |= 1u << PROC_FILE_TASK;
-        return -errno;
-    }
-    /* List first, then read: the per-thread reads reuse the one directory buffer. */
+    if (fd < 0)
+        return is_gone(errno) ? -ESRCH : -errno;
     r->ntids = 0;
     for (;;) {
         long got = syscall(SYS_getdents64, fd, r->dents, sizeof(r->dents));
@@ -559,32 +556,82 @@ int proc_reader_threads(struct proc_reader *r, int pid, unsigned wants,
         }
     }
     close(fd);
+    *tids = r->tids;
+    *ntids = r->ntids;
+    return 0;
+}
 
-    struct proc_thread th;
-    for (size_t i = 0; i < r->ntids; i++) {
-        int tid = r->tids[i];
-        task_path(path, pid, tid, "stat");
-        ssize_t n = read_path(r, path, &r->file, 1u << 20);
-        if (n <= 0 || proc_parse_stat(r->file.data, (size_t)n, &th.stat) != 0) {
-            if (n < 0 && !is_gone((int)-n))
-                *failed |= 1u << PROC_FILE_TASK;
-            continue; /* a thread that exited while we looked */
-        }
-        task_path(path, pid, tid, "io");
-        n = read_path(r, path, &r->file, 1u << 20);
-        th.has_io = n >= 0 && proc_parse_io(r->file.data, (size_t)n, &th.io) == 0;
-        if (!th.has_io && !(n < 0 && is_gone((int)-n)))
+int proc_reader_thread(struct proc_reader *r, int pid, int tid, unsigned wants,
+                       struct proc_thread *th, unsigned *failed)
+{
+    char path[96];
+    task_path(path, pid, tid, "stat");
+    ssize_t n = read_path(r, path, &r->file, 1u << 20);
+    if (n <= 0 || proc_parse_stat(r->file.data, (size_t)n, &th->stat) != 0) {
+        if (n < 0 && !is_gone((int)-n)) {
             *failed |= 1u << PROC_FILE_TASK;
-        task_path(path, pid, tid, "status");
-        n = read_path(r, path, &r->file, 1u << 20);
-        th.has_status = n >= 0 && proc_parse_status(r->file.data, (size_t)n, &th.status) == 0;
-        th.wchan[0] = '\0';
-        /* Only a sleeping thread has a wchan; skip the read for the others. */
-        if ((wants & PROC_WANT_WCHAN) && (th.stat.state == 'S' || th.stat.state == 'D')) {
-            task_path(path, pid, tid, "wchan");
-            read_wchan(r, path, th.wchan, sizeof(th.wchan), failed);
+            return (int)n;
         }
-        fn(arg, &th);
+        return -ESRCH; /* a thread that exited while we looked */
+    }
+    task_path(path, pid, tid, "io");
+    n = read_path(r, path, &r->file, 1u << 20);
+    th->has_io = n >= 0 && proc_parse_io(r->file.data, (size_t)n, &th->io) == 0;
+    if (!th->has_io && !(n < 0 && is_gone((int)-n)))
+        *failed |= 1u << PROC_FILE_TASK;
+    task_path(path, pid, tid, "status");
+    n = read_path(r, path, &r->file, 1u << 20);
+    th->has_status = n >= 0 && proc_parse_status(r->file.data, (size_t)n, &th->status) == 0;
+    th->wchan[0] = '\0';
+    /* Only a sleeping thread has a wchan; skip the read for the others. */
+    if ((wants & PROC_WANT_WCHAN) && (th->stat.state == 'S' || th->stat.state == 'D')) {
+        task_path(path, pid, tid, "wchan");
+        read_wchan(r, path, th->wchan, sizeof(th->wchan), failed);
     }
     return 0;
+}
+
+int proc_reader_threads(struct proc_reader *r, int pid, unsigned wants,
+                        void (*fn)(void *arg, const struct proc_thread *thread), void *arg,
+                        unsigned *failed)
+{
+    const int *tids;
+    size_t ntids;
+    int rc = proc_reader_tasks(r, pid, &tids, &ntids);
+    if (rc < 0) {
+        if (rc != -ESRCH)
+            *failed |= 1u << PROC_FILE_TASK;
+        return rc;
+    }
+    struct proc_thread th;
+    for (size_t i = 0; i < ntids; i++)
+        if (proc_reader_thread(r, pid, tids[i], wants, &th, failed) == 0)
+            fn(arg, &th);
+    return 0;
+}
+
+int proc_reader_schedstat(struct proc_reader *r, int pid, int tid, struct proc_schedstat *out)
+{
+    char path[96];
+    if (tid)
+        task_path(path, pid, tid, "schedstat");
+    else
+        pid_path(path, pid, "schedstat");
+    char buf[128];
+    int fd = openat(r->root_fd, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int err = errno;
+        if (err == ENOENT && (r->schedstat_missing || !r->is_procfs))
+            return -ENOTSUP; /* a kernel or fixture tree without the file */
+        return is_gone(err) ? -ESRCH : -err;
+    }
+    ssize_t n;
+    do
+        n = read(fd, buf, sizeof(buf) - 1);
+    while (n < 0 && errno == EINTR);
+    int e = errno;
+    close(fd);
+    if (n < 0)
+        return is_gone(e) ? -ESRCH : -e;
+    return proc_parse_schedstat(buf, (size_t)n, out) == 0 ? 0 : -EINVAL;
 }

@@ -38,6 +38,17 @@ int proc_reader_identity(struct proc_reader *reader, const struct proc_stat *sta
 int proc_reader_metrics(struct proc_reader *reader, int pid, unsigned wants,
                         struct proc_metrics *m);
 
+/* Lists the threads of `pid` (its task/ directory); *tids stays valid until the next call.
+ * Returns 0, -ESRCH when the process is gone, or another negative errno. */
+int proc_reader_tasks(struct proc_reader *reader, int pid, const int **tids, size_t *ntids);
+/* One thread's stat, io, status and (PROC_WANT_WCHAN, sleeping threads only) wchan. Returns 0,
+ * -ESRCH when it is gone; unreadable parts set PROC_FILE_TASK or PROC_FILE_WCHAN in *failed. */
+int proc_reader_thread(struct proc_reader *reader, int pid, int tid, unsigned wants,
+                       struct proc_thread *thread, unsigned *failed);
+/* schedstat of a process (tid 0: its main thread) or of one thread. Returns 0, -ESRCH when gone,
+ * -ENOTSUP when the kernel has no schedstat (CONFIG_SCHED_INFO off). */
+int proc_reader_schedstat(struct proc_reader *reader, int pid, int tid, struct proc_schedstat *out);
+
 /* Calls `fn` for each thread of `pid` with its stat, io, status and (PROC_WANT_WCHAN, sleeping
  * threads only) wchan. Threads that exit meanwhile are skipped. Returns 0, -ESRCH when the process
  * is gone, or another negative errno when task/ is unreadable; unreadable parts set the

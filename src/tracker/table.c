@@ -53,7 +53,7 @@ static void resize(struct table *t, size_t cap)
 
 struct entry *table_insert(struct table *t, int id)
 {
-    if ((t->used + 1) * 2 > t->cap)
+    if ((t->used + 1) * 10 > t->cap * 7) /* linear probing stays short below 70% */
         resize(t, t->cap * 2);
     size_t i = slot_of(t, id);
     while (t->slots[i].id != 0)

@@ -28,7 +28,23 @@ struct entry {
     uint64_t last_read_bytes, last_write_bytes;
     uint64_t last_rchar, last_wchar, last_syscr, last_syscw;
     uint64_t last_ctx_vol, last_ctx_nonvol;
+
+    /* For skipping the reads of a task that has not run since the last full read. */
+    int64_t last_num_threads;
+    uint64_t last_run_ns, last_slices; /* schedstat at the last full read */
+    uint64_t last_full_ticks;          /* when status, io... were last read */
+    bool has_schedstat;
+    bool has_cache;
+    char state;     /* stat state at the last full read */
+    uint32_t wchan; /* interned wchan at the last full read, 0 = none */
+    char name[16];  /* threads: their name at the last full read */
+    struct {
+        uint8_t has; /* CACHE_* bits */
+        uint64_t swap, fds, fd_limit, pss, swap_pss;
+    } cache; /* processes: the slow-changing gauges of the last full read */
 };
+
+enum { CACHE_STATUS = 1, CACHE_FDS = 2, CACHE_LIMIT = 4, CACHE_SMAPS = 8 };
 
 struct table {
     struct entry *slots;

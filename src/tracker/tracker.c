@@ -19,6 +19,10 @@ struct tracker {
     struct proc_stat *pending; /* unmatched new processes waiting for their ancestry */
     size_t npending, pending_cap;
 
+    /* Kernel function names threads sleep in: a bounded set, interned so entries keep an id. */
+    char **wchans;
+    size_t nwchans, wchans_cap;
+
     uint32_t gen;
     bool scanned;
     uint64_t now_ticks, first_scan_ticks, prev_scan_ticks;
@@ -30,10 +34,13 @@ struct tracker {
 /* What one tracked process is going through while its threads are read. */
 struct thread_pass {
     struct tracker *t;
+    const struct tracker_source *src;
     struct entry *proc;
     struct tracker_group *group;
     bool proc_first_sight;
     size_t seen;
+    bool all_quiet; /* every thread was known and had not run */
+    unsigned failed;
 };
 
 static uint64_t delta(uint64_t now, uint64_t last)
@@ -122,16 +129,73 @@ static void add_ctx(struct tracker_counters *c, struct entry *e, const struct pr
     e->has_ctx_base = true;
 }
 
+static uint32_t wchan_intern(struct tracker *t, const char *name)
+{
+    if (!name[0])
+        return 0;
+    for (size_t i = 0; i < t->nwchans; i++)
+        if (strcmp(t->wchans[i], name) == 0)
+            return (uint32_t)i + 1;
+    t->wchans = xgrow(t->wchans, &t->wchans_cap, t->nwchans + 1, sizeof(*t->wchans));
+    t->wchans[t->nwchans++] = xstrdup(name);
+    return (uint32_t)t->nwchans;
+}
+
+static const char *wchan_name(const struct tracker *t, uint32_t id)
+{
+    return id ? t->wchans[id - 1] : "";
+}
+
+/* Whether a full read of this task is due anyway, however quiet it looks. */
+static bool refresh_due(const struct tracker *t, const struct entry *e)
+{
+    return !t->options.refresh_ticks ||
+           t->now_ticks - e->last_full_ticks >= t->options.refresh_ticks;
+}
+
+static bool schedstat_same(const struct entry *e, const struct proc_schedstat *ss)
+{
+    return e->has_schedstat && ss->run_ns == e->last_run_ns && ss->slices == e->last_slices;
+}
+
+/* A thread whose last full read is still true: count what it was. */
+static void recount_quiet_thread(struct thread_pass *pass, struct entry *te)
+{
+    struct tracker_thread_name *tn = groups_thread_name(pass->group, te->name);
+    tn->count++;
+    pass->group->gauges.states[state_of(te->state)]++;
+    if (pass->t->options.wchan)
+        groups_count_wchan(pass->group, wchan_name(pass->t, te->wchan));
+    te->seen = pass->t->gen;
+    pass->seen++;
+}
+
 /* One thread of a tracked multi-threaded process: its counters go to its name's tally, its
  * context switches also to the group (so the group's total is a sum of per-thread growth and
- * never falls when a thread exits), its state and wchan to the group's gauges. */
-static void see_thread(void *arg, const struct proc_thread *th)
+ * never falls when a thread exits), its state and wchan to the group's gauges. A thread that has
+ * not run since its last full read costs one schedstat read. */
+static void account_thread(struct thread_pass *pass, int tid)
 {
-    struct thread_pass *pass = arg;
     struct tracker *t = pass->t;
-    int tid = th->stat.pid;
+    const struct tracker_source *src = pass->src;
+    int pid = pass->proc->id;
     struct entry *te = table_find(&t->threads, tid);
-    if (te && te->starttime_ticks != th->stat.starttime_ticks) {
+
+    struct proc_schedstat ss;
+    bool have_ss =
+        src->schedstat && t->options.refresh_ticks && src->schedstat(src->ctx, pid, tid, &ss) == 0;
+    if (te && have_ss && te->has_cache && !refresh_due(t, te) && schedstat_same(te, &ss)) {
+        recount_quiet_thread(pass, te);
+        return;
+    }
+    pass->all_quiet = false;
+
+    struct proc_thread th;
+    if (src->thread(src->ctx, pid, tid, t->options.wchan ? PROC_WANT_WCHAN : 0, &th,
+                    &pass->failed) != 0)
+        return;
+    te = table_find(&t->threads, tid);
+    if (te && te->starttime_ticks != th.stat.starttime_ticks) {
         table_delete(&t->threads, te);
         te = NULL;
     }
@@ -139,12 +203,12 @@ static void see_thread(void *arg, const struct proc_thread *th)
     if (first) {
         te = table_insert(&t->threads, tid);
         te->kind = ENTRY_THREAD;
-        te->starttime_ticks = th->stat.starttime_ticks;
+        te->starttime_ticks = th.stat.starttime_ticks;
         /* A thread counts from birth when it was born after we last looked at its process; the
          * usage of threads that were there before is not known. */
         te->from_birth = pass->proc_first_sight ? pass->proc->from_birth
-                                                : th->stat.starttime_ticks >= t->prev_scan_ticks;
-        if (tid == pass->proc->id && pass->proc->has_ctx_base) {
+                                                : th.stat.starttime_ticks >= t->prev_scan_ticks;
+        if (tid == pid && pass->proc->has_ctx_base) {
             /* The main thread's switches were followed through the process's status. */
             te->last_ctx_vol = pass->proc->last_ctx_vol;
             te->last_ctx_nonvol = pass->proc->last_ctx_nonvol;
@@ -155,47 +219,142 @@ static void see_thread(void *arg, const struct proc_thread *th)
     pass->seen++;
 
     struct tracker_group *g = pass->group;
-    struct tracker_thread_name *tn = groups_thread_name(g, th->stat.comm);
+    struct tracker_thread_name *tn = groups_thread_name(g, th.stat.comm);
     tn->count++;
-    add_stat_counters(&tn->counters, te, &th->stat, first);
-    if (th->has_io)
-        add_io(&tn->counters, te, &th->io);
-    if (th->has_status && th->status.has_ctxt) {
+    add_stat_counters(&tn->counters, te, &th.stat, first);
+    if (th.has_io)
+        add_io(&tn->counters, te, &th.io);
+    if (th.has_status && th.status.has_ctxt) {
         uint64_t vol = tn->counters.ctx_voluntary, nonvol = tn->counters.ctx_nonvoluntary;
-        add_ctx(&tn->counters, te, &th->status);
+        add_ctx(&tn->counters, te, &th.status);
         g->counters.ctx_voluntary += tn->counters.ctx_voluntary - vol;
         g->counters.ctx_nonvoluntary += tn->counters.ctx_nonvoluntary - nonvol;
-        if (tid == pass->proc->id) {
-            pass->proc->last_ctx_vol = th->status.voluntary_ctxt;
-            pass->proc->last_ctx_nonvol = th->status.nonvoluntary_ctxt;
+        if (tid == pid) {
+            pass->proc->last_ctx_vol = th.status.voluntary_ctxt;
+            pass->proc->last_ctx_nonvol = th.status.nonvoluntary_ctxt;
             pass->proc->has_ctx_base = true;
         }
     }
-    g->gauges.states[state_of(th->stat.state)]++;
+    g->gauges.states[state_of(th.stat.state)]++;
+    te->wchan = t->options.wchan ? wchan_intern(t, th.wchan) : 0;
     if (t->options.wchan)
-        groups_count_wchan(g, th->wchan);
+        groups_count_wchan(g, wchan_name(t, te->wchan));
+
+    te->state = th.stat.state;
+    /* Thread names are at most 15 bytes (TASK_COMM_LEN); longer ones only come from fixtures. */
+    size_t name_len = strnlen(th.stat.comm, sizeof(te->name) - 1);
+    memcpy(te->name, th.stat.comm, name_len);
+    te->name[name_len] = '\0';
+    te->has_schedstat = have_ss;
+    if (have_ss) {
+        te->last_run_ns = ss.run_ns;
+        te->last_slices = ss.slices;
+    }
+    te->last_full_ticks = t->now_ticks;
+    te->has_cache = true;
+}
+
+/* The threads of a multi-threaded process. Returns false when task/ could not be read. */
+static bool account_threads(struct thread_pass *pass)
+{
+    const struct tracker_source *src = pass->src;
+    const int *tids;
+    size_t ntids;
+    int rc = src->tasks(src->ctx, pass->proc->id, &tids, &ntids);
+    if (rc < 0) {
+        if (rc != -ESRCH)
+            pass->t->errors.partial[PROC_FILE_TASK]++;
+        return false;
+    }
+    pass->all_quiet = true;
+    for (size_t i = 0; i < ntids; i++)
+        account_thread(pass, tids[i]);
+    count_failed(pass->t, pass->failed);
+    return pass->seen > 0;
+}
+
+/* The process's own state matches its last full read: no counter of stat moved. */
+static bool stat_unchanged(const struct entry *e, const struct proc_stat *st)
+{
+    return st->utime_ticks == e->last_utime && st->stime_ticks == e->last_stime &&
+           st->minflt == e->last_minflt && st->majflt == e->last_majflt &&
+           st->num_threads == e->last_num_threads && st->state == e->state;
+}
+
+static void metrics_from_cache(const struct entry *e, struct proc_metrics *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->has_status = e->cache.has & CACHE_STATUS;
+    m->status.vm_swap_bytes = e->cache.swap;
+    m->has_open_fds = e->cache.has & CACHE_FDS;
+    m->open_fds = e->cache.fds;
+    m->has_fd_limit = e->cache.has & CACHE_LIMIT;
+    m->fd_limit = e->cache.fd_limit;
+    m->has_smaps = e->cache.has & CACHE_SMAPS;
+    m->pss_bytes = e->cache.pss;
+    m->swap_pss_bytes = e->cache.swap_pss;
+}
+
+static void metrics_to_cache(struct entry *e, const struct proc_metrics *m)
+{
+    e->cache.has = (m->has_status ? CACHE_STATUS : 0) | (m->has_open_fds ? CACHE_FDS : 0) |
+                   (m->has_fd_limit ? CACHE_LIMIT : 0) | (m->has_smaps ? CACHE_SMAPS : 0);
+    e->cache.swap = m->status.vm_swap_bytes;
+    e->cache.fds = m->open_fds;
+    e->cache.fd_limit = m->fd_limit;
+    e->cache.pss = m->pss_bytes;
+    e->cache.swap_pss = m->swap_pss_bytes;
 }
 
 /* Reads a tracked process's metrics and adds them to its group: deltas to the counters, values
  * to the gauges. On first sight the current values become the baseline, and are also counted
- * when the process was born after the exporter's first scan. */
+ * when the process was born after the exporter's first scan. A process none of whose tasks has
+ * run since its last full read is not read beyond stat (and schedstat): nothing can have moved. */
 static void account(struct tracker *t, const struct tracker_source *src, struct entry *e,
                     const struct proc_stat *st, bool first_sight)
 {
     bool threaded = t->options.threads && st->num_threads >= 2;
-    unsigned wants = t->options.smaps ? PROC_WANT_SMAPS : 0;
-    if (t->options.wchan && !threaded && sleeping(st->state))
-        wants |= PROC_WANT_WCHAN;
+    struct tracker_group *g = &t->groups.slots[e->group];
+    bool may_skip = !first_sight && e->has_cache && src->schedstat && !refresh_due(t, e) &&
+                    stat_unchanged(e, st);
+
+    struct thread_pass pass = {
+        .t = t, .src = src, .proc = e, .group = g, .proc_first_sight = first_sight};
+    bool threads_read = threaded && account_threads(&pass);
+
+    /* Single-threaded: the process's schedstat is its only thread's. Read it before the files,
+     * so that activity between the two shows as a change next time. */
+    struct proc_schedstat ss;
+    bool have_ss = !threaded && st->num_threads == 1 && src->schedstat &&
+                   t->options.refresh_ticks && src->schedstat(src->ctx, st->pid, 0, &ss) == 0;
+    bool quiet = may_skip && (threads_read ? pass.all_quiet : have_ss && schedstat_same(e, &ss));
 
     struct proc_metrics m;
-    if (src->metrics(src->ctx, st->pid, wants, &m) == -ESRCH)
-        return; /* gone: not marked seen, swept at the end of this scan */
+    if (quiet) {
+        metrics_from_cache(e, &m);
+    } else {
+        unsigned wants = t->options.smaps ? PROC_WANT_SMAPS : 0;
+        if (t->options.wchan && !threads_read && sleeping(st->state))
+            wants |= PROC_WANT_WCHAN;
+        if (src->metrics(src->ctx, st->pid, wants, &m) == -ESRCH)
+            return; /* gone: not marked seen, swept at the end of this scan */
+        count_failed(t, m.failed);
+        metrics_to_cache(e, &m);
+        e->wchan = wchan_intern(t, m.wchan);
+        e->has_schedstat = have_ss;
+        if (have_ss) {
+            e->last_run_ns = ss.run_ns;
+            e->last_slices = ss.slices;
+        }
+        e->last_full_ticks = t->now_ticks;
+        e->has_cache = true;
+    }
     e->seen = t->gen;
-    count_failed(t, m.failed);
+    e->state = st->state;
+    e->last_num_threads = st->num_threads;
 
-    struct tracker_group *g = &t->groups.slots[e->group];
     add_stat_counters(&g->counters, e, st, first_sight);
-    if (m.has_io)
+    if (!quiet && m.has_io)
         add_io(&g->counters, e, &m.io);
 
     struct tracker_gauges *gg = &g->gauges;
@@ -221,22 +380,14 @@ static void account(struct tracker *t, const struct tracker_source *src, struct 
         gg->oldest_start_ticks = st->starttime_ticks;
         gg->has_oldest = true;
     }
-
-    if (threaded) {
-        struct thread_pass pass = {t, e, g, first_sight, 0};
-        unsigned failed = 0;
-        src->threads(src->ctx, st->pid, t->options.wchan ? PROC_WANT_WCHAN : 0, see_thread, &pass,
-                     &failed);
-        count_failed(t, failed);
-        if (pass.seen > 0)
-            return;
-        /* task/ was unreadable: fall back to what the process itself says. */
-    }
-    if (m.has_status && m.status.has_ctxt)
+    if (threads_read)
+        return;
+    /* Single-threaded, -threads=false, or task/ unreadable: what the process itself says. */
+    if (!quiet && m.has_status && m.status.has_ctxt)
         add_ctx(&g->counters, e, &m.status);
     gg->states[state_of(st->state)]++;
     if (t->options.wchan)
-        groups_count_wchan(g, m.wchan);
+        groups_count_wchan(g, wchan_name(t, e->wchan));
 }
 
 static void report_new(struct tracker *t, const struct proc_stat *st, int group, int rule,
@@ -466,6 +617,9 @@ void tracker_free(struct tracker *t)
     if (!t)
         return;
     groups_free(&t->groups);
+    for (size_t i = 0; i < t->nwchans; i++)
+        free(t->wchans[i]);
+    free(t->wchans);
     table_free(&t->procs);
     table_free(&t->threads);
     free(t->pending);

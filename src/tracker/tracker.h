@@ -27,9 +27,11 @@ struct tracker_source {
     int (*identity)(void *ctx, const struct proc_stat *stat, unsigned needs,
                     struct proc_identity *id, unsigned *failed);
     int (*metrics)(void *ctx, int pid, unsigned wants, struct proc_metrics *m);
-    int (*threads)(void *ctx, int pid, unsigned wants,
-                   void (*fn)(void *arg, const struct proc_thread *thread), void *arg,
-                   unsigned *failed);
+    int (*tasks)(void *ctx, int pid, const int **tids, size_t *ntids);
+    int (*thread)(void *ctx, int pid, int tid, unsigned wants, struct proc_thread *thread,
+                  unsigned *failed);
+    /* May be NULL: then every tracked task is read in full on every scan. */
+    int (*schedstat)(void *ctx, int pid, int tid, struct proc_schedstat *out);
     /* Clock ticks since boot now, on the clock of stat's starttime. */
     uint64_t (*now_ticks)(void *ctx);
 };
@@ -52,6 +54,11 @@ struct tracker_options {
     bool recheck;       /* match ignored processes again after an exec (comm or program change) */
     uint64_t recheck_limit_ticks; /* 0: no limit; else recheck only while younger than this */
     bool remove_empty_groups;     /* drop a group, counters and all, when no member is left */
+    /* A task that has not run since its last full read (schedstat and stat unchanged) is not
+     * read again, for up to this long: its counters, state and wchan cannot have changed. What
+     * can change without it running (swap, PSS, limits, a name written from outside) is at most
+     * this old. 0: read everything on every scan. */
+    uint64_t refresh_ticks;
     /* Called for each new process with the group it joined (NULL: ignored) and why; for -debug.
      * `rule` is the classifier's rule index, -1 for none; `adopted_from` the ancestor's pid when
      * the group came through -children, else 0. */

@@ -24,6 +24,8 @@ struct fake_proc {
     unsigned identity_calls;
     unsigned metrics_calls;
     unsigned threads_calls;
+    unsigned thread_reads;
+    unsigned schedstat_calls;
     unsigned last_wants;
 };
 
@@ -112,16 +114,64 @@ static int f_metrics(void *ctx, int pid, unsigned wants, struct proc_metrics *m)
     return 0;
 }
 
-static int f_threads(void *ctx, int pid, unsigned wants,
-                     void (*fn)(void *arg, const struct proc_thread *thread), void *arg,
-                     unsigned *failed)
+static int f_tasks(void *ctx, int pid, const int **tids, size_t *ntids)
+{
+    static int list[8];
+    struct fake_proc *p = fake_find(ctx, pid);
+    p->threads_calls++;
+    for (int i = 0; i < p->nthreads; i++)
+        list[i] = p->th[i].stat.pid;
+    *tids = list;
+    *ntids = (size_t)p->nthreads;
+    return 0;
+}
+
+static struct proc_thread *fake_thread_find(struct fake_proc *p, int tid)
+{
+    for (int i = 0; i < p->nthreads; i++)
+        if (p->th[i].stat.pid == tid)
+            return &p->th[i];
+    return NULL;
+}
+
+static int f_thread(void *ctx, int pid, int tid, unsigned wants, struct proc_thread *out,
+                    unsigned *failed)
 {
     (void)wants;
     (void)failed;
     struct fake_proc *p = fake_find(ctx, pid);
-    p->threads_calls++;
-    for (int i = 0; i < p->nthreads; i++)
-        fn(arg, &p->th[i]);
+    struct proc_thread *th = fake_thread_find(p, tid);
+    if (!th)
+        return -ESRCH;
+    p->thread_reads++;
+    *out = *th;
+    return 0;
+}
+
+/* As in the kernel, schedstat moves whenever the task did anything: here, a hash of all that
+ * the fake task reports. */
+static uint64_t hash_bytes(const void *data, size_t len)
+{
+    const unsigned char *b = data;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+static int f_schedstat(void *ctx, int pid, int tid, struct proc_schedstat *out)
+{
+    struct fake_proc *p = fake_find(ctx, pid);
+    p->schedstat_calls++;
+    memset(out, 0, sizeof(*out));
+    if (tid == 0) {
+        out->run_ns = hash_bytes(&p->st, sizeof(p->st)) ^ hash_bytes(&p->m, sizeof(p->m));
+    } else {
+        struct proc_thread *th = fake_thread_find(p, tid);
+        if (!th)
+            return -ESRCH;
+        out->run_ns = hash_bytes(th, sizeof(*th));
+    }
     return 0;
 }
 
@@ -180,8 +230,8 @@ static struct fixture *fixture_with(struct tracker_options o)
 {
     struct fixture *fx = calloc(1, sizeof(*fx));
     fx->fake.now = 1000;
-    fx->src =
-        (struct tracker_source){&fx->fake, f_list, f_next, f_identity, f_metrics, f_threads, f_now};
+    fx->src = (struct tracker_source){&fx->fake, f_list,   f_next,      f_identity, f_metrics,
+                                      f_tasks,   f_thread, f_schedstat, f_now};
     struct tracker_classifier c = {.ctx = NULL, .needs = 0, .classify = classify};
     fx->t = tracker_new(&o, &c);
     return fx;
@@ -815,6 +865,106 @@ static void test_empty_group_stays_without_the_option(void **state)
     assert_int_equal(group(fx, "app")->gauges.procs, 0);
 }
 
+static struct fixture *fixture_skipping(void)
+{
+    struct tracker_options o = {
+        .page_size = 4096, .children = true, .threads = true, .wchan = true, .refresh_ticks = 6000};
+    return fixture_with(o);
+}
+
+static void test_quiet_process_is_read_once_until_it_runs(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_skipping();
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
+    a->m.has_open_fds = true;
+    a->m.open_fds = 7;
+    a->m.status.vm_swap_bytes = 4096;
+    strcpy(a->m.wchan, "do_select");
+    for (int i = 0; i < 5; i++)
+        scan(fx);
+    a = fake_find(&fx->fake, 10);
+    assert_int_equal(a->metrics_calls, 1);
+    assert_int_equal(a->schedstat_calls, 5);
+    /* The gauges of the quiet scans are those of the last full read. */
+    const struct tracker_group *g = group(fx, "app");
+    assert_int_equal(g->gauges.open_fds, 7);
+    assert_int_equal(g->gauges.swapped_bytes, 4096);
+    assert_int_equal(g->gauges.procs, 1);
+    assert_int_equal(g->wchans[0].count, 1);
+
+    /* It runs: everything is read again and every counter catches up exactly. */
+    a->st.utime_ticks = 3;
+    a->m.io.read_bytes = 500;
+    a->m.status.voluntary_ctxt = 9;
+    scan(fx);
+    assert_int_equal(a->metrics_calls, 2);
+    g = group(fx, "app");
+    assert_int_equal(g->counters.cpu_user_ticks, 3);
+    assert_int_equal(g->counters.read_bytes, 500);
+    assert_int_equal(g->counters.ctx_voluntary, 9);
+    fixture_free(fx);
+}
+
+static void test_sub_tick_activity_is_not_missed(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_skipping();
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
+    scan(fx);
+    scan(fx);
+    /* Less than a tick of CPU: stat is unchanged, but the task ran, and schedstat says so. */
+    a = fake_find(&fx->fake, 10);
+    a->m.status.voluntary_ctxt = 4;
+    a->m.io.write_bytes = 4096;
+    scan(fx);
+    assert_int_equal(group(fx, "app")->counters.ctx_voluntary, 4);
+    assert_int_equal(group(fx, "app")->counters.write_bytes, 4096);
+    fixture_free(fx);
+}
+
+static void test_quiet_threads_cost_a_schedstat_read(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_skipping();
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
+    fake_thread(a, 10, "app", 100);
+    strcpy(fake_thread(a, 11, "idle", 100)->wchan, "futex_wait_queue");
+    struct proc_thread *busy = fake_thread(a, 12, "busy", 100);
+    busy->stat.state = 'R';
+    scan(fx);
+    a = fake_find(&fx->fake, 10);
+    assert_int_equal(a->thread_reads, 3);
+    for (int i = 1; i <= 3; i++) {
+        a->th[2].stat.utime_ticks += 10; /* only the busy thread runs */
+        a->st.utime_ticks += 10;
+        scan(fx);
+    }
+    assert_int_equal(a->thread_reads, 3 + 3);
+    const struct tracker_group *g = group(fx, "app");
+    assert_int_equal(thread_name(g, "busy")->counters.cpu_user_ticks, 30);
+    assert_int_equal(thread_name(g, "idle")->count, 1);
+    assert_int_equal(g->gauges.states[TRACKER_STATE_RUNNING], 1);
+    assert_int_equal(g->gauges.states[TRACKER_STATE_SLEEPING], 2);
+    assert_int_equal(g->wchans[0].count, 1);
+    assert_int_equal(state_sum(g), 3);
+    fixture_free(fx);
+}
+
+static void test_full_read_at_least_every_refresh_period(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_skipping(); /* refresh every 6000 ticks; scans are 100 apart */
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
+    for (int i = 0; i < 70; i++)
+        scan(fx);
+    /* Swap can change without the process running: the cache is renewed in time. */
+    assert_int_equal(fake_find(&fx->fake, 10)->metrics_calls, 2);
+    a = fake_find(&fx->fake, 10);
+    (void)a;
+    fixture_free(fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -853,6 +1003,10 @@ int main(void)
         cmocka_unit_test(test_recheck_matches_again_only_after_exec),
         cmocka_unit_test(test_recheck_time_limit),
         cmocka_unit_test(test_remove_empty_groups),
+        cmocka_unit_test(test_quiet_process_is_read_once_until_it_runs),
+        cmocka_unit_test(test_sub_tick_activity_is_not_missed),
+        cmocka_unit_test(test_quiet_threads_cost_a_schedstat_read),
+        cmocka_unit_test(test_full_read_at_least_every_refresh_period),
         cmocka_unit_test_setup_teardown(test_empty_group_stays_without_the_option, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
