@@ -379,6 +379,35 @@ static void test_reader_threads_on_fixture(void **state)
     proc_reader_free(r);
 }
 
+static void test_schedstat(void **state)
+{
+    (void)state;
+    struct proc_schedstat ss;
+    const char *line = "123456789 2000 17\n";
+    assert_int_equal(proc_parse_schedstat(line, strlen(line), &ss), 0);
+    assert_true(ss.run_ns == 123456789);
+    assert_int_equal(ss.wait_ns, 2000);
+    assert_int_equal(ss.slices, 17);
+    assert_int_equal(proc_parse_schedstat("1 2", 3, &ss), -EINVAL);
+
+    /* Live: our own counts grow as we run; a fixture tree has none. */
+    char err[256];
+    struct proc_reader *r = proc_reader_new("/proc", err, sizeof(err));
+    assert_non_null(r);
+    struct proc_schedstat a, b;
+    assert_int_equal(proc_reader_schedstat(r, getpid(), 0, &a), 0);
+    for (volatile int i = 0; i < 10000000; i++)
+        ;
+    assert_int_equal(proc_reader_schedstat(r, getpid(), getpid(), &b), 0);
+    assert_true(b.run_ns > a.run_ns);
+    assert_int_equal(proc_reader_schedstat(r, 999999, 0, &a), -ESRCH);
+    proc_reader_free(r);
+    r = proc_reader_new(FIXTURES_DIR "/proc", err, sizeof(err));
+    assert_non_null(r);
+    assert_int_equal(proc_reader_schedstat(r, 3877, 0, &a), -ENOTSUP);
+    proc_reader_free(r);
+}
+
 static void test_every_file_kind_has_a_name(void **state)
 {
     (void)state;
@@ -472,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_btime),
         cmocka_unit_test(test_cmdline_split),
         cmocka_unit_test(test_cgroup_paths),
+        cmocka_unit_test(test_schedstat),
         cmocka_unit_test(test_every_file_kind_has_a_name),
         cmocka_unit_test(test_smaps_rollup),
         cmocka_unit_test(test_reader_threads_on_fixture),
