@@ -1,13 +1,34 @@
-/* Starts N idle processes for the benchmark: spawn_idle N [THREADS] [GROUPS]
- * Each child takes the comm "bench-<i % GROUPS>", starts THREADS-1 extra threads, and pauses.
- * Prints "ready" when all are up, then waits; SIGTERM (or the parent's death) ends them all. */
+/* Starts N idle processes for the benchmark.
+ *
+ *   spawn_idle [-t THREADS] [-g GROUPS] [-c CHURN_PER_SEC] [-l MAX_SECONDS] N
+ *   spawn_idle N [THREADS] [GROUPS]          (older positional form)
+ *
+ * Child i takes the comm "bench-<i % GROUPS>" (at most 15 bytes, distinct per group), starts
+ * THREADS-1 extra threads, and pauses. The parent prints "ready" on stdout when all are up.
+ * With -c RATE the parent then kills a random child and forks a replacement in the same slot
+ * (same comm) RATE times a second, so N stays constant apart from the moment of replacement.
+ * SIGTERM/SIGINT, the parent's death or the lifetime alarm (default 3600 s) end it: the parent
+ * kills its children, reaps them, prints "churned COUNT SECONDS" on stdout and exits.
+ * Only pids the parent forked itself are ever signalled. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+#define MAX_PROCS 1000000
+#define MAX_THREADS 10000
+#define MAX_GROUPS 1000000 /* "bench-999999" is 12 bytes: fits the 15-byte comm */
 
 static void *idle_thread(void *arg)
 {
@@ -17,12 +38,24 @@ static void *idle_thread(void *arg)
     return NULL;
 }
 
+static pid_t parent_pid;
+
 static void child(int index, int threads, int groups)
 {
-    char name[24];
+    char name[32]; /* groups <= MAX_GROUPS keeps it within the 15 bytes of a comm */
     snprintf(name, sizeof(name), "bench-%d", index % groups);
     prctl(PR_SET_NAME, name);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent_pid) /* the parent died before the prctl */
+        _exit(0);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGALRM, SIG_DFL);
+    close(0); /* do not hold the parent's pipe open */
+    close(1);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     for (int t = 1; t < threads; t++) {
         pthread_t th;
         pthread_attr_t attr;
@@ -30,53 +63,188 @@ static void child(int index, int threads, int groups)
         pthread_attr_setstacksize(&attr, 64 * 1024);
         if (pthread_create(&th, &attr, idle_thread, NULL) != 0)
             _exit(1);
+        pthread_attr_destroy(&attr);
     }
     for (;;)
         pause();
 }
 
 static volatile sig_atomic_t stop;
-static void on_term(int sig)
+static void on_stop(int sig)
 {
     (void)sig;
     stop = 1;
 }
 
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t rng_state;
+static uint64_t rng(void)
+{
+    /* xorshift64* */
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 2685821657736338717ULL;
+}
+
+static int parse_int(const char *s, int lo, int hi, const char *what)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *s == '\0' || *end != '\0' || v < lo || v > hi) {
+        fprintf(stderr, "spawn_idle: bad %s '%s' (%d..%d)\n", what, s, lo, hi);
+        exit(2);
+    }
+    return (int)v;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: spawn_idle [-t THREADS] [-g GROUPS] [-c CHURN_PER_SEC] [-l MAX_SECONDS] N\n");
+    exit(2);
+}
+
+/* Reap whatever died without being asked (a child that failed to start its threads) and mark
+ * its slot empty, so the churn loop refills it. Returns how many were reaped. */
+static int reap_unexpected(pid_t *pids, int n)
+{
+    int count = 0;
+    pid_t pid;
+    while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
+        count++;
+        for (int i = 0; i < n; i++)
+            if (pids[i] == pid) {
+                pids[i] = 0;
+                break;
+            }
+    }
+    return count;
+}
+
 int main(int argc, char **argv)
 {
-    int n = argc > 1 ? atoi(argv[1]) : 1000;
-    int threads = argc > 2 ? atoi(argv[2]) : 1;
-    int groups = argc > 3 ? atoi(argv[3]) : 10;
-    if (n <= 0 || threads <= 0 || groups <= 0)
-        return 2;
-    signal(SIGTERM, on_term);
-    signal(SIGINT, on_term);
+    int threads = 1, groups = 10, churn = 0, lifetime = 3600;
+    int opt;
+    while ((opt = getopt(argc, argv, "t:g:c:l:h")) != -1) {
+        switch (opt) {
+        case 't': threads = parse_int(optarg, 1, MAX_THREADS, "thread count"); break;
+        case 'g': groups = parse_int(optarg, 1, MAX_GROUPS, "group count"); break;
+        case 'c': churn = parse_int(optarg, 0, 100000, "churn rate"); break;
+        case 'l': lifetime = parse_int(optarg, 1, 7 * 24 * 3600, "lifetime"); break;
+        default: usage();
+        }
+    }
+    int rest = argc - optind;
+    if (rest < 1 || rest > 3)
+        usage();
+    int n = parse_int(argv[optind], 1, MAX_PROCS, "process count");
+    if (rest > 1)
+        threads = parse_int(argv[optind + 1], 1, MAX_THREADS, "thread count");
+    if (rest > 2)
+        groups = parse_int(argv[optind + 2], 1, MAX_GROUPS, "group count");
+
+    parent_pid = getpid();
+    /* End with whoever started us, and in any case after the lifetime. */
+    pid_t starter = getppid();
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != starter)
+        return 1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop; /* no SA_RESTART: sleeps and waits return on a signal */
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGALRM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    alarm((unsigned)lifetime);
+
+    /* RLIMIT_NPROC counts threads of the user: take the soft limit up to the hard one. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NPROC, &rl);
+    }
+
     pid_t *pids = calloc((size_t)n, sizeof(*pids));
     if (!pids)
         return 1;
+    int failed = 0;
     int started = 0;
-    for (; started < n; started++) {
+    for (; started < n && !stop; started++) {
         pid_t pid = fork();
         if (pid < 0) {
-            perror("fork");
-            stop = 1;
+            fprintf(stderr, "spawn_idle: fork #%d: %s\n", started, strerror(errno));
+            failed = 1;
             break;
         }
         if (pid == 0)
             child(started, threads, groups);
         pids[started] = pid;
     }
-    if (!stop) {
+    if (!failed && !stop) {
         printf("ready\n");
         fflush(stdout);
     }
-    while (!stop)
-        pause();
+
+    long churned = 0;
+    double churn_start = now();
+    if (!failed && churn > 0) {
+        rng_state = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^ 0x9e3779b97f4a7c15ULL;
+        double interval = 1.0 / churn;
+        double next = now() + interval;
+        while (!stop) {
+            double t = now();
+            if (t < next) {
+                double wait = next - t;
+                struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+                nanosleep(&ts, NULL);
+                continue;
+            }
+            /* Catch up after a stall, but never more than a second's worth at once. */
+            if (t - next > 1.0)
+                next = t - 1.0;
+            next += interval;
+            reap_unexpected(pids, n);
+            int slot = (int)(rng() % (uint64_t)n);
+            if (pids[slot] > 0) {
+                kill(pids[slot], SIGKILL);
+                while (waitpid(pids[slot], NULL, 0) < 0 && errno == EINTR && !stop)
+                    ;
+                pids[slot] = 0;
+            }
+            if (stop)
+                break;
+            pid_t pid = fork();
+            if (pid < 0) {
+                fprintf(stderr, "spawn_idle: churn fork: %s\n", strerror(errno));
+                continue; /* the slot stays empty; retried when drawn again */
+            }
+            if (pid == 0)
+                child(slot, threads, groups);
+            pids[slot] = pid;
+            churned++;
+        }
+    } else if (!failed) {
+        while (!stop)
+            pause();
+    }
+    double churn_seconds = now() - churn_start;
+
     /* Only our own children: the process group may hold whoever started us. */
-    for (int i = 0; i < started; i++)
-        kill(pids[i], SIGKILL);
-    while (wait(NULL) > 0)
+    for (int i = 0; i < n; i++)
+        if (pids[i] > 0)
+            kill(pids[i], SIGKILL);
+    while (wait(NULL) > 0 || errno == EINTR)
         ;
+    printf("churned %ld %.3f\n", churned, churn_seconds);
+    fflush(stdout);
     free(pids);
-    return started == n ? 0 : 1;
+    return failed ? 1 : 0;
 }
