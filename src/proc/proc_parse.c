@@ -318,15 +318,18 @@ int proc_parse_btime(const char *buf, size_t len, uint64_t *btime)
 
 size_t proc_split_cmdline(char *buf, size_t len, const char **argv, size_t max)
 {
+    /* Trailing NULs end the list (as Go's procfs trims them): a process that rewrote its
+     * arguments in place leaves the rest of the area zeroed, which is not empty arguments. */
+    while (len > 0 && buf[len - 1] == '\0')
+        len--;
+    buf[len] = '\0';
+    if (len == 0)
+        return 0;
     size_t argc = 0;
     size_t start = 0;
-    buf[len] = '\0';
     for (size_t i = 0; i <= len; i++) {
         if (buf[i] != '\0')
             continue;
-        /* The final NUL terminates the last argument rather than starting an empty one. */
-        if (i == len && start == len)
-            break;
         if (argc < max)
             argv[argc] = buf + start;
         argc++;

@@ -323,7 +323,9 @@ static int read_cmdline(struct proc_reader *r, int pid, struct proc_identity *id
         r->joined.cap = len + 1;
         r->joined.data = xrealloc(r->joined.data, r->joined.cap);
     }
-    size_t jlen = len && r->cmdline.data[len - 1] == '\0' ? len - 1 : len;
+    size_t jlen = len;
+    while (jlen > 0 && r->cmdline.data[jlen - 1] == '\0')
+        jlen--;
     for (size_t i = 0; i < jlen; i++)
         r->joined.data[i] = r->cmdline.data[i] ? r->cmdline.data[i] : ' ';
     r->joined.data[jlen] = '\0';

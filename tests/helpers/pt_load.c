@@ -5,10 +5,13 @@
  * sets its comm to COMM (prctl PR_SET_NAME), prints "ready" and then, by MODE:
  *   sleep  waits for a signal;
  *   spin   burns user CPU;
- *   write  writes and fsyncs a 64 KiB block to ARGS[0] every 50 ms.
+ *   write  writes and fsyncs a 64 KiB block to ARGS[0] every 50 ms;
+ *   threads  starts one sleeping thread per further argument, named by it (any bytes);
+ *   rewrite  overwrites its own argv in place with ARGS[0], as setproctitle() does.
  * Extra arguments are ignored, so tests can shape the command line. It exits on SIGTERM, and by
  * itself after 10 minutes so that a crashed test run cannot leave it behind. */
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +20,14 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t stop;
+
+static void *named_sleeper(void *arg)
+{
+    prctl(PR_SET_NAME, (const char *)arg);
+    for (;;)
+        pause();
+    return NULL;
+}
 
 static void on_signal(int sig)
 {
@@ -31,13 +42,30 @@ int main(int argc, char **argv)
         return 2;
     }
     prctl(PR_SET_NAME, argv[1]);
+    const char *mode = argv[2];
+    if (strcmp(mode, "threads") == 0) {
+        for (int i = 3; i < argc; i++) {
+            pthread_t t;
+            pthread_create(&t, NULL, named_sleeper, argv[i]);
+        }
+        usleep(100000); /* let them name themselves before "ready" */
+    } else if (strcmp(mode, "rewrite") == 0 && argc > 3) {
+        /* The argument strings are contiguous: replace them all by one string, NUL-padded. */
+        char *start = argv[0];
+        char *end = argv[argc - 1] + strlen(argv[argc - 1]);
+        static char title[65536];
+        snprintf(title, sizeof(title), "%s", argv[3]);
+        size_t room = (size_t)(end - start);
+        size_t n = strlen(title) < room ? strlen(title) : room;
+        memset(start, 0, room);
+        memcpy(start, title, n);
+    }
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
     alarm(600);
     printf("ready\n");
     fflush(stdout);
 
-    const char *mode = argv[2];
     if (strcmp(mode, "spin") == 0) {
         volatile unsigned long x = 0;
         while (!stop)

@@ -206,6 +206,13 @@ static void test_cmdline_split(void **state)
 
     assert_int_equal(proc_split_cmdline(buf, 0, argv, 8), 0);
 
+    /* Arguments rewritten in place (setproctitle): the zeroed rest is not empty arguments. */
+    memcpy(buf, "nginx: master\0\0\0\0", 17);
+    assert_int_equal(proc_split_cmdline(buf, 17, argv, 8), 1);
+    assert_string_equal(argv[0], "nginx: master");
+    memcpy(buf, "\0\0", 2);
+    assert_int_equal(proc_split_cmdline(buf, 2, argv, 8), 0);
+
     /* More arguments than room: the count is still right. */
     memcpy(buf, "a\0b\0c\0", 6);
     assert_int_equal(proc_split_cmdline(buf, 6, argv, 2), 3);
