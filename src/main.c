@@ -50,6 +50,21 @@ static struct rules *load_rules(const struct cli_options *opts)
     return rules;
 }
 
+/* SIGHUP: read the config again. A config that does not load changes nothing. */
+static int reload(struct exporter *exporter, const struct cli_options *opts)
+{
+    struct rules *rules = load_rules(opts);
+    if (!rules) {
+        fprintf(stderr, "proctrack: reload failed, keeping the current config\n");
+        return -1;
+    }
+    size_t n = rules_count(rules);
+    exporter_reload(exporter, rules);
+    fprintf(stderr, "proctrack: config reloaded: %zu rules from %s\n", n,
+            opts->config_path ? opts->config_path : "the embedded default config");
+    return 0;
+}
+
 /* -once-to-stdout-delay: the first scan (done) primes the counters; wait, scan again, print. */
 static int print_once(struct exporter *exporter, uint64_t delay_ns)
 {
@@ -105,11 +120,12 @@ int main(int argc, char **argv)
 
     /* Block the stop signals before any thread starts, so every thread inherits the mask and
      * only sigwait() below receives them. */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     size_t nrules = rules_count(rules);
@@ -157,7 +173,8 @@ int main(int argc, char **argv)
             http_port(server));
 
     int sig = 0;
-    sigwait(&stop, &sig);
+    while (sigwait(&signals, &sig) == 0 && sig == SIGHUP)
+        reload(exporter, &opts);
     fprintf(stderr, "proctrack: %s received, shutting down\n", strsignal(sig));
     http_stop(server);
     exporter_free(exporter);

@@ -130,6 +130,26 @@ static void scan(struct exporter *e)
     e->last_scan_seconds = now_seconds() - start;
 }
 
+/* Hands `rules` the PVE matcher when they use it; creates or drops the PVE state to match. */
+static void attach_pve(struct exporter *e, struct rules *rules)
+{
+    if (!rules_uses_builtin(rules, "pve-qemu")) {
+        pve_free(e->pve);
+        e->pve = NULL;
+        return;
+    }
+    if (!e->pve) {
+        struct pve_options popts = {
+            .procfs = e->options.procfs,
+            .config_dir = e->options.pve_config_dir,
+            .sysfs = e->options.sysfs,
+            .cgroupfs = e->options.cgroupfs,
+        };
+        e->pve = pve_new(&popts);
+    }
+    rules_set_builtin(rules, "pve-qemu", pve_match, e->pve);
+}
+
 struct exporter *exporter_new(const struct exporter_options *options, struct rules *rules,
                               char *err, size_t errlen)
 {
@@ -171,16 +191,7 @@ struct exporter *exporter_new(const struct exporter_options *options, struct rul
         .on_new = options->debug ? log_new : NULL,
         .on_new_arg = e,
     };
-    if (rules_uses_builtin(rules, "pve-qemu")) {
-        struct pve_options popts = {
-            .procfs = options->procfs,
-            .config_dir = options->pve_config_dir,
-            .sysfs = options->sysfs,
-            .cgroupfs = options->cgroupfs,
-        };
-        e->pve = pve_new(&popts);
-        rules_set_builtin(rules, "pve-qemu", pve_match, e->pve);
-    }
+    attach_pve(e, rules);
     struct tracker_classifier classifier = {
         .ctx = e,
         .needs = rules_needs(rules),
@@ -556,6 +567,26 @@ int exporter_collect(struct exporter *e, struct strbuf *out)
     strbuf_append(out, e->published.buf ? e->published.buf : "", e->published.len);
     pthread_mutex_unlock(&e->lock);
     return 0;
+}
+
+void exporter_reload(struct exporter *e, struct rules *rules)
+{
+    pthread_mutex_lock(&e->lock);
+    /* A scan reads the rules outside the lock: let it finish. No new one starts while we hold
+     * the lock, since starting one takes it. */
+    while (e->scanning)
+        pthread_cond_wait(&e->scan_done, &e->lock);
+    struct rules *old = e->rules;
+    e->rules = rules;
+    attach_pve(e, rules);
+    struct tracker_classifier classifier = {
+        .ctx = e,
+        .needs = rules_needs(rules),
+        .classify = classify,
+    };
+    tracker_set_classifier(e->tracker, &classifier);
+    pthread_mutex_unlock(&e->lock);
+    rules_free(old);
 }
 
 size_t exporter_group_count(struct exporter *e)

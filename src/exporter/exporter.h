@@ -36,6 +36,11 @@ void exporter_free(struct exporter *exporter);
 /* Scans and appends the exposition to `out`. Thread-safe: scans are serialized. Returns 0. */
 int exporter_collect(struct exporter *exporter, struct strbuf *out);
 
+/* A config reload: takes ownership of `rules`, which replace the current ones from the next scan
+ * on (waiting for a running scan to finish first). Every live process is matched again; groups
+ * keep their counters. */
+void exporter_reload(struct exporter *exporter, struct rules *rules);
+
 /* Numbers for the landing page and logs. */
 size_t exporter_group_count(struct exporter *exporter);
 size_t exporter_tracked_count(struct exporter *exporter);

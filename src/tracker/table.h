@@ -35,6 +35,7 @@ struct entry {
     uint64_t last_full_ticks;          /* when status, io... were last read */
     bool has_schedstat;
     bool has_cache;
+    bool reclassify; /* match again under new rules at the next scan */
     char state;     /* stat state at the last full read */
     uint32_t wchan; /* interned wchan at the last full read, 0 = none */
     char name[16];  /* threads: their name at the last full read */

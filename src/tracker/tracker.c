@@ -533,6 +533,51 @@ static void resolve_pending(struct tracker *t, const struct tracker_source *src)
     t->npending = 0;
 }
 
+/* A process matched again after a reload (see tracker_set_classifier). */
+static void reclassify(struct tracker *t, const struct tracker_source *src, struct entry *e,
+                       const struct proc_stat *st)
+{
+    struct proc_identity id;
+    unsigned failed = 0;
+    if (src->identity(src->ctx, st, t->classifier.needs, &id, &failed) == -ESRCH)
+        return; /* gone: swept */
+    count_failed(t, failed);
+    bool was_tracked = e->kind == ENTRY_TRACKED;
+    int rule = t->classifier.classify(t->classifier.ctx, &id, &t->name);
+    if (rule >= 0) {
+        uint32_t group = groups_get(&t->groups, strbuf_str(&t->name));
+        if (was_tracked && e->group == group) {
+            account(t, src, e, st, false);
+            return;
+        }
+        if (was_tracked)
+            t->groups.slots[e->group].members--;
+        make_tracked(t, e, group);
+        report_new(t, st, (int)group, rule, 0);
+        /* A moved process goes on from its last reading; a newly tracked one starts here. */
+        account(t, src, e, st, !was_tracked);
+        return;
+    }
+    if (was_tracked) {
+        t->groups.slots[e->group].members--;
+        e->kind = ENTRY_IGNORED;
+        e->from_birth = false; /* its usage so far is counted already, in its old group */
+    }
+    e->seen = t->gen;
+    if (t->options.children)
+        park_pending(t, e, st);
+    else
+        report_new(t, st, -1, -1, 0);
+}
+
+void tracker_set_classifier(struct tracker *t, const struct tracker_classifier *classifier)
+{
+    t->classifier = *classifier;
+    for (size_t i = 0; i < t->procs.cap; i++)
+        if (t->procs.slots[i].id != 0)
+            t->procs.slots[i].reclassify = true;
+}
+
 static void forget(void *arg, const struct entry *e)
 {
     struct tracker *t = arg;
@@ -572,6 +617,9 @@ int tracker_scan(struct tracker *t, const struct tracker_source *src)
         }
         if (!e) {
             see_new(t, src, &st);
+        } else if (e->reclassify) {
+            e->reclassify = false;
+            reclassify(t, src, e, &st);
         } else if (e->kind == ENTRY_TRACKED) {
             account(t, src, e, &st, false);
         } else {

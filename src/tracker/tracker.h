@@ -151,6 +151,11 @@ struct tracker *tracker_new(const struct tracker_options *options,
                             const struct tracker_classifier *classifier);
 void tracker_free(struct tracker *tracker);
 
+/* New rules (a config reload): every live process is matched again at the next scan. A process
+ * that lands in the same group carries on; one that moves takes its growth from then on to its
+ * new group; the usage already counted stays where it was. Groups keep their counters. */
+void tracker_set_classifier(struct tracker *tracker, const struct tracker_classifier *classifier);
+
 /* One pass over the source. Returns 0, or the negative errno of a failed listing (counted in
  * errors.scan; groups keep their previous values). */
 int tracker_scan(struct tracker *tracker, const struct tracker_source *source);

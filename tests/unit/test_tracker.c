@@ -865,6 +865,45 @@ static void test_empty_group_stays_without_the_option(void **state)
     assert_int_equal(group(fx, "app")->gauges.procs, 0);
 }
 
+/* Rules after a reload: "app" is now named "new-app", "other" matches nothing. */
+static int classify_reloaded(void *ctx, const struct proc_identity *id, struct strbuf *name)
+{
+    (void)ctx;
+    if (strcmp(id->comm, "app") != 0)
+        return -1;
+    strbuf_reset(name);
+    strbuf_puts(name, "new-app");
+    return 0;
+}
+
+static void test_reload_moves_processes_and_keeps_counters(void **state)
+{
+    struct fixture *fx = *state;
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
+    fake_set(&fx->fake, 11, "other", 100);
+    scan(fx);
+    a = fake_find(&fx->fake, 10);
+    a->st.utime_ticks = 10;
+    scan(fx);
+    assert_int_equal(group(fx, "app")->counters.cpu_user_ticks, 10);
+
+    struct tracker_classifier c = {.ctx = NULL, .needs = 0, .classify = classify_reloaded};
+    tracker_set_classifier(fx->t, &c);
+    a->st.utime_ticks = 25;
+    scan(fx);
+    /* The growth since the last reading goes to the new group; the old one keeps its count. */
+    assert_int_equal(group(fx, "new-app")->counters.cpu_user_ticks, 15);
+    assert_int_equal(group(fx, "new-app")->gauges.procs, 1);
+    assert_int_equal(group(fx, "app")->counters.cpu_user_ticks, 10);
+    assert_int_equal(group(fx, "app")->gauges.procs, 0);
+    assert_int_equal(group(fx, "other")->gauges.procs, 0);
+    assert_int_equal(tracker_ignored_count(fx->t), 1);
+    a->st.utime_ticks = 30;
+    scan(fx);
+    assert_int_equal(group(fx, "new-app")->counters.cpu_user_ticks, 20);
+    assert_int_equal(fake_find(&fx->fake, 10)->identity_calls, 2);
+}
+
 static struct fixture *fixture_skipping(void)
 {
     struct tracker_options o = {
@@ -1003,6 +1042,8 @@ int main(void)
         cmocka_unit_test(test_recheck_matches_again_only_after_exec),
         cmocka_unit_test(test_recheck_time_limit),
         cmocka_unit_test(test_remove_empty_groups),
+        cmocka_unit_test_setup_teardown(test_reload_moves_processes_and_keeps_counters, setup,
+                                        teardown),
         cmocka_unit_test(test_quiet_process_is_read_once_until_it_runs),
         cmocka_unit_test(test_sub_tick_activity_is_not_missed),
         cmocka_unit_test(test_quiet_threads_cost_a_schedstat_read),

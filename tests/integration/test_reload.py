@@ -1,0 +1,82 @@
+"""SIGHUP reloads the config: groups that still exist keep their counters, processes are matched
+under the new rules, and a config that does not load is rejected while the old one stays."""
+
+import os
+import signal
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h  # noqa: E402
+
+V1 = """process_names:
+  - {name: a, comm: [pt-ra]}
+  - {name: b, comm: [pt-rb]}
+"""
+V2 = """process_names:
+  - {name: a, comm: [pt-ra]}
+  - {name: c, comm: [pt-rb]}
+  - {name: d, comm: [pt-rd]}
+"""
+BROKEN = """process_names:
+  - {name: a, comm: [pt-ra]}
+  - name: e
+    cmdline: ['(unclosed']
+"""
+
+
+def wait_for(server, text, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in server.log():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+class ReloadTest(unittest.TestCase):
+    def test_sighup_reload(self):
+        w = h.Workers()
+        server = None
+        try:
+            w.start("pt-ra", "spin")
+            w.start("pt-rb")
+            path = h.write_config(w.dir, V1)
+            server = h.start_proctrack("-config.path", path)
+            time.sleep(0.5)
+            s1 = h.parse(server.scrape())[0]
+            cpu1 = h.value(s1, "namedprocess_namegroup_cpu_seconds_total", groupname="a", mode="user")
+            self.assertGreater(cpu1, 0)
+            self.assertEqual(h.value(s1, "namedprocess_namegroup_num_procs", groupname="b"), 1)
+
+            h.write_config(w.dir, V2)
+            server.proc.send_signal(signal.SIGHUP)
+            self.assertTrue(wait_for(server, "config reloaded: 3 rules"), server.log())
+            w.start("pt-rd")
+            time.sleep(0.3)
+            s2 = h.parse(server.scrape())[0]
+            cpu2 = h.value(s2, "namedprocess_namegroup_cpu_seconds_total", groupname="a", mode="user")
+            self.assertGreater(cpu2, cpu1)  # the same group goes on counting
+            self.assertEqual(h.value(s2, "namedprocess_namegroup_num_procs", groupname="a"), 1)
+            self.assertEqual(h.value(s2, "namedprocess_namegroup_num_procs", groupname="c"), 1)
+            self.assertEqual(h.value(s2, "namedprocess_namegroup_num_procs", groupname="b"), 0)
+            self.assertEqual(h.value(s2, "namedprocess_namegroup_num_procs", groupname="d"), 1)
+
+            h.write_config(w.dir, BROKEN)
+            server.proc.send_signal(signal.SIGHUP)
+            self.assertTrue(wait_for(server, "reload failed, keeping the current config"), server.log())
+            self.assertIn("%s:4:15: bad cmdline regex" % path, server.log())
+            s3 = h.parse(server.scrape())[0]
+            self.assertEqual(h.value(s3, "namedprocess_namegroup_num_procs", groupname="c"), 1)
+            self.assertEqual(h.value(s3, "namedprocess_namegroup_num_procs", groupname="d"), 1)
+            self.assertIsNone(h.value(s3, "namedprocess_namegroup_num_procs", groupname="e"))
+            self.assertIsNone(server.proc.poll())
+        finally:
+            if server:
+                server.stop()
+            w.stop()
+
+
+if __name__ == "__main__":
+    h.main()
