@@ -179,6 +179,7 @@ struct exporter *exporter_new(const struct exporter_options *options, struct rul
     };
     struct tracker_options topts = {
         .page_size = proc_reader_page_size(reader),
+        .ticks_per_second = proc_reader_ticks_per_second(reader),
         .children = options->children,
         .threads = options->threads,
         .smaps = options->smaps,

@@ -138,13 +138,14 @@ void groups_begin_scan(struct groups *gs)
     }
 }
 
-static void age_thread_names(struct tracker_group *g)
+static void age_thread_names(struct tracker_group *g, uint64_t now_ticks, uint64_t ttl_ticks)
 {
     size_t kept = 0;
     for (size_t i = 0; i < g->nthreads; i++) {
         struct tracker_thread_name *t = &g->threads[i];
-        t->absent_scans = t->count ? 0 : t->absent_scans + 1;
-        if (t->absent_scans > GROUPS_THREAD_NAME_TTL) {
+        if (t->count)
+            t->last_seen_ticks = now_ticks;
+        if (now_ticks - t->last_seen_ticks > ttl_ticks) {
             free(t->name);
             continue;
         }
@@ -153,12 +154,12 @@ static void age_thread_names(struct tracker_group *g)
     g->nthreads = kept;
 }
 
-void groups_end_scan(struct groups *gs, bool remove_empty)
+void groups_end_scan(struct groups *gs, bool remove_empty, uint64_t now_ticks, uint64_t ttl_ticks)
 {
     bool removed = false;
     for (size_t k = gs->norder; k-- > 0;) {
         struct tracker_group *g = &gs->slots[gs->order[k]];
-        age_thread_names(g);
+        age_thread_names(g, now_ticks, ttl_ticks);
         /* A member whose stat was unreadable this scan still holds the slot. */
         if (remove_empty && g->gauges.procs == 0 && g->members == 0) {
             remove_group(gs, k);

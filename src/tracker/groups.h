@@ -10,9 +10,10 @@
 
 #include "tracker/tracker.h"
 
-/* A thread name absent for this many scans loses its counters (numbered thread names would
- * otherwise grow memory without bound). */
-#define GROUPS_THREAD_NAME_TTL 60
+/* A thread name absent for this long loses its counters (numbered thread names would otherwise
+ * grow memory without bound). Time, not scans: short-lived threads are missed by most scans, and
+ * scans come as often as scrapes do. */
+#define GROUPS_THREAD_NAME_TTL_SECONDS 600
 
 struct groups {
     struct tracker_group *slots;
@@ -32,8 +33,9 @@ int groups_find(const struct groups *gs, const char *name);
 uint32_t groups_get(struct groups *gs, const char *name);
 /* Zeroes every gauge and tally before a scan. */
 void groups_begin_scan(struct groups *gs);
-/* Ages thread names, and with remove_empty drops groups that have no member. */
-void groups_end_scan(struct groups *gs, bool remove_empty);
+/* Forgets thread names not seen for longer than `ttl_ticks`, and with remove_empty drops groups
+ * that have no member. */
+void groups_end_scan(struct groups *gs, bool remove_empty, uint64_t now_ticks, uint64_t ttl_ticks);
 
 struct tracker_thread_name *groups_thread_name(struct tracker_group *g, const char *name);
 void groups_count_wchan(struct tracker_group *g, const char *wchan);

@@ -36,9 +36,9 @@ struct entry {
     bool has_schedstat;
     bool has_cache;
     bool reclassify; /* match again under new rules at the next scan */
-    char state;     /* stat state at the last full read */
-    uint32_t wchan; /* interned wchan at the last full read, 0 = none */
-    char name[16];  /* threads: their name at the last full read */
+    char state;      /* stat state at the last full read */
+    uint32_t wchan;  /* interned wchan at the last full read, 0 = none */
+    char name[16];   /* threads: their name at the last full read */
     struct {
         uint8_t has; /* CACHE_* bits */
         uint64_t swap, fds, fd_limit, pss, swap_pss;

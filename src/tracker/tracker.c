@@ -631,7 +631,8 @@ int tracker_scan(struct tracker *t, const struct tracker_source *src)
     resolve_pending(t, src);
     table_sweep(&t->procs, t->gen, forget, t);
     table_sweep(&t->threads, t->gen, NULL, NULL);
-    groups_end_scan(&t->groups, t->options.remove_empty_groups);
+    groups_end_scan(&t->groups, t->options.remove_empty_groups, t->now_ticks,
+                    GROUPS_THREAD_NAME_TTL_SECONDS * t->options.ticks_per_second);
 
     t->tracked = t->ignored = 0;
     for (size_t i = 0; i < t->procs.cap; i++) {
@@ -653,6 +654,8 @@ struct tracker *tracker_new(const struct tracker_options *options,
     t->options = *options;
     if (t->options.page_size == 0)
         t->options.page_size = 4096;
+    if (t->options.ticks_per_second == 0)
+        t->options.ticks_per_second = 100;
     t->classifier = *classifier;
     table_init(&t->procs);
     table_init(&t->threads);

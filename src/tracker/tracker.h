@@ -45,13 +45,14 @@ struct tracker_classifier {
 };
 
 struct tracker_options {
-    uint64_t page_size; /* bytes per page, for stat's rss */
-    bool children;      /* unmatched new processes join their nearest tracked ancestor's group */
-    bool threads;       /* read the threads of multi-threaded members: thread_* families, states
-                           and wchan per thread, context switches summed over threads */
-    bool smaps;         /* read smaps_rollup for proportional memory */
-    bool wchan;         /* tally the kernel functions sleeping threads wait in */
-    bool recheck;       /* match ignored processes again after an exec (comm or program change) */
+    uint64_t page_size;        /* bytes per page, for stat's rss */
+    uint64_t ticks_per_second; /* of stat's clock (and the source's now_ticks) */
+    bool children; /* unmatched new processes join their nearest tracked ancestor's group */
+    bool threads;  /* read the threads of multi-threaded members: thread_* families, states
+                      and wchan per thread, context switches summed over threads */
+    bool smaps;    /* read smaps_rollup for proportional memory */
+    bool wchan;    /* tally the kernel functions sleeping threads wait in */
+    bool recheck;  /* match ignored processes again after an exec (comm or program change) */
     uint64_t recheck_limit_ticks; /* 0: no limit; else recheck only while younger than this */
     bool remove_empty_groups;     /* drop a group, counters and all, when no member is left */
     /* A task that has not run since its last full read (schedstat and stat unchanged) is not
@@ -115,7 +116,7 @@ struct tracker_thread_name {
     char *name;
     uint64_t count;                   /* live threads with this name now; 0: not reported */
     struct tracker_counters counters; /* monotonic, kept while the name is absent for a while */
-    uint32_t absent_scans;
+    uint64_t last_seen_ticks;
 };
 
 /* Threads of the group sleeping in one kernel function. */

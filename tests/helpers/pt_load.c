@@ -7,7 +7,8 @@
  *   spin   burns user CPU;
  *   write  writes and fsyncs a 64 KiB block to ARGS[0] every 50 ms;
  *   threads  starts one sleeping thread per further argument, named by it (any bytes);
- *   rewrite  overwrites its own argv in place with ARGS[0], as setproctitle() does.
+ *   rewrite  overwrites its own argv in place with ARGS[0], as setproctitle() does;
+ *   threadchurn  starts and joins short-lived threads (some renamed) as fast as it can.
  * Extra arguments are ignored, so tests can shape the command line. It exits on SIGTERM, and by
  * itself after 10 minutes so that a crashed test run cannot leave it behind. */
 #include <fcntl.h>
@@ -20,6 +21,16 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t stop;
+
+static void *short_lived(void *arg)
+{
+    if (arg)
+        prctl(PR_SET_NAME, "pt-shortthr");
+    volatile unsigned x = 0;
+    for (unsigned i = 0; i < 20000; i++)
+        x += i;
+    return NULL;
+}
 
 static void *named_sleeper(void *arg)
 {
@@ -66,7 +77,15 @@ int main(int argc, char **argv)
     printf("ready\n");
     fflush(stdout);
 
-    if (strcmp(mode, "spin") == 0) {
+    if (strcmp(mode, "threadchurn") == 0) {
+        for (unsigned long n = 0; !stop; n++) {
+            pthread_t t[4];
+            for (int i = 0; i < 4; i++)
+                pthread_create(&t[i], NULL, short_lived, (n + (unsigned)i) % 2 ? "x" : NULL);
+            for (int i = 0; i < 4; i++)
+                pthread_join(t[i], NULL);
+        }
+    } else if (strcmp(mode, "spin") == 0) {
         volatile unsigned long x = 0;
         while (!stop)
             x++;

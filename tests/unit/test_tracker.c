@@ -719,6 +719,35 @@ static void test_thread_exit_keeps_counters_monotonic(void **state)
     assert_int_equal(g->counters.ctx_voluntary, 4 + 2700 + 6 + 5);
 }
 
+static void test_thread_name_counters_survive_absence_until_ttl(void **state)
+{
+    struct fixture *fx = *state; /* 100 ticks a second, scans 100 ticks apart */
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
+    fake_thread(a, 10, "app", 100);
+    struct proc_thread *w = fake_thread(a, 11, "short", 100);
+    w->stat.utime_ticks = 5;
+    scan(fx);
+    a = fake_find(&fx->fake, 10);
+    a->th[1].stat.utime_ticks = 9;
+    scan(fx);
+    assert_int_equal(thread_name(group(fx, "app"), "short")->counters.cpu_user_ticks, 4);
+    /* Gone for 500 scans (500 s): still remembered, and a new thread of that name adds to it. */
+    fake_thread_remove(a, 11);
+    fake_thread(a, 12, "worker", 100);
+    for (int i = 0; i < 500; i++)
+        scan(fx);
+    assert_non_null(thread_name(group(fx, "app"), "short"));
+    w = fake_thread(a, 13, "short", fx->fake.now);
+    w->stat.utime_ticks = 1;
+    scan(fx);
+    assert_int_equal(thread_name(group(fx, "app"), "short")->counters.cpu_user_ticks, 5);
+    /* Gone for more than ten minutes: forgotten, so numbered names cannot pile up. */
+    fake_thread_remove(a, 13);
+    for (int i = 0; i < 610; i++)
+        scan(fx);
+    assert_null(thread_name(group(fx, "app"), "short"));
+}
+
 static void test_process_going_single_threaded_continues_from_main_thread(void **state)
 {
     struct fixture *fx = *state;
@@ -1037,6 +1066,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_thread_exit_keeps_counters_monotonic, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_process_going_single_threaded_continues_from_main_thread, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thread_name_counters_survive_absence_until_ttl, setup,
+                                        teardown),
         cmocka_unit_test(test_threads_off_never_reads_task),
         cmocka_unit_test_setup_teardown(test_wchan_and_proportional_memory, setup, teardown),
         cmocka_unit_test(test_recheck_matches_again_only_after_exec),
