@@ -490,7 +490,7 @@ struct rules *rules_load_file(const char *path, char *err, size_t errlen, rules_
     goto out_close_fd;
 
 out_too_large:
-    snprintf(err, errlen, "%s: larger than %u MiB, not a config file", path,
+    snprintf(err, errlen, "%s:1:1: larger than %u MiB, not a config file", path,
              RULES_MAX_FILE_SIZE >> 20);
 out_close_fd:
     close(fd);

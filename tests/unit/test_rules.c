@@ -280,7 +280,7 @@ static void test_file_over_16_mib_is_refused(void **state)
     close(fd);
     char err[256], expected[256];
     assert_null(rules_load_file(path, err, sizeof(err), NULL, NULL));
-    snprintf(expected, sizeof(expected), "%s: larger than 16 MiB, not a config file", path);
+    snprintf(expected, sizeof(expected), "%s:1:1: larger than 16 MiB, not a config file", path);
     assert_string_equal(err, expected);
     unlink(path);
 }
