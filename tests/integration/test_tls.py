@@ -57,7 +57,8 @@ class Proctrack:
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError("proctrack exited with %d: %s" % (self.proc.returncode, self.log()))
+                raise RuntimeError("proctrack exited with %d: %s"
+                                   % (self.proc.returncode, self.log()))
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
                 return
