@@ -26,5 +26,6 @@ install_packages() {
     return $rc
 }
 
-BUILD_PACKAGES=(gcc make cmake pkg-config libc6-dev libyaml-dev libmicrohttpd-dev libpcre2-dev zlib1g-dev)
-TEST_PACKAGES=(libcmocka-dev python3 prometheus prometheus-process-exporter)
+BUILD_PACKAGES=(gcc make cmake pkg-config libc6-dev libyaml-dev libmicrohttpd-dev libpcre2-dev zlib1g-dev
+                libgnutls28-dev libcrypt-dev)
+TEST_PACKAGES=(libcmocka-dev python3 prometheus prometheus-process-exporter openssl curl)

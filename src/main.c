@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "exporter/exporter.h"
 #include "http/http.h"
+#include "http/webconfig.h"
 #include "rules/rules.h"
 
 extern const char proctrack_default_config[];
@@ -150,6 +151,17 @@ int main(int argc, char **argv)
     if (opts.once_to_stdout_delay_ns > 0)
         return print_once(exporter, opts.once_to_stdout_delay_ns);
 
+    /* TLS and authentication, read before the port is bound. */
+    struct webconfig *web = NULL;
+    if (opts.web_config_file) {
+        web = webconfig_load_file(opts.web_config_file, err, sizeof(err));
+        if (!web) {
+            fprintf(stderr, "proctrack: %s\n", err);
+            exporter_free(exporter);
+            return EXIT_USAGE;
+        }
+    }
+
     struct http_config hc = {
         .listen_address = opts.listen_address,
         .telemetry_path = opts.telemetry_path,
@@ -158,11 +170,13 @@ int main(int argc, char **argv)
         .gzip = !opts.disable_compression,
         .metrics = collect,
         .metrics_arg = exporter,
+        .web = web,
     };
     struct http_server *server = http_start(&hc, err, sizeof(err));
     if (!server) {
         fprintf(stderr, "proctrack: %s\n", err);
         exporter_free(exporter);
+        webconfig_free(web);
         return EXIT_FAILURE;
     }
     fprintf(stderr,
@@ -177,6 +191,7 @@ int main(int argc, char **argv)
         reload(exporter, &opts);
     fprintf(stderr, "proctrack: %s received, shutting down\n", strsignal(sig));
     http_stop(server);
+    webconfig_free(web);
     exporter_free(exporter);
     return 0;
 }

@@ -54,6 +54,9 @@ static const struct flag flags[] = {
      "report metrics per thread name (thread_* families), and states and wchan per thread; "
      "with false no task/ directory is read"},
     {"version", FLAG_BOOL, OPT(version), "false", "print version information and exit"},
+    {"web.config.file", FLAG_STRING, OPT(web_config_file), "",
+     "path to configuration file that can enable TLS or authentication (exporter-toolkit's "
+     "web config format)"},
     {"web.connection-timeout", FLAG_DURATION, OPT(connection_timeout_ns), "30s",
      "close a connection idle for this long"},
     {"web.disable-compression", FLAG_BOOL, OPT(disable_compression), "false",
@@ -232,6 +235,8 @@ int cli_parse(int argc, char **argv, struct cli_options *opts, char *err, size_t
     }
     if (opts->config_path && !*opts->config_path)
         opts->config_path = NULL;
+    if (opts->web_config_file && !*opts->web_config_file)
+        opts->web_config_file = NULL;
     return CLI_OK;
 }
 

@@ -17,6 +17,9 @@
 #include <microhttpd.h>
 
 #include "expo/expo.h"
+#include "http/basicauth.h"
+#include "http/clientcert.h"
+#include "http/webconfig.h"
 #include "util/xalloc.h"
 
 /* Access handlers return enum MHD_Result since 0.9.71; int before. */
@@ -28,6 +31,8 @@ typedef int mhd_result;
 
 #define TEXT_PLAIN "text/plain; charset=utf-8"
 #define ALLOWED_METHODS "GET, HEAD"
+#define RELOAD_PATH "/-/reload"
+#define REALM "proctrack"
 /* Per-connection pool for the request line and headers; responses live outside it. */
 #define CONNECTION_MEMORY_LIMIT (64 * 1024)
 
@@ -39,7 +44,12 @@ struct http_server {
     bool gzip;
     http_metrics_fn metrics;
     void *metrics_arg;
+    http_reload_fn reload;
+    void *reload_arg;
     unsigned port;
+    const struct webconfig *web; /* NULL: none */
+    enum webconfig_client_auth client_auth;
+    struct basicauth *auth; /* NULL: no basic auth */
 
     /* While MHD_start_daemon runs, its log lines are kept rather than printed, so that a failed
      * start is reported once, through `err`, instead of twice. */
@@ -301,35 +311,6 @@ static bool client_accepts_gzip(struct MHD_Connection *conn)
 
 /* ---- responses --------------------------------------------------------------------------- */
 
-static mhd_result queue(struct MHD_Connection *conn, unsigned status, struct MHD_Response *resp,
-                        const char *content_type)
-{
-    mhd_result ret = MHD_NO;
-    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) == MHD_YES)
-        ret = MHD_queue_response(conn, status, resp);
-    MHD_destroy_response(resp);
-    return ret;
-}
-
-/* A body that outlives the request: a string literal or the server's landing page. */
-static mhd_result reply_persistent(struct MHD_Connection *conn, unsigned status,
-                                   const char *content_type, const char *body, size_t len,
-                                   const char *allow)
-{
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_PERSISTENT);
-    if (!resp)
-        return MHD_NO;
-    if (allow && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow) != MHD_YES) {
-        MHD_destroy_response(resp);
-        return MHD_NO;
-    }
-    return queue(conn, status, resp, content_type);
-}
-
-#define REPLY_LITERAL(conn, status, text, allow)                                                   \
-    reply_persistent(conn, status, TEXT_PLAIN, text, sizeof(text) - 1, allow)
-
 /* Hands the strbuf's memory to MHD, which frees it with free() after sending. On failure MHD
  * has not taken it (0.9.75), so it is freed here. Either way `body` is left empty. */
 static struct MHD_Response *response_from_strbuf(struct strbuf *body)
@@ -346,6 +327,58 @@ static struct MHD_Response *response_from_strbuf(struct strbuf *body)
     return resp;
 }
 
+/* Content-Type, and the web config's headers, which every response carries. */
+static bool add_headers(const struct http_server *srv, struct MHD_Response *resp,
+                        const char *content_type)
+{
+    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES)
+        return false;
+    for (size_t i = 0; srv->web && i < srv->web->nheaders; i++) {
+        const struct webconfig_header *h = &srv->web->headers[i];
+        if (MHD_add_response_header(resp, h->name, h->value) != MHD_YES)
+            return false;
+    }
+    return true;
+}
+
+static mhd_result queue(const struct http_server *srv, struct MHD_Connection *conn, unsigned status,
+                        struct MHD_Response *resp, const char *content_type)
+{
+    mhd_result ret = MHD_NO;
+    if (add_headers(srv, resp, content_type))
+        ret = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* A body that outlives the request: a string literal or the server's landing page. */
+static mhd_result reply_persistent(const struct http_server *srv, struct MHD_Connection *conn,
+                                   unsigned status, const char *content_type, const char *body,
+                                   size_t len, const char *allow)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    if (allow && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow) != MHD_YES) {
+        MHD_destroy_response(resp);
+        return MHD_NO;
+    }
+    return queue(srv, conn, status, resp, content_type);
+}
+
+#define REPLY_LITERAL(srv, conn, status, text, allow)                                              \
+    reply_persistent(srv, conn, status, TEXT_PLAIN, text, sizeof(text) - 1, allow)
+
+static mhd_result reply_text(const struct http_server *srv, struct MHD_Connection *conn,
+                             unsigned status, struct strbuf *body)
+{
+    struct MHD_Response *resp = response_from_strbuf(body);
+    if (!resp)
+        return MHD_NO;
+    return queue(srv, conn, status, resp, TEXT_PLAIN);
+}
+
 static mhd_result serve_metrics(struct http_server *srv, struct MHD_Connection *conn)
 {
     struct strbuf body = STRBUF_INIT;
@@ -354,10 +387,7 @@ static mhd_result serve_metrics(struct http_server *srv, struct MHD_Connection *
     if (rc < 0) {
         strbuf_reset(&body);
         strbuf_printf(&body, "error collecting metrics: %s\n", strerror(-rc));
-        struct MHD_Response *resp = response_from_strbuf(&body);
-        if (!resp)
-            return MHD_NO;
-        return queue(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, resp, TEXT_PLAIN);
+        return reply_text(srv, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, &body);
     }
 
     bool compressed = false;
@@ -382,12 +412,98 @@ static mhd_result serve_metrics(struct http_server *srv, struct MHD_Connection *
         MHD_destroy_response(resp);
         return MHD_NO;
     }
-    return queue(conn, MHD_HTTP_OK, resp, EXPO_CONTENT_TYPE);
+    return queue(srv, conn, MHD_HTTP_OK, resp, EXPO_CONTENT_TYPE);
+}
+
+static mhd_result serve_reload(struct http_server *srv, struct MHD_Connection *conn)
+{
+    char err[1024] = "";
+    int rc = srv->reload(srv->reload_arg, err, sizeof(err));
+    if (rc == 0)
+        return REPLY_LITERAL(srv, conn, MHD_HTTP_OK, "OK\n", NULL);
+    struct strbuf body = STRBUF_INIT;
+    if (err[0])
+        strbuf_printf(&body, "%s\n", err);
+    else
+        strbuf_printf(&body, "reload failed: %s\n", rc < 0 ? strerror(-rc) : "unknown error");
+    return reply_text(srv, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, &body);
+}
+
+/* ---- access ----------------------------------------------------------------------------- */
+
+static void notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                              enum MHD_ConnectionNotificationCode code)
+{
+    const struct http_server *srv = cls;
+    (void)socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED && srv->client_auth != WEBCONFIG_NO_CLIENT_CERT)
+        clientcert_request(conn);
+}
+
+static bool credentials_ok(struct http_server *srv, struct MHD_Connection *conn)
+{
+    char *password = NULL;
+    char *user = MHD_basic_auth_get_username_password(conn, &password);
+    bool ok = user && password && basicauth_check(srv->auth, user, password);
+    if (password) {
+        explicit_bzero(password, strlen(password));
+        MHD_free(password);
+    }
+    if (user)
+        MHD_free(user);
+    return ok;
+}
+
+static mhd_result ask_credentials(struct http_server *srv, struct MHD_Connection *conn)
+{
+    static const char body[] = "Unauthorized\n";
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    mhd_result ret = MHD_NO;
+    if (add_headers(srv, resp, TEXT_PLAIN))
+        ret = MHD_queue_basic_auth_fail_response(conn, REALM, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* Answers a request that may not go on (403, 401, 405), as exporter-toolkit checks in this
+ * order. Returns false when the request may go on. */
+static bool refuse(struct http_server *srv, struct MHD_Connection *conn, const char *method,
+                   bool is_reload, mhd_result *ret)
+{
+    char why[512];
+    if (!clientcert_check(conn, srv->client_auth, why, sizeof(why))) {
+        struct strbuf body = STRBUF_INIT;
+        strbuf_printf(&body, "Forbidden: %s\n", why);
+        *ret = reply_text(srv, conn, MHD_HTTP_FORBIDDEN, &body);
+        return true;
+    }
+    if (srv->auth && !credentials_ok(srv, conn)) {
+        *ret = ask_credentials(srv, conn);
+        return true;
+    }
+    bool get_or_head =
+        strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    if (is_reload && srv->reload && strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
+        *ret = REPLY_LITERAL(srv, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed\n",
+                             MHD_HTTP_METHOD_POST);
+        return true;
+    }
+    /* Without a reload hook, /-/reload does not exist, whatever the method. */
+    if (!is_reload && !get_or_head) {
+        *ret = REPLY_LITERAL(srv, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed\n",
+                             ALLOWED_METHODS);
+        return true;
+    }
+    return false;
 }
 
 /* MHD calls this at least twice per request: once when the headers are in, then once per chunk
- * of body, then once more with no data. The answer waits for that last call so that a body sent
- * with GET is read and dropped and the connection can be kept alive. */
+ * of body, then once more with no data. Refusals are answered on the first call, without reading
+ * a body; other answers wait for the last call so that a body sent with GET is read and dropped
+ * and the connection can be kept alive. */
 static mhd_result handle_request(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **req_cls)
@@ -396,11 +512,13 @@ static mhd_result handle_request(void *cls, struct MHD_Connection *conn, const c
     struct http_server *srv = cls;
     (void)version;
     (void)upload_data;
+    /* The telemetry path wins; http_start refuses it as /-/reload when there is a hook. */
+    bool is_reload = strcmp(url, RELOAD_PATH) == 0 && strcmp(url, srv->telemetry_path) != 0;
 
-    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-        return REPLY_LITERAL(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed\n",
-                             ALLOWED_METHODS);
     if (!*req_cls) {
+        mhd_result ret;
+        if (refuse(srv, conn, method, is_reload, &ret))
+            return ret;
         *req_cls = &headers_seen;
         return MHD_YES;
     }
@@ -409,12 +527,14 @@ static mhd_result handle_request(void *cls, struct MHD_Connection *conn, const c
         return MHD_YES;
     }
 
+    if (is_reload && srv->reload)
+        return serve_reload(srv, conn);
     if (strcmp(url, srv->telemetry_path) == 0)
         return serve_metrics(srv, conn);
     if (strcmp(url, "/") == 0)
-        return reply_persistent(conn, MHD_HTTP_OK, "text/html; charset=utf-8", srv->landing_html,
-                                srv->landing_len, NULL);
-    return REPLY_LITERAL(conn, MHD_HTTP_NOT_FOUND, "Not Found\n", NULL);
+        return reply_persistent(srv, conn, MHD_HTTP_OK, "text/html; charset=utf-8",
+                                srv->landing_html, srv->landing_len, NULL);
+    return REPLY_LITERAL(srv, conn, MHD_HTTP_NOT_FOUND, "Not Found\n", NULL);
 }
 
 /* ---- landing page ------------------------------------------------------------------------ */
@@ -466,6 +586,7 @@ static char *default_landing_page(const char *telemetry_path)
 
 static void server_free(struct http_server *srv)
 {
+    basicauth_free(srv->auth);
     free(srv->telemetry_path);
     free(srv->landing_html);
     strbuf_free(&srv->start_log);
@@ -492,6 +613,15 @@ struct http_server *http_start(const struct http_config *config, char *err, size
         snprintf(err, errlen, "no metrics callback");
         return NULL;
     }
+    if (config->reload && strcmp(path, RELOAD_PATH) == 0) {
+        snprintf(err, errlen, "invalid telemetry path \"%s\": taken by the reload endpoint", path);
+        return NULL;
+    }
+    const struct webconfig *web = config->web;
+    if (web && web->tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        snprintf(err, errlen, "the web config enables TLS, which this libmicrohttpd lacks");
+        return NULL;
+    }
 
     struct http_server *srv = xcalloc(1, sizeof(*srv));
     pthread_mutex_init(&srv->log_lock, NULL);
@@ -502,12 +632,19 @@ struct http_server *http_start(const struct http_config *config, char *err, size
     srv->gzip = config->gzip;
     srv->metrics = config->metrics;
     srv->metrics_arg = config->metrics_arg;
+    srv->reload = config->reload;
+    srv->reload_arg = config->reload_arg;
+    srv->web = web;
+    if (web && web->tls)
+        srv->client_auth = web->client_auth;
+    if (web && web->nusers)
+        srv->auth = basicauth_new(web->users, web->nusers);
 
     /* A scrape can take tens of milliseconds; a thread per connection keeps a slow one from
      * holding up the others. poll() rather than select() so fds above 1024 are fine. */
     unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG;
-    struct MHD_OptionItem opts[5];
+    struct MHD_OptionItem opts[9];
     size_t n = 0;
     struct sockaddr_in any4;
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
@@ -531,12 +668,24 @@ struct http_server *http_start(const struct http_config *config, char *err, size
             flags |= MHD_USE_IPv6;
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &addr.sa};
     }
+    char priorities[64];
+    if (web && web->tls) {
+        /* PEM contents, which libmicrohttpd hands to gnutls as it starts. */
+        flags |= MHD_USE_TLS;
+        webconfig_tls_priorities(web, priorities, sizeof(priorities));
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, web->cert};
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, web->key};
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, priorities};
+        if (web->client_ca)
+            opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, web->client_ca};
+    }
     opts[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 
     srv->log_capture = true;
-    srv->daemon = MHD_start_daemon(flags, addr.port, NULL, NULL, handle_request, srv,
-                                   MHD_OPTION_EXTERNAL_LOGGER, log_mhd, srv, MHD_OPTION_ARRAY, opts,
-                                   MHD_OPTION_END);
+    srv->daemon =
+        MHD_start_daemon(flags, addr.port, NULL, NULL, handle_request, srv,
+                         MHD_OPTION_EXTERNAL_LOGGER, log_mhd, srv, MHD_OPTION_NOTIFY_CONNECTION,
+                         notify_connection, srv, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     pthread_mutex_lock(&srv->log_lock);
     srv->log_capture = false;
     pthread_mutex_unlock(&srv->log_lock);

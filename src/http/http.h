@@ -1,5 +1,6 @@
-/* The HTTP front: libmicrohttpd serving the metrics path, a landing page, and errors. Knows sockets
- * and HTTP, nothing of metrics: the body comes from a callback. */
+/* The HTTP front: libmicrohttpd serving the metrics path, a landing page, and errors, over TLS and
+ * behind basic auth when a web config asks for them. Knows sockets and HTTP, nothing of metrics:
+ * the body comes from a callback. */
 #ifndef PROCTRACK_HTTP_HTTP_H
 #define PROCTRACK_HTTP_HTTP_H
 
@@ -12,7 +13,14 @@
  * collection (answered with 500). May be called from several connection threads at once. */
 typedef int (*http_metrics_fn)(void *arg, struct strbuf *body);
 
-/* Strings are copied by http_start; only metrics_arg must outlive the server. */
+/* Reloads whatever the caller reloads (POST /-/reload). Returns 0, or non-zero with a message in
+ * `err` (a negative errno with `err` left empty also works), answered with 500 and that text. May
+ * be called from several connection threads at once. */
+typedef int (*http_reload_fn)(void *arg, char *err, size_t errlen);
+
+struct webconfig;
+
+/* Strings are copied by http_start; metrics_arg, reload_arg and web must outlive the server. */
 struct http_config {
     const char *listen_address; /* ":9256" (all interfaces, IPv6 and IPv4), "127.0.0.1:9256",
                                    "[::1]:9256", "host:port" (first address it resolves to);
@@ -25,13 +33,23 @@ struct http_config {
     const char *landing_html;   /* body of GET /; NULL for a built-in page */
     http_metrics_fn metrics;
     void *metrics_arg;
+    http_reload_fn reload; /* NULL: /-/reload is 404 like any unknown path */
+    void *reload_arg;
+    /* TLS, client certificates, basic auth (on every path) and extra response headers, from
+     * -web.config.file; NULL for plain HTTP without any of them. */
+    const struct webconfig *web;
 };
 
 struct http_server;
 
 /* Binds and starts serving on internal threads (one per connection). On error returns NULL with
  * a message in `err`, such as `invalid listen address "x": missing port` or
- * `cannot listen on "127.0.0.1:9256": ... Address already in use`. */
+ * `cannot listen on "127.0.0.1:9256": ... Address already in use`.
+ *
+ * Each request is checked in this order: the client certificate, as the web config's
+ * client_auth_type asks (403 when missing or not verified), then basic auth when the web config
+ * lists users (401 with `WWW-Authenticate: Basic realm="proctrack"`), then the method (405), then
+ * the path (404). */
 struct http_server *http_start(const struct http_config *config, char *err, size_t errlen);
 /* The bound TCP port (useful with port 0). */
 unsigned http_port(const struct http_server *server);

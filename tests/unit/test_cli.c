@@ -55,6 +55,22 @@ static void test_one_or_two_dashes_equals_or_space(void **state)
     assert_true(o.debug);
 }
 
+static void test_web_config_file(void **state)
+{
+    (void)state;
+    struct cli_options o;
+    char err[256];
+    char *argv[] = {"proctrack"};
+    assert_int_equal(parse(&o, err, 1, argv), CLI_OK);
+    assert_null(o.web_config_file);
+    char *argv2[] = {"proctrack", "--web.config.file", "/etc/proctrack/web.yml"};
+    assert_int_equal(parse(&o, err, 3, argv2), CLI_OK);
+    assert_string_equal(o.web_config_file, "/etc/proctrack/web.yml");
+    char *argv3[] = {"proctrack", "-web.config.file="};
+    assert_int_equal(parse(&o, err, 2, argv3), CLI_OK);
+    assert_null(o.web_config_file);
+}
+
 static void test_bool_takes_no_separate_value(void **state)
 {
     (void)state;
@@ -127,6 +143,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_match_process_exporter),
         cmocka_unit_test(test_one_or_two_dashes_equals_or_space),
+        cmocka_unit_test(test_web_config_file),
         cmocka_unit_test(test_bool_takes_no_separate_value),
         cmocka_unit_test(test_unknown_flag_and_missing_value),
         cmocka_unit_test(test_help_flags),

@@ -5,6 +5,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <crypt.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
@@ -20,6 +21,7 @@
 
 #include "expo/expo.h"
 #include "http/http.h"
+#include "http/webconfig.h"
 
 static const char EXPOSITION[] = "# HELP proctrack_test_up Test.\n"
                                  "# TYPE proctrack_test_up gauge\n"
@@ -563,6 +565,220 @@ static void test_port_zero_binds_an_ephemeral_port(void **state)
     http_stop(NULL); /* a no-op */
 }
 
+/* ---- web config: basic auth, headers; the reload hook ------------------------------------ */
+
+/* A web config with user "prometheus" (password "s3cret", hashed now at bcrypt's lowest cost)
+ * and two extra headers. */
+static struct webconfig *auth_webconfig(void)
+{
+    char salt[CRYPT_GENSALT_OUTPUT_SIZE], yaml[512], err[512];
+    struct crypt_data *data = calloc(1, sizeof(*data));
+    assert_non_null(crypt_gensalt_rn("$2b$", 4, NULL, 0, salt, sizeof(salt)));
+    const char *hash = crypt_rn("s3cret", salt, data, sizeof(*data));
+    assert_non_null(hash);
+    snprintf(yaml, sizeof(yaml),
+             "basic_auth_users:\n"
+             "  prometheus: '%s'\n"
+             "http_server_config:\n"
+             "  headers:\n"
+             "    X-Frame-Options: deny\n"
+             "    X-Content-Type-Options: nosniff\n",
+             hash);
+    free(data);
+    struct webconfig *wc =
+        webconfig_load_buffer("web.yml", yaml, strlen(yaml), NULL, err, sizeof(err));
+    if (!wc)
+        fail_msg("%s", err);
+    return wc;
+}
+
+/* "prometheus:s3cret" and "prometheus:wrong" */
+#define GOOD_AUTH "Authorization: Basic cHJvbWV0aGV1czpzM2NyZXQ=\r\n"
+#define BAD_AUTH "Authorization: Basic cHJvbWV0aGV1czp3cm9uZw==\r\n"
+
+static void assert_extra_headers(const struct reply *r)
+{
+    assert_non_null(header(r, "X-Frame-Options"));
+    assert_string_equal(header(r, "X-Frame-Options"), "deny");
+    assert_string_equal(header(r, "X-Content-Type-Options"), "nosniff");
+}
+
+static void test_basic_auth_guards_every_path(void **state)
+{
+    (void)state;
+    struct fake_collector fc = {0};
+    struct http_config cfg = test_config(&fc);
+    struct webconfig *wc = auth_webconfig();
+    char err[256];
+    cfg.web = wc;
+    struct http_server *srv = http_start(&cfg, err, sizeof(err));
+    assert_non_null(srv);
+    unsigned port = http_port(srv);
+    struct reply r;
+
+    static const char *const paths[] = {"/metrics", "/", "/nope", "/-/reload"};
+    static const char *const refused[] = {NULL, BAD_AUTH, "Authorization: Basic !!!\r\n",
+                                          "Authorization: Bearer abc\r\n",
+                                          /* "prometheus" without a colon */
+                                          "Authorization: Basic cHJvbWV0aGV1cw==\r\n"};
+    for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]); p++) {
+        for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+            get(port, "GET", paths[p], refused[i], &r);
+            if (r.status != 401)
+                fail_msg("GET %s with %s: %d", paths[p], refused[i] ? refused[i] : "nothing",
+                         r.status);
+            assert_string_equal(header(&r, "WWW-Authenticate"), "Basic realm=\"proctrack\"");
+            assert_extra_headers(&r);
+            reply_free(&r);
+        }
+    }
+    /* Authentication comes before the method check. */
+    get(port, "DELETE", "/metrics", NULL, &r);
+    assert_int_equal(r.status, 401);
+    reply_free(&r);
+    assert_int_equal(atomic_load(&fc.calls), 0);
+
+    get(port, "GET", "/metrics", GOOD_AUTH, &r);
+    assert_int_equal(r.status, 200);
+    assert_memory_equal(r.body, EXPOSITION, sizeof(EXPOSITION) - 1);
+    assert_extra_headers(&r);
+    reply_free(&r);
+    get(port, "GET", "/nope", GOOD_AUTH, &r);
+    assert_int_equal(r.status, 404);
+    reply_free(&r);
+    get(port, "DELETE", "/metrics", GOOD_AUTH, &r);
+    assert_int_equal(r.status, 405);
+    reply_free(&r);
+
+    http_stop(srv);
+    webconfig_free(wc);
+}
+
+static void test_extra_headers_on_every_response(void **state)
+{
+    (void)state;
+    struct fake_collector fc = {.fail_with = -EIO};
+    struct http_config cfg = test_config(&fc);
+    char err[256];
+    const char yaml[] = "http_server_config:\n  headers:\n"
+                        "    X-Frame-Options: deny\n    X-Content-Type-Options: nosniff\n";
+    struct webconfig *wc =
+        webconfig_load_buffer("web.yml", yaml, sizeof(yaml) - 1, NULL, err, sizeof(err));
+    assert_non_null(wc);
+    cfg.web = wc;
+    struct http_server *srv = http_start(&cfg, err, sizeof(err));
+    assert_non_null(srv);
+    static const struct {
+        const char *method, *path;
+        int status;
+    } cases[] = {
+        {"GET", "/", 200},  {"HEAD", "/", 200}, {"GET", "/metrics", 500},
+        {"GET", "/x", 404}, {"PUT", "/", 405},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct reply r;
+        get(http_port(srv), cases[i].method, cases[i].path, NULL, &r);
+        assert_int_equal(r.status, cases[i].status);
+        assert_extra_headers(&r);
+        reply_free(&r);
+    }
+    http_stop(srv);
+    webconfig_free(wc);
+}
+
+struct fake_reload {
+    atomic_int calls;
+    int rc;
+    const char *message;
+};
+
+static int fake_reload(void *arg, char *err, size_t errlen)
+{
+    struct fake_reload *fr = arg;
+    atomic_fetch_add(&fr->calls, 1);
+    if (fr->message)
+        snprintf(err, errlen, "%s", fr->message);
+    return fr->rc;
+}
+
+static void test_reload_hook(void **state)
+{
+    (void)state;
+    struct fake_collector fc = {0};
+    struct fake_reload fr = {0};
+    struct http_config cfg = test_config(&fc);
+    char err[256];
+    cfg.reload = fake_reload;
+    cfg.reload_arg = &fr;
+    struct http_server *srv = http_start(&cfg, err, sizeof(err));
+    assert_non_null(srv);
+    unsigned port = http_port(srv);
+    struct reply r;
+
+    exchange(port,
+             "POST /-/reload HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+             "Content-Length: 0\r\n\r\n",
+             &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body_len, 3);
+    assert_memory_equal(r.body, "OK\n", 3);
+    assert_int_equal(atomic_load(&fr.calls), 1);
+    reply_free(&r);
+
+    /* A body is read and dropped before the hook runs. */
+    fr.rc = -EINVAL;
+    fr.message = "config.yml:3:5: unknown key \"nmae\"";
+    exchange(port,
+             "POST /-/reload HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+             "Content-Length: 5\r\n\r\nhello",
+             &r);
+    assert_int_equal(r.status, 500);
+    assert_string_equal(header(&r, "Content-Type"), "text/plain; charset=utf-8");
+    assert_int_equal(r.body_len, strlen(fr.message) + 1);
+    assert_memory_equal(r.body, "config.yml:3:5: unknown key \"nmae\"\n", r.body_len);
+    assert_int_equal(atomic_load(&fr.calls), 2);
+    reply_free(&r);
+
+    fr.message = NULL;
+    exchange(port, "POST /-/reload HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", &r);
+    assert_int_equal(r.status, 500);
+    assert_non_null(strstr(r.body, strerror(EINVAL)));
+    reply_free(&r);
+
+    get(port, "GET", "/-/reload", NULL, &r);
+    assert_int_equal(r.status, 405);
+    assert_string_equal(header(&r, "Allow"), "POST");
+    reply_free(&r);
+    get(port, "POST", "/metrics", NULL, &r);
+    assert_int_equal(r.status, 405);
+    reply_free(&r);
+    assert_int_equal(atomic_load(&fr.calls), 3);
+    http_stop(srv);
+
+    cfg.telemetry_path = "/-/reload";
+    assert_null(http_start(&cfg, err, sizeof(err)));
+    assert_string_equal(err, "invalid telemetry path \"/-/reload\": taken by the reload endpoint");
+}
+
+static void test_reload_path_is_404_without_hook(void **state)
+{
+    struct fixture *fx = *state;
+    struct reply r;
+    exchange(fx->port,
+             "POST /-/reload HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+             "Content-Length: 0\r\n\r\n",
+             &r);
+    assert_int_equal(r.status, 404);
+    reply_free(&r);
+    get(fx->port, "GET", "/-/reload", NULL, &r);
+    assert_int_equal(r.status, 404);
+    reply_free(&r);
+    get(fx->port, "POST", "/elsewhere", NULL, &r);
+    assert_int_equal(r.status, 405);
+    assert_string_equal(header(&r, "Allow"), "GET, HEAD");
+    reply_free(&r);
+}
+
 #define SERVER_TEST(f) cmocka_unit_test_setup_teardown(f, setup_server, teardown_server)
 
 int main(void)
@@ -585,6 +801,10 @@ int main(void)
         cmocka_unit_test(test_bad_telemetry_path_is_rejected),
         SERVER_TEST(test_second_server_on_same_port_fails),
         SERVER_TEST(test_port_zero_binds_an_ephemeral_port),
+        cmocka_unit_test(test_basic_auth_guards_every_path),
+        cmocka_unit_test(test_extra_headers_on_every_response),
+        cmocka_unit_test(test_reload_hook),
+        SERVER_TEST(test_reload_path_is_404_without_hook),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
