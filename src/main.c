@@ -34,35 +34,35 @@ static bool legacy_mode(const struct cli_options *opts)
     return (opts->procnames && *opts->procnames) || (opts->namemapping && *opts->namemapping);
 }
 
-static struct rules *load_rules(const struct cli_options *opts)
+static struct rules *load_rules(const struct cli_options *opts, char *err, size_t errlen)
 {
-    char err[1024];
-    struct rules *rules;
     if (legacy_mode(opts))
-        rules = rules_load_legacy(opts->procnames, opts->namemapping, err, sizeof(err));
-    else if (opts->config_path)
-        rules = rules_load_file(opts->config_path, err, sizeof(err), print_warning, NULL);
-    else
-        rules =
-            rules_load_buffer("<default>", proctrack_default_config, proctrack_default_config_len,
-                              err, sizeof(err), print_warning, NULL);
-    if (!rules)
-        fprintf(stderr, "proctrack: %s\n", err);
-    return rules;
+        return rules_load_legacy(opts->procnames, opts->namemapping, err, errlen);
+    if (opts->config_path)
+        return rules_load_file(opts->config_path, err, errlen, print_warning, NULL);
+    return rules_load_buffer("<default>", proctrack_default_config, proctrack_default_config_len,
+                             err, errlen, print_warning, NULL);
 }
 
-/* SIGHUP: read the config again. A config that does not load changes nothing. */
-static int reload(struct exporter *exporter, const struct cli_options *opts)
+struct reloader {
+    struct exporter *exporter;
+    const struct cli_options *opts;
+};
+
+/* SIGHUP or POST /-/reload: read the config again. One that does not load changes nothing. */
+static int reload(void *arg, char *err, size_t errlen)
 {
-    struct rules *rules = load_rules(opts);
+    struct reloader *r = arg;
+    struct rules *rules = load_rules(r->opts, err, errlen);
     if (!rules) {
-        fprintf(stderr, "proctrack: reload failed, keeping the current config\n");
+        fprintf(stderr, "proctrack: %s\nproctrack: reload failed, keeping the current config\n",
+                err);
         return -1;
     }
     size_t n = rules_count(rules);
-    exporter_reload(exporter, rules);
+    exporter_reload(r->exporter, rules);
     fprintf(stderr, "proctrack: config reloaded: %zu rules from %s\n", n,
-            opts->config_path ? opts->config_path : "the embedded default config");
+            r->opts->config_path ? r->opts->config_path : "the embedded default config");
     return 0;
 }
 
@@ -107,9 +107,11 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    struct rules *rules = load_rules(&opts);
-    if (!rules)
+    struct rules *rules = load_rules(&opts, err, sizeof(err));
+    if (!rules) {
+        fprintf(stderr, "proctrack: %s\n", err);
         return EXIT_USAGE;
+    }
     const char *source = legacy_mode(&opts) ? "-procnames/-namemapping"
                          : opts.config_path ? opts.config_path
                                             : "the embedded default config";
@@ -162,6 +164,7 @@ int main(int argc, char **argv)
         }
     }
 
+    struct reloader reloader = {exporter, &opts};
     struct http_config hc = {
         .listen_address = opts.listen_address,
         .telemetry_path = opts.telemetry_path,
@@ -171,6 +174,8 @@ int main(int argc, char **argv)
         .metrics = collect,
         .metrics_arg = exporter,
         .web = web,
+        .reload = opts.enable_lifecycle ? reload : NULL,
+        .reload_arg = &reloader,
     };
     struct http_server *server = http_start(&hc, err, sizeof(err));
     if (!server) {
@@ -188,7 +193,7 @@ int main(int argc, char **argv)
 
     int sig = 0;
     while (sigwait(&signals, &sig) == 0 && sig == SIGHUP)
-        reload(exporter, &opts);
+        reload(&reloader, err, sizeof(err));
     fprintf(stderr, "proctrack: %s received, shutting down\n", strsignal(sig));
     http_stop(server);
     webconfig_free(web);

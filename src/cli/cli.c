@@ -61,6 +61,8 @@ static const struct flag flags[] = {
      "close a connection idle for this long"},
     {"web.disable-compression", FLAG_BOOL, OPT(disable_compression), "false",
      "never gzip the metrics response, even when the client accepts it"},
+    {"web.enable-lifecycle", FLAG_BOOL, OPT(enable_lifecycle), "false",
+     "enable POST /-/reload, which reloads the config like SIGHUP"},
     {"web.listen-address", FLAG_STRING, OPT(listen_address), ":9256",
      "address on which to expose metrics and web interface"},
     {"web.max-connections", FLAG_UINT, OPT(max_connections), "64",

@@ -78,5 +78,34 @@ class ReloadTest(unittest.TestCase):
             w.stop()
 
 
+    def test_http_reload_only_when_enabled(self):
+        w = h.Workers()
+        servers = []
+        try:
+            w.start("pt-rb")
+            path = h.write_config(w.dir, V1)
+            plain = h.start_proctrack("-config.path", path)
+            servers.append(plain)
+            lifecycle = h.start_proctrack("-config.path", path, "-web.enable-lifecycle")
+            servers.append(lifecycle)
+            self.assertEqual(plain.request("POST", "/-/reload")[0], 404)
+            h.write_config(w.dir, V2)
+            status, _, body = lifecycle.request("POST", "/-/reload")
+            self.assertEqual((status, body), (200, b"OK\n"))
+            s = h.parse(lifecycle.scrape())[0]
+            self.assertEqual(h.value(s, "namedprocess_namegroup_num_procs", groupname="c"), 1)
+            self.assertEqual(lifecycle.request("GET", "/-/reload")[0], 405)
+            h.write_config(w.dir, BROKEN)
+            status, _, body = lifecycle.request("POST", "/-/reload")
+            self.assertEqual(status, 500)
+            self.assertIn(b"4:15: bad cmdline regex", body)
+            s = h.parse(lifecycle.scrape())[0]
+            self.assertEqual(h.value(s, "namedprocess_namegroup_num_procs", groupname="c"), 1)
+        finally:
+            for s in servers:
+                s.stop()
+            w.stop()
+
+
 if __name__ == "__main__":
     h.main()
