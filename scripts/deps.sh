@@ -28,4 +28,4 @@ install_packages() {
 
 BUILD_PACKAGES=(gcc make cmake pkg-config libc6-dev libyaml-dev libmicrohttpd-dev libpcre2-dev zlib1g-dev
                 libgnutls28-dev libcrypt-dev)
-TEST_PACKAGES=(libcmocka-dev python3 prometheus prometheus-process-exporter openssl curl)
+TEST_PACKAGES=(libcmocka-dev python3 prometheus prometheus-process-exporter wrk openssl curl)

@@ -169,6 +169,7 @@ int main(int argc, char **argv)
         .listen_address = opts.listen_address,
         .telemetry_path = opts.telemetry_path,
         .max_connections = (unsigned)opts.max_connections,
+        .max_connections_per_ip = (unsigned)opts.max_connections_per_ip,
         .timeout_seconds = (unsigned)((opts.connection_timeout_ns + 999999999) / 1000000000),
         .gzip = !opts.disable_compression,
         .metrics = collect,

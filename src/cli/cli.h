@@ -31,6 +31,7 @@ struct cli_options {
     bool version;
     bool help;
     uint64_t max_connections;
+    uint64_t max_connections_per_ip;
     uint64_t connection_timeout_ns;
     bool disable_compression;
     bool enable_lifecycle;

@@ -644,7 +644,7 @@ struct http_server *http_start(const struct http_config *config, char *err, size
      * holding up the others. poll() rather than select() so fds above 1024 are fine. */
     unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG;
-    struct MHD_OptionItem opts[9];
+    struct MHD_OptionItem opts[10];
     size_t n = 0;
     struct sockaddr_in any4;
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
@@ -654,6 +654,11 @@ struct http_server *http_start(const struct http_config *config, char *err, size
     if (config->max_connections)
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
                                             (intptr_t)config->max_connections, NULL};
+    /* Slow or idle connections from one address (a slowloris) use up at most this many slots,
+     * and Prometheus, from another address, still gets its scrape answered. */
+    if (config->max_connections_per_ip)
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                            (intptr_t)config->max_connections_per_ip, NULL};
     if (addr.any && ipv6_available()) {
         flags |= MHD_USE_DUAL_STACK; /* [::] that also takes IPv4 */
     } else if (addr.any) {

@@ -22,15 +22,16 @@ struct webconfig;
 
 /* Strings are copied by http_start; metrics_arg, reload_arg and web must outlive the server. */
 struct http_config {
-    const char *listen_address; /* ":9256" (all interfaces, IPv6 and IPv4), "127.0.0.1:9256",
-                                   "[::1]:9256", "host:port" (first address it resolves to);
-                                   port 0 picks a free one */
-    const char *telemetry_path; /* "/metrics"; must start with '/'; NULL means "/metrics" */
-    unsigned max_connections;   /* concurrent connections, further ones wait in the listen
-                                   backlog; 0 for libmicrohttpd's default */
-    unsigned timeout_seconds;   /* idle connection timeout; 0 means none */
-    bool gzip;                  /* compress when the client accepts gzip */
-    const char *landing_html;   /* body of GET /; NULL for a built-in page */
+    const char *listen_address;      /* ":9256" (all interfaces, IPv6 and IPv4), "127.0.0.1:9256",
+                                        "[::1]:9256", "host:port" (first address it resolves to);
+                                        port 0 picks a free one */
+    const char *telemetry_path;      /* "/metrics"; must start with '/'; NULL means "/metrics" */
+    unsigned max_connections;        /* concurrent connections, further ones wait in the listen
+                                        backlog; 0 for libmicrohttpd's default */
+    unsigned max_connections_per_ip; /* so that one client cannot take every connection; 0: none */
+    unsigned timeout_seconds;        /* idle connection timeout; 0 means none */
+    bool gzip;                       /* compress when the client accepts gzip */
+    const char *landing_html;        /* body of GET /; NULL for a built-in page */
     http_metrics_fn metrics;
     void *metrics_arg;
     http_reload_fn reload; /* NULL: /-/reload is 404 like any unknown path */
