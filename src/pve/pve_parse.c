@@ -682,6 +682,10 @@ static bool parse_fixed(const char *s, size_t len, double *out)
     if (i < len && s[i] == '.') {
         size_t f = ++i;
         for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+            /* Digits past what a double holds change nothing. Taking them all, ~310 of them
+             * would make frac and scale infinite and frac / scale NaN. */
+            if (scale >= 1e18)
+                continue;
             frac = frac * 10 + (s[i] - '0');
             scale *= 10;
         }

@@ -808,6 +808,23 @@ static void test_pressure_garbage(void **state)
     assert_false(psi.has_full);
 }
 
+/* A fraction of ~310 digits made avg10 NaN. The input is also in the fuzz corpus:
+ * tests/fuzz/corpus/fuzz_pve_pressure/long-fraction. */
+static void test_pressure_long_fraction_is_a_number(void **state)
+{
+    (void)state;
+    struct pve_pressure psi;
+    char line[600] = "some avg10=1.";
+    size_t n = strlen(line);
+    memset(line + n, '9', 400);
+    n += 400;
+    memcpy(line + n, " total=7\n", 9);
+    n += 9;
+    assert_int_equal(pve_parse_pressure(line, n, &psi), 0);
+    assert_double_near(psi.some_avg10, 2.0);
+    assert_int_equal(psi.some_total_us, 7);
+}
+
 static void test_u64_line(void **state)
 {
     (void)state;
@@ -1021,6 +1038,7 @@ int main(void)
         cmocka_unit_test(test_pressure_real_files),
         cmocka_unit_test(test_pressure_cpu_without_full_line),
         cmocka_unit_test(test_pressure_garbage),
+        cmocka_unit_test(test_pressure_long_fraction_is_a_number),
         cmocka_unit_test(test_u64_line),
         cmocka_unit_test(test_truncated_cmdlines_never_crash),
         cmocka_unit_test(test_truncated_files_never_crash),
