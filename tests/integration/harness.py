@@ -18,6 +18,8 @@ HELPERS = os.environ.get("HELPERS_DIR", "build/tests")
 FIXTURES = os.environ.get("FIXTURES_DIR", "tests/fixtures")
 PROCESS_EXPORTER = shutil.which("prometheus-process-exporter") or "/usr/bin/prometheus-process-exporter"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
+# Under ASan+UBSan the daemon's memory is mostly the sanitizer's: memory bounds are not checked.
+SANITIZED = os.environ.get("PROCTRACK_SANITIZED") == "1"
 
 
 def free_port():

@@ -72,7 +72,8 @@ class ChurnTest(unittest.TestCase):
             self.assertGreater(h.value(last, "namedprocess_namegroup_cpu_seconds_total",
                                        groupname="pt-thrchurn", mode="user"), 0)
             # Memory follows the live processes, not the history (~thousands born and gone).
-            self.assertLess(rss[-1] - rss[0], 2048, rss)
+            if not h.SANITIZED:
+                self.assertLess(rss[-1] - rss[0], 2048, rss)
         finally:
             if server:
                 server.stop()
