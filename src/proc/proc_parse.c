@@ -320,9 +320,9 @@ size_t proc_split_cmdline(char *buf, size_t len, const char **argv, size_t max)
 {
     /* Trailing NULs end the list (as Go's procfs trims them): a process that rewrote its
      * arguments in place leaves the rest of the area zeroed, which is not empty arguments. */
+    buf[len] = '\0'; /* the spare byte, as the contract says, whatever the trimming below */
     while (len > 0 && buf[len - 1] == '\0')
         len--;
-    buf[len] = '\0';
     if (len == 0)
         return 0;
     size_t argc = 0;

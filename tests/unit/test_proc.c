@@ -210,8 +210,9 @@ static void test_cmdline_split(void **state)
     memcpy(buf, "nginx: master\0\0\0\0", 17);
     assert_int_equal(proc_split_cmdline(buf, 17, argv, 8), 1);
     assert_string_equal(argv[0], "nginx: master");
-    memcpy(buf, "\0\0", 2);
+    memcpy(buf, "\0\0x", 3); /* found by fuzzing: the spare byte is set even then */
     assert_int_equal(proc_split_cmdline(buf, 2, argv, 8), 0);
+    assert_int_equal(buf[2], '\0');
 
     /* More arguments than room: the count is still right. */
     memcpy(buf, "a\0b\0c\0", 6);
