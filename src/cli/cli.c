@@ -124,13 +124,14 @@ int cli_parse_duration(const char *s, uint64_t *ns)
     if (!*p)
         return -EINVAL;
     while (*p) {
-        char *end;
-        if (!((*p >= '0' && *p <= '9') || *p == '.'))
+        /* Go's syntax: digits, optionally a fraction; no exponent, no hex (strtod takes both). */
+        const char *num = p;
+        while ((*p >= '0' && *p <= '9') || *p == '.')
+            p++;
+        if (p == num || (p - num == 1 && *num == '.') ||
+            memchr(num, '.', (size_t)(p - num)) != memrchr(num, '.', (size_t)(p - num)))
             return -EINVAL;
-        double v = strtod(p, &end);
-        if (end == p)
-            return -EINVAL;
-        p = end;
+        double v = strtod(num, NULL);
         size_t best = 0;
         int found = -1;
         for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {

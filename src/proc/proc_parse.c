@@ -293,13 +293,13 @@ int proc_parse_smaps_rollup(const char *buf, size_t len, uint64_t *pss_bytes,
             v = skip_spaces(v, end);
             if (!proc_parse_u64(&v, end, &kb))
                 return -EINVAL;
-            *pss_bytes = kb * 1024;
+            *pss_bytes = kb > UINT64_MAX / 1024 ? UINT64_MAX : kb * 1024;
             have_pss = true;
         } else if ((v = match_key(p, end, KEY("SwapPss:")))) {
             v = skip_spaces(v, end);
             if (!proc_parse_u64(&v, end, &kb))
                 return -EINVAL;
-            *swap_pss_bytes = kb * 1024;
+            *swap_pss_bytes = kb > UINT64_MAX / 1024 ? UINT64_MAX : kb * 1024;
         }
     }
     return have_pss ? 0 : -EINVAL;

@@ -136,6 +136,11 @@ static void test_go_durations(void **state)
     assert_int_equal(cli_parse_duration("", &ns), -22);
     assert_int_equal(cli_parse_duration("5x", &ns), -22);
     assert_int_equal(cli_parse_duration("-5s", &ns), -22);
+    assert_int_equal(cli_parse_duration("1e3s", &ns), -22);
+    assert_int_equal(cli_parse_duration("0x10s", &ns), -22);
+    assert_int_equal(cli_parse_duration("1.2.3s", &ns), -22);
+    assert_int_equal(cli_parse_duration(".5s", &ns), 0);
+    assert_true(ns == 500000000ull);
 }
 
 int main(void)
