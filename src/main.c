@@ -141,6 +141,7 @@ int main(int argc, char **argv)
         .recheck_limit_ns = opts.recheck_time_limit_ns,
         .remove_empty_groups = opts.remove_empty_groups,
         .debug = opts.debug,
+        .explain = opts.explain,
         .pve_config_dir = opts.pve_config_dir,
         .sysfs = opts.sysfs,
         .cgroupfs = opts.cgroupfs,
@@ -149,6 +150,11 @@ int main(int argc, char **argv)
     if (!exporter) {
         fprintf(stderr, "proctrack: %s\n", err);
         return EXIT_FAILURE;
+    }
+    if (opts.explain) {
+        exporter_write_explain(exporter, stdout);
+        exporter_free(exporter);
+        return fflush(stdout) == 0 ? 0 : EXIT_FAILURE;
     }
     if (opts.once_to_stdout_delay_ns > 0)
         return print_once(exporter, opts.once_to_stdout_delay_ns);

@@ -30,6 +30,9 @@ static const struct flag flags[] = {
      "groups every process with a command line by its comm"},
     {"debug", FLAG_BOOL, OPT(debug), "false",
      "log each new process and the group it joined, or why it joined none, to stderr"},
+    {"explain", FLAG_BOOL, OPT(explain), "false",
+     "print, for the processes running now, the group each joins and why (the rule, the "
+     "ancestor, or that none matched), and exit"},
     {"gather-smaps", FLAG_BOOL, OPT(gather_smaps), "true",
      "gather proportional memory (memtype proportionalResident, proportionalSwapped) from "
      "smaps_rollup"},

@@ -28,6 +28,7 @@ struct cli_options {
     const char *namemapping;
     bool man;
     bool debug;
+    bool explain;
     bool version;
     bool help;
     uint64_t max_connections;

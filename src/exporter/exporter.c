@@ -15,7 +15,18 @@
 #define NS "namedprocess_namegroup_"
 #define GOFF(field) offsetof(struct tracker_group, field)
 
+/* One process of the first scan, for -explain. */
+struct explain_row {
+    int pid;
+    char comm[PROC_COMM_MAX];
+    char *group; /* NULL: ignored */
+    int rule;
+    int adopted_from;
+};
+
 struct exporter {
+    struct explain_row *explain;
+    size_t nexplain, explain_cap;
     pthread_mutex_t lock; /* guards the fields up to `published` */
     pthread_cond_t scan_done;
     bool scanning;
@@ -114,6 +125,71 @@ static void log_new(void *arg, int pid, const char *comm, const char *group, int
         fprintf(stderr, "proctrack: new process %d (%s) matches no rule: ignored\n", pid, comm);
 }
 
+static void remember_new(void *arg, int pid, const char *comm, const char *group, int rule,
+                         int adopted_from)
+{
+    struct exporter *e = arg;
+    e->explain = xgrow(e->explain, &e->explain_cap, e->nexplain + 1, sizeof(*e->explain));
+    struct explain_row *row = &e->explain[e->nexplain++];
+    row->pid = pid;
+    snprintf(row->comm, sizeof(row->comm), "%s", comm);
+    row->group = group ? xstrdup(group) : NULL;
+    row->rule = rule;
+    row->adopted_from = adopted_from;
+}
+
+static int by_pid(const void *a, const void *b)
+{
+    const struct explain_row *x = a, *y = b;
+    return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* Writes `text` cut to `width` columns (bytes; "…" marks a cut), padded unless last. */
+static void column(FILE *out, const char *text, size_t width, bool last)
+{
+    size_t len = strlen(text);
+    if (len > width) {
+        fprintf(out, "%.*s…", (int)(width - 1), text);
+        len = width;
+    } else {
+        fputs(text, out);
+    }
+    if (!last)
+        fprintf(out, "%*s", (int)(width - len + 2), "");
+}
+
+void exporter_write_explain(struct exporter *e, FILE *out)
+{
+    qsort(e->explain, e->nexplain, sizeof(*e->explain), by_pid);
+    struct strbuf cmdline = STRBUF_INIT, how = STRBUF_INIT;
+    fprintf(out, "%-8s%-17s%-26s%-42s%s\n", "PID", "COMM", "GROUP", "WHY", "COMMAND");
+    for (size_t i = 0; i < e->nexplain; i++) {
+        const struct explain_row *row = &e->explain[i];
+        strbuf_reset(&how);
+        if (row->group && row->rule >= 0) {
+            strbuf_printf(&how, "%s", rules_describe(e->rules, (size_t)row->rule));
+        } else if (row->group) {
+            const char *parent = "";
+            for (size_t k = 0; k < e->nexplain; k++)
+                if (e->explain[k].pid == row->adopted_from)
+                    parent = e->explain[k].comm;
+            strbuf_printf(&how, "child of %d (%s)", row->adopted_from, parent);
+        } else {
+            strbuf_puts(&how, "no rule matched");
+        }
+        if (proc_reader_cmdline(e->reader, row->pid, &cmdline) != 0)
+            strbuf_reset(&cmdline);
+        fprintf(out, "%-8d", row->pid);
+        column(out, row->comm, 15, false);
+        column(out, row->group ? row->group : "-", 24, false);
+        column(out, strbuf_str(&how), 40, false);
+        column(out, strbuf_str(&cmdline), 70, true);
+        fputc('\n', out);
+    }
+    strbuf_free(&cmdline);
+    strbuf_free(&how);
+}
+
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -135,6 +211,9 @@ static void attach_pve(struct exporter *e, struct rules *rules)
 {
     if (!rules_uses_builtin(rules, "pve-qemu")) {
         pve_free(e->pve);
+        for (size_t i = 0; i < e->nexplain; i++)
+            free(e->explain[i].group);
+        free(e->explain);
         e->pve = NULL;
         return;
     }
@@ -189,7 +268,9 @@ struct exporter *exporter_new(const struct exporter_options *options, struct rul
             options->recheck_limit_ns / (1000000000ull / proc_reader_ticks_per_second(reader)),
         .remove_empty_groups = options->remove_empty_groups,
         .refresh_ticks = 60 * proc_reader_ticks_per_second(reader),
-        .on_new = options->debug ? log_new : NULL,
+        .on_new = options->explain ? remember_new
+                  : options->debug ? log_new
+                                   : NULL,
         .on_new_arg = e,
     };
     attach_pve(e, rules);

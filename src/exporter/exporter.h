@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "rules/rules.h"
 #include "util/strbuf.h"
@@ -18,7 +19,8 @@ struct exporter_options {
     bool recheck;              /* match ignored processes again after an exec */
     uint64_t recheck_limit_ns; /* 0: always; else only while younger than this */
     bool remove_empty_groups;
-    bool debug; /* log each new process and the group it joined to stderr */
+    bool debug;   /* log each new process and the group it joined to stderr */
+    bool explain; /* remember why each process of the first scan joined its group */
     /* For `builtin: pve-qemu`. */
     const char *pve_config_dir;
     const char *sysfs;
@@ -40,6 +42,10 @@ int exporter_collect(struct exporter *exporter, struct strbuf *out);
  * on (waiting for a running scan to finish first). Every live process is matched again; groups
  * keep their counters. */
 void exporter_reload(struct exporter *exporter, struct rules *rules);
+
+/* -explain: a table of the processes of the first scan, the group each joined and why (the rule
+ * that matched, the ancestor it came through, or that none did). Needs options.explain. */
+void exporter_write_explain(struct exporter *exporter, FILE *out);
 
 /* Numbers for the landing page and logs. */
 size_t exporter_group_count(struct exporter *exporter);

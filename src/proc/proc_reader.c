@@ -342,6 +342,16 @@ static int read_cmdline(struct proc_reader *r, int pid, struct proc_identity *id
     return 0;
 }
 
+int proc_reader_cmdline(struct proc_reader *r, int pid, struct strbuf *out)
+{
+    struct proc_identity id;
+    strbuf_reset(out);
+    int rc = read_cmdline(r, pid, &id);
+    if (rc == 0)
+        strbuf_append(out, id.cmdline, id.cmdline_len);
+    return rc;
+}
+
 int proc_reader_identity(struct proc_reader *r, const struct proc_stat *stat, unsigned needs,
                          struct proc_identity *id, unsigned *failed)
 {

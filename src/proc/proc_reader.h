@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "proc/proc.h"
+#include "util/strbuf.h"
 
 struct proc_reader;
 
@@ -31,6 +32,10 @@ int proc_reader_next(struct proc_reader *reader, struct proc_stat *stat);
  * process is gone. Unreadable optional parts are left empty and their bit set in *failed. */
 int proc_reader_identity(struct proc_reader *reader, const struct proc_stat *stat, unsigned needs,
                          struct proc_identity *id, unsigned *failed);
+
+/* The command line of `pid`, arguments joined by spaces, into `out` (reset first). Returns 0 or
+ * a negative errno. */
+int proc_reader_cmdline(struct proc_reader *reader, int pid, struct strbuf *out);
 
 /* A tracked process's status, io, open fd count and fd limit, and the PROC_WANT_* parts asked
  * for. Returns 0 (possibly partial, see struct proc_metrics), or -ESRCH when the process is

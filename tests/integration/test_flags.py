@@ -1,6 +1,7 @@
 """process-exporter's flags, end to end against the built binary."""
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -144,6 +145,23 @@ class FlagsTest(unittest.TestCase):
         r = subprocess.run([h.PROCTRACK, "-man"], capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 0)
         self.assertIn("-namemapping", r.stdout)
+
+    def test_explain_says_why_each_process_is_where_it_is(self):
+        gen = subprocess.Popen([os.path.join(h.HELPERS, "pt_loadgen"), "pt-lg-ex",
+                                os.path.join(self.w.dir, "ex.dat")], stdout=subprocess.PIPE)
+        self.w.procs.append(gen)
+        self.assertEqual(gen.stdout.readline().strip(), b"ready")
+        lone = self.w.start("pt-lonely", "sleep", "--flag", "value")
+        cfg = self.config("process_names:\n  - comm: [pt-lg-ex]\n    name: lg\n")
+        r = subprocess.run([h.PROCTRACK, "-config.path", cfg, "-explain"], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = {int(line.split()[0]): line for line in r.stdout.splitlines()[1:]}
+        self.assertTrue(r.stdout.startswith("PID"))
+        self.assertRegex(lines[gen.pid], r"pt-lg-ex\s+lg\s+process_names\[0\] \(%s" % re.escape(cfg[:10]))
+        child = [pid for pid, line in lines.items() if "pt-child" in line][0]
+        self.assertRegex(lines[child], r"lg\s+child of %d \(pt-lg-ex\)" % gen.pid)
+        self.assertRegex(lines[lone.pid], r"pt-lonely\s+-\s+no rule matched\s+\S*pt_load pt-lonely sleep --flag value")
 
     def test_debug_logs_each_new_process(self):
         self.w.start("pt-dbg")
