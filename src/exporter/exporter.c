@@ -211,9 +211,6 @@ static void attach_pve(struct exporter *e, struct rules *rules)
 {
     if (!rules_uses_builtin(rules, "pve-qemu")) {
         pve_free(e->pve);
-        for (size_t i = 0; i < e->nexplain; i++)
-            free(e->explain[i].group);
-        free(e->explain);
         e->pve = NULL;
         return;
     }
@@ -295,6 +292,9 @@ void exporter_free(struct exporter *e)
     proc_reader_free(e->reader);
     rules_free(e->rules);
     pve_free(e->pve);
+    for (size_t k = 0; k < e->nexplain; k++)
+        free(e->explain[k].group);
+    free(e->explain);
     strbuf_free(&e->labels);
     strbuf_free(&e->series);
     free(e->label_offsets);
