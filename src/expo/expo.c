@@ -55,6 +55,132 @@ void expo_family(struct strbuf *out, const char *name, enum expo_type type, cons
     strbuf_putc(out, '\n');
 }
 
+/* ---- OpenMetrics ------------------------------------------------------------------------- */
+
+#define TOTAL_SUFFIX "_total"
+#define TOTAL_SUFFIX_LEN (sizeof(TOTAL_SUFFIX) - 1)
+
+static bool ends_with_total(const char *name, size_t len)
+{
+    return len > TOTAL_SUFFIX_LEN &&
+           memcmp(name + len - TOTAL_SUFFIX_LEN, TOTAL_SUFFIX, TOTAL_SUFFIX_LEN) == 0;
+}
+
+static bool starts_with(const char *line, size_t len, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return len >= n && memcmp(line, prefix, n) == 0;
+}
+
+/* The family a `# TYPE name type` line at `line` declares: name and whether it is a counter.
+ * False when `line` is not such a line. */
+static bool parse_type_line(const char *line, size_t len, const char **name, size_t *name_len,
+                            const char **type, size_t *type_len)
+{
+    if (!starts_with(line, len, "# TYPE "))
+        return false;
+    const char *p = line + 7, *end = line + len;
+    const char *sp = memchr(p, ' ', (size_t)(end - p));
+    if (!sp)
+        return false;
+    *name = p;
+    *name_len = (size_t)(sp - p);
+    *type = sp + 1;
+    *type_len = (size_t)(end - sp - 1);
+    return true;
+}
+
+static bool span_is(const char *s, size_t len, const char *word)
+{
+    return strlen(word) == len && memcmp(s, word, len) == 0;
+}
+
+/* The family name OpenMetrics declares: a counter's without `_total`. */
+static size_t om_family_len(const char *name, size_t len, bool counter)
+{
+    return counter && ends_with_total(name, len) ? len - TOTAL_SUFFIX_LEN : len;
+}
+
+/* A HELP line's text is already escaped for the text format (backslash, newline); OpenMetrics
+ * also escapes the double quote, which the text format leaves as it is. */
+static void append_om_help(struct strbuf *out, const char *help, size_t len)
+{
+    const char *run = help, *end = help + len;
+    for (const char *p = help; p < end; p++) {
+        if (*p != '"')
+            continue;
+        strbuf_append(out, run, (size_t)(p - run));
+        strbuf_append(out, "\\\"", 2);
+        run = p + 1;
+    }
+    strbuf_append(out, run, (size_t)(end - run));
+}
+
+void expo_openmetrics(const char *in, size_t len, struct strbuf *out)
+{
+    const char *end = in + len;
+    /* The current family when it is a counter whose samples lack `_total`. */
+    const char *bare_counter = NULL;
+    size_t bare_counter_len = 0;
+
+    strbuf_reserve(out, len + 64);
+    for (const char *line = in; line < end;) {
+        const char *nl = memchr(line, '\n', (size_t)(end - line));
+        const char *line_end = nl ? nl : end;
+        const char *next = nl ? nl + 1 : end;
+        size_t line_len = (size_t)(line_end - line);
+        const char *name, *type;
+        size_t name_len, type_len;
+
+        if (line_len == 0) {
+            /* blank lines are not allowed in OpenMetrics */
+        } else if (starts_with(line, line_len, "# HELP ")) {
+            /* The writer puts TYPE right after HELP: it tells whether the name loses _total. */
+            const char *p = line + 7;
+            const char *sp = memchr(p, ' ', line_len - 7);
+            size_t help_name_len = sp ? (size_t)(sp - p) : line_len - 7;
+            const char *next_end = memchr(next, '\n', (size_t)(end - next));
+            bool counter = false;
+            if (parse_type_line(next, (size_t)((next_end ? next_end : end) - next), &name,
+                                &name_len, &type, &type_len))
+                counter = name_len == help_name_len && memcmp(name, p, name_len) == 0 &&
+                          span_is(type, type_len, "counter");
+            strbuf_append(out, "# HELP ", 7);
+            strbuf_append(out, p, om_family_len(p, help_name_len, counter));
+            strbuf_putc(out, ' ');
+            if (sp)
+                append_om_help(out, sp + 1, (size_t)(line_end - sp - 1));
+            strbuf_putc(out, '\n');
+        } else if (parse_type_line(line, line_len, &name, &name_len, &type, &type_len)) {
+            bool counter = span_is(type, type_len, "counter");
+            bare_counter = counter && !ends_with_total(name, name_len) ? name : NULL;
+            bare_counter_len = name_len;
+            strbuf_append(out, "# TYPE ", 7);
+            strbuf_append(out, name, om_family_len(name, name_len, counter));
+            strbuf_putc(out, ' ');
+            if (span_is(type, type_len, "untyped"))
+                strbuf_puts(out, "unknown");
+            else
+                strbuf_append(out, type, type_len);
+            strbuf_putc(out, '\n');
+        } else if (line[0] == '#') {
+            /* OpenMetrics has no free comments. */
+        } else if (bare_counter && line_len > bare_counter_len &&
+                   memcmp(line, bare_counter, bare_counter_len) == 0 &&
+                   (line[bare_counter_len] == '{' || line[bare_counter_len] == ' ')) {
+            strbuf_append(out, line, bare_counter_len);
+            strbuf_append(out, TOTAL_SUFFIX, TOTAL_SUFFIX_LEN);
+            strbuf_append(out, line + bare_counter_len, line_len - bare_counter_len);
+            strbuf_putc(out, '\n');
+        } else {
+            strbuf_append(out, line, line_len);
+            strbuf_putc(out, '\n');
+        }
+        line = next;
+    }
+    strbuf_append(out, "# EOF\n", 6);
+}
+
 /* ---- labels ------------------------------------------------------------------------------ */
 
 #define REPLACEMENT_CHAR "\xEF\xBF\xBD" /* U+FFFD */

@@ -10,6 +10,8 @@
 
 #define EXPO_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
+#define EXPO_OPENMETRICS_CONTENT_TYPE "application/openmetrics-text; version=1.0.0; charset=utf-8"
+
 enum expo_type { EXPO_COUNTER, EXPO_GAUGE, EXPO_UNTYPED };
 
 /* "# HELP name help\n# TYPE name type\n"; HELP text escaped (backslash, newline). A NULL help
@@ -34,6 +36,12 @@ void expo_sample_double(struct strbuf *out, const char *name, const char *labels
  * strconv.FormatFloat(v, 'g', -1, 64): exponent form when the decimal exponent is < -4 or >= 6
  * (0.0013, 123456, 1e+06, 1e-05). NaN, +Inf, -Inf spelled as Prometheus wants. */
 void expo_format_double(struct strbuf *out, double value);
+
+/* Rewrites a finished exposition in the text format, as written by the functions above, as
+ * OpenMetrics 1.0.0 into `out` (appended to): a counter family is declared without its `_total`
+ * suffix while its samples keep it (or gain it), `untyped` becomes `unknown`, HELP text also
+ * escapes double quotes, comments other than HELP and TYPE are dropped, and `# EOF` ends it. */
+void expo_openmetrics(const char *in, size_t len, struct strbuf *out);
 
 /* Compresses `len` bytes of `in` into `out` (reset first) as a gzip stream, zlib level 1.
  * 0 or -EIO. */

@@ -286,12 +286,81 @@ bool http_accepts_gzip(const char *accept_encoding)
     return q > 0 && q >= q_identity;
 }
 
-static mhd_result collect_accept_encoding(void *cls, enum MHD_ValueKind kind, const char *key,
+/* ---- Accept ---------------------------------------------------------------------------- */
+
+bool http_wants_openmetrics(const char *accept)
+{
+    double q_om = -1, q_plain = -1, q_text_any = -1, q_any = -1;
+
+    if (!accept)
+        return false;
+    const char *p = accept;
+    for (;;) {
+        while (is_ows(*p) || *p == ',')
+            p++;
+        if (!*p)
+            break;
+        const char *tok = p;
+        while (*p && !is_ows(*p) && *p != ',' && *p != ';')
+            p++;
+        size_t tok_len = (size_t)(p - tok);
+        double q = 1;
+        bool valid = true, om_version_ok = true;
+
+        for (p = skip_ows(p); *p == ';'; p = skip_ows(p)) {
+            const char *name = p = skip_ows(p + 1);
+            while (*p && !is_ows(*p) && *p != ',' && *p != ';' && *p != '=')
+                p++;
+            size_t name_len = (size_t)(p - name);
+            p = skip_ows(p);
+            const char *val = p;
+            if (*p == '=') {
+                val = p = skip_ows(p + 1);
+                while (*p && !is_ows(*p) && *p != ',' && *p != ';')
+                    p++;
+            }
+            size_t val_len = (size_t)(p - val);
+            if (token_is(name, name_len, "q") && !parse_qvalue(val, val_len, &q))
+                valid = false;
+            else if (token_is(name, name_len, "version") && !token_is(val, val_len, "1.0.0"))
+                om_version_ok = false;
+        }
+        if (*p && *p != ',') {
+            valid = false;
+            while (*p && *p != ',')
+                p++;
+        }
+        if (!valid)
+            continue;
+        double *slot = NULL;
+        if (token_is(tok, tok_len, "application/openmetrics-text"))
+            slot = om_version_ok ? &q_om : NULL;
+        else if (token_is(tok, tok_len, "text/plain"))
+            slot = &q_plain;
+        else if (token_is(tok, tok_len, "text/*"))
+            slot = &q_text_any;
+        else if (token_is(tok, tok_len, "*/*"))
+            slot = &q_any;
+        if (slot && q > *slot)
+            *slot = q;
+    }
+    /* The most specific range that covers text/plain gives its q (RFC 9110 12.5.1). */
+    double q_text = q_plain >= 0 ? q_plain : q_text_any >= 0 ? q_text_any : q_any;
+    return q_om > 0 && q_om >= q_text;
+}
+
+struct collect {
+    const char *name;
+    struct strbuf all;
+};
+
+static mhd_result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
                                           const char *value)
 {
-    struct strbuf *all = cls;
+    struct collect *c = cls;
+    struct strbuf *all = &c->all;
     (void)kind;
-    if (key && value && strcasecmp(key, MHD_HTTP_HEADER_ACCEPT_ENCODING) == 0) {
+    if (key && value && strcasecmp(key, c->name) == 0) {
         if (all->len)
             strbuf_append(all, ", ", 2);
         strbuf_puts(all, value);
@@ -302,10 +371,19 @@ static mhd_result collect_accept_encoding(void *cls, enum MHD_ValueKind kind, co
 /* A header may be repeated; its values form one comma-separated list (RFC 9110 5.3). */
 static bool client_accepts_gzip(struct MHD_Connection *conn)
 {
-    struct strbuf all = STRBUF_INIT;
-    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_accept_encoding, &all);
-    bool yes = all.len && http_accepts_gzip(all.buf);
-    strbuf_free(&all);
+    struct collect c = {MHD_HTTP_HEADER_ACCEPT_ENCODING, STRBUF_INIT};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &c);
+    bool yes = c.all.len && http_accepts_gzip(c.all.buf);
+    strbuf_free(&c.all);
+    return yes;
+}
+
+static bool client_wants_openmetrics(struct MHD_Connection *conn)
+{
+    struct collect c = {MHD_HTTP_HEADER_ACCEPT, STRBUF_INIT};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &c);
+    bool yes = c.all.len && http_wants_openmetrics(c.all.buf);
+    strbuf_free(&c.all);
     return yes;
 }
 
@@ -390,6 +468,15 @@ static mhd_result serve_metrics(struct http_server *srv, struct MHD_Connection *
         return reply_text(srv, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, &body);
     }
 
+    const char *content_type = EXPO_CONTENT_TYPE;
+    if (client_wants_openmetrics(conn)) {
+        struct strbuf om = STRBUF_INIT;
+        expo_openmetrics(body.buf ? body.buf : "", body.len, &om);
+        strbuf_free(&body);
+        body = om;
+        content_type = EXPO_OPENMETRICS_CONTENT_TYPE;
+    }
+
     bool compressed = false;
     if (srv->gzip && client_accepts_gzip(conn)) {
         struct strbuf gz = STRBUF_INIT;
@@ -405,14 +492,13 @@ static mhd_result serve_metrics(struct http_server *srv, struct MHD_Connection *
     struct MHD_Response *resp = response_from_strbuf(&body);
     if (!resp)
         return MHD_NO;
-    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING) !=
-            MHD_YES ||
+    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding") != MHD_YES ||
         (compressed &&
          MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip") != MHD_YES)) {
         MHD_destroy_response(resp);
         return MHD_NO;
     }
-    return queue(srv, conn, MHD_HTTP_OK, resp, EXPO_CONTENT_TYPE);
+    return queue(srv, conn, MHD_HTTP_OK, resp, content_type);
 }
 
 static mhd_result serve_reload(struct http_server *srv, struct MHD_Connection *conn)

@@ -1,6 +1,6 @@
 /* The HTTP front: libmicrohttpd serving the metrics path, a landing page, and errors, over TLS and
  * behind basic auth when a web config asks for them. Knows sockets and HTTP, nothing of metrics:
- * the body comes from a callback. */
+ * the body comes from a callback, in the text format, which it may hand out as OpenMetrics. */
 #ifndef PROCTRACK_HTTP_HTTP_H
 #define PROCTRACK_HTTP_HTTP_H
 
@@ -61,5 +61,10 @@ void http_stop(struct http_server *server);
  * are compared case-insensitively with optional ";q=" weights. An explicit gzip (or x-gzip) entry
  * wins over "*"; q=0 refuses; an explicit identity with a higher q than gzip is preferred. */
 bool http_accepts_gzip(const char *accept_encoding);
+
+/* Whether an Accept value (NULL when the header is absent) asks for OpenMetrics 1.0.0 rather than
+ * the text format: an application/openmetrics-text entry, unversioned or version=1.0.0, with a q
+ * above 0 and at least that of text/plain (else text/\*, else \*\/\*). */
+bool http_wants_openmetrics(const char *accept);
 
 #endif /* PROCTRACK_HTTP_HTTP_H */

@@ -441,6 +441,74 @@ static void test_hostile_exposition_passes_promtool(void **state)
     strbuf_free(&lab);
 }
 
+static const char *to_om(struct strbuf *text, struct strbuf *om)
+{
+    strbuf_reset(om);
+    expo_openmetrics(text->buf ? text->buf : "", text->len, om);
+    return strbuf_str(om);
+}
+
+static void test_openmetrics_counter_family_drops_total_samples_keep_it(void **state)
+{
+    (void)state;
+    struct strbuf text = STRBUF_INIT, om = STRBUF_INIT, lab = STRBUF_INIT;
+    expo_family(&text, "ns_cpu_seconds_total", EXPO_COUNTER, "Cpu \"user\" and \\ system.");
+    expo_label(&lab, "groupname", "a_total b", 9);
+    expo_sample_u64(&text, "ns_cpu_seconds_total", lab.buf, "mode=\"user\"", 3);
+    expo_family(&text, "ns_thread_count", EXPO_GAUGE, "Threads.");
+    expo_sample_u64(&text, "ns_thread_count", lab.buf, NULL, 2);
+    assert_string_equal(to_om(&text, &om),
+                        "# HELP ns_cpu_seconds Cpu \\\"user\\\" and \\\\ system.\n"
+                        "# TYPE ns_cpu_seconds counter\n"
+                        "ns_cpu_seconds_total{groupname=\"a_total b\",mode=\"user\"} 3\n"
+                        "# HELP ns_thread_count Threads.\n"
+                        "# TYPE ns_thread_count gauge\n"
+                        "ns_thread_count{groupname=\"a_total b\"} 2\n"
+                        "# EOF\n");
+    strbuf_free(&text);
+    strbuf_free(&om);
+    strbuf_free(&lab);
+}
+
+static void test_openmetrics_untyped_becomes_unknown_and_gauge_total_stays(void **state)
+{
+    (void)state;
+    struct strbuf text = STRBUF_INIT, om = STRBUF_INIT;
+    expo_family(&text, "u", EXPO_UNTYPED, NULL);
+    expo_sample_u64(&text, "u", "", NULL, 1);
+    expo_family(&text, "g_total", EXPO_GAUGE, "G.");
+    expo_sample_u64(&text, "g_total", "", NULL, 5);
+    assert_string_equal(to_om(&text, &om), "# TYPE u unknown\nu 1\n"
+                                           "# HELP g_total G.\n# TYPE g_total gauge\ng_total 5\n"
+                                           "# EOF\n");
+    strbuf_free(&text);
+    strbuf_free(&om);
+}
+
+static void test_openmetrics_bare_counter_samples_gain_total(void **state)
+{
+    (void)state;
+    struct strbuf text = STRBUF_INIT, om = STRBUF_INIT;
+    expo_family(&text, "c", EXPO_COUNTER, "C.");
+    expo_sample_u64(&text, "c", "a=\"1\"", NULL, 1);
+    expo_sample_u64(&text, "cc", "", NULL, 1);
+    assert_string_equal(to_om(&text, &om),
+                        "# HELP c C.\n# TYPE c counter\nc_total{a=\"1\"} 1\ncc 1\n# EOF\n");
+    strbuf_free(&text);
+    strbuf_free(&om);
+}
+
+static void test_openmetrics_empty_body_is_just_eof(void **state)
+{
+    (void)state;
+    struct strbuf text = STRBUF_INIT, om = STRBUF_INIT;
+    assert_string_equal(to_om(&text, &om), "# EOF\n");
+    strbuf_puts(&text, "# a comment\n\n");
+    assert_string_equal(to_om(&text, &om), "# EOF\n");
+    strbuf_free(&text);
+    strbuf_free(&om);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -462,6 +530,10 @@ int main(void)
         cmocka_unit_test(test_gzip_round_trip),
         cmocka_unit_test(test_gzip_empty_body_and_reuse),
         cmocka_unit_test(test_hostile_exposition_passes_promtool),
+        cmocka_unit_test(test_openmetrics_counter_family_drops_total_samples_keep_it),
+        cmocka_unit_test(test_openmetrics_untyped_becomes_unknown_and_gauge_total_stays),
+        cmocka_unit_test(test_openmetrics_bare_counter_samples_gain_total),
+        cmocka_unit_test(test_openmetrics_empty_body_is_just_eof),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -222,7 +222,7 @@ static void test_metrics_served_with_content_type_and_body(void **state)
     get(fx->port, "GET", "/metrics", NULL, &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(header(&r, "Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
-    assert_string_equal(header(&r, "Vary"), "Accept-Encoding");
+    assert_string_equal(header(&r, "Vary"), "Accept, Accept-Encoding");
     assert_null(header(&r, "Content-Encoding"));
     assert_int_equal(r.body_len, sizeof(EXPOSITION) - 1);
     assert_memory_equal(r.body, EXPOSITION, r.body_len);
@@ -237,7 +237,7 @@ static void test_head_has_headers_and_no_body(void **state)
     get(fx->port, "HEAD", "/metrics", NULL, &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(header(&r, "Content-Type"), EXPO_CONTENT_TYPE);
-    assert_string_equal(header(&r, "Vary"), "Accept-Encoding");
+    assert_string_equal(header(&r, "Vary"), "Accept, Accept-Encoding");
     assert_int_equal(atoi(header(&r, "Content-Length")), sizeof(EXPOSITION) - 1);
     assert_int_equal(r.body_len, 0);
     reply_free(&r);
@@ -323,7 +323,7 @@ static void test_gzip_negotiation(void **state)
         struct reply r;
         get(fx->port, "GET", "/metrics", cases[i].headers, &r);
         assert_int_equal(r.status, 200);
-        assert_string_equal(header(&r, "Vary"), "Accept-Encoding");
+        assert_string_equal(header(&r, "Vary"), "Accept, Accept-Encoding");
         assert_string_equal(header(&r, "Content-Type"), EXPO_CONTENT_TYPE);
         struct strbuf plain = STRBUF_INIT;
         if (cases[i].gzip) {
@@ -405,6 +405,71 @@ static void test_accept_encoding_parser(void **state)
             fail_msg("Accept-Encoding \"%s\": want %s", cases[i].value ? cases[i].value : "(none)",
                      cases[i].gzip ? "gzip" : "identity");
     }
+}
+
+static void test_accept_openmetrics_negotiation(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *value;
+        bool om;
+    } cases[] = {
+        {NULL, false},
+        {"", false},
+        {"*/*", false},
+        {"text/plain", false},
+        {"application/openmetrics-text", true},
+        {"application/openmetrics-text; version=1.0.0", true},
+        {"Application/OpenMetrics-Text;version=1.0.0", true},
+        {"application/openmetrics-text;version=0.0.1", false},
+        {"application/openmetrics-text;version=2.0.0", false},
+        {"application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
+         "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+         true},
+        {"application/openmetrics-text;q=0", false},
+        {"application/openmetrics-text;q=0.5, text/plain", false},
+        {"application/openmetrics-text;q=0.5, text/plain;q=0.5", true},
+        {"application/openmetrics-text;q=0.5, */*", false},
+        {"application/openmetrics-text;q=0.5, text/plain;q=0.2, */*", true},
+        {"application/openmetrics-text;q=0.5, text/*;q=0.9", false},
+        {"application/openmetrics-text;q=abc", false},
+        {"text/plain;q=0, application/openmetrics-text;q=0.1", true},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (http_wants_openmetrics(cases[i].value) != cases[i].om)
+            fail_msg("Accept \"%s\": want %s", cases[i].value ? cases[i].value : "(none)",
+                     cases[i].om ? "OpenMetrics" : "text");
+    }
+}
+
+static void test_openmetrics_served_when_asked(void **state)
+{
+    struct fixture *fx = *state;
+    struct reply r;
+    get(fx->port, "GET", "/metrics",
+        "Accept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(header(&r, "Content-Type"),
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8");
+    assert_string_equal(header(&r, "Vary"), "Accept, Accept-Encoding");
+    static const char want[] = "# HELP proctrack_test_up Test.\n"
+                               "# TYPE proctrack_test_up gauge\n"
+                               "proctrack_test_up{groupname=\"a \\\"b\\\"\"} 1\n"
+                               "# EOF\n";
+    assert_int_equal(r.body_len, sizeof(want) - 1);
+    assert_memory_equal(r.body, want, r.body_len);
+    reply_free(&r);
+
+    get(fx->port, "GET", "/metrics",
+        "Accept: application/openmetrics-text\r\nAccept-Encoding: gzip\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(header(&r, "Content-Encoding"), "gzip");
+    struct strbuf plain = STRBUF_INIT;
+    gunzip(r.body, r.body_len, &plain);
+    assert_int_equal(plain.len, sizeof(want) - 1);
+    assert_memory_equal(plain.buf, want, plain.len);
+    strbuf_free(&plain);
+    reply_free(&r);
 }
 
 static void test_collection_error_is_500(void **state)
@@ -793,6 +858,8 @@ int main(void)
         SERVER_TEST(test_gzip_negotiation),
         cmocka_unit_test(test_gzip_disabled_by_config),
         cmocka_unit_test(test_accept_encoding_parser),
+        cmocka_unit_test(test_accept_openmetrics_negotiation),
+        SERVER_TEST(test_openmetrics_served_when_asked),
         SERVER_TEST(test_collection_error_is_500),
         SERVER_TEST(test_landing_page_links_to_telemetry_path),
         cmocka_unit_test(test_landing_page_escapes_path_and_can_be_replaced),
