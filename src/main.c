@@ -66,6 +66,22 @@ static int reload(void *arg, char *err, size_t errlen)
     return 0;
 }
 
+struct landing {
+    struct exporter *exporter;
+    const char *source;
+    size_t nrules;
+};
+
+/* What GET / shows. */
+static void landing_status(void *arg, struct strbuf *text)
+{
+    const struct landing *l = arg;
+    strbuf_printf(text,
+                  "Version: %s\nConfig: %s (%zu rules)\nGroups: %zu\nTracked processes: %zu\n",
+                  PROCTRACK_VERSION, l->source, l->nrules, exporter_group_count(l->exporter),
+                  exporter_tracked_count(l->exporter));
+}
+
 /* -once-to-stdout-delay: the first scan (done) primes the counters; wait, scan again, print. */
 static int print_once(struct exporter *exporter, uint64_t delay_ns)
 {
@@ -171,6 +187,7 @@ int main(int argc, char **argv)
     }
 
     struct reloader reloader = {exporter, &opts};
+    struct landing landing = {exporter, source, nrules};
     struct http_config hc = {
         .listen_address = opts.listen_address,
         .telemetry_path = opts.telemetry_path,
@@ -183,6 +200,8 @@ int main(int argc, char **argv)
         .web = web,
         .reload = opts.enable_lifecycle ? reload : NULL,
         .reload_arg = &reloader,
+        .landing_status = landing_status,
+        .landing_arg = &landing,
     };
     struct http_server *server = http_start(&hc, err, sizeof(err));
     if (!server) {

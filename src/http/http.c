@@ -41,6 +41,8 @@ struct http_server {
     char *telemetry_path;
     char *landing_html;
     size_t landing_len;
+    void (*landing_status)(void *arg, struct strbuf *text);
+    void *landing_arg;
     bool gzip;
     http_metrics_fn metrics;
     void *metrics_arg;
@@ -355,7 +357,7 @@ struct collect {
 };
 
 static mhd_result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                          const char *value)
+                                 const char *value)
 {
     struct collect *c = cls;
     struct strbuf *all = &c->all;
@@ -456,6 +458,8 @@ static mhd_result reply_text(const struct http_server *srv, struct MHD_Connectio
         return MHD_NO;
     return queue(srv, conn, status, resp, TEXT_PLAIN);
 }
+
+static mhd_result serve_landing(struct http_server *srv, struct MHD_Connection *conn);
 
 static mhd_result serve_metrics(struct http_server *srv, struct MHD_Connection *conn)
 {
@@ -617,6 +621,8 @@ static mhd_result handle_request(void *cls, struct MHD_Connection *conn, const c
         return serve_reload(srv, conn);
     if (strcmp(url, srv->telemetry_path) == 0)
         return serve_metrics(srv, conn);
+    if (strcmp(url, "/") == 0 && srv->landing_status)
+        return serve_landing(srv, conn);
     if (strcmp(url, "/") == 0)
         return reply_persistent(srv, conn, MHD_HTTP_OK, "text/html; charset=utf-8",
                                 srv->landing_html, srv->landing_len, NULL);
@@ -668,6 +674,27 @@ static char *default_landing_page(const char *telemetry_path)
     return page.buf;
 }
 
+/* The built-in page with what the caller reports now, one line each. */
+static mhd_result serve_landing(struct http_server *srv, struct MHD_Connection *conn)
+{
+    struct strbuf text = STRBUF_INIT, page = STRBUF_INIT;
+    srv->landing_status(srv->landing_arg, &text);
+    strbuf_puts(&page, "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><title>proctrack"
+                       "</title></head>\n<body>\n<h1>proctrack</h1>\n<p>Process-group exporter "
+                       "for Prometheus.</p>\n<pre>");
+    append_html_escaped(&page, strbuf_str(&text));
+    strbuf_puts(&page, "</pre>\n<p><a href=\"");
+    append_html_escaped(&page, srv->telemetry_path);
+    strbuf_puts(&page, "\">");
+    append_html_escaped(&page, srv->telemetry_path);
+    strbuf_puts(&page, "</a></p>\n</body>\n</html>\n");
+    strbuf_free(&text);
+    struct MHD_Response *resp = response_from_strbuf(&page);
+    if (!resp)
+        return MHD_NO;
+    return queue(srv, conn, MHD_HTTP_OK, resp, "text/html; charset=utf-8");
+}
+
 /* ---- lifecycle --------------------------------------------------------------------------- */
 
 static void server_free(struct http_server *srv)
@@ -715,6 +742,8 @@ struct http_server *http_start(const struct http_config *config, char *err, size
     srv->landing_html =
         config->landing_html ? xstrdup(config->landing_html) : default_landing_page(path);
     srv->landing_len = strlen(srv->landing_html);
+    srv->landing_status = config->landing_status;
+    srv->landing_arg = config->landing_arg;
     srv->gzip = config->gzip;
     srv->metrics = config->metrics;
     srv->metrics_arg = config->metrics_arg;

@@ -32,6 +32,10 @@ struct http_config {
     unsigned timeout_seconds;        /* idle connection timeout; 0 means none */
     bool gzip;                       /* compress when the client accepts gzip */
     const char *landing_html;        /* body of GET /; NULL for a built-in page */
+    /* Optional, with the built-in page: appends plain-text lines ("Groups: 12") shown on it,
+     * escaped here; called for each GET /. */
+    void (*landing_status)(void *arg, struct strbuf *text);
+    void *landing_arg;
     http_metrics_fn metrics;
     void *metrics_arg;
     http_reload_fn reload; /* NULL: /-/reload is 404 like any unknown path */
