@@ -230,57 +230,80 @@ static bool parse_qvalue(const char *s, size_t len, double *q)
     return true;
 }
 
+/* One element of a comma-separated header list ("gzip;q=0.5", "text/plain;version=0.0.4"). */
+struct list_item {
+    const char *token;
+    size_t token_len;
+    double q;            /* 1 unless a q parameter says otherwise */
+    const char *version; /* the version parameter, NULL when absent */
+    size_t version_len;
+    bool valid; /* false for a malformed q or stray text: the item counts for nothing */
+};
+
+/* Reads the next item of the list at *pp into *it, advancing *pp. Returns false at the end. */
+static bool next_list_item(const char **pp, struct list_item *it)
+{
+    const char *p = *pp;
+    while (is_ows(*p) || *p == ',')
+        p++;
+    if (!*p)
+        return false;
+    *it = (struct list_item){.token = p, .q = 1, .valid = true};
+    while (*p && !is_ows(*p) && *p != ',' && *p != ';')
+        p++;
+    it->token_len = (size_t)(p - it->token);
+
+    for (p = skip_ows(p); *p == ';'; p = skip_ows(p)) {
+        const char *name = p = skip_ows(p + 1);
+        while (*p && !is_ows(*p) && *p != ',' && *p != ';' && *p != '=')
+            p++;
+        size_t name_len = (size_t)(p - name);
+        p = skip_ows(p);
+        const char *val = p;
+        if (*p == '=') {
+            val = p = skip_ows(p + 1);
+            while (*p && !is_ows(*p) && *p != ',' && *p != ';')
+                p++;
+        }
+        size_t val_len = (size_t)(p - val);
+        if (token_is(name, name_len, "q") && !parse_qvalue(val, val_len, &it->q))
+            it->valid = false;
+        else if (token_is(name, name_len, "version")) {
+            it->version = val;
+            it->version_len = val_len;
+        }
+    }
+    if (*p && *p != ',') {
+        it->valid = false;
+        while (*p && *p != ',')
+            p++;
+    }
+    *pp = p;
+    return true;
+}
+
+/* Raises *slot to q; a repeated entry keeps its best q. */
+static void keep_best(double *slot, double q)
+{
+    if (slot && q > *slot)
+        *slot = q;
+}
+
 bool http_accepts_gzip(const char *accept_encoding)
 {
     double q_gzip = -1, q_star = -1, q_identity = -1;
+    struct list_item it;
 
-    if (!accept_encoding)
-        return false;
-    const char *p = accept_encoding;
-    for (;;) {
-        while (is_ows(*p) || *p == ',')
-            p++;
-        if (!*p)
-            break;
-        const char *tok = p;
-        while (*p && !is_ows(*p) && *p != ',' && *p != ';')
-            p++;
-        size_t tok_len = (size_t)(p - tok);
-        double q = 1;
-        bool valid = true;
-
-        for (p = skip_ows(p); *p == ';'; p = skip_ows(p)) {
-            const char *name = p = skip_ows(p + 1);
-            while (*p && !is_ows(*p) && *p != ',' && *p != ';' && *p != '=')
-                p++;
-            size_t name_len = (size_t)(p - name);
-            p = skip_ows(p);
-            const char *val = p;
-            if (*p == '=') {
-                val = p = skip_ows(p + 1);
-                while (*p && !is_ows(*p) && *p != ',' && *p != ';')
-                    p++;
-            }
-            if (token_is(name, name_len, "q") && !parse_qvalue(val, (size_t)(p - val), &q))
-                valid = false;
-        }
-        if (*p && *p != ',') {
-            valid = false;
-            while (*p && *p != ',')
-                p++;
-        }
-        if (!valid)
+    for (const char *p = accept_encoding ? accept_encoding : ""; next_list_item(&p, &it);) {
+        if (!it.valid)
             continue;
-        /* x-gzip is an alias of gzip (RFC 9110 8.4.1.3). A repeated coding keeps its best q. */
-        double *slot = NULL;
-        if (token_is(tok, tok_len, "gzip") || token_is(tok, tok_len, "x-gzip"))
-            slot = &q_gzip;
-        else if (token_is(tok, tok_len, "*"))
-            slot = &q_star;
-        else if (token_is(tok, tok_len, "identity"))
-            slot = &q_identity;
-        if (slot && q > *slot)
-            *slot = q;
+        /* x-gzip is an alias of gzip (RFC 9110 8.4.1.3). */
+        if (token_is(it.token, it.token_len, "gzip") || token_is(it.token, it.token_len, "x-gzip"))
+            keep_best(&q_gzip, it.q);
+        else if (token_is(it.token, it.token_len, "*"))
+            keep_best(&q_star, it.q);
+        else if (token_is(it.token, it.token_len, "identity"))
+            keep_best(&q_identity, it.q);
     }
     /* An explicit gzip entry overrides "*"; gzip must be acceptable (q > 0), and loses only to an
      * identity the client explicitly ranks higher. */
@@ -293,58 +316,21 @@ bool http_accepts_gzip(const char *accept_encoding)
 bool http_wants_openmetrics(const char *accept)
 {
     double q_om = -1, q_plain = -1, q_text_any = -1, q_any = -1;
+    struct list_item it;
 
-    if (!accept)
-        return false;
-    const char *p = accept;
-    for (;;) {
-        while (is_ows(*p) || *p == ',')
-            p++;
-        if (!*p)
-            break;
-        const char *tok = p;
-        while (*p && !is_ows(*p) && *p != ',' && *p != ';')
-            p++;
-        size_t tok_len = (size_t)(p - tok);
-        double q = 1;
-        bool valid = true, om_version_ok = true;
-
-        for (p = skip_ows(p); *p == ';'; p = skip_ows(p)) {
-            const char *name = p = skip_ows(p + 1);
-            while (*p && !is_ows(*p) && *p != ',' && *p != ';' && *p != '=')
-                p++;
-            size_t name_len = (size_t)(p - name);
-            p = skip_ows(p);
-            const char *val = p;
-            if (*p == '=') {
-                val = p = skip_ows(p + 1);
-                while (*p && !is_ows(*p) && *p != ',' && *p != ';')
-                    p++;
-            }
-            size_t val_len = (size_t)(p - val);
-            if (token_is(name, name_len, "q") && !parse_qvalue(val, val_len, &q))
-                valid = false;
-            else if (token_is(name, name_len, "version") && !token_is(val, val_len, "1.0.0"))
-                om_version_ok = false;
-        }
-        if (*p && *p != ',') {
-            valid = false;
-            while (*p && *p != ',')
-                p++;
-        }
-        if (!valid)
+    for (const char *p = accept ? accept : ""; next_list_item(&p, &it);) {
+        if (!it.valid)
             continue;
-        double *slot = NULL;
-        if (token_is(tok, tok_len, "application/openmetrics-text"))
-            slot = om_version_ok ? &q_om : NULL;
-        else if (token_is(tok, tok_len, "text/plain"))
-            slot = &q_plain;
-        else if (token_is(tok, tok_len, "text/*"))
-            slot = &q_text_any;
-        else if (token_is(tok, tok_len, "*/*"))
-            slot = &q_any;
-        if (slot && q > *slot)
-            *slot = q;
+        if (token_is(it.token, it.token_len, "application/openmetrics-text")) {
+            if (!it.version || token_is(it.version, it.version_len, "1.0.0"))
+                keep_best(&q_om, it.q);
+        } else if (token_is(it.token, it.token_len, "text/plain")) {
+            keep_best(&q_plain, it.q);
+        } else if (token_is(it.token, it.token_len, "text/*")) {
+            keep_best(&q_text_any, it.q);
+        } else if (token_is(it.token, it.token_len, "*/*")) {
+            keep_best(&q_any, it.q);
+        }
     }
     /* The most specific range that covers text/plain gives its q (RFC 9110 12.5.1). */
     double q_text = q_plain >= 0 ? q_plain : q_text_any >= 0 ? q_text_any : q_any;
