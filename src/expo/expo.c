@@ -9,6 +9,8 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "util/utf8.h"
+
 /* ---- family headers ---------------------------------------------------------------------- */
 
 static const char *type_name(enum expo_type type)
@@ -184,41 +186,6 @@ void expo_openmetrics(const char *in, size_t len, struct strbuf *out)
 /* ---- labels ------------------------------------------------------------------------------ */
 
 #define REPLACEMENT_CHAR "\xEF\xBF\xBD" /* U+FFFD */
-
-/* Length of the well-formed UTF-8 sequence that starts at s[0] (a byte >= 0x80), or 0 when s[0]
- * does not start one. Follows Unicode Table 3-7, which rules out overlong forms (C0, C1, E0 80..9F,
- * F0 80..8F), surrogates (ED A0..BF) and code points above U+10FFFF (F4 90.., F5..FF). */
-static size_t utf8_seq_len(const unsigned char *s, size_t avail)
-{
-    unsigned char c = s[0];
-    unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-    size_t len;
-
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (avail < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    }
-    return len;
-}
 
 /* Runs of bytes that need no change (printable ASCII and well-formed multi-byte sequences) are
  * copied with one append. Each byte that is not part of a well-formed sequence becomes U+FFFD, so

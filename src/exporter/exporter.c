@@ -10,6 +10,7 @@
 #include "exporter/pve_families.h"
 #include "proc/proc_reader.h"
 #include "tracker/tracker.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #define NS "namedprocess_namegroup_"
@@ -111,18 +112,30 @@ static int classify(void *ctx, const struct proc_identity *id, struct strbuf *gr
     return rule;
 }
 
+/* `text` made safe for one line of a log or a table (see utf8_put_printable). */
+static const char *printable(struct strbuf *sb, const char *text)
+{
+    strbuf_reset(sb);
+    utf8_put_printable(sb, text, strlen(text));
+    return strbuf_str(sb);
+}
+
 static void log_new(void *arg, int pid, const char *comm, const char *group, int rule,
                     int adopted_from)
 {
     struct exporter *e = arg;
+    struct strbuf c = STRBUF_INIT, g = STRBUF_INIT;
     if (group && rule >= 0)
-        fprintf(stderr, "proctrack: new process %d (%s) joins group \"%s\" by %s\n", pid, comm,
-                group, rules_describe(e->rules, (size_t)rule));
+        fprintf(stderr, "proctrack: new process %d (%s) joins group \"%s\" by %s\n", pid,
+                printable(&c, comm), printable(&g, group), rules_describe(e->rules, (size_t)rule));
     else if (group)
         fprintf(stderr, "proctrack: new process %d (%s) joins group \"%s\" through ancestor %d\n",
-                pid, comm, group, adopted_from);
+                pid, printable(&c, comm), printable(&g, group), adopted_from);
     else
-        fprintf(stderr, "proctrack: new process %d (%s) matches no rule: ignored\n", pid, comm);
+        fprintf(stderr, "proctrack: new process %d (%s) matches no rule: ignored\n", pid,
+                printable(&c, comm));
+    strbuf_free(&c);
+    strbuf_free(&g);
 }
 
 static void remember_new(void *arg, int pid, const char *comm, const char *group, int rule,
@@ -144,24 +157,26 @@ static int by_pid(const void *a, const void *b)
     return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
-/* Writes `text` cut to `width` columns (bytes; "…" marks a cut), padded unless last. */
-static void column(FILE *out, const char *text, size_t width, bool last)
+/* Writes `text`, made printable, cut to `width` characters ("…" marks a cut) and padded unless
+ * last. `tmp` is scratch space. */
+static void column(FILE *out, struct strbuf *tmp, const char *text, size_t width, bool last)
 {
-    size_t len = strlen(text);
-    if (len > width) {
-        fprintf(out, "%.*s…", (int)(width - 1), text);
-        len = width;
+    printable(tmp, text);
+    size_t chars = utf8_count(tmp->buf, tmp->len);
+    if (chars > width) {
+        fprintf(out, "%.*s…", (int)utf8_prefix(tmp->buf, tmp->len, width - 1), tmp->buf);
+        chars = width;
     } else {
-        fputs(text, out);
+        fputs(tmp->buf, out);
     }
     if (!last)
-        fprintf(out, "%*s", (int)(width - len + 2), "");
+        fprintf(out, "%*s", (int)(width - chars + 2), "");
 }
 
 void exporter_write_explain(struct exporter *e, FILE *out)
 {
     qsort(e->explain, e->nexplain, sizeof(*e->explain), by_pid);
-    struct strbuf cmdline = STRBUF_INIT, how = STRBUF_INIT;
+    struct strbuf cmdline = STRBUF_INIT, how = STRBUF_INIT, tmp = STRBUF_INIT;
     fprintf(out, "%-8s%-17s%-26s%-42s%s\n", "PID", "COMM", "GROUP", "WHY", "COMMAND");
     for (size_t i = 0; i < e->nexplain; i++) {
         const struct explain_row *row = &e->explain[i];
@@ -180,14 +195,15 @@ void exporter_write_explain(struct exporter *e, FILE *out)
         if (proc_reader_cmdline(e->reader, row->pid, &cmdline) != 0)
             strbuf_reset(&cmdline);
         fprintf(out, "%-8d", row->pid);
-        column(out, row->comm, 15, false);
-        column(out, row->group ? row->group : "-", 24, false);
-        column(out, strbuf_str(&how), 40, false);
-        column(out, strbuf_str(&cmdline), 70, true);
+        column(out, &tmp, row->comm, 15, false);
+        column(out, &tmp, row->group ? row->group : "-", 24, false);
+        column(out, &tmp, strbuf_str(&how), 40, false);
+        column(out, &tmp, strbuf_str(&cmdline), 70, true);
         fputc('\n', out);
     }
     strbuf_free(&cmdline);
     strbuf_free(&how);
+    strbuf_free(&tmp);
 }
 
 static double now_seconds(void)

@@ -152,25 +152,37 @@ class FlagsTest(unittest.TestCase):
         self.w.procs.append(gen)
         self.assertEqual(gen.stdout.readline().strip(), b"ready")
         lone = self.w.start("pt-lonely", "sleep", "--flag", "value")
+        # Names and command lines with line breaks, terminal escapes and bytes that are not UTF-8
+        # stay on their row, escaped.
+        evil = self.w.start(b"pt-ev\n\x1b[2J", "sleep", b"a\nb\tc\xc2\x9bd\xff\\", argv0="x")
         cfg = self.config("process_names:\n  - comm: [pt-lg-ex]\n    name: lg\n")
         r = subprocess.run([h.PROCTRACK, "-config.path", cfg, "-explain"], capture_output=True,
-                           text=True, timeout=30)
+                           text=True, errors="surrogateescape", timeout=30)
         self.assertEqual(r.returncode, 0, r.stderr)
-        lines = {int(line.split()[0]): line for line in r.stdout.splitlines()[1:]}
+        rows = r.stdout.rstrip("\n").split("\n")
+        lines = {int(line.split()[0]): line for line in rows[1:]}
         self.assertTrue(r.stdout.startswith("PID"))
         self.assertRegex(lines[gen.pid], r"pt-lg-ex\s+lg\s+process_names\[0\] \(%s" % re.escape(cfg[:10]))
         child = [pid for pid, line in lines.items() if "pt-child" in line][0]
         self.assertRegex(lines[child], r"lg\s+child of %d \(pt-lg-ex\)" % gen.pid)
         self.assertRegex(lines[lone.pid], r"pt-lonely\s+-\s+no rule matched\s+\S*pt_load pt-lonely sleep --flag value")
+        self.assertRegex(lines[evil.pid], r"^%d\s+%s\s" % (evil.pid, re.escape(r"pt-ev\n\x1b[2J")))
+        self.assertTrue(lines[evil.pid].endswith(r"  x pt-ev\n\x1b[2J sleep a\nb\tc\xc2\x9bd\xff\\"),
+                        lines[evil.pid])
+        for line in rows:
+            self.assertNotRegex(line, r"[\x00-\x1f\x7f\x80-\x9f\ufffd\udc80-\udcff]")
 
     def test_debug_logs_each_new_process(self):
         self.w.start("pt-dbg")
+        self.w.start(b"pt-d\x1b[1m\nz")
         cfg = self.config("process_names:\n  - comm: [pt-dbg]\n    name: dbg\n")
         s = self.serve("-config.path", cfg, "-debug")
         s.scrape()
         log = s.log()
         self.assertRegex(log, r'new process \d+ \(pt-dbg\) joins group "dbg" by process_names\[0\]')
         self.assertIn("matches no rule: ignored", log)
+        self.assertRegex(log, r"new process \d+ \(%s\) matches no rule" % re.escape(r"pt-d\x1b[1m\nz"))
+        self.assertNotIn("\x1b", log)
 
 
 if __name__ == "__main__":
