@@ -5,15 +5,13 @@
 #include "http/webconfig.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <gnutls/gnutls.h>
 
+#include "util/readfile.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 #include "util/yamlread.h"
@@ -422,37 +420,6 @@ static int load_stream(struct reader *rd)
 
 /* ---- files ------------------------------------------------------------------------------- */
 
-/* Reads a whole file, NUL-terminated, up to WEBCONFIG_MAX_FILE_SIZE. Returns 0 or -errno. */
-static int read_whole(const char *path, struct strbuf *out)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int rc = 0;
-    strbuf_reserve(out, 1);
-    out->buf[0] = '\0';
-    for (;;) {
-        strbuf_reserve(out, 16 * 1024);
-        ssize_t n = read(fd, out->buf + out->len, out->cap - out->len - 1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = -errno;
-            break;
-        }
-        if (n == 0)
-            break;
-        out->len += (size_t)n;
-        out->buf[out->len] = '\0';
-        if (out->len > WEBCONFIG_MAX_FILE_SIZE) {
-            rc = -EFBIG;
-            break;
-        }
-    }
-    close(fd);
-    return rc;
-}
-
 static char *resolve(const struct reader *rd, const char *path)
 {
     if (path[0] == '/' || !rd->base_dir || !rd->base_dir[0])
@@ -467,7 +434,7 @@ static int read_pem(struct reader *rd, const char *key, struct file_ref *ref, ch
 {
     char *path = resolve(rd, ref->path);
     struct strbuf content = STRBUF_INIT;
-    int rc = read_whole(path, &content);
+    int rc = read_file(path, WEBCONFIG_MAX_FILE_SIZE, &content);
     if (rc < 0) {
         yamlread_fail(&rd->yr, ref->value_mark, "cannot read %s \"%s\": %s", key, path,
                       strerror(-rc));
@@ -634,7 +601,7 @@ struct webconfig *webconfig_load_buffer(const char *name, const char *buf, size_
 struct webconfig *webconfig_load_file(const char *path, char *err, size_t errlen)
 {
     struct strbuf content = STRBUF_INIT;
-    int rc = read_whole(path, &content);
+    int rc = read_file(path, WEBCONFIG_MAX_FILE_SIZE, &content);
     if (rc < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(-rc));
         strbuf_free(&content);

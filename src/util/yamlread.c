@@ -189,7 +189,7 @@ int yamlread_next(struct yamlread *yr)
 
 /* ---- keys and values --------------------------------------------------------------------- */
 
-static int check_no_nul(struct yamlread *yr)
+int yamlread_no_nul(struct yamlread *yr)
 {
     const yaml_event_t *ev = &yr->event;
     if (memchr(ev->data.scalar.value, '\0', ev->data.scalar.length) != NULL)
@@ -207,7 +207,7 @@ int yamlread_next_key(struct yamlread *yr, struct yamlread_keys *seen)
     if (ev->type != YAML_SCALAR_EVENT || yamlread_is_null(ev))
         return yamlread_fail(yr, ev->start_mark, "mapping keys must be strings, not %s",
                              yamlread_kind(ev));
-    if (check_no_nul(yr))
+    if (yamlread_no_nul(yr))
         return -1;
     const char *key = (const char *)ev->data.scalar.value;
     for (size_t i = 0; i < seen->n; i++) {
@@ -245,7 +245,7 @@ int yamlread_string(struct yamlread *yr, const char *key, bool keep_empty, char 
     if (ev->type != YAML_SCALAR_EVENT)
         return yamlread_fail(yr, ev->start_mark, "\"%s\" must be a string, not %s", key,
                              yamlread_kind(ev));
-    if (check_no_nul(yr))
+    if (yamlread_no_nul(yr))
         return -1;
     if (ev->data.scalar.length > 0 || keep_empty)
         *out = xstrndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
@@ -277,14 +277,41 @@ int yamlread_bool(struct yamlread *yr, const char *key, bool *out)
                          yamlread_kind(ev));
 }
 
-int yamlread_mapping_start(struct yamlread *yr, const char *key)
+static int collection_start(struct yamlread *yr, yaml_event_type_t type, const char *key,
+                            const char *what)
 {
     if (yamlread_next(yr))
         return -1;
     if (yamlread_is_null(&yr->event))
         return 0;
-    if (yr->event.type != YAML_MAPPING_START_EVENT)
-        return yamlread_fail(yr, yr->event.start_mark, "\"%s\" must be a mapping, not %s", key,
+    if (yr->event.type != type)
+        return yamlread_fail(yr, yr->event.start_mark, "\"%s\" must be %s, not %s", key, what,
                              yamlread_kind(&yr->event));
     return 1;
+}
+
+int yamlread_mapping_start(struct yamlread *yr, const char *key)
+{
+    return collection_start(yr, YAML_MAPPING_START_EVENT, key, "a mapping");
+}
+
+int yamlread_sequence_start(struct yamlread *yr, const char *key, const char *of)
+{
+    char what[128];
+    snprintf(what, sizeof(what), "a sequence%s%s", *of ? " " : "", of);
+    return collection_start(yr, YAML_SEQUENCE_START_EVENT, key, what);
+}
+
+int yamlread_skip(struct yamlread *yr)
+{
+    if (yamlread_next(yr))
+        return -1;
+    if (yr->event.type != YAML_SEQUENCE_START_EVENT && yr->event.type != YAML_MAPPING_START_EVENT)
+        return 0;
+    unsigned depth = yr->depth;
+    while (yr->depth >= depth) {
+        if (yamlread_next(yr))
+            return -1;
+    }
+    return 0;
 }

@@ -50,6 +50,9 @@ bool yamlread_is_null(const yaml_event_t *ev);
 /* "a string", "null", "a sequence" or "a mapping", for messages. */
 const char *yamlread_kind(const yaml_event_t *ev);
 
+/* Fails when the current scalar holds a NUL byte (C strings would cut it short). */
+int yamlread_no_nul(struct yamlread *yr);
+
 /* Reads the next key of a mapping whose start was consumed. Returns 1 with the key as the current
  * event, 0 at the end of the mapping, -1 on error: a key that is not a string, holds a NUL byte or
  * is already in `seen`. */
@@ -64,7 +67,12 @@ int yamlread_string(struct yamlread *yr, const char *key, bool keep_empty, char 
                     yaml_mark_t *mark);
 /* A YAML 1.1 boolean (true/false, yes/no, on/off, in three capitalisations), as yaml.v2 reads. */
 int yamlread_bool(struct yamlread *yr, const char *key, bool *out);
+/* Reads and drops the next value, whatever it holds (nested collections included). */
+int yamlread_skip(struct yamlread *yr);
 /* A mapping value. Returns 1 after its start, 0 for null (absent), -1 on error. */
 int yamlread_mapping_start(struct yamlread *yr, const char *key);
+/* A sequence value, the same way; `of` completes the message ("\"KEY\" must be a sequence OF"),
+ * "" for none. */
+int yamlread_sequence_start(struct yamlread *yr, const char *key, const char *of);
 
 #endif /* PROCTRACK_UTIL_YAMLREAD_H */

@@ -145,6 +145,48 @@ static void test_type_errors(void **state)
     yamlread_end(&yr);
 }
 
+static void test_skip_and_sequences(void **state)
+{
+    (void)state;
+    struct yamlread yr;
+    struct yamlread_keys seen = {0};
+    open_doc(&yr, "a: {b: [1, {c: [2]}], d: e}\nf: scalar\ng: [x, y]\nh: ~\ni: {}\n", 8);
+    assert_int_equal(yamlread_next_key(&yr, &seen), 1);
+    assert_int_equal(yamlread_skip(&yr), 0); /* a nested value, skipped whole */
+    assert_int_equal(yr.depth, 1);
+    assert_int_equal(yamlread_next_key(&yr, &seen), 1);
+    assert_string_equal(yamlread_last_key(&seen), "f");
+    assert_int_equal(yamlread_skip(&yr), 0); /* a scalar */
+    assert_int_equal(yamlread_next_key(&yr, &seen), 1);
+    assert_string_equal(yamlread_last_key(&seen), "g");
+    assert_int_equal(yamlread_sequence_start(&yr, "g", "of strings"), 1);
+    assert_int_equal(yr.depth, 2);
+    assert_int_equal(yamlread_skip(&yr), 0);
+    assert_int_equal(yamlread_skip(&yr), 0);
+    assert_int_equal(yamlread_next(&yr), 0);
+    assert_int_equal(yr.event.type, YAML_SEQUENCE_END_EVENT);
+    assert_int_equal(yamlread_next_key(&yr, &seen), 1);
+    assert_int_equal(yamlread_sequence_start(&yr, "h", ""), 0); /* null: absent */
+    assert_int_equal(yamlread_next_key(&yr, &seen), 1);
+    assert_int_equal(yamlread_sequence_start(&yr, "i", "of strings"), -1);
+    assert_string_equal(err, "t.yml:5:4: \"i\" must be a sequence of strings, not a mapping");
+    yamlread_keys_free(&seen);
+    yamlread_end(&yr);
+
+    open_doc(&yr, "[x]\n", 8);
+    assert_int_equal(yamlread_sequence_start(&yr, "s", ""), -1);
+    assert_string_equal(err, "t.yml:1:2: \"s\" must be a sequence, not a string");
+    yamlread_end(&yr);
+
+    /* A skipped value still has its nesting bounded. */
+    open_doc(&yr, "k: [[[[x]]]]\n", 3);
+    assert_int_equal(yamlread_next_key(&yr, &seen), 1);
+    assert_int_equal(yamlread_skip(&yr), -1);
+    assert_string_equal(err, "t.yml:1:6: nesting deeper than 3 levels");
+    yamlread_keys_free(&seen);
+    yamlread_end(&yr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -152,6 +194,7 @@ int main(void)
         cmocka_unit_test(test_limits_aliases_and_tags),
         cmocka_unit_test(test_keys_values_and_nulls),
         cmocka_unit_test(test_type_errors),
+        cmocka_unit_test(test_skip_and_sequences),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
