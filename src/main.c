@@ -57,6 +57,7 @@ static int reload(void *arg, char *err, size_t errlen)
     if (!rules) {
         fprintf(stderr, "proctrack: %s\nproctrack: reload failed, keeping the current config\n",
                 err);
+        exporter_reload_failed(r->exporter);
         return -1;
     }
     size_t n = rules_count(rules);
@@ -69,7 +70,6 @@ static int reload(void *arg, char *err, size_t errlen)
 struct landing {
     struct exporter *exporter;
     const char *source;
-    size_t nrules;
 };
 
 /* What GET / shows. */
@@ -77,9 +77,10 @@ static void landing_status(void *arg, struct strbuf *text)
 {
     const struct landing *l = arg;
     strbuf_printf(text,
-                  "Version: %s\nConfig: %s (%zu rules)\nGroups: %zu\nTracked processes: %zu\n",
-                  PROCTRACK_VERSION, l->source, l->nrules, exporter_group_count(l->exporter),
-                  exporter_tracked_count(l->exporter));
+                  "Version: %s\nConfig: %s (%zu rules%s)\nGroups: %zu\nTracked processes: %zu\n",
+                  PROCTRACK_VERSION, l->source, exporter_rule_count(l->exporter),
+                  exporter_reload_ok(l->exporter) ? "" : "; the last reload failed",
+                  exporter_group_count(l->exporter), exporter_tracked_count(l->exporter));
 }
 
 /* -once-to-stdout-delay: the first scan (done) primes the counters; wait, scan again, print. */
@@ -187,7 +188,7 @@ int main(int argc, char **argv)
     }
 
     struct reloader reloader = {exporter, &opts};
-    struct landing landing = {exporter, source, nrules};
+    struct landing landing = {exporter, source};
     struct http_config hc = {
         .listen_address = opts.listen_address,
         .telemetry_path = opts.telemetry_path,

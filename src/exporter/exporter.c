@@ -33,9 +33,11 @@ struct exporter {
     bool scanning;
     uint64_t scans_done;
     size_t groups_now, tracked_now;
-    struct strbuf published; /* the last exposition, shared by concurrent scrapes */
-    struct strbuf body;      /* where the running scan writes */
-    uint64_t scans;          /* for proctrack_scans_total, written by the scanning thread */
+    bool reload_ok;             /* the last config reload (or the first load) succeeded */
+    double reload_success_time; /* Unix time of the last successful load */
+    struct strbuf published;    /* the last exposition, shared by concurrent scrapes */
+    struct strbuf body;         /* where the running scan writes */
+    uint64_t scans;             /* for proctrack_scans_total, written by the scanning thread */
 
     struct exporter_options options;
     struct rules *rules;
@@ -206,6 +208,13 @@ void exporter_write_explain(struct exporter *e, FILE *out)
     strbuf_free(&tmp);
 }
 
+static double wall_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -256,6 +265,8 @@ struct exporter *exporter_new(const struct exporter_options *options, struct rul
     e->options = *options;
     e->rules = rules;
     e->reader = reader;
+    e->reload_ok = true;
+    e->reload_success_time = wall_seconds();
     e->ticks_per_second = proc_reader_ticks_per_second(reader);
     e->btime = proc_reader_btime(reader);
     e->source = (struct tracker_source){
@@ -598,6 +609,11 @@ static void write_errors(struct exporter *e, struct strbuf *out)
 
 static void write_self(struct exporter *e, struct strbuf *out)
 {
+    pthread_mutex_lock(&e->lock);
+    bool reload_ok = e->reload_ok;
+    double reload_time = e->reload_success_time;
+    pthread_mutex_unlock(&e->lock);
+
     expo_family(out, "proctrack_build_info", EXPO_GAUGE,
                 "A metric with a constant '1' value labeled by the version of proctrack");
     expo_sample_u64(out, "proctrack_build_info", "version=\"" PROCTRACK_VERSION "\"", NULL, 1);
@@ -619,6 +635,18 @@ static void write_self(struct exporter *e, struct strbuf *out)
     expo_family(out, "proctrack_scrape_duration_seconds", EXPO_GAUGE,
                 "Seconds the /proc scan of this scrape took");
     expo_sample_double(out, "proctrack_scrape_duration_seconds", NULL, NULL, e->last_scan_seconds);
+
+    /* As Prometheus and Alertmanager name theirs, so that one alert serves all three. */
+    expo_family(out, "proctrack_config_last_reload_successful", EXPO_GAUGE,
+                "Whether the last configuration reload attempt was successful");
+    expo_sample_u64(out, "proctrack_config_last_reload_successful", NULL, NULL, reload_ok);
+    expo_family(out, "proctrack_config_last_reload_success_timestamp_seconds", EXPO_GAUGE,
+                "Timestamp of the last successful configuration reload");
+    expo_sample_double(out, "proctrack_config_last_reload_success_timestamp_seconds", NULL, NULL,
+                       reload_time);
+    expo_family(out, "proctrack_config_rules", EXPO_GAUGE,
+                "Rules (process_names items) of the configuration in use");
+    expo_sample_u64(out, "proctrack_config_rules", NULL, NULL, rules_count(e->rules));
 }
 
 /* One scan and the exposition it produces, into e->body. Runs with `scanning` set, outside the
@@ -683,8 +711,33 @@ void exporter_reload(struct exporter *e, struct rules *rules)
         .classify = classify,
     };
     tracker_set_classifier(e->tracker, &classifier);
+    e->reload_ok = true;
+    e->reload_success_time = wall_seconds();
     pthread_mutex_unlock(&e->lock);
     rules_free(old);
+}
+
+void exporter_reload_failed(struct exporter *e)
+{
+    pthread_mutex_lock(&e->lock);
+    e->reload_ok = false;
+    pthread_mutex_unlock(&e->lock);
+}
+
+size_t exporter_rule_count(struct exporter *e)
+{
+    pthread_mutex_lock(&e->lock);
+    size_t n = rules_count(e->rules);
+    pthread_mutex_unlock(&e->lock);
+    return n;
+}
+
+bool exporter_reload_ok(struct exporter *e)
+{
+    pthread_mutex_lock(&e->lock);
+    bool ok = e->reload_ok;
+    pthread_mutex_unlock(&e->lock);
+    return ok;
 }
 
 size_t exporter_group_count(struct exporter *e)

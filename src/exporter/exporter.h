@@ -42,6 +42,8 @@ int exporter_collect(struct exporter *exporter, struct strbuf *out);
  * on (waiting for a running scan to finish first). Every live process is matched again; groups
  * keep their counters. */
 void exporter_reload(struct exporter *exporter, struct rules *rules);
+/* A reload whose config did not load: the current rules stay, and the metrics say it failed. */
+void exporter_reload_failed(struct exporter *exporter);
 
 /* -explain: a table of the processes of the first scan, the group each joined and why (the rule
  * that matched, the ancestor it came through, or that none did). Needs options.explain. */
@@ -50,5 +52,8 @@ void exporter_write_explain(struct exporter *exporter, FILE *out);
 /* Numbers for the landing page and logs. */
 size_t exporter_group_count(struct exporter *exporter);
 size_t exporter_tracked_count(struct exporter *exporter);
+size_t exporter_rule_count(struct exporter *exporter);
+/* false after a failed reload, until the next one succeeds */
+bool exporter_reload_ok(struct exporter *exporter);
 
 #endif /* PROCTRACK_EXPORTER_EXPORTER_H */

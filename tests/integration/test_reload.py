@@ -49,6 +49,11 @@ class ReloadTest(unittest.TestCase):
             cpu1 = h.value(s1, "namedprocess_namegroup_cpu_seconds_total", groupname="a", mode="user")
             self.assertGreater(cpu1, 0)
             self.assertEqual(h.value(s1, "namedprocess_namegroup_num_procs", groupname="b"), 1)
+            self.assertEqual(h.value(s1, "proctrack_config_rules"), 2)
+            self.assertEqual(h.value(s1, "proctrack_config_last_reload_successful"), 1)
+            loaded1 = h.value(s1, "proctrack_config_last_reload_success_timestamp_seconds")
+            self.assertLess(abs(loaded1 - time.time()), 60)
+            self.assertIn(b"(2 rules)", server.request("GET", "/")[2])
 
             h.write_config(w.dir, V2)
             server.proc.send_signal(signal.SIGHUP)
@@ -62,6 +67,11 @@ class ReloadTest(unittest.TestCase):
             self.assertEqual(h.value(s2, "namedprocess_namegroup_num_procs", groupname="c"), 1)
             self.assertEqual(h.value(s2, "namedprocess_namegroup_num_procs", groupname="b"), 0)
             self.assertEqual(h.value(s2, "namedprocess_namegroup_num_procs", groupname="d"), 1)
+            self.assertEqual(h.value(s2, "proctrack_config_rules"), 3)
+            self.assertEqual(h.value(s2, "proctrack_config_last_reload_successful"), 1)
+            loaded2 = h.value(s2, "proctrack_config_last_reload_success_timestamp_seconds")
+            self.assertGreater(loaded2, loaded1)
+            self.assertIn(b"(3 rules)", server.request("GET", "/")[2])
 
             h.write_config(w.dir, BROKEN)
             server.proc.send_signal(signal.SIGHUP)
@@ -71,6 +81,17 @@ class ReloadTest(unittest.TestCase):
             self.assertEqual(h.value(s3, "namedprocess_namegroup_num_procs", groupname="c"), 1)
             self.assertEqual(h.value(s3, "namedprocess_namegroup_num_procs", groupname="d"), 1)
             self.assertIsNone(h.value(s3, "namedprocess_namegroup_num_procs", groupname="e"))
+            self.assertEqual(h.value(s3, "proctrack_config_rules"), 3)
+            self.assertEqual(h.value(s3, "proctrack_config_last_reload_successful"), 0)
+            self.assertEqual(h.value(s3, "proctrack_config_last_reload_success_timestamp_seconds"), loaded2)
+            self.assertIn(b"(3 rules; the last reload failed)", server.request("GET", "/")[2])
+
+            h.write_config(w.dir, V1)
+            server.proc.send_signal(signal.SIGHUP)
+            self.assertTrue(wait_for(server, "config reloaded: 2 rules"), server.log())
+            s4 = h.parse(server.scrape())[0]
+            self.assertEqual(h.value(s4, "proctrack_config_last_reload_successful"), 1)
+            self.assertEqual(h.value(s4, "proctrack_config_rules"), 2)
             self.assertIsNone(server.proc.poll())
         finally:
             if server:
