@@ -49,6 +49,8 @@ struct exporter {
     uint64_t btime;
     int last_scan_rc;
     double last_scan_seconds;
+    unsigned long long regex_errors;      /* proctrack_regex_limit_errors_total */
+    unsigned long long regex_errors_seen; /* the count of the current rules already taken */
 
     /* Scratch for one exposition, reused across scrapes. */
     struct strbuf labels;  /* `groupname="..."` of each group, NUL-separated */
@@ -222,12 +224,31 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Counts and reports the cmdline regexes of this scan that gave up at a PCRE2 limit. */
+static void note_regex_errors(struct exporter *e)
+{
+    const struct rules_match_errors *me = rules_match_errors(e->rules);
+    if (me->count <= e->regex_errors_seen)
+        return;
+    unsigned long long n = me->count - e->regex_errors_seen;
+    e->regex_errors += n;
+    e->regex_errors_seen = me->count;
+    char reason[128];
+    rules_error_message(me->last_code, reason, sizeof(reason));
+    fprintf(stderr,
+            "proctrack: warning: %llu cmdline regex match%s gave up (%s), the last in %s; "
+            "the process%s counted as not matching\n",
+            n, n == 1 ? "" : "es", reason, rules_describe(e->rules, me->last_rule),
+            n == 1 ? " is" : "es are");
+}
+
 static void scan(struct exporter *e)
 {
     double start = now_seconds();
     e->last_scan_rc = tracker_scan(e->tracker, &e->source);
     if (e->pve)
         pve_refresh(e->pve);
+    note_regex_errors(e);
     e->last_scan_seconds = now_seconds() - start;
 }
 
@@ -647,6 +668,11 @@ static void write_self(struct exporter *e, struct strbuf *out)
     expo_family(out, "proctrack_config_rules", EXPO_GAUGE,
                 "Rules (process_names items) of the configuration in use");
     expo_sample_u64(out, "proctrack_config_rules", NULL, NULL, rules_count(e->rules));
+
+    expo_family(out, "proctrack_regex_limit_errors_total", EXPO_COUNTER,
+                "cmdline regex matches that gave up at a PCRE2 limit (catastrophic backtracking); "
+                "the process was counted as not matching the rule");
+    expo_sample_u64(out, "proctrack_regex_limit_errors_total", NULL, NULL, e->regex_errors);
 }
 
 /* One scan and the exposition it produces, into e->body. Runs with `scanning` set, outside the
@@ -704,6 +730,7 @@ void exporter_reload(struct exporter *e, struct rules *rules)
         pthread_cond_wait(&e->scan_done, &e->lock);
     struct rules *old = e->rules;
     e->rules = rules;
+    e->regex_errors_seen = 0;
     attach_pve(e, rules);
     struct tracker_classifier classifier = {
         .ctx = e,

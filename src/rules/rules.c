@@ -101,6 +101,7 @@ struct rules {
     struct user_entry users[USER_CACHE_MAX];
     size_t nusers;
     size_t next_user_slot;
+    struct rules_match_errors errors;
 };
 
 static void *check_alloc(void *p)
@@ -456,6 +457,19 @@ out_free:
 
 /* ---- Matching ---- */
 
+const struct rules_match_errors *rules_match_errors(const struct rules *rules)
+{
+    return &rules->errors;
+}
+
+void rules_error_message(int code, char *buf, size_t len)
+{
+    if (len == 0)
+        return;
+    buf[0] = '\0';
+    pcre2_get_error_message(code, (PCRE2_UCHAR *)buf, len);
+}
+
 size_t rules_count(const struct rules *rules)
 {
     return rules->nrules;
@@ -496,6 +510,17 @@ static bool exe_matches(const struct rule *r, const struct proc_identity *id)
     return false;
 }
 
+/* PCRE2 backtracks; Go's regexp, which process-exporter uses, does not. A config regex such as
+ * "^(a|aa)+$" can take exponential time on a command line any user can write, so a match is
+ * bounded: 1M backtracking steps (PCRE2's default is 10M, about 0.1 s per regex here), plus 16 per
+ * byte so that the linear search of an ordinary regex over a long (Java) command line stays far
+ * inside the bound. */
+static uint32_t match_limit(size_t subject_len)
+{
+    size_t limit = 1000000 + 16 * subject_len;
+    return limit > UINT32_MAX ? UINT32_MAX : (uint32_t)limit;
+}
+
 /* Every regex must match; named captures of later regexes overwrite earlier ones, and a group
  * that did not take part reads "", as with Go's FindStringSubmatch. */
 static bool cmdline_matches(struct rules *rs, struct rule *r, const struct proc_identity *id)
@@ -504,12 +529,20 @@ static bool cmdline_matches(struct rules *rs, struct rule *r, const struct proc_
     size_t subject_len = id->cmdline ? id->cmdline_len : 0;
     for (size_t i = 0; i < r->nregexes; i++) {
         struct regex *re = &r->regexes[i];
+        pcre2_set_match_limit(rs->match_context, match_limit(subject_len));
         int rc = pcre2_match(re->code, (PCRE2_SPTR)subject, subject_len, 0, 0, re->match_data,
                              rs->match_context);
-        /* A match or resource limit counts as no match: the process stays out of the group. */
         re->last_rc = rc;
-        if (rc < 0)
+        if (rc < 0) {
+            /* A match or resource limit (a regex that backtracks without end on this command
+             * line) counts as no match: the process stays out of the group, and it is counted. */
+            if (rc != PCRE2_ERROR_NOMATCH) {
+                rs->errors.count++;
+                rs->errors.last_rule = (size_t)(r - rs->rules);
+                rs->errors.last_code = rc;
+            }
             return false;
+        }
         const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(re->match_data);
         for (size_t g = 0; g < re->ngroups; g++) {
             uint32_t n = re->groups[g].group;

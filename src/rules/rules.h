@@ -49,6 +49,17 @@ unsigned rules_needs(const struct rules *rules);
  * Not thread-safe: it reuses match buffers held by `rules`. */
 int rules_match(struct rules *rules, const struct proc_identity *id, struct strbuf *groupname);
 
+/* cmdline regexes that stopped at one of PCRE2's limits instead of answering (catastrophic
+ * backtracking, e.g. "^(a+)+$" on a long run of a's): the process was taken as not matching. */
+struct rules_match_errors {
+    unsigned long long count;
+    size_t last_rule; /* index of the rule of the last one */
+    int last_code;    /* its PCRE2 error code */
+};
+const struct rules_match_errors *rules_match_errors(const struct rules *rules);
+/* PCRE2's text for an error code. */
+void rules_error_message(int code, char *buf, size_t len);
+
 /* Built-in matchers: a config item `builtin: NAME` (e.g. `builtin: pve-qemu`) matches through a
  * function registered here, which knows things the rules do not (files outside /proc). It fills
  * the item's captures, in the order of rules_builtin_captures(), for the name template

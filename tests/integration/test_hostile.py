@@ -164,5 +164,41 @@ class HostileNamesTest(unittest.TestCase):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+class BacktrackingRegexTest(unittest.TestCase):
+    """A config regex that backtracks without end (PCRE2 backtracks, Go's regexp does not) meets
+    command lines written to trigger it: each match gives up at a bound, is counted and logged,
+    and the process is left out of the group; the exporter goes on."""
+
+    def test_catastrophic_regex_is_bounded_counted_and_logged(self):
+        w = h.Workers()
+        server = None
+        try:
+            evil = b"a" * 40 + b"!"
+            for _ in range(10):
+                w.start("pt-redos", argv0=evil)
+            w.start("pt-redos-ok")
+            cfg = h.write_config(w.dir, "process_names:\n"
+                                        "  - name: evil\n"
+                                        "    cmdline: ['^(a|aa)+$']\n"
+                                        "  - name: ok\n"
+                                        "    comm: [pt-redos-ok, pt-redos]\n")
+            server = h.start_proctrack("-config.path", cfg)
+            samples = h.parse(server.scrape())[0]
+            # (At least: other processes of the machine meet the regex too.)
+            errors = h.value(samples, "proctrack_regex_limit_errors_total")
+            self.assertGreaterEqual(errors, 10)
+            self.assertEqual(h.value(samples, "namedprocess_namegroup_num_procs", groupname="ok"), 11)
+            self.assertIsNone(h.value(samples, "namedprocess_namegroup_num_procs", groupname="evil"))
+            self.assertRegex(server.log(), r"warning: %d cmdline regex matches gave up \(match limit "
+                                           r"exceeded\), the last in process_names\[0\] \(.*:2:5\)" % errors)
+            # Known processes are not matched again.
+            samples = h.parse(server.scrape())[0]
+            self.assertEqual(h.value(samples, "proctrack_regex_limit_errors_total"), errors)
+        finally:
+            if server:
+                server.stop()
+            w.stop()
+
+
 if __name__ == "__main__":
     h.main()

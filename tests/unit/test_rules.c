@@ -413,6 +413,52 @@ static void test_invalid_utf8_cmdline_is_searched_not_rejected(void **state)
     rules_free(rules);
 }
 
+/* A process identity around a long command line (the fake one holds 1 KiB). */
+static struct proc_identity long_proc(char *cmdline)
+{
+    return (struct proc_identity){
+        .pid = 1234, .comm = "java", .exe = "", .cmdline = cmdline, .cmdline_len = strlen(cmdline)};
+}
+
+static void test_backtracking_regex_gives_up_and_is_counted(void **state)
+{
+    (void)state;
+    struct rules *rules = load("process_names:\n"
+                               "  - name: evil\n"
+                               "    cmdline: ['^(a|aa)+$']\n"
+                               "  - name: \"{{.Matches.app}}\"\n"
+                               "    cmdline: ['^java .*-Dapp=(?P<app>\\w+)', '(a|aa)+$']\n");
+    const struct rules_match_errors *errors = rules_match_errors(rules);
+    struct fake_proc p;
+
+    /* 60 a's then "!": about 1.5e12 ways to fail, cut short. */
+    char evil[64];
+    memset(evil, 'a', 60);
+    strcpy(evil + 60, "!");
+    assert_no_match(rules, make_proc(&p, "sh", ARGV(evil)));
+    assert_int_equal(errors->count, 1);
+    assert_int_equal(errors->last_rule, 0);
+    char message[128];
+    rules_error_message(errors->last_code, message, sizeof(message));
+    assert_string_equal(message, "match limit exceeded");
+
+    /* An ordinary regex over a 1 MiB command line: .* runs to the end and walks back to the
+     * start; the second regex fails at every one of the 1 Mi positions. */
+    size_t len = 1u << 20;
+    char *cmdline = malloc(len + 1);
+    assert_non_null(cmdline);
+    strcpy(cmdline, "java -Dapp=shop ");
+    for (size_t i = strlen(cmdline); i < len; i++)
+        cmdline[i] = i % 8 == 7 ? ' ' : 'x';
+    cmdline[len - 1] = 'a';
+    cmdline[len] = '\0';
+    struct proc_identity id = long_proc(cmdline);
+    assert_match(rules, &id, 1, "shop");
+    assert_int_equal(errors->count, 1);
+    free(cmdline);
+    rules_free(rules);
+}
+
 static void test_named_captures_merge_and_later_regexes_win(void **state)
 {
     (void)state;
@@ -791,6 +837,7 @@ int main(void)
         cmocka_unit_test(test_dollar_matches_only_at_the_very_end),
         cmocka_unit_test(test_go_regex_syntax_works),
         cmocka_unit_test(test_invalid_utf8_cmdline_is_searched_not_rejected),
+        cmocka_unit_test(test_backtracking_regex_gives_up_and_is_counted),
         cmocka_unit_test(test_named_captures_merge_and_later_regexes_win),
         cmocka_unit_test(test_named_group_that_did_not_take_part_is_empty),
         cmocka_unit_test(test_first_matching_item_wins),
