@@ -107,7 +107,8 @@ static int parse_int(const char *s, int lo, int hi, const char *what)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: spawn_idle [-t THREADS] [-g GROUPS] [-c CHURN_PER_SEC] [-l MAX_SECONDS] N\n");
+    fprintf(stderr,
+            "usage: spawn_idle [-t THREADS] [-g GROUPS] [-c CHURN_PER_SEC] [-l MAX_SECONDS] N\n");
     exit(2);
 }
 
@@ -134,11 +135,20 @@ int main(int argc, char **argv)
     int opt;
     while ((opt = getopt(argc, argv, "t:g:c:l:h")) != -1) {
         switch (opt) {
-        case 't': threads = parse_int(optarg, 1, MAX_THREADS, "thread count"); break;
-        case 'g': groups = parse_int(optarg, 1, MAX_GROUPS, "group count"); break;
-        case 'c': churn = parse_int(optarg, 0, 100000, "churn rate"); break;
-        case 'l': lifetime = parse_int(optarg, 1, 7 * 24 * 3600, "lifetime"); break;
-        default: usage();
+        case 't':
+            threads = parse_int(optarg, 1, MAX_THREADS, "thread count");
+            break;
+        case 'g':
+            groups = parse_int(optarg, 1, MAX_GROUPS, "group count");
+            break;
+        case 'c':
+            churn = parse_int(optarg, 0, 100000, "churn rate");
+            break;
+        case 'l':
+            lifetime = parse_int(optarg, 1, 7 * 24 * 3600, "lifetime");
+            break;
+        default:
+            usage();
         }
     }
     int rest = argc - optind;

@@ -29,6 +29,6 @@ install_packages() {
 BUILD_PACKAGES=(gcc make cmake pkg-config libc6-dev libyaml-dev libmicrohttpd-dev libpcre2-dev zlib1g-dev
                 libgnutls28-dev libcrypt-dev)
 TEST_PACKAGES=(libcmocka-dev python3 prometheus prometheus-process-exporter wrk openssl curl valgrind
-               groff-base)
+               groff-base clang-format)
 # scripts/sanitize.sh: clang and its sanitizer and libFuzzer runtimes (gcc brings its own libasan).
 SANITIZE_PACKAGES=(clang-14 libclang-rt-14-dev)

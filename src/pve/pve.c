@@ -460,8 +460,8 @@ static void refresh_nics(struct pve *pve)
         bool ok = true;
         for (int s = 0; s < PVE_NIC_STATS && ok; s++) {
             char path[4096];
-            int len = snprintf(path, sizeof(path), "%s/%s/statistics/%s", dir, de->d_name,
-                               files[s]);
+            int len =
+                snprintf(path, sizeof(path), "%s/%s/statistics/%s", dir, de->d_name, files[s]);
             ssize_t n = len > 0 && (size_t)len < sizeof(path) ? read_small(pve, path) : -1;
             ok = n > 0 && pve_parse_u64_line(pve->buf, (size_t)n, &raw[s]) == 0;
         }

@@ -447,7 +447,8 @@ static void test_openmetrics_served_when_asked(void **state)
     struct fixture *fx = *state;
     struct reply r;
     get(fx->port, "GET", "/metrics",
-        "Accept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5\r\n", &r);
+        "Accept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5\r\n",
+        &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(header(&r, "Content-Type"),
                         "application/openmetrics-text; version=1.0.0; charset=utf-8");
