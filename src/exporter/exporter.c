@@ -196,8 +196,11 @@ void exporter_write_explain(struct exporter *e, FILE *out)
         } else {
             strbuf_puts(&how, "no rule matched");
         }
-        if (proc_reader_cmdline(e->reader, row->pid, &cmdline) != 0)
+        /* Kernel threads and zombies have no command line: "[comm]", as ps shows them. */
+        if (proc_reader_cmdline(e->reader, row->pid, &cmdline) != 0 || cmdline.len == 0) {
             strbuf_reset(&cmdline);
+            strbuf_printf(&cmdline, "[%s]", row->comm);
+        }
         fprintf(out, "%-8d", row->pid);
         column(out, &tmp, row->comm, 15, false);
         column(out, &tmp, row->group ? row->group : "-", 24, false);

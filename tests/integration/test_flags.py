@@ -171,6 +171,10 @@ class FlagsTest(unittest.TestCase):
                         lines[evil.pid])
         for line in rows:
             self.assertNotRegex(line, r"[\x00-\x1f\x7f\x80-\x9f\ufffd\udc80-\udcff]")
+            self.assertNotEqual(line[-1], " ", line)  # a command line, or "[comm]" without one
+        kernel = [line for line in rows[1:] if re.match(r"\d+\s+kthreadd ", line)]
+        for line in kernel:  # (none in a container's pid namespace)
+            self.assertTrue(line.endswith("  [kthreadd]"), line)
 
     def test_debug_logs_each_new_process(self):
         self.w.start("pt-dbg")
