@@ -7,28 +7,18 @@
 #include <time.h>
 
 #include "expo/expo.h"
+#include "exporter/explain.h"
 #include "exporter/pve_families.h"
 #include "proc/proc_reader.h"
 #include "tracker/tracker.h"
-#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #define NS "namedprocess_namegroup_"
 #define GOFF(field) offsetof(struct tracker_group, field)
 
-/* One process of the first scan, for -explain. */
-struct explain_row {
-    int pid;
-    char comm[PROC_COMM_MAX];
-    char *group; /* NULL: ignored */
-    int rule;
-    int adopted_from;
-};
-
 struct exporter {
-    struct explain_row *explain;
-    size_t nexplain, explain_cap;
-    pthread_mutex_t lock; /* guards the fields up to `published` */
+    struct explain *explain; /* -explain: the processes of the first scan */
+    pthread_mutex_t lock;    /* guards the fields up to `published` */
     pthread_cond_t scan_done;
     bool scanning;
     uint64_t scans_done;
@@ -116,101 +106,23 @@ static int classify(void *ctx, const struct proc_identity *id, struct strbuf *gr
     return rule;
 }
 
-/* `text` made safe for one line of a log or a table (see utf8_put_printable). */
-static const char *printable(struct strbuf *sb, const char *text)
-{
-    strbuf_reset(sb);
-    utf8_put_printable(sb, text, strlen(text));
-    return strbuf_str(sb);
-}
-
 static void log_new(void *arg, int pid, const char *comm, const char *group, int rule,
                     int adopted_from)
 {
     struct exporter *e = arg;
-    struct strbuf c = STRBUF_INIT, g = STRBUF_INIT;
-    if (group && rule >= 0)
-        fprintf(stderr, "proctrack: new process %d (%s) joins group \"%s\" by %s\n", pid,
-                printable(&c, comm), printable(&g, group), rules_describe(e->rules, (size_t)rule));
-    else if (group)
-        fprintf(stderr, "proctrack: new process %d (%s) joins group \"%s\" through ancestor %d\n",
-                pid, printable(&c, comm), printable(&g, group), adopted_from);
-    else
-        fprintf(stderr, "proctrack: new process %d (%s) matches no rule: ignored\n", pid,
-                printable(&c, comm));
-    strbuf_free(&c);
-    strbuf_free(&g);
+    explain_log(stderr, e->rules, pid, comm, group, rule, adopted_from);
 }
 
 static void remember_new(void *arg, int pid, const char *comm, const char *group, int rule,
                          int adopted_from)
 {
     struct exporter *e = arg;
-    e->explain = xgrow(e->explain, &e->explain_cap, e->nexplain + 1, sizeof(*e->explain));
-    struct explain_row *row = &e->explain[e->nexplain++];
-    row->pid = pid;
-    snprintf(row->comm, sizeof(row->comm), "%s", comm);
-    row->group = group ? xstrdup(group) : NULL;
-    row->rule = rule;
-    row->adopted_from = adopted_from;
-}
-
-static int by_pid(const void *a, const void *b)
-{
-    const struct explain_row *x = a, *y = b;
-    return (x->pid > y->pid) - (x->pid < y->pid);
-}
-
-/* Writes `text`, made printable, cut to `width` characters ("…" marks a cut) and padded unless
- * last. `tmp` is scratch space. */
-static void column(FILE *out, struct strbuf *tmp, const char *text, size_t width, bool last)
-{
-    printable(tmp, text);
-    size_t chars = utf8_count(tmp->buf, tmp->len);
-    if (chars > width) {
-        fprintf(out, "%.*s…", (int)utf8_prefix(tmp->buf, tmp->len, width - 1), tmp->buf);
-        chars = width;
-    } else {
-        fputs(tmp->buf, out);
-    }
-    if (!last)
-        fprintf(out, "%*s", (int)(width - chars + 2), "");
+    explain_record(e->explain, pid, comm, group, rule, adopted_from);
 }
 
 void exporter_write_explain(struct exporter *e, FILE *out)
 {
-    qsort(e->explain, e->nexplain, sizeof(*e->explain), by_pid);
-    struct strbuf cmdline = STRBUF_INIT, how = STRBUF_INIT, tmp = STRBUF_INIT;
-    fprintf(out, "%-8s%-17s%-26s%-42s%s\n", "PID", "COMM", "GROUP", "WHY", "COMMAND");
-    for (size_t i = 0; i < e->nexplain; i++) {
-        const struct explain_row *row = &e->explain[i];
-        strbuf_reset(&how);
-        if (row->group && row->rule >= 0) {
-            strbuf_printf(&how, "%s", rules_describe(e->rules, (size_t)row->rule));
-        } else if (row->group) {
-            const char *parent = "";
-            for (size_t k = 0; k < e->nexplain; k++)
-                if (e->explain[k].pid == row->adopted_from)
-                    parent = e->explain[k].comm;
-            strbuf_printf(&how, "child of %d (%s)", row->adopted_from, parent);
-        } else {
-            strbuf_puts(&how, "no rule matched");
-        }
-        /* Kernel threads and zombies have no command line: "[comm]", as ps shows them. */
-        if (proc_reader_cmdline(e->reader, row->pid, &cmdline) != 0 || cmdline.len == 0) {
-            strbuf_reset(&cmdline);
-            strbuf_printf(&cmdline, "[%s]", row->comm);
-        }
-        fprintf(out, "%-8d", row->pid);
-        column(out, &tmp, row->comm, 15, false);
-        column(out, &tmp, row->group ? row->group : "-", 24, false);
-        column(out, &tmp, strbuf_str(&how), 40, false);
-        column(out, &tmp, strbuf_str(&cmdline), 70, true);
-        fputc('\n', out);
-    }
-    strbuf_free(&cmdline);
-    strbuf_free(&how);
-    strbuf_free(&tmp);
+    explain_write(e->explain, e->rules, e->reader, out);
 }
 
 static double wall_seconds(void)
@@ -291,6 +203,8 @@ struct exporter *exporter_new(const struct exporter_options *options, struct rul
     e->reader = reader;
     e->reload_ok = true;
     e->reload_success_time = wall_seconds();
+    if (options->explain)
+        e->explain = explain_new();
     e->ticks_per_second = proc_reader_ticks_per_second(reader);
     e->btime = proc_reader_btime(reader);
     e->source = (struct tracker_source){
@@ -343,9 +257,7 @@ void exporter_free(struct exporter *e)
     proc_reader_free(e->reader);
     rules_free(e->rules);
     pve_free(e->pve);
-    for (size_t k = 0; k < e->nexplain; k++)
-        free(e->explain[k].group);
-    free(e->explain);
+    explain_free(e->explain);
     strbuf_free(&e->labels);
     strbuf_free(&e->series);
     free(e->label_offsets);

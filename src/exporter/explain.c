@@ -1,0 +1,141 @@
+#include "exporter/explain.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/utf8.h"
+#include "util/xalloc.h"
+
+/* One process of the first scan. */
+struct explain_row {
+    int pid;
+    char comm[PROC_COMM_MAX];
+    char *group; /* NULL: ignored */
+    int rule;
+    int adopted_from;
+};
+
+struct explain {
+    struct explain_row *rows;
+    size_t n, cap;
+};
+
+struct explain *explain_new(void)
+{
+    return xcalloc(1, sizeof(struct explain));
+}
+
+void explain_free(struct explain *x)
+{
+    if (!x)
+        return;
+    for (size_t i = 0; i < x->n; i++)
+        free(x->rows[i].group);
+    free(x->rows);
+    free(x);
+}
+
+/* `text` made safe for one line of a log or a table (see utf8_put_printable). */
+static const char *printable(struct strbuf *sb, const char *text)
+{
+    strbuf_reset(sb);
+    utf8_put_printable(sb, text, strlen(text));
+    return strbuf_str(sb);
+}
+
+void explain_log(FILE *out, const struct rules *rules, int pid, const char *comm, const char *group,
+                 int rule, int adopted_from)
+{
+    struct strbuf c = STRBUF_INIT, g = STRBUF_INIT;
+    if (group && rule >= 0)
+        fprintf(out, "proctrack: new process %d (%s) joins group \"%s\" by %s\n", pid,
+                printable(&c, comm), printable(&g, group), rules_describe(rules, (size_t)rule));
+    else if (group)
+        fprintf(out, "proctrack: new process %d (%s) joins group \"%s\" through ancestor %d\n", pid,
+                printable(&c, comm), printable(&g, group), adopted_from);
+    else
+        fprintf(out, "proctrack: new process %d (%s) matches no rule: ignored\n", pid,
+                printable(&c, comm));
+    strbuf_free(&c);
+    strbuf_free(&g);
+}
+
+void explain_record(struct explain *x, int pid, const char *comm, const char *group, int rule,
+                    int adopted_from)
+{
+    x->rows = xgrow(x->rows, &x->cap, x->n + 1, sizeof(*x->rows));
+    struct explain_row *row = &x->rows[x->n++];
+    row->pid = pid;
+    snprintf(row->comm, sizeof(row->comm), "%s", comm);
+    row->group = group ? xstrdup(group) : NULL;
+    row->rule = rule;
+    row->adopted_from = adopted_from;
+}
+
+static int by_pid(const void *a, const void *b)
+{
+    const struct explain_row *x = a, *y = b;
+    return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* Writes `text`, made printable, cut to `width` characters ("…" marks a cut) and padded unless
+ * last. `tmp` is scratch space. */
+static void column(FILE *out, struct strbuf *tmp, const char *text, size_t width, bool last)
+{
+    printable(tmp, text);
+    size_t chars = utf8_count(tmp->buf, tmp->len);
+    if (chars > width) {
+        fprintf(out, "%.*s…", (int)utf8_prefix(tmp->buf, tmp->len, width - 1), tmp->buf);
+        chars = width;
+    } else {
+        fputs(tmp->buf, out);
+    }
+    if (!last)
+        fprintf(out, "%*s", (int)(width - chars + 2), "");
+}
+
+/* Why a process is where it is: the rule, the ancestor (named by its comm), or no rule. */
+static void describe_why(const struct explain *x, const struct explain_row *row,
+                         const struct rules *rules, struct strbuf *how)
+{
+    strbuf_reset(how);
+    if (row->group && row->rule >= 0) {
+        strbuf_puts(how, rules_describe(rules, (size_t)row->rule));
+    } else if (row->group) {
+        const char *parent = "";
+        for (size_t k = 0; k < x->n; k++)
+            if (x->rows[k].pid == row->adopted_from)
+                parent = x->rows[k].comm;
+        strbuf_printf(how, "child of %d (%s)", row->adopted_from, parent);
+    } else {
+        strbuf_puts(how, "no rule matched");
+    }
+}
+
+void explain_write(struct explain *x, const struct rules *rules, struct proc_reader *reader,
+                   FILE *out)
+{
+    struct strbuf cmdline = STRBUF_INIT, how = STRBUF_INIT, tmp = STRBUF_INIT;
+    fprintf(out, "%-8s%-17s%-26s%-42s%s\n", "PID", "COMM", "GROUP", "WHY", "COMMAND");
+    if (x)
+        qsort(x->rows, x->n, sizeof(*x->rows), by_pid);
+    for (size_t i = 0; x && i < x->n; i++) {
+        const struct explain_row *row = &x->rows[i];
+        describe_why(x, row, rules, &how);
+        /* Kernel threads and zombies have no command line: "[comm]", as ps shows them. */
+        if (proc_reader_cmdline(reader, row->pid, &cmdline) != 0 || cmdline.len == 0) {
+            strbuf_reset(&cmdline);
+            strbuf_printf(&cmdline, "[%s]", row->comm);
+        }
+        fprintf(out, "%-8d", row->pid);
+        column(out, &tmp, row->comm, 15, false);
+        column(out, &tmp, row->group ? row->group : "-", 24, false);
+        column(out, &tmp, strbuf_str(&how), 40, false);
+        column(out, &tmp, strbuf_str(&cmdline), 70, true);
+        fputc('\n', out);
+    }
+    strbuf_free(&cmdline);
+    strbuf_free(&how);
+    strbuf_free(&tmp);
+}
