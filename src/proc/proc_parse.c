@@ -117,12 +117,24 @@ int proc_parse_stat(const char *buf, size_t len, struct proc_stat *out)
         case 24:
             dst = &out->rss_pages;
             break; /* (24) rss */
+        case 26:
+            dst = &out->start_code;
+            break; /* (26) startcode */
+        case 28:
+            dst = &out->start_stack;
+            break; /* (28) startstack */
         case 42:
             dst = &out->delayacct_blkio_ticks;
             break; /* (42) delayacct_blkio_ticks */
         case 43:
             dst = &out->guest_time_ticks;
             break; /* (43) guest_time */
+        case 48:
+            dst = &out->arg_start;
+            break; /* (48) arg_start */
+        case 49:
+            dst = &out->arg_end;
+            break; /* (49) arg_end */
         default:
             break;
         }

@@ -61,6 +61,26 @@ class FlagsTest(unittest.TestCase):
         # Without -recheck an exec keeps the first classification, as in process-exporter.
         self.assertIsNone(num_procs(without, "payload"))
 
+    def test_recheck_sees_an_exec_that_keeps_the_comm(self):
+        # A program that execs itself with other arguments keeps its comm; the exec shows in the
+        # code, stack and argument addresses of stat.
+        marker = "pt-same-%d" % os.getpid()
+        cfg = self.config("process_names:\n  - cmdline: ['%s']\n    name: same\n" % marker)
+        s = self.serve("-config.path", cfg, "-recheck")
+        child = "import time; print('ready', flush=True); time.sleep(60)"
+        # The marker is passed reversed, so only the program after the exec matches.
+        p = subprocess.Popen([sys.executable, "-c",
+                              "import os, sys; sys.stdin.readline(); "
+                              "os.execv(sys.executable, [sys.executable, '-c', %r, sys.argv[1][::-1]])"
+                              % child, marker[::-1]],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.w.procs.append(p)
+        self.assertIsNone(num_procs(s, "same"))
+        comm = open("/proc/%d/comm" % p.pid).read()
+        self.exec_wrapper(p)
+        self.assertEqual(open("/proc/%d/comm" % p.pid).read(), comm)
+        self.assertEqual(num_procs(s, "same"), 1)
+
     def test_recheck_time_limit_expires(self):
         cfg = self.config("process_names:\n  - comm: [pt-payload]\n    name: payload\n")
         s = self.serve("-config.path", cfg, "-recheck-with-time-limit", "300ms")

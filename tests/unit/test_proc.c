@@ -49,6 +49,11 @@ static void test_stat_comm_with_spaces_and_parentheses(void **state)
     assert_int_equal(st.starttime_ticks, 63208);
     assert_int_equal(st.vsize_bytes, 19320832);
     assert_int_equal(st.rss_pages, 303);
+    /* What changes on every exec, for -recheck. */
+    assert_int_equal(st.start_code, 94694452260864ull);
+    assert_int_equal(st.start_stack, 140737409128560ull);
+    assert_int_equal(st.arg_start, 140737409137291ull);
+    assert_int_equal(st.arg_end, 140737409137319ull);
 }
 
 static void test_stat_kernel_thread_and_zombie(void **state)
@@ -320,6 +325,34 @@ static void test_reader_refuses_a_tree_without_btime(void **state)
     proc_reader_free(NULL);
 }
 
+/* A host with 256 CPUs and 2000 IRQs: btime is past the first 16 KiB of /proc/stat. */
+static void test_reader_finds_btime_of_a_large_host(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/pt-bigstat-XXXXXX", path[64], err[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/stat", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "cpu  1 2 3 4 5 6 7 8 9 10\n");
+    for (int cpu = 0; cpu < 256; cpu++)
+        fprintf(f, "cpu%d 1234567 890 2345678 987654321 12345 0 67890 0 0 0\n", cpu);
+    fprintf(f, "intr 123456789");
+    for (int irq = 0; irq < 2000; irq++)
+        fprintf(f, " %d", irq * 7);
+    fprintf(f, "\nctxt 987654321\nbtime 1795236808\nprocesses 12345\n");
+    assert_true(ftell(f) > 16384);
+    fclose(f);
+
+    struct proc_reader *r = proc_reader_new(dir, err, sizeof(err));
+    if (!r)
+        fail_msg("%s", err);
+    assert_int_equal(proc_reader_btime(r), 1795236808);
+    proc_reader_free(r);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_smaps_rollup(void **state)
 {
     (void)state;
@@ -515,6 +548,7 @@ int main(void)
         cmocka_unit_test(test_reader_threads_on_fixture),
         cmocka_unit_test(test_reader_on_fixture_tree),
         cmocka_unit_test(test_reader_refuses_a_tree_without_btime),
+        cmocka_unit_test(test_reader_finds_btime_of_a_large_host),
         cmocka_unit_test(test_reader_live_sees_a_child_come_and_go),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
