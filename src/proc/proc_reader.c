@@ -170,15 +170,14 @@ struct proc_reader *proc_reader_new(const char *procfs, char *err, size_t errlen
     r->ticks_per_second = tck > 0 ? (uint64_t)tck : 100;
     r->page_size = page > 0 ? (uint64_t)page : 4096;
 
-    int fd = openat(r->root_fd, "stat", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot read %s/stat: %s", procfs, strerror(errno));
+    /* btime follows a line per CPU and the intr line (a number per IRQ): tens of KiB on a large
+     * host, so the whole file is read. */
+    ssize_t n = read_path(r, "stat", &r->file, 4u << 20);
+    if (n < 0) {
+        snprintf(err, errlen, "cannot read %s/stat: %s", procfs, strerror((int)-n));
         goto out_close_root;
     }
-    char buf[16384];
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n < 0 || proc_parse_btime(buf, (size_t)n, &r->btime) != 0) {
+    if (proc_parse_btime(r->file.data, (size_t)n, &r->btime) != 0) {
         snprintf(err, errlen, "no btime in %s/stat: is %s a procfs?", procfs, procfs);
         goto out_close_root;
     }
@@ -186,6 +185,7 @@ struct proc_reader *proc_reader_new(const char *procfs, char *err, size_t errlen
 
 out_close_root:
     close(r->root_fd);
+    free(r->file.data);
 out_free:
     free(r);
     return NULL;
