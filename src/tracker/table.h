@@ -21,7 +21,7 @@ struct entry {
     uint32_t seen;     /* scan generation of the last sighting */
     uint32_t group;
     uint64_t starttime_ticks;
-    uint64_t fingerprint; /* ignored processes under recheck: what identified the last try */
+    uint64_t fingerprint; /* the program it runs (see fingerprint() in tracker.c) */
     /* The raw counters at the last scan; group counters grow by the differences. */
     uint64_t last_utime, last_stime, last_minflt, last_majflt;
     uint64_t last_blkio, last_guest;
@@ -36,6 +36,7 @@ struct entry {
     bool has_schedstat;
     bool has_cache;
     bool reclassify; /* match again under new rules at the next scan */
+    bool carry_on;   /* tracked before a reload, waiting for its ancestor's group: keep counting */
     char state;      /* stat state at the last full read */
     uint32_t wchan;  /* interned wchan at the last full read, 0 = none */
     char name[16];   /* threads: their name at the last full read */

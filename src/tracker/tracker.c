@@ -129,6 +129,16 @@ static void add_ctx(struct tracker_counters *c, struct entry *e, const struct pr
     e->has_ctx_base = true;
 }
 
+/* The next reading of the process becomes its baseline: nothing before it is counted. For a
+ * process that starts being tracked long after it was first seen (after a reload), and for one
+ * that stops being tracked, whose readings would be stale when it is tracked again. */
+static void restart_counting(struct entry *e)
+{
+    e->from_birth = false;
+    e->has_io_base = false;
+    e->has_ctx_base = false;
+}
+
 static uint32_t wchan_intern(struct tracker *t, const char *name)
 {
     if (!name[0])
@@ -306,6 +316,31 @@ static void metrics_to_cache(struct entry *e, const struct proc_metrics *m)
     e->cache.swap_pss = m->swap_pss_bytes;
 }
 
+/* What identifies the program a process runs, from stat alone: an exec changes the comm or the
+ * addresses of code, stack and arguments (all randomized per exec). */
+static uint64_t fingerprint(const struct proc_stat *st)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *c = st->comm; *c; c++)
+        h = (h ^ (unsigned char)*c) * 1099511628211ull;
+    uint64_t v[] = {st->start_code, st->start_stack, st->arg_start, st->arg_end};
+    for (size_t i = 0; i < 4; i++)
+        h = (h ^ v[i]) * 1099511628211ull;
+    return h;
+}
+
+/* A tracked process exec'd. When a thread other than the main one calls execve, the kernel gives
+ * it the main thread's tid and start time, but it keeps its own context switch and CPU counts:
+ * the main thread's baselines (the process's, and its thread entry's) no longer apply. */
+static void after_exec(struct tracker *t, struct entry *e)
+{
+    e->has_ctx_base = false;
+    e->has_cache = false; /* a new program: read everything */
+    struct entry *te = table_find(&t->threads, e->id);
+    if (te)
+        table_delete(&t->threads, te);
+}
+
 /* Reads a tracked process's metrics and adds them to its group: deltas to the counters, values
  * to the gauges. On first sight the current values become the baseline, and are also counted
  * when the process was born after the exporter's first scan. A process none of whose tasks has
@@ -313,6 +348,11 @@ static void metrics_to_cache(struct entry *e, const struct proc_metrics *m)
 static void account(struct tracker *t, const struct tracker_source *src, struct entry *e,
                     const struct proc_stat *st, bool first_sight)
 {
+    uint64_t program = fingerprint(st);
+    if (!first_sight && program != e->fingerprint)
+        after_exec(t, e);
+    e->fingerprint = program;
+
     bool threaded = t->options.threads && st->num_threads >= 2;
     struct tracker_group *g = &t->groups.slots[e->group];
     bool may_skip = !first_sight && e->has_cache && src->schedstat && !refresh_due(t, e) &&
@@ -330,14 +370,23 @@ static void account(struct tracker *t, const struct tracker_source *src, struct 
     bool quiet = may_skip && (threads_read ? pass.all_quiet : have_ss && schedstat_same(e, &ss));
 
     struct proc_metrics m;
+    bool fresh = false; /* m was read now, not taken from the cache */
     if (quiet) {
         metrics_from_cache(e, &m);
     } else {
         unsigned wants = t->options.smaps ? PROC_WANT_SMAPS : 0;
         if (t->options.wchan && !threads_read && sleeping(st->state))
             wants |= PROC_WANT_WCHAN;
-        if (src->metrics(src->ctx, st->pid, wants, &m) == -ESRCH)
+        fresh = src->metrics(src->ctx, st->pid, wants, &m) != -ESRCH;
+        if (!fresh && !threads_read)
             return; /* gone: not marked seen, swept at the end of this scan */
+        if (!fresh) {
+            /* Gone after its threads were counted in the states: count the process too, from
+             * its stat, so that the states still add up to num_threads. */
+            memset(&m, 0, sizeof(m));
+        }
+    }
+    if (fresh) {
         count_failed(t, m.failed);
         metrics_to_cache(e, &m);
         e->wchan = wchan_intern(t, m.wchan);
@@ -354,7 +403,7 @@ static void account(struct tracker *t, const struct tracker_source *src, struct 
     e->last_num_threads = st->num_threads;
 
     add_stat_counters(&g->counters, e, st, first_sight);
-    if (!quiet && m.has_io)
+    if (fresh && m.has_io)
         add_io(&g->counters, e, &m.io);
 
     struct tracker_gauges *gg = &g->gauges;
@@ -383,7 +432,7 @@ static void account(struct tracker *t, const struct tracker_source *src, struct 
     if (threads_read)
         return;
     /* Single-threaded, -threads=false, or task/ unreadable: what the process itself says. */
-    if (!quiet && m.has_status && m.status.has_ctxt)
+    if (fresh && m.has_status && m.status.has_ctxt)
         add_ctx(&g->counters, e, &m.status);
     gg->states[state_of(st->state)]++;
     if (t->options.wchan)
@@ -396,19 +445,6 @@ static void report_new(struct tracker *t, const struct proc_stat *st, int group,
     if (t->options.on_new)
         t->options.on_new(t->options.on_new_arg, st->pid, st->comm,
                           group >= 0 ? t->groups.slots[group].name : NULL, rule, adopted_from);
-}
-
-/* What identifies the program a process runs, from stat alone: an exec changes the comm or the
- * addresses of code, stack and arguments (all randomized per exec). */
-static uint64_t fingerprint(const struct proc_stat *st)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (const char *c = st->comm; *c; c++)
-        h = (h ^ (unsigned char)*c) * 1099511628211ull;
-    uint64_t v[] = {st->start_code, st->start_stack, st->arg_start, st->arg_end};
-    for (size_t i = 0; i < 4; i++)
-        h = (h ^ v[i]) * 1099511628211ull;
-    return h;
 }
 
 static void make_tracked(struct tracker *t, struct entry *e, uint32_t group)
@@ -455,8 +491,7 @@ static void see_new(struct tracker *t, const struct tracker_source *src, const s
     e->from_birth = t->scanned && st->starttime_ticks > t->first_scan_ticks;
     e->seen = t->gen;
     e->kind = ENTRY_IGNORED;
-    if (t->options.recheck)
-        e->fingerprint = fingerprint(st);
+    e->fingerprint = fingerprint(st);
     switch (classify(t, src, e, st)) {
     case CLASSIFIED_JOINED:
         break;
@@ -521,14 +556,18 @@ static void resolve_pending(struct tracker *t, const struct tracker_source *src)
             continue;
         int via = 0;
         int group = ancestor_group(t, e, &via);
+        bool carry_on = e->carry_on;
+        e->carry_on = false;
         if (group < 0) {
             e->kind = ENTRY_IGNORED;
+            if (carry_on)
+                restart_counting(e);
             report_new(t, st, -1, -1, 0);
             continue;
         }
         make_tracked(t, e, (uint32_t)group);
         report_new(t, st, group, -1, via);
-        account(t, src, e, st, true);
+        account(t, src, e, st, !carry_on);
     }
     t->npending = 0;
 }
@@ -552,6 +591,8 @@ static void reclassify(struct tracker *t, const struct tracker_source *src, stru
         }
         if (was_tracked)
             t->groups.slots[e->group].members--;
+        else
+            restart_counting(e);
         make_tracked(t, e, group);
         report_new(t, st, (int)group, rule, 0);
         /* A moved process goes on from its last reading; a newly tracked one starts here. */
@@ -561,13 +602,18 @@ static void reclassify(struct tracker *t, const struct tracker_source *src, stru
     if (was_tracked) {
         t->groups.slots[e->group].members--;
         e->kind = ENTRY_IGNORED;
-        e->from_birth = false; /* its usage so far is counted already, in its old group */
     }
     e->seen = t->gen;
-    if (t->options.children)
+    if (t->options.children) {
+        /* Its usage so far is counted, in its old group; if an ancestor's group takes it, it goes
+         * on from its last reading there. */
+        e->carry_on = was_tracked;
         park_pending(t, e, st);
-    else
+    } else {
+        if (was_tracked)
+            restart_counting(e);
         report_new(t, st, -1, -1, 0);
+    }
 }
 
 void tracker_set_classifier(struct tracker *t, const struct tracker_classifier *classifier)

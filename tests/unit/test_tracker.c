@@ -1033,9 +1033,160 @@ static void test_full_read_at_least_every_refresh_period(void **state)
     fixture_free(fx);
 }
 
+static int classify_none(void *ctx, const struct proc_identity *id, struct strbuf *name)
+{
+    (void)ctx;
+    (void)id;
+    (void)name;
+    return -1;
+}
+
+static void set_rules(struct fixture *fx,
+                      int (*fn)(void *, const struct proc_identity *, struct strbuf *))
+{
+    struct tracker_classifier c = {.ctx = NULL, .needs = 0, .classify = fn};
+    tracker_set_classifier(fx->t, &c);
+}
+
+/* Tracked, ignored after a reload, tracked again after another: what it did while ignored is
+ * counted nowhere, io and context switches included. */
+static void test_retracked_process_starts_again_from_a_baseline(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_new(false);
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
+    scan(fx);
+    a = fake_find(&fx->fake, 10);
+    a->st.utime_ticks = 10;
+    a->m.io.read_bytes = 100;
+    a->m.status.voluntary_ctxt = 10;
+    scan(fx);
+    const struct tracker_group *g = group(fx, "app");
+    assert_int_equal(g->counters.cpu_user_ticks, 10);
+    assert_int_equal(g->counters.read_bytes, 100);
+
+    set_rules(fx, classify_none); /* app no longer matched */
+    scan(fx);
+    /* Hours pass while it is ignored. */
+    a->st.utime_ticks = 100000;
+    a->m.io.read_bytes = 1000000000;
+    a->m.status.voluntary_ctxt = 5000000;
+    for (int i = 0; i < 5; i++)
+        scan(fx);
+
+    set_rules(fx, classify); /* matched again */
+    scan(fx);
+    g = group(fx, "app");
+    assert_int_equal(g->counters.cpu_user_ticks,
+                     10); /* baseline: the ignored time is not counted */
+    assert_int_equal(g->counters.read_bytes, 100);
+    fixture_free(fx);
+}
+
+/* A process born after the first scan, ignored, then matched after a reload: it counts from the
+ * reload on, not its whole lifetime in one scan. */
+static void test_reload_counts_a_newly_tracked_process_from_then_on(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_new(false);
+    set_rules(fx, classify_none);
+    fake_set(&fx->fake, 5, "app", 50); /* an existing member keeps the group alive */
+    scan(fx);
+    struct fake_proc *b = fake_set(&fx->fake, 11, "app", fx->fake.now + 1);
+    b->st.utime_ticks = 5;
+    scan(fx);
+    b = fake_find(&fx->fake, 11);
+    b->st.utime_ticks = 360000; /* an hour of CPU while ignored */
+    b->m.io.write_bytes = 1u << 30;
+    scan(fx);
+    set_rules(fx, classify);
+    scan(fx);
+    const struct tracker_group *g = group(fx, "app");
+    assert_int_equal(g->counters.cpu_user_ticks, 0);
+    assert_int_equal(g->counters.write_bytes, 0);
+    fixture_free(fx);
+}
+
+/* A child adopted through -children keeps counting across a reload (it goes through the pending
+ * list again). */
+static void test_reload_keeps_counting_an_adopted_child(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_new(true);
+    fake_set(&fx->fake, 10, "app", 100);
+    struct fake_proc *c = fake_set(&fx->fake, 11, "xchild", 100);
+    c->st.ppid = 10;
+    scan(fx);
+    c = fake_find(&fx->fake, 11);
+    c->st.utime_ticks = 20;
+    c->m.io.read_bytes = 20;
+    scan(fx);
+    assert_int_equal(group(fx, "app")->counters.cpu_user_ticks, 20);
+    set_rules(fx, classify); /* the very same rules */
+    c->st.utime_ticks = 70;
+    c->m.io.read_bytes = 70;
+    scan(fx);
+    const struct tracker_group *g = group(fx, "app");
+    assert_int_equal(g->counters.read_bytes, 70);
+    assert_int_equal(g->counters.cpu_user_ticks, 70);
+    fixture_free(fx);
+}
+
+/* A worker thread execs: the kernel gives it the main thread's tid and start time, but it keeps
+ * its own counters. The exec shows in stat (the new program's code address); nothing is counted
+ * twice. */
+static void test_exec_from_a_worker_thread_counts_nothing_twice(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_new(false);
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
+    fake_thread(a, 10, "app", 100)->status.voluntary_ctxt = 100;
+    fake_thread(a, 12, "worker", 100)->status.voluntary_ctxt = 1000;
+    a->m.status.voluntary_ctxt = 100;
+    scan(fx);
+    a = fake_find(&fx->fake, 10);
+    a->th[1].status.voluntary_ctxt = 5000; /* the worker switches 4000 times */
+    scan(fx);
+    assert_int_equal(group(fx, "app")->counters.ctx_voluntary, 4000);
+    /* The worker execs: thread 12 becomes tid 10 (start time of the leader), the rest die. Its
+     * switch count (5000) carries over; nothing switches after the exec. */
+    fake_thread_remove(a, 12);
+    a->th[0].status.voluntary_ctxt = 5000;
+    a->m.status.voluntary_ctxt = 5000;
+    a->st.num_threads = 1;
+    a->st.start_code = 0x55550000; /* the new program's code */
+    scan(fx);
+    const struct tracker_group *g = group(fx, "app");
+    assert_int_equal(g->counters.ctx_voluntary, 4000);
+    fixture_free(fx);
+}
+
+/* A multi-threaded process that exits between its threads and its own files: counted whole, so
+ * the states still add up to num_threads. */
+static void test_process_gone_after_its_threads_keeps_states_whole(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_new(false);
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
+    fake_thread(a, 10, "app", 100);
+    fake_thread(a, 11, "w", 100);
+    fake_set(&fx->fake, 20, "app", 100);
+    scan(fx);
+    fake_find(&fx->fake, 10)->gone_at_metrics = true;
+    scan(fx);
+    const struct tracker_group *g = group(fx, "app");
+    assert_int_equal(state_sum(g), g->gauges.threads);
+    fixture_free(fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_retracked_process_starts_again_from_a_baseline),
+        cmocka_unit_test(test_reload_counts_a_newly_tracked_process_from_then_on),
+        cmocka_unit_test(test_reload_keeps_counting_an_adopted_child),
+        cmocka_unit_test(test_exec_from_a_worker_thread_counts_nothing_twice),
+        cmocka_unit_test(test_process_gone_after_its_threads_keeps_states_whole),
         cmocka_unit_test_setup_teardown(test_first_scan_is_baseline_later_births_count_from_birth,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_counter_survives_pid_reuse, setup, teardown),
