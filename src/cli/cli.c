@@ -69,7 +69,7 @@ static const struct flag flags[] = {
     {"web.listen-address", FLAG_STRING, OPT(listen_address), ":9256",
      "address on which to expose metrics and web interface"},
     {"web.max-connections", FLAG_UINT, OPT(max_connections), "64",
-     "maximum number of concurrent HTTP connections; further ones wait"},
+     "maximum number of concurrent HTTP connections; further ones are closed at once"},
     {"web.max-connections-per-ip", FLAG_UINT, OPT(max_connections_per_ip), "16",
      "maximum concurrent HTTP connections from one client address; 0 for no limit"},
     {"web.telemetry-path", FLAG_STRING, OPT(telemetry_path), "/metrics",

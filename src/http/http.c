@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -58,7 +60,15 @@ struct http_server {
     pthread_mutex_t log_lock;
     bool log_capture;
     struct strbuf start_log;
+    /* Refused connections and failed TLS handshakes are logged by libmicrohttpd one line each:
+     * at most LOG_BURST lines per LOG_WINDOW seconds, then a count of the ones left out. */
+    time_t log_window;
+    unsigned log_lines;
+    unsigned long log_dropped;
 };
+
+#define LOG_WINDOW 10
+#define LOG_BURST 20
 
 /* ---- logging ----------------------------------------------------------------------------- */
 
@@ -78,7 +88,22 @@ static void log_mhd(void *cls, const char *fmt, va_list ap)
             strbuf_append(&srv->start_log, "; ", 2);
         strbuf_append(&srv->start_log, line, len);
     } else {
-        fprintf(stderr, "proctrack: http: %s\n", line);
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec >= srv->log_window + LOG_WINDOW) {
+            if (srv->log_dropped)
+                fprintf(stderr, "proctrack: http: %lu more messages in %d s left out\n",
+                        srv->log_dropped, LOG_WINDOW);
+            srv->log_window = now.tv_sec;
+            srv->log_lines = 0;
+            srv->log_dropped = 0;
+        }
+        if (srv->log_lines < LOG_BURST) {
+            srv->log_lines++;
+            fprintf(stderr, "proctrack: http: %s\n", line);
+        } else {
+            srv->log_dropped++;
+        }
     }
     pthread_mutex_unlock(&srv->log_lock);
 }
@@ -580,6 +605,52 @@ static bool refuse(struct http_server *srv, struct MHD_Connection *conn, const c
  * of body, then once more with no data. Refusals are answered on the first call, without reading
  * a body; other answers wait for the last call so that a body sent with GET is read and dropped
  * and the connection can be kept alive. */
+/* The path of a request target. A target in absolute form ("http://host:port/metrics", which a
+ * server must accept: RFC 9112 3.2.2) is reduced to its path, as Go's server does. */
+static const char *request_path(const char *url)
+{
+    size_t scheme = strncasecmp(url, "http://", 7) == 0    ? 7
+                    : strncasecmp(url, "https://", 8) == 0 ? 8
+                                                           : 0;
+    if (!scheme)
+        return url;
+    const char *path = strchr(url + scheme, '/');
+    return path ? path : "/";
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* libmicrohttpd's percent-decoding, but "%00" stays as it is: a decoded NUL would end the path
+ * early for every comparison here, so that "/-/reload%00x" would reach /-/reload (a proxy rule
+ * that blocks /-/reload would not). Kept encoded, such a path is simply not found. */
+static size_t unescape_url(void *cls, struct MHD_Connection *conn, char *uri)
+{
+    (void)cls;
+    (void)conn;
+    char *out = uri;
+    for (const char *in = uri; *in;) {
+        int hi, lo;
+        if (in[0] == '%' && (hi = hex_digit(in[1])) >= 0 && (lo = hex_digit(in[2])) >= 0 &&
+            (hi | lo) != 0) {
+            *out++ = (char)(hi << 4 | lo);
+            in += 3;
+        } else {
+            *out++ = *in++;
+        }
+    }
+    *out = '\0';
+    return (size_t)(out - uri);
+}
+
 static mhd_result handle_request(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **req_cls)
@@ -588,6 +659,7 @@ static mhd_result handle_request(void *cls, struct MHD_Connection *conn, const c
     struct http_server *srv = cls;
     (void)version;
     (void)upload_data;
+    url = request_path(url);
     /* The telemetry path wins; http_start refuses it as /-/reload when there is a hook. */
     bool is_reload = strcmp(url, RELOAD_PATH) == 0 && strcmp(url, srv->telemetry_path) != 0;
 
@@ -774,7 +846,7 @@ struct http_server *http_start(const struct http_config *config, char *err, size
             flags |= MHD_USE_IPv6;
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &addr.sa};
     }
-    char priorities[64];
+    char priorities[WEBCONFIG_TLS_PRIORITIES_MAX];
     if (web && web->tls) {
         /* PEM contents, which libmicrohttpd hands to gnutls as it starts. */
         flags |= MHD_USE_TLS;
@@ -788,10 +860,10 @@ struct http_server *http_start(const struct http_config *config, char *err, size
     opts[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 
     srv->log_capture = true;
-    srv->daemon =
-        MHD_start_daemon(flags, addr.port, NULL, NULL, handle_request, srv,
-                         MHD_OPTION_EXTERNAL_LOGGER, log_mhd, srv, MHD_OPTION_NOTIFY_CONNECTION,
-                         notify_connection, srv, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    srv->daemon = MHD_start_daemon(
+        flags, addr.port, NULL, NULL, handle_request, srv, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, srv,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape_url, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+        notify_connection, srv, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     pthread_mutex_lock(&srv->log_lock);
     srv->log_capture = false;
     pthread_mutex_unlock(&srv->log_lock);
@@ -823,5 +895,7 @@ void http_stop(struct http_server *server)
     if (!server)
         return;
     MHD_stop_daemon(server->daemon);
+    if (server->log_dropped)
+        fprintf(stderr, "proctrack: http: %lu more messages left out\n", server->log_dropped);
     server_free(server);
 }

@@ -26,8 +26,8 @@ struct http_config {
                                         "[::1]:9256", "host:port" (first address it resolves to);
                                         port 0 picks a free one */
     const char *telemetry_path;      /* "/metrics"; must start with '/'; NULL means "/metrics" */
-    unsigned max_connections;        /* concurrent connections, further ones wait in the listen
-                                        backlog; 0 for libmicrohttpd's default */
+    unsigned max_connections;        /* concurrent connections, further ones are closed at once;
+                                        0 for libmicrohttpd's default */
     unsigned max_connections_per_ip; /* so that one client cannot take every connection; 0: none */
     unsigned timeout_seconds;        /* idle connection timeout; 0 means none */
     bool gzip;                       /* compress when the client accepts gzip */

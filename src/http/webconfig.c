@@ -155,6 +155,9 @@ static int load_client_auth(struct reader *rd)
     if (!value)
         return 0; /* null or "": NoClientCert, as in crypto/tls */
     int i = lookup(value, client_auth_names, ARRAY_LEN(client_auth_names));
+    /* exporter-toolkit still reads this older name, as RequireAnyClientCert. */
+    if (i < 0 && strcmp(value, "RequireClientCert") == 0)
+        i = WEBCONFIG_REQUIRE_ANY_CLIENT_CERT;
     int rc = 0;
     if (i < 0) {
         rc = yamlread_fail(
@@ -478,11 +481,12 @@ static int check_pem(struct reader *rd)
             goto out_free_cred;
         }
     }
-    char priorities[64];
+    char priorities[WEBCONFIG_TLS_PRIORITIES_MAX];
     gnutls_priority_t cache;
     const char *where = NULL;
-    webconfig_tls_priorities(wc, priorities, sizeof(priorities));
-    rc = gnutls_priority_init(&cache, priorities, &where);
+    rc = webconfig_tls_priorities(wc, priorities, sizeof(priorities));
+    if (rc == 0)
+        rc = gnutls_priority_init(&cache, priorities, &where);
     if (rc < 0) {
         rc = yamlread_fail(&rd->yr, t->mark, "TLS versions %s to %s: %s",
                            tls_version_names[wc->min_version - WEBCONFIG_TLS10],

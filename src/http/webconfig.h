@@ -71,7 +71,8 @@ void webconfig_free(struct webconfig *wc);
 bool webconfig_is_bcrypt_hash(const char *s);
 /* The gnutls priority string that allows min_version to max_version, newest first:
  * "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" by default. Returns 0, or -ENOSPC when `outlen` is
- * too small (64 bytes always do). */
+ * too small (WEBCONFIG_TLS_PRIORITIES_MAX always does: TLS10 to TLS13 takes 69 bytes). */
+#define WEBCONFIG_TLS_PRIORITIES_MAX 96
 int webconfig_tls_priorities(const struct webconfig *wc, char *out, size_t outlen);
 /* "NoClientCert", "RequireAndVerifyClientCert", ...: the names the file uses. */
 const char *webconfig_client_auth_name(enum webconfig_client_auth auth);

@@ -280,6 +280,36 @@ static void test_unknown_path_is_404(void **state)
     reply_free(&r);
 }
 
+static void test_encoded_nul_does_not_cut_the_path(void **state)
+{
+    struct fixture *fx = *state;
+    struct reply r;
+    get(fx->port, "GET", "/metrics%00.html", NULL, &r);
+    assert_int_equal(r.status, 404);
+    reply_free(&r);
+    get(fx->port, "GET", "/metr%69cs", NULL, &r); /* other escapes are decoded */
+    assert_int_equal(r.status, 200);
+    reply_free(&r);
+    assert_int_equal(atomic_load(&fx->fc.calls), 1);
+}
+
+static void test_absolute_form_target_is_routed_by_its_path(void **state)
+{
+    struct fixture *fx = *state;
+    struct reply r;
+    exchange(
+        fx->port,
+        "GET http://127.0.0.1/metrics?x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+        &r);
+    assert_int_equal(r.status, 200);
+    assert_memory_equal(r.body, EXPOSITION, sizeof(EXPOSITION) - 1);
+    reply_free(&r);
+    exchange(fx->port,
+             "GET HTTP://example.org/nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", &r);
+    assert_int_equal(r.status, 404);
+    reply_free(&r);
+}
+
 static void test_other_methods_are_405_with_allow(void **state)
 {
     struct fixture *fx = *state;
@@ -811,6 +841,12 @@ static void test_reload_hook(void **state)
     assert_non_null(strstr(r.body, strerror(EINVAL)));
     reply_free(&r);
 
+    /* An encoded NUL does not reach the hook through a longer path. */
+    exchange(port, "POST /-/reload%00x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", &r);
+    assert_int_not_equal(r.status, 200);
+    assert_int_equal(atomic_load(&fr.calls), 3);
+    reply_free(&r);
+
     get(port, "GET", "/-/reload", NULL, &r);
     assert_int_equal(r.status, 405);
     assert_string_equal(header(&r, "Allow"), "POST");
@@ -855,6 +891,8 @@ int main(void)
         SERVER_TEST(test_query_string_is_ignored_for_routing),
         SERVER_TEST(test_get_with_body_is_served),
         SERVER_TEST(test_unknown_path_is_404),
+        SERVER_TEST(test_encoded_nul_does_not_cut_the_path),
+        SERVER_TEST(test_absolute_form_target_is_routed_by_its_path),
         SERVER_TEST(test_other_methods_are_405_with_allow),
         SERVER_TEST(test_gzip_negotiation),
         cmocka_unit_test(test_gzip_disabled_by_config),

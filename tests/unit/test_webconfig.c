@@ -247,7 +247,7 @@ static void test_every_client_auth_type_and_version(void **state)
         {"RequireAndVerifyClientCert", "  client_ca_file: cert.pem\n",
          WEBCONFIG_REQUIRE_AND_VERIFY_CLIENT_CERT},
     };
-    char yaml[512], prio[64];
+    char yaml[512], prio[WEBCONFIG_TLS_PRIORITIES_MAX];
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         snprintf(yaml, sizeof(yaml), "%s  client_auth_type: %s\n%s", TLS_OK, cases[i].name,
                  cases[i].more);
@@ -261,6 +261,19 @@ static void test_every_client_auth_type_and_version(void **state)
     assert_int_equal(wc->max_version, WEBCONFIG_TLS11);
     assert_int_equal(webconfig_tls_priorities(wc, prio, sizeof(prio)), 0);
     assert_string_equal(prio, "NORMAL:-VERS-ALL:+VERS-TLS1.1:+VERS-TLS1.0");
+    webconfig_free(wc);
+
+    /* Every version: the longest priority string. */
+    wc = load(TLS_OK "  min_version: TLS10\n");
+    char all[WEBCONFIG_TLS_PRIORITIES_MAX];
+    assert_int_equal(webconfig_tls_priorities(wc, all, sizeof(all)), 0);
+    assert_string_equal(all,
+                        "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:+VERS-TLS1.1:+VERS-TLS1.0");
+    webconfig_free(wc);
+
+    /* The name exporter-toolkit keeps reading for backwards compatibility. */
+    wc = load(TLS_OK "  client_auth_type: RequireClientCert\n");
+    assert_int_equal(wc->client_auth, WEBCONFIG_REQUIRE_ANY_CLIENT_CERT);
     webconfig_free(wc);
 }
 
