@@ -76,11 +76,11 @@ struct landing {
 static void landing_status(void *arg, struct strbuf *text)
 {
     const struct landing *l = arg;
+    struct exporter_status st = exporter_status(l->exporter);
     strbuf_printf(text,
                   "Version: %s\nConfig: %s (%zu rules%s)\nGroups: %zu\nTracked processes: %zu\n",
-                  PROCTRACK_VERSION, l->source, exporter_rule_count(l->exporter),
-                  exporter_reload_ok(l->exporter) ? "" : "; the last reload failed",
-                  exporter_group_count(l->exporter), exporter_tracked_count(l->exporter));
+                  PROCTRACK_VERSION, l->source, st.rules,
+                  st.reload_ok ? "" : "; the last reload failed", st.groups, st.tracked);
 }
 
 /* -once-to-stdout-delay: the first scan (done) primes the counters; wait, scan again, print. */
@@ -148,7 +148,6 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    size_t nrules = rules_count(rules);
     struct exporter_options eopts = {
         .procfs = opts.procfs,
         .children = opts.children,
@@ -211,12 +210,12 @@ int main(int argc, char **argv)
         webconfig_free(web);
         return EXIT_FAILURE;
     }
+    struct exporter_status st = exporter_status(exporter);
     fprintf(stderr,
             "proctrack %s: %zu rules from %s; %zu processes in %zu groups; serving %s on %s "
             "(port %u)\n",
-            PROCTRACK_VERSION, nrules, source, exporter_tracked_count(exporter),
-            exporter_group_count(exporter), opts.telemetry_path, opts.listen_address,
-            http_port(server));
+            PROCTRACK_VERSION, st.rules, source, st.tracked, st.groups, opts.telemetry_path,
+            opts.listen_address, http_port(server));
 
     int sig = 0;
     while (sigwait(&signals, &sig) == 0 && sig == SIGHUP)

@@ -666,34 +666,15 @@ void exporter_reload_failed(struct exporter *e)
     pthread_mutex_unlock(&e->lock);
 }
 
-size_t exporter_rule_count(struct exporter *e)
+struct exporter_status exporter_status(struct exporter *e)
 {
     pthread_mutex_lock(&e->lock);
-    size_t n = rules_count(e->rules);
+    struct exporter_status st = {
+        .rules = rules_count(e->rules),
+        .groups = e->groups_now,
+        .tracked = e->tracked_now,
+        .reload_ok = e->reload_ok,
+    };
     pthread_mutex_unlock(&e->lock);
-    return n;
-}
-
-bool exporter_reload_ok(struct exporter *e)
-{
-    pthread_mutex_lock(&e->lock);
-    bool ok = e->reload_ok;
-    pthread_mutex_unlock(&e->lock);
-    return ok;
-}
-
-size_t exporter_group_count(struct exporter *e)
-{
-    pthread_mutex_lock(&e->lock);
-    size_t n = e->groups_now;
-    pthread_mutex_unlock(&e->lock);
-    return n;
-}
-
-size_t exporter_tracked_count(struct exporter *e)
-{
-    pthread_mutex_lock(&e->lock);
-    size_t n = e->tracked_now;
-    pthread_mutex_unlock(&e->lock);
-    return n;
+    return st;
 }

@@ -49,11 +49,13 @@ void exporter_reload_failed(struct exporter *exporter);
  * that matched, the ancestor it came through, or that none did). Needs options.explain. */
 void exporter_write_explain(struct exporter *exporter, FILE *out);
 
-/* Numbers for the landing page and logs. */
-size_t exporter_group_count(struct exporter *exporter);
-size_t exporter_tracked_count(struct exporter *exporter);
-size_t exporter_rule_count(struct exporter *exporter);
-/* false after a failed reload, until the next one succeeds */
-bool exporter_reload_ok(struct exporter *exporter);
+/* Numbers for the landing page and logs, taken together. */
+struct exporter_status {
+    size_t rules;   /* of the config in use */
+    size_t groups;  /* after the last scan */
+    size_t tracked; /* processes in a group, after the last scan */
+    bool reload_ok; /* false after a failed reload, until the next one succeeds */
+};
+struct exporter_status exporter_status(struct exporter *exporter);
 
 #endif /* PROCTRACK_EXPORTER_EXPORTER_H */
