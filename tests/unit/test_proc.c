@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proc/proc.h"
@@ -431,16 +432,22 @@ static void test_schedstat(void **state)
     assert_int_equal(ss.slices, 17);
     assert_int_equal(proc_parse_schedstat("1 2", 3, &ss), -EINVAL);
 
-    /* Live: our own counts grow as we run; a fixture tree has none. */
+    /* Live: our own counts grow as we run; a fixture tree has none. The kernel folds a running
+     * task's time into schedstat only at a tick or a context switch, so a busy loop shorter than
+     * a tick may show nothing: sleeping switches this task out, which adds the time it ran since
+     * the first read and counts one more slice when it runs again. */
     char err[256];
     struct proc_reader *r = proc_reader_new("/proc", err, sizeof(err));
     assert_non_null(r);
     struct proc_schedstat a, b;
     assert_int_equal(proc_reader_schedstat(r, getpid(), 0, &a), 0);
-    for (volatile int i = 0; i < 10000000; i++)
+    for (volatile int i = 0; i < 100000; i++)
         ;
+    struct timespec nap = {0, 1000000};
+    nanosleep(&nap, NULL);
     assert_int_equal(proc_reader_schedstat(r, getpid(), getpid(), &b), 0);
     assert_true(b.run_ns > a.run_ns);
+    assert_true(b.slices > a.slices);
     assert_int_equal(proc_reader_schedstat(r, 999999, 0, &a), -ESRCH);
     proc_reader_free(r);
     r = proc_reader_new(FIXTURES_DIR "/proc", err, sizeof(err));
