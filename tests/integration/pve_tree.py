@@ -80,7 +80,8 @@ class Host:
         os.makedirs(os.path.join(d, "fd"))
         n = len(threads) if threads else 1
         st = {k: v for k, v in counters.items() if k in ("utime", "stime", "minflt", "majflt", "start",
-                                                          "vsize", "rss", "blkio", "guest", "state")}
+                                                          "vsize", "rss", "blkio", "guest", "state",
+                                                          "ppid")}
         write(os.path.join(d, "stat"), stat_line(pid, comm, threads=n, **st))
         sv = {k: v for k, v in counters.items() if k in ("vol", "nonvol", "vmrss_kb", "hugetlb_kb", "swap_kb")}
         write(os.path.join(d, "status"), status_text(comm, pid, threads=n, **sv))
@@ -93,12 +94,13 @@ class Host:
               "Limit                     Soft Limit           Hard Limit           Units\n"
               "Max open files            1024                 4096                 files\n")
         write(os.path.join(d, "smaps_rollup"), "Rss: 100 kB\nPss: 50 kB\nSwapPss: 0 kB\n")
-        os.symlink(exe, os.path.join(d, "exe"))
+        if exe:  # kernel threads have none
+            os.symlink(exe, os.path.join(d, "exe"))
         for fd in range(4):
             os.symlink("/dev/null", os.path.join(d, "fd", str(fd)))
         for tid, name, kw in threads or []:
             t = os.path.join(d, "task", str(tid))
-            tst = {k: v for k, v in kw.items() if k in ("utime", "stime", "start")}
+            tst = {k: v for k, v in kw.items() if k in ("utime", "stime", "start", "minflt", "state")}
             tst.setdefault("start", st.get("start", 1000))
             write(os.path.join(t, "stat"), stat_line(tid, name, threads=n, **tst))
             write(os.path.join(t, "status"),
