@@ -106,20 +106,6 @@ static int classify(void *ctx, const struct proc_identity *id, struct strbuf *gr
     return rule;
 }
 
-static void log_new(void *arg, int pid, const char *comm, const char *group, int rule,
-                    int adopted_from)
-{
-    struct exporter *e = arg;
-    explain_log(stderr, e->rules, pid, comm, group, rule, adopted_from);
-}
-
-static void remember_new(void *arg, int pid, const char *comm, const char *group, int rule,
-                         int adopted_from)
-{
-    struct exporter *e = arg;
-    explain_record(e->explain, pid, comm, group, rule, adopted_from);
-}
-
 void exporter_write_explain(struct exporter *e, FILE *out)
 {
     explain_write(e->explain, e->rules, e->reader, out);
@@ -157,10 +143,26 @@ static void note_regex_errors(struct exporter *e)
             n == 1 ? " is" : "es are");
 }
 
+/* Hands the decisions of the scan to -explain and -debug. */
+static void note_new_processes(struct exporter *e)
+{
+    if (!e->options.explain && !e->options.debug)
+        return;
+    size_t n = tracker_new_count(e->tracker);
+    for (size_t i = 0; i < n; i++) {
+        const struct tracker_new_process *p = tracker_new_at(e->tracker, i);
+        if (e->options.explain)
+            explain_record(e->explain, p->pid, p->comm, p->group, p->rule, p->adopted_from);
+        else
+            explain_log(stderr, e->rules, p->pid, p->comm, p->group, p->rule, p->adopted_from);
+    }
+}
+
 static void scan(struct exporter *e)
 {
     double start = now_seconds();
     e->last_scan_rc = tracker_scan(e->tracker, &e->source);
+    note_new_processes(e);
     if (e->pve)
         pve_refresh(e->pve);
     note_regex_errors(e);
@@ -230,10 +232,6 @@ struct exporter *exporter_new(const struct exporter_options *options, struct rul
             options->recheck_limit_ns / (1000000000ull / proc_reader_ticks_per_second(reader)),
         .remove_empty_groups = options->remove_empty_groups,
         .refresh_ticks = 60 * proc_reader_ticks_per_second(reader),
-        .on_new = options->explain ? remember_new
-                  : options->debug ? log_new
-                                   : NULL,
-        .on_new_arg = e,
     };
     attach_pve(e, rules);
     struct tracker_classifier classifier = {

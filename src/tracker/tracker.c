@@ -23,12 +23,24 @@ struct tracker {
     char **wchans;
     size_t nwchans, wchans_cap;
 
+    /* The decisions of the current scan (tracker_new_at), names kept in `new_names` as offsets
+     * until the scan ends, since group slots may move while it runs. */
+    struct decision *decisions;
+    size_t ndecisions, decisions_cap;
+    struct strbuf new_names;
+
     uint32_t gen;
     bool scanned;
     uint64_t now_ticks, first_scan_ticks, prev_scan_ticks;
     size_t tracked, ignored;
     struct tracker_errors errors;
     struct strbuf name;
+};
+
+/* A tracker_new_process with its names kept as offsets into tracker.new_names. */
+struct decision {
+    struct tracker_new_process out;
+    size_t comm_at, group_at; /* group_at SIZE_MAX: none */
 };
 
 /* What one tracked process is going through while its threads are read. */
@@ -442,9 +454,32 @@ static void account(struct tracker *t, const struct tracker_source *src, struct 
 static void report_new(struct tracker *t, const struct proc_stat *st, int group, int rule,
                        int adopted_from)
 {
-    if (t->options.on_new)
-        t->options.on_new(t->options.on_new_arg, st->pid, st->comm,
-                          group >= 0 ? t->groups.slots[group].name : NULL, rule, adopted_from);
+    t->decisions = xgrow(t->decisions, &t->decisions_cap, t->ndecisions + 1, sizeof(*t->decisions));
+    struct decision *d = &t->decisions[t->ndecisions++];
+    d->out = (struct tracker_new_process){
+        .pid = st->pid,
+        .starttime_ticks = st->starttime_ticks,
+        .rule = rule,
+        .adopted_from = adopted_from,
+    };
+    d->comm_at = t->new_names.len;
+    strbuf_append(&t->new_names, st->comm, strlen(st->comm) + 1);
+    d->group_at = SIZE_MAX;
+    if (group >= 0) {
+        const char *name = t->groups.slots[group].name;
+        d->group_at = t->new_names.len;
+        strbuf_append(&t->new_names, name, strlen(name) + 1);
+    }
+}
+
+/* The names moved while the scan ran: point at where they are now. */
+static void publish_decisions(struct tracker *t)
+{
+    for (size_t i = 0; i < t->ndecisions; i++) {
+        struct decision *d = &t->decisions[i];
+        d->out.comm = t->new_names.buf + d->comm_at;
+        d->out.group = d->group_at == SIZE_MAX ? NULL : t->new_names.buf + d->group_at;
+    }
 }
 
 static void make_tracked(struct tracker *t, struct entry *e, uint32_t group)
@@ -633,6 +668,8 @@ static void forget(void *arg, const struct entry *e)
 
 int tracker_scan(struct tracker *t, const struct tracker_source *src)
 {
+    t->ndecisions = 0;
+    strbuf_reset(&t->new_names);
     int rc = src->list(src->ctx);
     if (rc < 0) {
         t->errors.scan++;
@@ -687,6 +724,7 @@ int tracker_scan(struct tracker *t, const struct tracker_source *src)
         else if (t->procs.slots[i].kind == ENTRY_IGNORED)
             t->ignored++;
     }
+    publish_decisions(t);
     t->scanned = true;
     return 0;
 }
@@ -720,6 +758,8 @@ void tracker_free(struct tracker *t)
     table_free(&t->procs);
     table_free(&t->threads);
     free(t->pending);
+    free(t->decisions);
+    strbuf_free(&t->new_names);
     strbuf_free(&t->name);
     free(t);
 }
@@ -738,6 +778,16 @@ const struct tracker_group *tracker_group_find(const struct tracker *t, const ch
 {
     int g = groups_find(&t->groups, name);
     return g >= 0 ? &t->groups.slots[g] : NULL;
+}
+
+size_t tracker_new_count(const struct tracker *t)
+{
+    return t->ndecisions;
+}
+
+const struct tracker_new_process *tracker_new_at(const struct tracker *t, size_t index)
+{
+    return index < t->ndecisions ? &t->decisions[index].out : NULL;
 }
 
 const struct tracker_errors *tracker_errors(const struct tracker *t)

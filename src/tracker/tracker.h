@@ -60,12 +60,6 @@ struct tracker_options {
      * can change without it running (swap, PSS, limits, a name written from outside) is at most
      * this old. 0: read everything on every scan. */
     uint64_t refresh_ticks;
-    /* Called for each new process with the group it joined (NULL: ignored) and why; for -debug.
-     * `rule` is the classifier's rule index, -1 for none; `adopted_from` the ancestor's pid when
-     * the group came through -children, else 0. */
-    void (*on_new)(void *arg, int pid, const char *comm, const char *group, int rule,
-                   int adopted_from);
-    void *on_new_arg;
 };
 
 enum tracker_state {
@@ -165,6 +159,22 @@ int tracker_scan(struct tracker *tracker, const struct tracker_source *source);
 size_t tracker_group_count(const struct tracker *tracker);
 const struct tracker_group *tracker_group_at(const struct tracker *tracker, size_t index);
 const struct tracker_group *tracker_group_find(const struct tracker *tracker, const char *name);
+
+/* A process whose group was decided in the last scan: first seen, matched again after a reload
+ * or an exec (-recheck), or adopted through -children. */
+struct tracker_new_process {
+    int pid;
+    uint64_t starttime_ticks;
+    const char *comm;
+    const char *group; /* NULL: it joined none and is ignored */
+    int rule;          /* the classifier's rule index, -1 for none */
+    int adopted_from;  /* the ancestor's pid when the group came through -children, else 0 */
+};
+
+/* The decisions of the last scan, in the order they were taken; valid until the next scan. What
+ * the exporter hands to -debug, -explain and the collectors that follow processes of a rule. */
+size_t tracker_new_count(const struct tracker *tracker);
+const struct tracker_new_process *tracker_new_at(const struct tracker *tracker, size_t index);
 
 const struct tracker_errors *tracker_errors(const struct tracker *tracker);
 /* Live processes known to the tracker after the last scan: in a group, and ignored. */

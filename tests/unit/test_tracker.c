@@ -447,6 +447,47 @@ static void test_child_joins_nearest_tracked_ancestor(void **state)
     assert_int_equal(tracker_ignored_count(fx->t), 0);
 }
 
+static void test_each_scan_lists_the_decisions_it_took(void **state)
+{
+    struct fixture *fx = *state;
+    fake_set(&fx->fake, 10, "app", 100);
+    fake_set(&fx->fake, 30, "xlonely", 100);
+    struct fake_proc *child = fake_set(&fx->fake, 20, "xchild", 200);
+    child->st.ppid = 10;
+    scan(fx);
+    assert_int_equal(tracker_new_count(fx->t), 3);
+    /* In scan order, adopted children once their ancestry is resolved at the end. */
+    const struct tracker_new_process *p = tracker_new_at(fx->t, 0);
+    assert_int_equal(p->pid, 10);
+    assert_string_equal(p->comm, "app");
+    assert_string_equal(p->group, "app");
+    assert_int_equal(p->rule, 0);
+    assert_int_equal(p->adopted_from, 0);
+    assert_int_equal(p->starttime_ticks, 100);
+    p = tracker_new_at(fx->t, 1);
+    assert_int_equal(p->pid, 30);
+    assert_null(p->group);
+    assert_int_equal(p->rule, -1);
+    p = tracker_new_at(fx->t, 2);
+    assert_int_equal(p->pid, 20);
+    assert_string_equal(p->group, "app");
+    assert_int_equal(p->rule, -1);
+    assert_int_equal(p->adopted_from, 10);
+    assert_null(tracker_new_at(fx->t, 3));
+
+    /* Nothing new: nothing listed. A failed listing lists nothing either. */
+    scan(fx);
+    assert_int_equal(tracker_new_count(fx->t), 0);
+    fake_set(&fx->fake, 40, "late", fx->fake.now);
+    fx->fake.list_fails = true;
+    assert_int_equal(tracker_scan(fx->t, &fx->src), -EACCES);
+    assert_int_equal(tracker_new_count(fx->t), 0);
+    fx->fake.list_fails = false;
+    scan(fx);
+    assert_int_equal(tracker_new_count(fx->t), 1);
+    assert_string_equal(tracker_new_at(fx->t, 0)->group, "late");
+}
+
 static void test_reused_parent_pid_is_not_an_ancestor(void **state)
 {
     struct fixture *fx = *state;
@@ -1200,6 +1241,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_vanished_processes_are_forgotten_under_churn, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_child_joins_nearest_tracked_ancestor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_each_scan_lists_the_decisions_it_took, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_reused_parent_pid_is_not_an_ancestor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exited_parent_is_looked_past, setup, teardown),
         cmocka_unit_test(test_children_off_leaves_unmatched_ignored),
