@@ -13,6 +13,7 @@
 #include "exporter/pve_families.h"
 #include "proc/proc_reader.h"
 #include "tracker/tracker.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 struct exporter {
@@ -131,13 +132,16 @@ static void note_regex_errors(struct exporter *e)
     unsigned long long n = me->count - e->regex_errors_seen;
     e->regex_errors += n;
     e->regex_errors_seen = me->count;
-    char reason[128];
-    rules_error_message(me->last_code, reason, sizeof(reason));
-    fprintf(stderr,
-            "proctrack: warning: %llu cmdline regex match%s gave up (%s), the last in %s; "
-            "the process%s counted as not matching\n",
-            n, n == 1 ? "" : "es", reason, rules_describe(e->rules, me->last_rule),
-            n == 1 ? " is" : "es are");
+    struct log_line line;
+    if (log_begin(&line, LOG_WARN,
+                  "cmdline regex match gave up; the process is counted as not matching")) {
+        char reason[128];
+        rules_error_message(me->last_code, reason, sizeof(reason));
+        log_u64(&line, "count", n);
+        log_str(&line, "reason", reason);
+        log_str(&line, "last_rule", rules_describe(e->rules, me->last_rule));
+        log_end(&line);
+    }
 }
 
 /* Hands the decisions of the scan to -explain and -debug. */
