@@ -271,19 +271,21 @@ void exporter_free(struct exporter *e)
 
 static void write_self(struct exporter *e, struct strbuf *out)
 {
-    struct own_values v = {
-        .groups = tracker_group_count(e->tracker),
-        .tracked = tracker_tracked_count(e->tracker),
-        .ignored = tracker_ignored_count(e->tracker),
-        .scans = e->scans,
-        .scan_seconds = e->last_scan_seconds,
-        .rules = rules_count(e->rules),
-        .regex_errors = e->regex_errors,
-    };
     pthread_mutex_lock(&e->lock);
-    v.reload_ok = e->reload_ok;
-    v.reload_success_time = e->reload_success_time;
+    bool reload_ok = e->reload_ok;
+    double reload_time = e->reload_success_time;
     pthread_mutex_unlock(&e->lock);
+    struct own_values v = {{
+        [OWN_GROUPS] = {.u64 = tracker_group_count(e->tracker)},
+        [OWN_TRACKED] = {.u64 = tracker_tracked_count(e->tracker)},
+        [OWN_IGNORED] = {.u64 = tracker_ignored_count(e->tracker)},
+        [OWN_SCANS] = {.u64 = e->scans},
+        [OWN_SCAN_SECONDS] = {.is_double = true, .f64 = e->last_scan_seconds},
+        [OWN_RELOAD_OK] = {.u64 = reload_ok},
+        [OWN_RELOAD_TIME] = {.is_double = true, .f64 = reload_time},
+        [OWN_RULES] = {.u64 = rules_count(e->rules)},
+        [OWN_REGEX_ERRORS] = {.u64 = e->regex_errors},
+    }};
     own_families_write_self(out, &v, &e->scratch);
 }
 

@@ -1,26 +1,12 @@
 #include "exporter/own_families.h"
 
-#include "expo/family.h"
-
 /* What a series shows, for expo_series.kind. */
 enum {
     SCAN_ERRORS = 1,
     PROCREAD_ERRORS,
     PARTIAL_ERRORS, /* index: enum proc_file */
-    VALUE,          /* index: enum below */
-};
-
-enum {
-    ONE,
-    GROUPS,
-    TRACKED,
-    IGNORED,
-    SCANS,
-    SCAN_SECONDS,
-    RELOAD_OK,
-    RELOAD_TIME,
-    RULES,
-    REGEX_ERRORS,
+    VALUE,          /* index: enum own_value */
+    ONE,            /* the constant 1 of an info metric */
 };
 
 #define SHOW(label, what, which)                                                                   \
@@ -68,35 +54,35 @@ static const struct expo_family_def self_families[] = {
      0,
      0,
      "version",
-     {SHOW(PROCTRACK_VERSION, VALUE, ONE)}},
+     {SHOW(PROCTRACK_VERSION, ONE, 0)}},
     {"proctrack_groups",
      EXPO_GAUGE,
      "Number of groups reported",
      0,
      0,
      NULL,
-     {SHOW(NULL, VALUE, GROUPS)}},
+     {SHOW(NULL, VALUE, OWN_GROUPS)}},
     {"proctrack_processes",
      EXPO_GAUGE,
      "Live processes known to the tracker: in a group, or ignored (matched no rule)",
      0,
      0,
      "state",
-     {SHOW("ignored", VALUE, IGNORED), SHOW("tracked", VALUE, TRACKED)}},
+     {SHOW("ignored", VALUE, OWN_IGNORED), SHOW("tracked", VALUE, OWN_TRACKED)}},
     {"proctrack_scans_total",
      EXPO_COUNTER,
      "Scans of /proc; fewer than scrapes when concurrent scrapes shared a scan",
      0,
      0,
      NULL,
-     {SHOW(NULL, VALUE, SCANS)}},
+     {SHOW(NULL, VALUE, OWN_SCANS)}},
     {"proctrack_scrape_duration_seconds",
      EXPO_GAUGE,
      "Seconds the /proc scan of this scrape took",
      0,
      0,
      NULL,
-     {SHOW(NULL, VALUE, SCAN_SECONDS)}},
+     {SHOW(NULL, VALUE, OWN_SCAN_SECONDS)}},
     /* As Prometheus and Alertmanager name theirs, so that one alert serves all three. */
     {"proctrack_config_last_reload_successful",
      EXPO_GAUGE,
@@ -104,21 +90,21 @@ static const struct expo_family_def self_families[] = {
      0,
      0,
      NULL,
-     {SHOW(NULL, VALUE, RELOAD_OK)}},
+     {SHOW(NULL, VALUE, OWN_RELOAD_OK)}},
     {"proctrack_config_last_reload_success_timestamp_seconds",
      EXPO_GAUGE,
      "Timestamp of the last successful configuration reload",
      0,
      0,
      NULL,
-     {SHOW(NULL, VALUE, RELOAD_TIME)}},
+     {SHOW(NULL, VALUE, OWN_RELOAD_TIME)}},
     {"proctrack_config_rules",
      EXPO_GAUGE,
      "Rules (process_names items) of the configuration in use",
      0,
      0,
      NULL,
-     {SHOW(NULL, VALUE, RULES)}},
+     {SHOW(NULL, VALUE, OWN_RULES)}},
     {"proctrack_regex_limit_errors_total",
      EXPO_COUNTER,
      "cmdline regex matches that gave up at a PCRE2 limit (catastrophic backtracking); the process "
@@ -126,7 +112,7 @@ static const struct expo_family_def self_families[] = {
      0,
      0,
      NULL,
-     {SHOW(NULL, VALUE, REGEX_ERRORS)}},
+     {SHOW(NULL, VALUE, OWN_REGEX_ERRORS)}},
 };
 
 /* The single row has no labels of its own. */
@@ -158,45 +144,14 @@ static bool error_value(void *ctx, size_t row, unsigned kind, unsigned index,
 static bool self_value(void *ctx, size_t row, unsigned kind, unsigned index, struct expo_value *out)
 {
     (void)row;
-    const struct own_values *v = ctx;
-    if (kind != VALUE)
+    const struct own_values *values = ctx;
+    if (kind == ONE)
+        *out = (struct expo_value){.u64 = 1};
+    else if (kind == VALUE && index < OWN_VALUE_COUNT)
+        *out = values->v[index];
+    else
         return false;
-    switch (index) {
-    case ONE:
-        out->u64 = 1;
-        return true;
-    case GROUPS:
-        out->u64 = v->groups;
-        return true;
-    case TRACKED:
-        out->u64 = v->tracked;
-        return true;
-    case IGNORED:
-        out->u64 = v->ignored;
-        return true;
-    case SCANS:
-        out->u64 = v->scans;
-        return true;
-    case SCAN_SECONDS:
-        out->is_double = true;
-        out->f64 = v->scan_seconds;
-        return true;
-    case RELOAD_OK:
-        out->u64 = v->reload_ok;
-        return true;
-    case RELOAD_TIME:
-        out->is_double = true;
-        out->f64 = v->reload_success_time;
-        return true;
-    case RULES:
-        out->u64 = v->rules;
-        return true;
-    case REGEX_ERRORS:
-        out->u64 = v->regex_errors;
-        return true;
-    default:
-        return false;
-    }
+    return true;
 }
 
 static const struct expo_clock no_clock = {1, 0};

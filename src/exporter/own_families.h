@@ -6,19 +6,26 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "expo/family.h"
 #include "tracker/tracker.h"
 #include "util/strbuf.h"
 
 /* What the self metrics report, taken together by the exporter. */
+enum own_value {
+    OWN_GROUPS,
+    OWN_TRACKED,
+    OWN_IGNORED,
+    OWN_SCANS,
+    OWN_SCAN_SECONDS, /* a double */
+    OWN_RELOAD_OK,
+    OWN_RELOAD_TIME, /* a double: Unix time of the last successful load */
+    OWN_RULES,
+    OWN_REGEX_ERRORS,
+    OWN_VALUE_COUNT
+};
+
 struct own_values {
-    uint64_t groups;
-    uint64_t tracked, ignored;
-    uint64_t scans;
-    double scan_seconds;
-    bool reload_ok;
-    double reload_success_time; /* Unix time */
-    uint64_t rules;
-    uint64_t regex_errors;
+    struct expo_value v[OWN_VALUE_COUNT];
 };
 
 void own_families_write_errors(struct strbuf *out, const struct tracker_errors *errors,
