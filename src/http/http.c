@@ -161,7 +161,8 @@ static int resolve_host(const char *host, int family, int flags, struct listen_a
 }
 
 /* ":PORT", "IPv4:PORT", "[IPv6]:PORT" or "hostname:PORT", as process-exporter accepts them. */
-static int parse_listen_address(const char *text, struct listen_addr *out, char *why, size_t whylen)
+static int http_parse_listen_address(const char *text, struct listen_addr *out, char *why,
+                                     size_t whylen)
 {
     memset(out, 0, sizeof(*out));
     const char *colon = strrchr(text, ':');
@@ -205,7 +206,7 @@ out_free_host:
     return rc;
 }
 
-static bool ipv6_available(void)
+static bool http_ipv6_available(void)
 {
     int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -382,7 +383,7 @@ static mhd_result collect_header(void *cls, enum MHD_ValueKind kind, const char 
 }
 
 /* A header may be repeated; its values form one comma-separated list (RFC 9110 5.3). */
-static bool client_accepts_gzip(struct MHD_Connection *conn)
+static bool http_client_accepts_gzip(struct MHD_Connection *conn)
 {
     struct collect c = {MHD_HTTP_HEADER_ACCEPT_ENCODING, STRBUF_INIT};
     MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &c);
@@ -391,7 +392,7 @@ static bool client_accepts_gzip(struct MHD_Connection *conn)
     return yes;
 }
 
-static bool client_wants_openmetrics(struct MHD_Connection *conn)
+static bool http_client_wants_openmetrics(struct MHD_Connection *conn)
 {
     struct collect c = {MHD_HTTP_HEADER_ACCEPT, STRBUF_INIT};
     MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &c);
@@ -419,8 +420,8 @@ static struct MHD_Response *response_from_strbuf(struct strbuf *body)
 }
 
 /* Content-Type, and the web config's headers, which every response carries. */
-static bool add_headers(const struct http_server *srv, struct MHD_Response *resp,
-                        const char *content_type)
+static bool http_add_headers(const struct http_server *srv, struct MHD_Response *resp,
+                             const char *content_type)
 {
     if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES)
         return false;
@@ -436,16 +437,16 @@ static mhd_result queue(const struct http_server *srv, struct MHD_Connection *co
                         struct MHD_Response *resp, const char *content_type)
 {
     mhd_result ret = MHD_NO;
-    if (add_headers(srv, resp, content_type))
+    if (http_add_headers(srv, resp, content_type))
         ret = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
     return ret;
 }
 
 /* A body that outlives the request: a string literal or the server's landing page. */
-static mhd_result reply_persistent(const struct http_server *srv, struct MHD_Connection *conn,
-                                   unsigned status, const char *content_type, const char *body,
-                                   size_t len, const char *allow)
+static mhd_result http_reply_persistent(const struct http_server *srv, struct MHD_Connection *conn,
+                                        unsigned status, const char *content_type, const char *body,
+                                        size_t len, const char *allow)
 {
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_PERSISTENT);
@@ -459,10 +460,10 @@ static mhd_result reply_persistent(const struct http_server *srv, struct MHD_Con
 }
 
 #define REPLY_LITERAL(srv, conn, status, text, allow)                                              \
-    reply_persistent(srv, conn, status, TEXT_PLAIN, text, sizeof(text) - 1, allow)
+    http_reply_persistent(srv, conn, status, TEXT_PLAIN, text, sizeof(text) - 1, allow)
 
-static mhd_result reply_text(const struct http_server *srv, struct MHD_Connection *conn,
-                             unsigned status, struct strbuf *body)
+static mhd_result http_reply_text(const struct http_server *srv, struct MHD_Connection *conn,
+                                  unsigned status, struct strbuf *body)
 {
     struct MHD_Response *resp = response_from_strbuf(body);
     if (!resp)
@@ -470,9 +471,9 @@ static mhd_result reply_text(const struct http_server *srv, struct MHD_Connectio
     return queue(srv, conn, status, resp, TEXT_PLAIN);
 }
 
-static mhd_result serve_landing(struct http_server *srv, struct MHD_Connection *conn);
+static mhd_result http_serve_landing(struct http_server *srv, struct MHD_Connection *conn);
 
-static mhd_result serve_metrics(struct http_server *srv, struct MHD_Connection *conn)
+static mhd_result http_serve_metrics(struct http_server *srv, struct MHD_Connection *conn)
 {
     struct strbuf body = STRBUF_INIT;
 
@@ -480,11 +481,11 @@ static mhd_result serve_metrics(struct http_server *srv, struct MHD_Connection *
     if (rc < 0) {
         strbuf_reset(&body);
         strbuf_printf(&body, "error collecting metrics: %s\n", strerror(-rc));
-        return reply_text(srv, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, &body);
+        return http_reply_text(srv, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, &body);
     }
 
     const char *content_type = EXPO_CONTENT_TYPE;
-    if (client_wants_openmetrics(conn)) {
+    if (http_client_wants_openmetrics(conn)) {
         struct strbuf om = STRBUF_INIT;
         expo_openmetrics(body.buf ? body.buf : "", body.len, &om);
         strbuf_free(&body);
@@ -493,7 +494,7 @@ static mhd_result serve_metrics(struct http_server *srv, struct MHD_Connection *
     }
 
     bool compressed = false;
-    if (srv->gzip && client_accepts_gzip(conn)) {
+    if (srv->gzip && http_client_accepts_gzip(conn)) {
         struct strbuf gz = STRBUF_INIT;
         if (expo_gzip(body.buf ? body.buf : "", body.len, &gz) == 0) {
             strbuf_free(&body);
@@ -516,7 +517,7 @@ static mhd_result serve_metrics(struct http_server *srv, struct MHD_Connection *
     return queue(srv, conn, MHD_HTTP_OK, resp, content_type);
 }
 
-static mhd_result serve_reload(struct http_server *srv, struct MHD_Connection *conn)
+static mhd_result http_serve_reload(struct http_server *srv, struct MHD_Connection *conn)
 {
     char err[1024] = "";
     int rc = srv->reload(srv->reload_arg, err, sizeof(err));
@@ -527,7 +528,7 @@ static mhd_result serve_reload(struct http_server *srv, struct MHD_Connection *c
         strbuf_printf(&body, "%s\n", err);
     else
         strbuf_printf(&body, "reload failed: %s\n", rc < 0 ? strerror(-rc) : "unknown error");
-    return reply_text(srv, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, &body);
+    return http_reply_text(srv, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, &body);
 }
 
 /* ---- access ----------------------------------------------------------------------------- */
@@ -563,7 +564,7 @@ static mhd_result ask_credentials(struct http_server *srv, struct MHD_Connection
     if (!resp)
         return MHD_NO;
     mhd_result ret = MHD_NO;
-    if (add_headers(srv, resp, TEXT_PLAIN))
+    if (http_add_headers(srv, resp, TEXT_PLAIN))
         ret = MHD_queue_basic_auth_fail_response(conn, REALM, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -578,7 +579,7 @@ static bool refuse(struct http_server *srv, struct MHD_Connection *conn, const c
     if (!clientcert_check(conn, srv->client_auth, why, sizeof(why))) {
         struct strbuf body = STRBUF_INIT;
         strbuf_printf(&body, "Forbidden: %s\n", why);
-        *ret = reply_text(srv, conn, MHD_HTTP_FORBIDDEN, &body);
+        *ret = http_reply_text(srv, conn, MHD_HTTP_FORBIDDEN, &body);
         return true;
     }
     if (srv->auth && !credentials_ok(srv, conn)) {
@@ -601,10 +602,6 @@ static bool refuse(struct http_server *srv, struct MHD_Connection *conn, const c
     return false;
 }
 
-/* MHD calls this at least twice per request: once when the headers are in, then once per chunk
- * of body, then once more with no data. Refusals are answered on the first call, without reading
- * a body; other answers wait for the last call so that a body sent with GET is read and dropped
- * and the connection can be kept alive. */
 /* The path of a request target. A target in absolute form ("http://host:port/metrics", which a
  * server must accept: RFC 9112 3.2.2) is reduced to its path, as Go's server does. */
 static const char *request_path(const char *url)
@@ -632,7 +629,7 @@ static int hex_digit(char c)
 /* libmicrohttpd's percent-decoding, but "%00" stays as it is: a decoded NUL would end the path
  * early for every comparison here, so that "/-/reload%00x" would reach /-/reload (a proxy rule
  * that blocks /-/reload would not). Kept encoded, such a path is simply not found. */
-static size_t unescape_url(void *cls, struct MHD_Connection *conn, char *uri)
+static size_t http_unescape_url(void *cls, struct MHD_Connection *conn, char *uri)
 {
     (void)cls;
     (void)conn;
@@ -651,9 +648,14 @@ static size_t unescape_url(void *cls, struct MHD_Connection *conn, char *uri)
     return (size_t)(out - uri);
 }
 
-static mhd_result handle_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                 const char *method, const char *version, const char *upload_data,
-                                 size_t *upload_data_size, void **req_cls)
+/* MHD calls this at least twice per request: once when the headers are in, then once per chunk
+ * of body, then once more with no data. Refusals are answered on the first call, without reading
+ * a body; other answers wait for the last call so that a body sent with GET is read and dropped
+ * and the connection can be kept alive. */
+static mhd_result http_handle_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                      const char *method, const char *version,
+                                      const char *upload_data, size_t *upload_data_size,
+                                      void **req_cls)
 {
     static int headers_seen;
     struct http_server *srv = cls;
@@ -676,14 +678,14 @@ static mhd_result handle_request(void *cls, struct MHD_Connection *conn, const c
     }
 
     if (is_reload && srv->reload)
-        return serve_reload(srv, conn);
+        return http_serve_reload(srv, conn);
     if (strcmp(url, srv->telemetry_path) == 0)
-        return serve_metrics(srv, conn);
+        return http_serve_metrics(srv, conn);
     if (strcmp(url, "/") == 0 && srv->landing_status)
-        return serve_landing(srv, conn);
+        return http_serve_landing(srv, conn);
     if (strcmp(url, "/") == 0)
-        return reply_persistent(srv, conn, MHD_HTTP_OK, "text/html; charset=utf-8",
-                                srv->landing_html, srv->landing_len, NULL);
+        return http_reply_persistent(srv, conn, MHD_HTTP_OK, "text/html; charset=utf-8",
+                                     srv->landing_html, srv->landing_len, NULL);
     return REPLY_LITERAL(srv, conn, MHD_HTTP_NOT_FOUND, "Not Found\n", NULL);
 }
 
@@ -714,7 +716,7 @@ static void append_html_escaped(struct strbuf *out, const char *s)
     }
 }
 
-static char *default_landing_page(const char *telemetry_path)
+static char *http_default_landing_page(const char *telemetry_path)
 {
     struct strbuf page = STRBUF_INIT;
 
@@ -733,7 +735,7 @@ static char *default_landing_page(const char *telemetry_path)
 }
 
 /* The built-in page with what the caller reports now, one line each. */
-static mhd_result serve_landing(struct http_server *srv, struct MHD_Connection *conn)
+static mhd_result http_serve_landing(struct http_server *srv, struct MHD_Connection *conn)
 {
     struct strbuf text = STRBUF_INIT, page = STRBUF_INIT;
     srv->landing_status(srv->landing_arg, &text);
@@ -772,7 +774,7 @@ struct http_server *http_start(const struct http_config *config, char *err, size
     const char *listen = config->listen_address ? config->listen_address : "";
     const char *path = config->telemetry_path ? config->telemetry_path : "/metrics";
 
-    if (parse_listen_address(listen, &addr, why, sizeof(why)) < 0) {
+    if (http_parse_listen_address(listen, &addr, why, sizeof(why)) < 0) {
         snprintf(err, errlen, "invalid listen address \"%s\": %s", listen, why);
         return NULL;
     }
@@ -798,7 +800,7 @@ struct http_server *http_start(const struct http_config *config, char *err, size
     pthread_mutex_init(&srv->log_lock, NULL);
     srv->telemetry_path = xstrdup(path);
     srv->landing_html =
-        config->landing_html ? xstrdup(config->landing_html) : default_landing_page(path);
+        config->landing_html ? xstrdup(config->landing_html) : http_default_landing_page(path);
     srv->landing_len = strlen(srv->landing_html);
     srv->landing_status = config->landing_status;
     srv->landing_arg = config->landing_arg;
@@ -832,7 +834,7 @@ struct http_server *http_start(const struct http_config *config, char *err, size
     if (config->max_connections_per_ip)
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
                                             (intptr_t)config->max_connections_per_ip, NULL};
-    if (addr.any && ipv6_available()) {
+    if (addr.any && http_ipv6_available()) {
         flags |= MHD_USE_DUAL_STACK; /* [::] that also takes IPv4 */
     } else if (addr.any) {
         memset(&any4, 0, sizeof(any4));
@@ -861,8 +863,8 @@ struct http_server *http_start(const struct http_config *config, char *err, size
 
     srv->log_capture = true;
     srv->daemon = MHD_start_daemon(
-        flags, addr.port, NULL, NULL, handle_request, srv, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, srv,
-        MHD_OPTION_UNESCAPE_CALLBACK, unescape_url, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+        flags, addr.port, NULL, NULL, http_handle_request, srv, MHD_OPTION_EXTERNAL_LOGGER, log_mhd,
+        srv, MHD_OPTION_UNESCAPE_CALLBACK, http_unescape_url, NULL, MHD_OPTION_NOTIFY_CONNECTION,
         notify_connection, srv, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     pthread_mutex_lock(&srv->log_lock);
     srv->log_capture = false;
