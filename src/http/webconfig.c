@@ -55,7 +55,7 @@ static const char *const client_auth_names[] = {
     [WEBCONFIG_REQUIRE_AND_VERIFY_CLIENT_CERT] = "RequireAndVerifyClientCert",
 };
 
-static const char *const tls_version_names[] = {"TLS10", "TLS11", "TLS12", "TLS13"};
+static const char *const webconfig_tls_version_names[] = {"TLS10", "TLS11", "TLS12", "TLS13"};
 
 /* exporter-toolkit lets only these headers be set, some only to these values. */
 static const struct {
@@ -133,7 +133,7 @@ static int load_tls_version(struct reader *rd, const char *key, enum webconfig_t
         return -1;
     if (!value)
         return 0; /* null: the default */
-    int i = lookup(value, tls_version_names, ARRAY_LEN(tls_version_names));
+    int i = lookup(value, webconfig_tls_version_names, ARRAY_LEN(webconfig_tls_version_names));
     int rc = 0;
     if (i < 0)
         rc = yamlread_fail(&rd->yr, *mark,
@@ -489,8 +489,8 @@ static int check_pem(struct reader *rd)
         rc = gnutls_priority_init(&cache, priorities, &where);
     if (rc < 0) {
         rc = yamlread_fail(&rd->yr, t->mark, "TLS versions %s to %s: %s",
-                           tls_version_names[wc->min_version - WEBCONFIG_TLS10],
-                           tls_version_names[wc->max_version - WEBCONFIG_TLS10],
+                           webconfig_tls_version_names[wc->min_version - WEBCONFIG_TLS10],
+                           webconfig_tls_version_names[wc->max_version - WEBCONFIG_TLS10],
                            gnutls_strerror(rc));
         goto out_free_cred;
     }
@@ -508,7 +508,7 @@ static bool verifies(enum webconfig_client_auth auth)
 }
 
 /* Checks tls_server_config as a whole, then reads and checks the files it names. */
-static int finish_tls(struct reader *rd)
+static int webconfig_finish_tls(struct reader *rd)
 {
     struct tls_block *t = &rd->tls;
     struct webconfig *wc = rd->wc;
@@ -534,8 +534,8 @@ static int finish_tls(struct reader *rd)
     if (wc->max_version < wc->min_version)
         return yamlread_fail(&rd->yr, t->has_max ? t->max_mark : t->mark,
                              "max_version %s is lower than min_version %s",
-                             tls_version_names[wc->max_version - WEBCONFIG_TLS10],
-                             tls_version_names[wc->min_version - WEBCONFIG_TLS10]);
+                             webconfig_tls_version_names[wc->max_version - WEBCONFIG_TLS10],
+                             webconfig_tls_version_names[wc->min_version - WEBCONFIG_TLS10]);
 
     if (read_pem(rd, "cert_file", &t->cert, &wc->cert) ||
         read_pem(rd, "key_file", &t->key, &wc->key) ||
@@ -589,7 +589,7 @@ struct webconfig *webconfig_load_buffer(const char *name, const char *buf, size_
 
     int rc = load_stream(&rd);
     if (rc == 0)
-        rc = finish_tls(&rd);
+        rc = webconfig_finish_tls(&rd);
     yamlread_end(&rd.yr);
 
     free(rd.tls.cert.path);
