@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "http/clientcert.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 /* Per-connection pool for the request line and headers; responses live outside it. */
@@ -19,6 +20,35 @@
 #define LOG_BURST 20
 
 /* ---- logging ----------------------------------------------------------------------------- */
+
+/* libmicrohttpd's messages are free text. A refused connection is told apart by its format
+ * string, a constant of libmicrohttpd's, which words the total and the per-address limit alike
+ * ("Server reached connection limit. Closing inbound connection."); any other message is logged
+ * as libmicrohttpd wrote it. */
+static void log_mhd_message(const char *fmt, const char *text)
+{
+    struct log_line line;
+    if (strstr(fmt, "connection limit")) {
+        if (log_begin(&line, LOG_WARN, "connection refused")) {
+            log_str(&line, "reason", text);
+            log_end(&line);
+        }
+    } else if (log_begin(&line, LOG_WARN, "libmicrohttpd error")) {
+        log_str(&line, "err", text);
+        log_end(&line);
+    }
+}
+
+static void log_suppressed(unsigned long count, unsigned seconds)
+{
+    struct log_line line;
+    if (log_begin(&line, LOG_WARN, "log messages suppressed")) {
+        log_u64(&line, "count", count);
+        if (seconds)
+            log_u64(&line, "seconds", seconds);
+        log_end(&line);
+    }
+}
 
 static void log_mhd(void *cls, const char *fmt, va_list ap)
 {
@@ -40,15 +70,14 @@ static void log_mhd(void *cls, const char *fmt, va_list ap)
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (now.tv_sec >= srv->log_window + LOG_WINDOW) {
             if (srv->log_dropped)
-                fprintf(stderr, "proctrack: http: %lu more messages in %d s left out\n",
-                        srv->log_dropped, LOG_WINDOW);
+                log_suppressed(srv->log_dropped, LOG_WINDOW);
             srv->log_window = now.tv_sec;
             srv->log_lines = 0;
             srv->log_dropped = 0;
         }
         if (srv->log_lines < LOG_BURST) {
             srv->log_lines++;
-            fprintf(stderr, "proctrack: http: %s\n", line);
+            log_mhd_message(fmt, line);
         } else {
             srv->log_dropped++;
         }
@@ -188,8 +217,11 @@ struct http_server *http_start(const struct http_config *config, char *err, size
         server_free(srv);
         return NULL;
     }
-    if (srv->start_log.len)
-        fprintf(stderr, "proctrack: http: %s\n", srv->start_log.buf);
+    struct log_line line;
+    if (srv->start_log.len && log_begin(&line, LOG_WARN, "libmicrohttpd error while starting")) {
+        log_str(&line, "err", srv->start_log.buf);
+        log_end(&line);
+    }
     strbuf_free(&srv->start_log);
 
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -210,6 +242,6 @@ void http_stop(struct http_server *server)
         return;
     MHD_stop_daemon(server->daemon);
     if (server->log_dropped)
-        fprintf(stderr, "proctrack: http: %lu more messages left out\n", server->log_dropped);
+        log_suppressed(server->log_dropped, 0);
     server_free(server);
 }
