@@ -6,12 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "exporter/exporter.h"
 #include "http/http.h"
 #include "http/webconfig.h"
 #include "rules/rules.h"
+#include "util/log.h"
 
 extern const char proctrack_default_config[];
 extern const size_t proctrack_default_config_len;
@@ -107,6 +109,8 @@ int main(int argc, char **argv)
         cli_usage(stderr, argv[0]);
         return EXIT_USAGE;
     }
+    log_setup(opts.debug && !opts.log_level_given ? LOG_DEBUG : opts.log_level, opts.log_format,
+              STDERR_FILENO);
     if (opts.help) {
         cli_usage(stdout, argv[0]);
         return 0;
