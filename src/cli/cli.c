@@ -40,7 +40,8 @@ static const struct flag flags[] = {
      "path to YAML config file (process-exporter's format); empty: the embedded default, which "
      "groups every process with a command line by its comm"},
     {"debug", FLAG_BOOL, OPT(debug), "false",
-     "log each new process and the group it joined, or why it joined none, to stderr"},
+     "log each new process and the group it joined, or why it joined none, at level debug; "
+     "implies -log.level=debug unless -log.level is given"},
     {"explain", FLAG_BOOL, OPT(explain), "false",
      "print, for the processes running now, the group each joins and why (the rule, the "
      "ancestor, or that none matched), and exit"},

@@ -13,6 +13,7 @@
 
 #include "rules/compiled.h"
 #include "rules/item.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 /* The built-in matchers a config may name, the captures each provides, its default name and
@@ -32,7 +33,7 @@ static const struct builtin_def {
 static void *check_alloc(void *p)
 {
     if (p == NULL) {
-        fputs("proctrack: out of memory\n", stderr);
+        log_msg(LOG_ERROR, "out of memory");
         abort();
     }
     return p;
