@@ -1,6 +1,7 @@
 """Shared helpers for the integration tests: start the real binary on a loopback port, spawn
 processes with known names, scrape and parse the exposition. Standard library only."""
 
+import fcntl
 import gzip
 import http.client
 import json
@@ -29,12 +30,22 @@ def free_port():
         return s.getsockname()[1]
 
 
+def log_file():
+    """A temporary file for a child's stderr, opened for appending. The child shares the file
+    offset with this process: without O_APPEND, a log() that seeks to 0 to read while the child
+    runs would make the child's next write overwrite the start of its log."""
+    f = tempfile.TemporaryFile()
+    flags = fcntl.fcntl(f.fileno(), fcntl.F_GETFL)
+    fcntl.fcntl(f.fileno(), fcntl.F_SETFL, flags | os.O_APPEND)
+    return f
+
+
 class Server:
     """A running exporter (proctrack or process-exporter) on 127.0.0.1."""
 
     def __init__(self, argv, port, ready_path="/metrics", timeout=20.0):
         self.port = port
-        self.stderr = tempfile.TemporaryFile()
+        self.stderr = log_file()
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=self.stderr)
         deadline = time.monotonic() + timeout
         while True:

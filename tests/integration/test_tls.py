@@ -49,7 +49,7 @@ class Proctrack:
 
     def __init__(self, web_yml, timeout=20.0):
         self.port = h.free_port()
-        self.stderr = tempfile.TemporaryFile()
+        self.stderr = h.log_file()
         self.proc = subprocess.Popen(
             [h.PROCTRACK, "-web.listen-address", "127.0.0.1:%d" % self.port,
              "-web.config.file", web_yml],
