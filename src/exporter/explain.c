@@ -45,10 +45,9 @@ static const char *printable(struct strbuf *sb, const char *text)
     return strbuf_str(sb);
 }
 
-void explain_log(FILE *out, const struct rules *rules, int pid, const char *comm, const char *group,
-                 int rule, int adopted_from)
+void explain_log(const struct rules *rules, int pid, const char *comm, const char *group, int rule,
+                 int adopted_from)
 {
-    (void)out; /* the logger writes the line */
     struct log_line line;
     const char *msg = group && rule >= 0 ? "new process joins a group"
                       : group            ? "new process joins its ancestor's group"

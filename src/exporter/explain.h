@@ -25,7 +25,7 @@ void explain_write(struct explain *explain, const struct rules *rules, struct pr
 
 /* -debug: one line at level debug about a new process (the explain_record arguments), through the
  * logger (util/log.h). `out` is not used: the logger has its own output. */
-void explain_log(FILE *out, const struct rules *rules, int pid, const char *comm, const char *group,
-                 int rule, int adopted_from);
+void explain_log(const struct rules *rules, int pid, const char *comm, const char *group, int rule,
+                 int adopted_from);
 
 #endif /* PROCTRACK_EXPORTER_EXPLAIN_H */

@@ -155,7 +155,7 @@ static void note_new_processes(struct exporter *e)
         if (e->options.explain)
             explain_record(e->explain, p->pid, p->comm, p->group, p->rule, p->adopted_from);
         else
-            explain_log(stderr, e->rules, p->pid, p->comm, p->group, p->rule, p->adopted_from);
+            explain_log(e->rules, p->pid, p->comm, p->group, p->rule, p->adopted_from);
     }
 }
 
