@@ -24,7 +24,7 @@ void explain_write(struct explain *explain, const struct rules *rules, struct pr
                    FILE *out);
 
 /* -debug: one line at level debug about a new process (the explain_record arguments), through the
- * logger (util/log.h). `out` is not used: the logger has its own output. */
+ * logger (util/log.h). */
 void explain_log(const struct rules *rules, int pid, const char *comm, const char *group, int rule,
                  int adopted_from);
 
