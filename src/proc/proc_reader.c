@@ -1,5 +1,5 @@
 /* The reader's frame: opening a procfs tree, listing its processes, reading the stat of each, and
- * giving the helpers the other parts share. */
+ * reading any file or directory under a root for the collectors beside the tracker. */
 #include "proc/proc_reader_private.h"
 
 #include <dirent.h>
@@ -129,6 +129,8 @@ void proc_reader_free(struct proc_reader *r)
     strbuf_free(&r->joined);
     strbuf_free(&r->exe);
     strbuf_free(&r->cgroup);
+    strbuf_free(&r->any);
+    strbuf_free(&r->path);
     free(r->argv);
     free(r->cgroups);
     free(r->cgroup_offsets);
@@ -182,6 +184,16 @@ int proc_reader_list(struct proc_reader *r)
     return readdir_at(r->root_fd, ".", r->dents, sizeof(r->dents), add_pid, r);
 }
 
+int proc_reader_stat(struct proc_reader *r, int pid, struct proc_stat *stat)
+{
+    ssize_t n = proc_read_pid(r, pid, "stat");
+    if (n == 0 || (n < 0 && proc_gone((int)-n)))
+        return -ESRCH;
+    if (n < 0)
+        return (int)n;
+    return proc_parse_stat(r->file.buf, (size_t)n, stat) == 0 ? 0 : -EINVAL;
+}
+
 int proc_reader_next(struct proc_reader *r, struct proc_stat *stat)
 {
     while (r->next < r->npids) {
@@ -200,4 +212,49 @@ int proc_reader_next(struct proc_reader *r, struct proc_stat *stat)
         return 1;
     }
     return 0;
+}
+
+/* Where `name` under `root` is opened from: the procfs root's fd, or the path "root/name". */
+static const char *locate(struct proc_reader *r, const char *root, const char *name, int *dirfd)
+{
+    if (!root) {
+        *dirfd = r->root_fd;
+        return name;
+    }
+    strbuf_reset(&r->path);
+    strbuf_puts(&r->path, root);
+    strbuf_putc(&r->path, '/');
+    strbuf_puts(&r->path, name);
+    *dirfd = AT_FDCWD;
+    return r->path.buf;
+}
+
+ssize_t proc_reader_file(struct proc_reader *r, const char *root, const char *name, size_t max,
+                         const char **data)
+{
+    int dirfd;
+    const char *path = locate(r, root, name, &dirfd);
+    strbuf_reset(&r->any);
+    ssize_t n = readfile_at(dirfd, path, max, READFILE_CUT, &r->any);
+    *data = strbuf_str(&r->any);
+    return n;
+}
+
+int proc_reader_mtime(struct proc_reader *r, const char *root, const char *name, int64_t *mtime_ns)
+{
+    int dirfd;
+    const char *path = locate(r, root, name, &dirfd);
+    struct stat st;
+    if (fstatat(dirfd, path, &st, 0) != 0)
+        return -errno;
+    *mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    return 0;
+}
+
+int proc_reader_dir(struct proc_reader *r, const char *root, const char *name, readdir_fn fn,
+                    void *arg)
+{
+    int dirfd;
+    const char *path = locate(r, root, name, &dirfd);
+    return readdir_at(dirfd, path, r->dents, sizeof(r->dents), fn, arg);
 }

@@ -1,5 +1,5 @@
 /* Internal to src/proc: the reader's state and the helpers its files share. The reader is split
- * along its seams: proc_reader.c opens the tree and lists it;
+ * along its seams: proc_reader.c opens the tree, lists it and reads any file under a root;
  * proc_identity.c reads who a new process is; proc_metrics.c what a tracked one reports;
  * proc_threads.c its threads and schedstat. All of them read through util/readfile.h. */
 #ifndef PROCTRACK_PROC_PROC_READER_PRIVATE_H
@@ -47,6 +47,8 @@ struct proc_reader {
     const char **cgroups;
     size_t *cgroup_offsets;
     size_t offsets_cap, cgroups_cap, ncgroups;
+    struct strbuf any;  /* proc_reader_file(): apart from the buffers identities point into */
+    struct strbuf path; /* root/name of proc_reader_file(), proc_reader_dir() */
     char dents[64 * 1024];
 };
 

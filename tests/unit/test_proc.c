@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -535,6 +536,87 @@ static void test_reader_live_sees_a_child_come_and_go(void **state)
     proc_reader_free(r);
 }
 
+/* ---- Files and directories under a root, for the collectors beside the tracker ---- */
+
+static void count_name(void *arg, const char *name, unsigned char type)
+{
+    (void)type;
+    if (strcmp(name, "tap100i0") == 0 || strcmp(name, "lo") == 0)
+        (*(int *)arg)++;
+}
+
+static void test_reader_reads_files_under_a_root(void **state)
+{
+    (void)state;
+    char err[256];
+    struct proc_reader *r = proc_reader_new(PROCFS, err, sizeof(err));
+    assert_non_null(r);
+
+    /* NULL root: the procfs itself. */
+    const char *data;
+    ssize_t n = proc_reader_file(r, NULL, "3877/comm", 4096, &data);
+    assert_true(n > 0);
+    assert_int_equal(strlen(data), n);
+    assert_int_equal(proc_reader_file(r, NULL, "3877/nothing", 4096, &data), -ENOENT);
+    struct proc_stat st;
+    assert_int_equal(proc_reader_stat(r, 3877, &st), 0);
+    assert_string_equal(st.comm, "a) (b");
+    assert_int_equal(proc_reader_stat(r, 999999, &st), -ESRCH);
+
+    /* A directory by path: a sysfs-like tree. */
+    char root[] = "/tmp/pt-proc-root-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    char path[256];
+    snprintf(path, sizeof(path), "%s/net", root);
+    assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(path, sizeof(path), "%s/net/tap100i0", root);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("123456789\n", f);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/net/lo", root);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+
+    assert_int_equal(proc_reader_file(r, root, "net/tap100i0", 4096, &data), 10);
+    assert_string_equal(data, "123456789\n");
+    assert_int_equal(proc_reader_file(r, root, "net/tap100i0", 4, &data), 4); /* cut */
+    assert_string_equal(data, "1234");
+    int64_t mtime = 0;
+    assert_int_equal(proc_reader_mtime(r, root, "net/tap100i0", &mtime), 0);
+    assert_true(mtime > 0);
+    assert_int_equal(proc_reader_mtime(r, root, "net/tap999i0", &mtime), -ENOENT);
+    int found = 0;
+    assert_int_equal(proc_reader_dir(r, root, "net", count_name, &found), 0);
+    assert_int_equal(found, 2);
+    assert_int_equal(proc_reader_dir(r, root, "absent", count_name, &found), -ENOENT);
+
+    /* The buffer is the reader's own: the per-process reads leave it alone, and an identity
+     * read before stays intact. */
+    assert_int_equal(proc_reader_file(r, root, "net/tap100i0", 4096, &data), 10);
+    struct proc_metrics m;
+    assert_int_equal(proc_reader_metrics(r, 3877, 0, &m), 0);
+    assert_string_equal(data, "123456789\n");
+    assert_int_equal(proc_reader_stat(r, 3877, &st), 0);
+    struct proc_identity id;
+    unsigned failed;
+    assert_int_equal(
+        proc_reader_identity(r, &st, PROC_NEED_CMDLINE | PROC_NEED_CGROUP, &id, &failed), 0);
+    assert_int_equal(proc_reader_file(r, root, "net/tap100i0", 4096, &data), 10);
+    assert_string_equal(id.argv[0], "./cap");
+    assert_string_equal(id.cmdline, "./cap --flag arg with space");
+    assert_int_equal(id.ncgroups, 10);
+
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/net/tap100i0", root);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/net", root);
+    rmdir(path);
+    rmdir(root);
+    proc_reader_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -557,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_reader_refuses_a_tree_without_btime),
         cmocka_unit_test(test_reader_finds_btime_of_a_large_host),
         cmocka_unit_test(test_reader_live_sees_a_child_come_and_go),
+        cmocka_unit_test(test_reader_reads_files_under_a_root),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
