@@ -196,6 +196,19 @@ static void test_btime(void **state)
     assert_int_equal(proc_parse_btime("cpu 1 2 3\n", 10, &btime), -EINVAL);
 }
 
+static void test_meminfo_total(void **state)
+{
+    (void)state;
+    const char *meminfo = "MemTotal:       16329184 kB\nMemFree:         1214420 kB\n";
+    uint64_t bytes = 0;
+    assert_int_equal(proc_parse_meminfo_total(meminfo, strlen(meminfo), &bytes), 0);
+    assert_true(bytes == 16329184ull * 1024);
+    /* Only `len` bytes count, and the key must start a line. */
+    assert_int_equal(proc_parse_meminfo_total(meminfo, 9, &bytes), -EINVAL);
+    const char *other = "HugeMemTotal: 5 kB\nMemFree: 1 kB\n";
+    assert_int_equal(proc_parse_meminfo_total(other, strlen(other), &bytes), -EINVAL);
+}
+
 static void test_cmdline_split(void **state)
 {
     (void)state;
@@ -629,6 +642,7 @@ int main(void)
         cmocka_unit_test(test_io_fields),
         cmocka_unit_test(test_limits_nofile),
         cmocka_unit_test(test_btime),
+        cmocka_unit_test(test_meminfo_total),
         cmocka_unit_test(test_cmdline_split),
         cmocka_unit_test(test_cgroup_paths),
         cmocka_unit_test(test_schedstat),
