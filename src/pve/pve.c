@@ -18,8 +18,6 @@ struct pve {
     struct pve_vm *last_match;
     bool refreshed; /* a refresh has run: NICs and scopes seen later count from birth */
     uint64_t mem_total_bytes;
-    char helper_id[16]; /* captures of a matched helper process */
-    char helper_name[128];
     char buf[65536];
 };
 
@@ -204,7 +202,8 @@ static void forget_counters_base(struct pve_vm *vm)
         vm->has_pressure_base[r] = false;
 }
 
-bool pve_match(void *ctx, const struct proc_identity *id, struct rules_span *captures)
+bool pve_match(void *ctx, const struct proc_identity *id, struct rules_span *captures,
+               struct rules_scratch *scratch)
 {
     struct pve *pve = ctx;
     pve->last_match = NULL;
@@ -228,8 +227,8 @@ bool pve_match(void *ctx, const struct proc_identity *id, struct rules_span *cap
         load_config(pve, vm);
         derive_facts(vm);
         pve->last_match = vm;
-        captures[0] = (struct rules_span){vm->id, strlen(vm->id)};
-        captures[1] = (struct rules_span){vm->name, strlen(vm->name)};
+        captures[0] = rules_scratch_put(scratch, vm->id, strlen(vm->id));
+        captures[1] = rules_scratch_put(scratch, vm->name, strlen(vm->name));
         return true;
     }
 
@@ -237,9 +236,11 @@ bool pve_match(void *ctx, const struct proc_identity *id, struct rules_span *cap
     unsigned vmid = scope_vmid(id);
     if (vmid == 0)
         return false;
+    char id_text[16], name[128];
+    snprintf(id_text, sizeof(id_text), "%u", vmid);
     struct pve_vm *vm = vm_find(pve, vmid);
     if (vm) {
-        snprintf(pve->helper_name, sizeof(pve->helper_name), "%s", vm->name);
+        snprintf(name, sizeof(name), "%s", vm->name);
     } else {
         if (!config_exists(pve, vmid))
             return false;
@@ -248,13 +249,12 @@ bool pve_match(void *ctx, const struct proc_identity *id, struct rules_span *cap
         config_path(pve, vmid, path, sizeof(path));
         ssize_t n = read_small(pve, path);
         if (n >= 0 && pve_parse_config(pve->buf, (size_t)n, &config) == 0 && config.name[0])
-            snprintf(pve->helper_name, sizeof(pve->helper_name), "%s", config.name);
+            snprintf(name, sizeof(name), "%s", config.name);
         else
-            snprintf(pve->helper_name, sizeof(pve->helper_name), "vm%u", vmid);
+            snprintf(name, sizeof(name), "vm%u", vmid);
     }
-    snprintf(pve->helper_id, sizeof(pve->helper_id), "%u", vmid);
-    captures[0] = (struct rules_span){pve->helper_id, strlen(pve->helper_id)};
-    captures[1] = (struct rules_span){pve->helper_name, strlen(pve->helper_name)};
+    captures[0] = rules_scratch_put(scratch, id_text, strlen(id_text));
+    captures[1] = rules_scratch_put(scratch, name, strlen(name));
     return true;
 }
 

@@ -99,7 +99,8 @@ void pve_free(struct pve *pve);
  * `-id <vmid>`, and <config_dir>/<vmid>.conf exists (or it was started with -incoming: a VM
  * migrating in, whose config comes last). A helper in the VM's cgroup scope (swtpm, virtiofsd)
  * matches too. Captures: vmid, name. */
-bool pve_match(void *ctx, const struct proc_identity *id, struct rules_span *captures);
+bool pve_match(void *ctx, const struct proc_identity *id, struct rules_span *captures,
+               struct rules_scratch *scratch);
 /* Tells which group the process pve_match() just matched has joined. */
 void pve_note_group(struct pve *pve, const char *group);
 

@@ -102,6 +102,7 @@ struct rules {
     size_t nusers;
     size_t next_user_slot;
     struct rules_match_errors errors;
+    struct rules_scratch scratch; /* lent to the builtin matchers, one call at a time */
 };
 
 static void *check_alloc(void *p)
@@ -307,6 +308,17 @@ static int add_builtin_item(struct rules *rules, const char *config_name, size_t
     }
     append_rule(rules, &r, config_name, index, it, def->needs | tmpl_needs(r.name));
     return 0;
+}
+
+struct rules_span rules_scratch_put(struct rules_scratch *scratch, const char *s, size_t len)
+{
+    size_t room = sizeof(scratch->text) - scratch->used;
+    if (len > room)
+        len = room;
+    char *copy = scratch->text + scratch->used;
+    memcpy(copy, s, len);
+    scratch->used += len;
+    return (struct rules_span){copy, len};
 }
 
 void rules_set_builtin(struct rules *rules, const char *builtin, rules_builtin_fn fn, void *ctx)
@@ -621,8 +633,9 @@ int rules_match(struct rules *rules, const struct proc_identity *id, struct strb
     for (size_t i = 0; i < rules->nrules; i++) {
         struct rule *r = &rules->rules[i];
         if (r->builtin) {
-            if (!r->builtin_fn ||
-                !r->builtin_fn(r->builtin_ctx, id, (struct rules_span *)r->captures))
+            rules->scratch.used = 0;
+            if (!r->builtin_fn || !r->builtin_fn(r->builtin_ctx, id,
+                                                 (struct rules_span *)r->captures, &rules->scratch))
                 continue;
         }
         if (r->ncomms > 0 && !comm_matches(r, id))
