@@ -4,24 +4,46 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "exporter/exporter.h"
 #include "http/http.h"
 #include "http/webconfig.h"
 #include "rules/rules.h"
+#include "util/log.h"
 
 extern const char proctrack_default_config[];
 extern const size_t proctrack_default_config_len;
 
 #define EXIT_USAGE 2
 
-static void print_warning(void *arg, const char *message)
+/* A config loader's warning ("FILE:LINE:COL: unknown key ..."): logged, except under
+ * -config.check, whose report on the terminal it is part of. */
+static void warn_config(void *arg, const char *message)
 {
-    (void)arg;
-    fprintf(stderr, "proctrack: warning: %s\n", message);
+    const struct cli_options *opts = arg;
+    if (opts->config_check) {
+        fprintf(stderr, "proctrack: warning: %s\n", message);
+        return;
+    }
+    struct log_line line;
+    if (log_begin(&line, LOG_WARN, "config warning")) {
+        log_str(&line, "warning", message);
+        log_end(&line);
+    }
+}
+
+/* A start-up failure: `what` failed on `key`=`value`, and `err` says why. */
+static void log_failure(const char *what, const char *key, const char *value, const char *err)
+{
+    struct log_line line;
+    if (log_begin(&line, LOG_ERROR, what)) {
+        log_str(&line, key, value);
+        log_str(&line, "err", err);
+        log_end(&line);
+    }
 }
 
 static int collect(void *arg, struct strbuf *body)
@@ -34,14 +56,23 @@ static bool legacy_mode(const struct cli_options *opts)
     return (opts->procnames && *opts->procnames) || (opts->namemapping && *opts->namemapping);
 }
 
+/* Where the rules come from, as the landing page, -config.check and the log name it. */
+static const char *config_source(const struct cli_options *opts)
+{
+    return legacy_mode(opts)   ? "-procnames/-namemapping"
+           : opts->config_path ? opts->config_path
+                               : "the embedded default config";
+}
+
 static struct rules *load_rules(const struct cli_options *opts, char *err, size_t errlen)
 {
+    void *arg = (void *)opts;
     if (legacy_mode(opts))
         return rules_load_legacy(opts->procnames, opts->namemapping, err, errlen);
     if (opts->config_path)
-        return rules_load_file(opts->config_path, err, errlen, print_warning, NULL);
+        return rules_load_file(opts->config_path, err, errlen, warn_config, arg);
     return rules_load_buffer("<default>", proctrack_default_config, proctrack_default_config_len,
-                             err, errlen, print_warning, NULL);
+                             err, errlen, warn_config, arg);
 }
 
 struct reloader {
@@ -53,17 +84,24 @@ struct reloader {
 static int reload(void *arg, char *err, size_t errlen)
 {
     struct reloader *r = arg;
+    struct log_line line;
     struct rules *rules = load_rules(r->opts, err, errlen);
     if (!rules) {
-        fprintf(stderr, "proctrack: %s\nproctrack: reload failed, keeping the current config\n",
-                err);
+        if (log_begin(&line, LOG_ERROR, "config reload failed, keeping the current config")) {
+            log_str(&line, "config", config_source(r->opts));
+            log_str(&line, "err", err);
+            log_end(&line);
+        }
         exporter_reload_failed(r->exporter);
         return -1;
     }
     size_t n = rules_count(rules);
     exporter_reload(r->exporter, rules);
-    fprintf(stderr, "proctrack: config reloaded: %zu rules from %s\n", n,
-            r->opts->config_path ? r->opts->config_path : "the embedded default config");
+    if (log_begin(&line, LOG_INFO, "config reloaded")) {
+        log_str(&line, "config", config_source(r->opts));
+        log_u64(&line, "rules", n);
+        log_end(&line);
+    }
     return 0;
 }
 
@@ -97,16 +135,34 @@ static int print_once(struct exporter *exporter, uint64_t delay_ns)
     return rc;
 }
 
+static const char *signal_name(int sig)
+{
+    switch (sig) {
+    case SIGTERM:
+        return "SIGTERM";
+    case SIGINT:
+        return "SIGINT";
+    case SIGHUP:
+        return "SIGHUP";
+    default:
+        return "unknown";
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct cli_options opts;
     char err[1024];
+    struct log_line line;
 
+    /* Flag errors, like -h, are usage text for a person at a terminal: plain, with the usage. */
     if (cli_parse(argc, argv, &opts, err, sizeof(err)) != CLI_OK) {
         fprintf(stderr, "%s\n", err);
         cli_usage(stderr, argv[0]);
         return EXIT_USAGE;
     }
+    log_setup(opts.debug && !opts.log_level_given ? LOG_DEBUG : opts.log_level, opts.log_format,
+              STDERR_FILENO);
     if (opts.help) {
         cli_usage(stdout, argv[0]);
         return 0;
@@ -120,18 +176,28 @@ int main(int argc, char **argv)
         return 0;
     }
     if (opts.config_path && legacy_mode(&opts)) {
-        fprintf(stderr, "proctrack: -config.path cannot be used with -namemapping or -procnames\n");
+        log_msg(LOG_ERROR, "-config.path cannot be used with -namemapping or -procnames");
         return EXIT_USAGE;
+    }
+
+    /* -config.check, -explain and -once-to-stdout-delay print a report and exit: only a daemon
+     * that is going to serve announces itself. */
+    const char *source = config_source(&opts);
+    bool serve = !opts.config_check && !opts.explain && opts.once_to_stdout_delay_ns == 0;
+    if (serve && log_begin(&line, LOG_INFO, "starting")) {
+        log_str(&line, "version", PROCTRACK_VERSION);
+        log_str(&line, "config", source);
+        log_end(&line);
     }
 
     struct rules *rules = load_rules(&opts, err, sizeof(err));
     if (!rules) {
-        fprintf(stderr, "proctrack: %s\n", err);
+        if (opts.config_check)
+            fprintf(stderr, "proctrack: %s\n", err);
+        else
+            log_failure("cannot load the config", "config", source, err);
         return EXIT_USAGE;
     }
-    const char *source = legacy_mode(&opts) ? "-procnames/-namemapping"
-                         : opts.config_path ? opts.config_path
-                                            : "the embedded default config";
     if (opts.config_check) {
         printf("%s: OK, %zu rules\n", source, rules_count(rules));
         rules_free(rules);
@@ -164,7 +230,7 @@ int main(int argc, char **argv)
     };
     struct exporter *exporter = exporter_new(&eopts, rules, err, sizeof(err));
     if (!exporter) {
-        fprintf(stderr, "proctrack: %s\n", err);
+        log_failure("cannot start the exporter", "procfs", opts.procfs, err);
         return EXIT_FAILURE;
     }
     if (opts.explain) {
@@ -180,7 +246,7 @@ int main(int argc, char **argv)
     if (opts.web_config_file) {
         web = webconfig_load_file(opts.web_config_file, err, sizeof(err));
         if (!web) {
-            fprintf(stderr, "proctrack: %s\n", err);
+            log_failure("cannot load the web config", "web_config", opts.web_config_file, err);
             exporter_free(exporter);
             return EXIT_USAGE;
         }
@@ -205,22 +271,29 @@ int main(int argc, char **argv)
     };
     struct http_server *server = http_start(&hc, err, sizeof(err));
     if (!server) {
-        fprintf(stderr, "proctrack: %s\n", err);
+        log_failure("cannot serve", "address", opts.listen_address, err);
         exporter_free(exporter);
         webconfig_free(web);
         return EXIT_FAILURE;
     }
     struct exporter_status st = exporter_status(exporter);
-    fprintf(stderr,
-            "proctrack %s: %zu rules from %s; %zu processes in %zu groups; serving %s on %s "
-            "(port %u)\n",
-            PROCTRACK_VERSION, st.rules, source, st.tracked, st.groups, opts.telemetry_path,
-            opts.listen_address, http_port(server));
+    if (log_begin(&line, LOG_INFO, "serving")) {
+        log_str(&line, "address", opts.listen_address);
+        log_u64(&line, "port", http_port(server));
+        log_str(&line, "path", opts.telemetry_path);
+        log_u64(&line, "rules", st.rules);
+        log_u64(&line, "groups", st.groups);
+        log_u64(&line, "processes", st.tracked);
+        log_end(&line);
+    }
 
     int sig = 0;
     while (sigwait(&signals, &sig) == 0 && sig == SIGHUP)
         reload(&reloader, err, sizeof(err));
-    fprintf(stderr, "proctrack: %s received, shutting down\n", strsignal(sig));
+    if (log_begin(&line, LOG_INFO, "shutting down")) {
+        log_str(&line, "signal", signal_name(sig));
+        log_end(&line);
+    }
     http_stop(server);
     webconfig_free(web);
     exporter_free(exporter);

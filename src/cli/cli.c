@@ -5,7 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum flag_kind { FLAG_BOOL, FLAG_STRING, FLAG_UINT, FLAG_DURATION };
+#include "util/log.h"
+
+/* FLAG_LOG_LEVEL and FLAG_LOG_FORMAT are strings on the command line, checked and stored as the
+ * logger's enums. */
+enum flag_kind {
+    FLAG_BOOL,
+    FLAG_STRING,
+    FLAG_UINT,
+    FLAG_DURATION,
+    FLAG_LOG_LEVEL,
+    FLAG_LOG_FORMAT
+};
 
 struct flag {
     const char *name;
@@ -29,13 +40,18 @@ static const struct flag flags[] = {
      "path to YAML config file (process-exporter's format); empty: the embedded default, which "
      "groups every process with a command line by its comm"},
     {"debug", FLAG_BOOL, OPT(debug), "false",
-     "log each new process and the group it joined, or why it joined none, to stderr"},
+     "log each new process and the group it joined, or why it joined none, at level debug; "
+     "implies -log.level=debug unless -log.level is given"},
     {"explain", FLAG_BOOL, OPT(explain), "false",
      "print, for the processes running now, the group each joins and why (the rule, the "
      "ancestor, or that none matched), and exit"},
     {"gather-smaps", FLAG_BOOL, OPT(gather_smaps), "true",
      "gather proportional memory (memtype proportionalResident, proportionalSwapped) from "
      "smaps_rollup"},
+    {"log.format", FLAG_LOG_FORMAT, OPT(log_format), "logfmt",
+     "output format of log messages: logfmt or json"},
+    {"log.level", FLAG_LOG_LEVEL, OPT(log_level), "info",
+     "only log messages with the given severity or above: debug, info, warn or error"},
     {"man", FLAG_BOOL, OPT(man), "false", "print the manual of -procnames and -namemapping"},
     {"namemapping", FLAG_STRING, OPT(namemapping), "",
      "comma-separated list, alternating process name and capturing regex to apply to cmdline"},
@@ -181,9 +197,18 @@ static int set_flag(const struct flag *f, const char *value, struct cli_options 
     case FLAG_DURATION:
         rc = cli_parse_duration(value, dst);
         break;
+    case FLAG_LOG_LEVEL:
+        rc = log_parse_level(value, dst);
+        break;
+    case FLAG_LOG_FORMAT:
+        rc = log_parse_format(value, dst);
+        break;
     }
     if (rc != 0)
-        snprintf(err, errlen, "invalid value \"%s\" for flag -%s: parse error", value, f->name);
+        snprintf(err, errlen, "invalid value \"%s\" for flag -%s: %s", value, f->name,
+                 f->kind == FLAG_LOG_LEVEL    ? "must be debug, info, warn or error"
+                 : f->kind == FLAG_LOG_FORMAT ? "must be logfmt or json"
+                                              : "parse error");
     return rc;
 }
 
@@ -240,6 +265,8 @@ int cli_parse(int argc, char **argv, struct cli_options *opts, char *err, size_t
         }
         if (set_flag(f, value, opts, err, errlen) != 0)
             return CLI_ERROR;
+        if (f->kind == FLAG_LOG_LEVEL)
+            opts->log_level_given = true;
     }
     if (opts->config_path && !*opts->config_path)
         opts->config_path = NULL;
@@ -253,14 +280,16 @@ void cli_usage(FILE *out, const char *argv0)
     fprintf(out, "Usage of %s:\n", argv0);
     for (size_t i = 0; i < NFLAGS; i++) {
         const struct flag *f = &flags[i];
-        const char *type = f->kind == FLAG_STRING     ? " string"
+        bool text =
+            f->kind == FLAG_STRING || f->kind == FLAG_LOG_LEVEL || f->kind == FLAG_LOG_FORMAT;
+        const char *type = text                       ? " string"
                            : f->kind == FLAG_UINT     ? " uint"
                            : f->kind == FLAG_DURATION ? " duration"
                                                       : "";
         fprintf(out, "  -%s%s\n    \t%s", f->name, type, f->usage);
-        if (f->kind == FLAG_STRING && *f->def)
+        if (text && *f->def)
             fprintf(out, " (default \"%s\")", f->def);
-        else if (f->kind != FLAG_STRING && strcmp(f->def, "false") != 0)
+        else if (!text && strcmp(f->def, "false") != 0)
             fprintf(out, " (default %s)", f->def);
         fputc('\n', out);
     }

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "util/log.h"
+
 struct cli_options {
     const char *listen_address;
     const char *telemetry_path;
@@ -28,6 +30,9 @@ struct cli_options {
     const char *namemapping;
     bool man;
     bool debug;
+    enum log_level log_level;
+    bool log_level_given; /* -log.level was on the command line: -debug leaves it alone */
+    enum log_format log_format;
     bool explain;
     bool version;
     bool help;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/log.h"
 #include "util/utf8.h"
 #include "util/xalloc.h"
 
@@ -36,7 +37,7 @@ void explain_free(struct explain *x)
     free(x);
 }
 
-/* `text` made safe for one line of a log or a table (see utf8_put_printable). */
+/* `text` made safe for one line of the table (see utf8_put_printable). */
 static const char *printable(struct strbuf *sb, const char *text)
 {
     strbuf_reset(sb);
@@ -44,21 +45,24 @@ static const char *printable(struct strbuf *sb, const char *text)
     return strbuf_str(sb);
 }
 
-void explain_log(FILE *out, const struct rules *rules, int pid, const char *comm, const char *group,
-                 int rule, int adopted_from)
+void explain_log(const struct rules *rules, int pid, const char *comm, const char *group, int rule,
+                 int adopted_from)
 {
-    struct strbuf c = STRBUF_INIT, g = STRBUF_INIT;
+    struct log_line line;
+    const char *msg = group && rule >= 0 ? "new process joins a group"
+                      : group            ? "new process joins its ancestor's group"
+                                         : "new process matches no rule";
+    if (!log_begin(&line, LOG_DEBUG, msg))
+        return;
+    log_i64(&line, "pid", pid);
+    log_str(&line, "comm", comm);
+    if (group)
+        log_str(&line, "group", group);
     if (group && rule >= 0)
-        fprintf(out, "proctrack: new process %d (%s) joins group \"%s\" by %s\n", pid,
-                printable(&c, comm), printable(&g, group), rules_describe(rules, (size_t)rule));
+        log_str(&line, "rule", rules_describe(rules, (size_t)rule));
     else if (group)
-        fprintf(out, "proctrack: new process %d (%s) joins group \"%s\" through ancestor %d\n", pid,
-                printable(&c, comm), printable(&g, group), adopted_from);
-    else
-        fprintf(out, "proctrack: new process %d (%s) matches no rule: ignored\n", pid,
-                printable(&c, comm));
-    strbuf_free(&c);
-    strbuf_free(&g);
+        log_i64(&line, "ancestor", adopted_from);
+    log_end(&line);
 }
 
 void explain_record(struct explain *x, int pid, const char *comm, const char *group, int rule,

@@ -1,7 +1,7 @@
 /* What proctrack tells a person about new processes: the -explain table (every process of the
  * first scan, the group it joined and why) and the -debug log lines. Names, group names and command
- * lines are written escaped (util/utf8.h), so a process cannot break a line or reach the terminal
- * with control characters. */
+ * lines are written escaped (util/utf8.h in the table, the logger's escaping in the log), so a
+ * process cannot break a line or reach the terminal with control characters. */
 #ifndef PROCTRACK_EXPORTER_EXPLAIN_H
 #define PROCTRACK_EXPORTER_EXPLAIN_H
 
@@ -23,8 +23,9 @@ void explain_record(struct explain *explain, int pid, const char *comm, const ch
 void explain_write(struct explain *explain, const struct rules *rules, struct proc_reader *reader,
                    FILE *out);
 
-/* -debug: one line about a new process (the explain_record arguments). */
-void explain_log(FILE *out, const struct rules *rules, int pid, const char *comm, const char *group,
-                 int rule, int adopted_from);
+/* -debug: one line at level debug about a new process (the explain_record arguments), through the
+ * logger (util/log.h). */
+void explain_log(const struct rules *rules, int pid, const char *comm, const char *group, int rule,
+                 int adopted_from);
 
 #endif /* PROCTRACK_EXPORTER_EXPLAIN_H */

@@ -58,8 +58,8 @@ static void cgroup_memory(struct writer *w, const struct pve_vm *vm, const struc
 static void cpu(struct writer *w, const struct pve_vm *vm, const struct tracker_group *g,
                 const char *name)
 {
-    const uint64_t ticks[3] = {g->counters.blkio_delay_ticks, g->counters.cpu_system_ticks,
-                               g->counters.cpu_user_ticks};
+    const uint64_t ticks[3] = {g->counters.v[TRACKER_BLKIO_DELAY],
+                               g->counters.v[TRACKER_CPU_SYSTEM], g->counters.v[TRACKER_CPU_USER]};
     const char *modes[3] = {"iowait", "system", "user"};
     for (int m = 0; m < 3; m++)
         expo_sample_double(w->out, name, id_labels(w, vm, "mode", modes[m]), NULL,
@@ -70,16 +70,16 @@ static void ctx(struct writer *w, const struct pve_vm *vm, const struct tracker_
                 const char *name)
 {
     expo_sample_u64(w->out, name, id_labels(w, vm, "type", "involuntary"), NULL,
-                    g->counters.ctx_nonvoluntary);
+                    g->counters.v[TRACKER_CTX_NONVOLUNTARY]);
     expo_sample_u64(w->out, name, id_labels(w, vm, "type", "voluntary"), NULL,
-                    g->counters.ctx_voluntary);
+                    g->counters.v[TRACKER_CTX_VOLUNTARY]);
 }
 
 static void guest(struct writer *w, const struct pve_vm *vm, const struct tracker_group *g,
                   const char *name)
 {
     expo_sample_double(w->out, name, id_labels(w, vm, NULL, NULL), NULL,
-                       (double)g->counters.guest_ticks / w->hz);
+                       (double)g->counters.v[TRACKER_GUEST] / w->hz);
 }
 
 static void incoming(struct writer *w, const struct pve_vm *vm, const struct tracker_group *g,
@@ -111,14 +111,14 @@ static void info(struct writer *w, const struct pve_vm *vm, const struct tracker
     static void fn(struct writer *w, const struct pve_vm *vm, const struct tracker_group *g,       \
                    const char *name)                                                               \
     {                                                                                              \
-        expo_sample_u64(w->out, name, id_labels(w, vm, NULL, NULL), NULL, g->counters.field);      \
+        expo_sample_u64(w->out, name, id_labels(w, vm, NULL, NULL), NULL, g->counters.v[field]);   \
     }
-COUNTER_SAMPLE(io_read_bytes, read_bytes)
-COUNTER_SAMPLE(io_read_chars, read_chars)
-COUNTER_SAMPLE(io_read_count, read_syscalls)
-COUNTER_SAMPLE(io_write_bytes, write_bytes)
-COUNTER_SAMPLE(io_write_chars, write_chars)
-COUNTER_SAMPLE(io_write_count, write_syscalls)
+COUNTER_SAMPLE(io_read_bytes, TRACKER_READ_BYTES)
+COUNTER_SAMPLE(io_read_chars, TRACKER_READ_CHARS)
+COUNTER_SAMPLE(io_read_count, TRACKER_READ_SYSCALLS)
+COUNTER_SAMPLE(io_write_bytes, TRACKER_WRITE_BYTES)
+COUNTER_SAMPLE(io_write_chars, TRACKER_WRITE_CHARS)
+COUNTER_SAMPLE(io_write_count, TRACKER_WRITE_SYSCALLS)
 
 static void maxmem(struct writer *w, const struct pve_vm *vm, const struct tracker_group *g,
                    const char *name)

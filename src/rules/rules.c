@@ -1,11 +1,9 @@
-/* Compiled process_names rules and the matcher: process-exporter's semantics, with PCRE2 standing
- * in for Go's regexp. The YAML reader is in load.c. */
+/* Compiled process_names rules: their lifecycle, the compiler that turns config items and legacy
+ * flags into rules, the description each rule has for logs, and the built-in matchers.
+ * process-exporter's semantics, with PCRE2 standing in for Go's regexp. The YAML reader is in
+ * load.c, the matcher in match.c. */
 #include "rules/rules.h"
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <errno.h>
-#include <pcre2.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,45 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rules/compiled.h"
 #include "rules/item.h"
-#include "rules/template.h"
+#include "util/log.h"
 #include "util/xalloc.h"
-
-/* Distinct effective uids whose names are remembered; past that, entries are replaced in turn. */
-#define USER_CACHE_MAX 256
-
-/* A named group of one regex and the slot of the item's capture table it fills. */
-struct named_group {
-    uint32_t group;
-    size_t slot;
-};
-
-struct regex {
-    pcre2_code *code;
-    pcre2_match_data *match_data; /* one per regex, reused by every match */
-    struct named_group *groups;
-    size_t ngroups;
-    int last_rc; /* what the last pcre2_match returned, to read its numbered groups */
-};
-
-struct exe_rule {
-    char *path;
-    size_t len;
-    bool full; /* contains a '/': argv[0] must equal it, not only its basename */
-};
-
-/* How a rule that matched names the group. */
-enum rule_naming {
-    NAMING_TEMPLATE,      /* process_names: render `name` */
-    NAMING_COMM,          /* -procnames: the comm itself */
-    NAMING_FIRST_CAPTURE, /* -namemapping: "comm:" and the first non-empty capture of the regex */
-};
-
-/* A builtin fills the rule's capture table directly: the two span types must be one layout. */
-_Static_assert(sizeof(struct rules_span) == sizeof(struct tmpl_span) &&
-                   offsetof(struct rules_span, ptr) == offsetof(struct tmpl_span, ptr) &&
-                   offsetof(struct rules_span, len) == offsetof(struct tmpl_span, len),
-               "rules_span and tmpl_span differ");
 
 /* The built-in matchers a config may name, the captures each provides, its default name and
  * what it reads of a process. */
@@ -67,48 +30,10 @@ static const struct builtin_def {
 };
 #define NBUILTINS (sizeof(builtins) / sizeof(builtins[0]))
 
-struct rule {
-    enum rule_naming naming;
-    const struct builtin_def *builtin; /* NULL for ordinary rules */
-    rules_builtin_fn builtin_fn;
-    void *builtin_ctx;
-    char **comms;
-    size_t ncomms;
-    struct exe_rule *exes;
-    size_t nexes;
-    struct regex *regexes;
-    size_t nregexes;
-    char **capture_names; /* the union of the named groups of all regexes, first seen first */
-    size_t ncaptures;
-    struct tmpl_span *captures; /* values from the last successful match, by slot */
-    struct tmpl *name;          /* NAMING_TEMPLATE only */
-    char *description;
-};
-
-struct user_entry {
-    uint32_t uid;
-    char *name;
-};
-
-struct rules {
-    struct rule *rules;
-    size_t nrules;
-    size_t cap;
-    unsigned needs;
-    bool use_jit;
-    pcre2_match_context *match_context;
-    pcre2_jit_stack *jit_stack;
-    struct user_entry users[USER_CACHE_MAX];
-    size_t nusers;
-    size_t next_user_slot;
-    struct rules_match_errors errors;
-    struct rules_scratch scratch; /* lent to the builtin matchers, one call at a time */
-};
-
 static void *check_alloc(void *p)
 {
     if (p == NULL) {
-        fputs("proctrack: out of memory\n", stderr);
+        log_msg(LOG_ERROR, "out of memory");
         abort();
     }
     return p;
@@ -467,21 +392,6 @@ out_free:
     return -1;
 }
 
-/* ---- Matching ---- */
-
-const struct rules_match_errors *rules_match_errors(const struct rules *rules)
-{
-    return &rules->errors;
-}
-
-void rules_error_message(int code, char *buf, size_t len)
-{
-    if (len == 0)
-        return;
-    buf[0] = '\0';
-    pcre2_get_error_message(code, (PCRE2_UCHAR *)buf, len);
-}
-
 size_t rules_count(const struct rules *rules)
 {
     return rules->nrules;
@@ -495,174 +405,4 @@ unsigned rules_needs(const struct rules *rules)
 const char *rules_describe(const struct rules *rules, size_t index)
 {
     return index < rules->nrules ? rules->rules[index].description : "";
-}
-
-static bool comm_matches(const struct rule *r, const struct proc_identity *id)
-{
-    const char *comm = id->comm ? id->comm : "";
-    for (size_t i = 0; i < r->ncomms; i++) {
-        if (strcmp(r->comms[i], comm) == 0)
-            return true;
-    }
-    return false;
-}
-
-static bool exe_matches(const struct rule *r, const struct proc_identity *id)
-{
-    if (id->argc == 0)
-        return false;
-    const char *argv0 = id->argv[0];
-    struct tmpl_span base = tmpl_exe_base(argv0);
-    for (size_t i = 0; i < r->nexes; i++) {
-        const struct exe_rule *e = &r->exes[i];
-        if (e->full ? strcmp(e->path, argv0) == 0
-                    : e->len == base.len && memcmp(e->path, base.ptr, base.len) == 0)
-            return true;
-    }
-    return false;
-}
-
-/* PCRE2 backtracks; Go's regexp, which process-exporter uses, does not. A config regex such as
- * "^(a|aa)+$" can take exponential time on a command line any user can write, so a match is
- * bounded: 1M backtracking steps (PCRE2's default is 10M, about 0.1 s per regex here), plus 16 per
- * byte so that the linear search of an ordinary regex over a long (Java) command line stays far
- * inside the bound. */
-static uint32_t match_limit(size_t subject_len)
-{
-    size_t limit = 1000000 + 16 * subject_len;
-    return limit > UINT32_MAX ? UINT32_MAX : (uint32_t)limit;
-}
-
-/* Every regex must match; named captures of later regexes overwrite earlier ones, and a group
- * that did not take part reads "", as with Go's FindStringSubmatch. */
-static bool cmdline_matches(struct rules *rs, struct rule *r, const struct proc_identity *id)
-{
-    const char *subject = id->cmdline ? id->cmdline : "";
-    size_t subject_len = id->cmdline ? id->cmdline_len : 0;
-    for (size_t i = 0; i < r->nregexes; i++) {
-        struct regex *re = &r->regexes[i];
-        pcre2_set_match_limit(rs->match_context, match_limit(subject_len));
-        int rc = pcre2_match(re->code, (PCRE2_SPTR)subject, subject_len, 0, 0, re->match_data,
-                             rs->match_context);
-        re->last_rc = rc;
-        if (rc < 0) {
-            /* A match or resource limit (a regex that backtracks without end on this command
-             * line) counts as no match: the process stays out of the group, and it is counted. */
-            if (rc != PCRE2_ERROR_NOMATCH) {
-                rs->errors.count++;
-                rs->errors.last_rule = (size_t)(r - rs->rules);
-                rs->errors.last_code = rc;
-            }
-            return false;
-        }
-        const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(re->match_data);
-        for (size_t g = 0; g < re->ngroups; g++) {
-            uint32_t n = re->groups[g].group;
-            struct tmpl_span value = {"", 0};
-            if ((rc == 0 || n < (uint32_t)rc) && ov[2 * n] != PCRE2_UNSET)
-                value = (struct tmpl_span){subject + ov[2 * n], ov[2 * n + 1] - ov[2 * n]};
-            r->captures[re->groups[g].slot] = value;
-        }
-    }
-    return true;
-}
-
-/* Appends "comm:" and the first non-empty numbered group of the rule's one regex, which has just
- * matched; returns false, appending nothing, when every group is empty or did not take part. */
-static bool append_first_capture(const struct rule *r, const struct proc_identity *id,
-                                 struct strbuf *groupname)
-{
-    const struct regex *re = &r->regexes[0];
-    const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(re->match_data);
-    /* rc is one more than the highest group that took part; 0 only if the ovector were short. */
-    uint32_t top =
-        re->last_rc > 0 ? (uint32_t)re->last_rc : pcre2_get_ovector_count(re->match_data);
-    for (uint32_t n = 1; n < top; n++) {
-        if (ov[2 * n] == PCRE2_UNSET || ov[2 * n + 1] <= ov[2 * n])
-            continue;
-        /* Non-empty, so the subject was id->cmdline and not the "" standing in for none. */
-        strbuf_puts(groupname, r->comms[0]);
-        strbuf_putc(groupname, ':');
-        strbuf_append(groupname, id->cmdline + ov[2 * n], ov[2 * n + 1] - ov[2 * n]);
-        return true;
-    }
-    return false;
-}
-
-static const char *username(struct rules *rs, uint32_t uid)
-{
-    for (size_t i = 0; i < rs->nusers; i++) {
-        if (rs->users[i].uid == uid)
-            return rs->users[i].name;
-    }
-    char stackbuf[1024];
-    char *buf = stackbuf;
-    size_t size = sizeof(stackbuf);
-    struct passwd pw, *found = NULL;
-    int rc;
-    while ((rc = getpwuid_r(uid, &pw, buf, size, &found)) == ERANGE && size < (1u << 20)) {
-        size *= 2;
-        buf = xrealloc(buf == stackbuf ? NULL : buf, size);
-    }
-    char *name;
-    if (rc == 0 && found != NULL) {
-        name = xstrdup(pw.pw_name);
-    } else {
-        /* Like Go's os/user fallback in process-exporter: the number itself. */
-        struct strbuf sb = STRBUF_INIT;
-        strbuf_put_u64(&sb, uid);
-        name = sb.buf;
-    }
-    if (buf != stackbuf)
-        free(buf);
-
-    size_t slot;
-    if (rs->nusers < USER_CACHE_MAX) {
-        slot = rs->nusers++;
-    } else {
-        slot = rs->next_user_slot++ % USER_CACHE_MAX;
-        free(rs->users[slot].name);
-    }
-    rs->users[slot] = (struct user_entry){uid, name};
-    return name;
-}
-
-int rules_match(struct rules *rules, const struct proc_identity *id, struct strbuf *groupname)
-{
-    strbuf_reset(groupname);
-    for (size_t i = 0; i < rules->nrules; i++) {
-        struct rule *r = &rules->rules[i];
-        if (r->builtin) {
-            rules->scratch.used = 0;
-            if (!r->builtin_fn || !r->builtin_fn(r->builtin_ctx, id,
-                                                 (struct rules_span *)r->captures, &rules->scratch))
-                continue;
-        }
-        if (r->ncomms > 0 && !comm_matches(r, id))
-            continue;
-        if (r->nexes > 0 && !exe_matches(r, id))
-            continue;
-        if (!cmdline_matches(rules, r, id))
-            continue;
-        if (r->naming == NAMING_COMM) {
-            strbuf_puts(groupname, r->comms[0]);
-            return (int)i;
-        }
-        if (r->naming == NAMING_FIRST_CAPTURE) {
-            if (!append_first_capture(r, id, groupname))
-                continue;
-            return (int)i;
-        }
-        struct tmpl_values values = {
-            .id = id,
-            .username = NULL,
-            .captures = r->captures,
-            .ncaptures = r->ncaptures,
-        };
-        if ((tmpl_needs(r->name) & PROC_NEED_UID) && id->has_euid)
-            values.username = username(rules, id->euid);
-        tmpl_render(r->name, &values, groupname);
-        return (int)i;
-    }
-    return -1;
 }

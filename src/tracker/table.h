@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tracker/counter.h"
+
 enum entry_kind { ENTRY_EMPTY, ENTRY_TRACKED, ENTRY_IGNORED, ENTRY_PENDING, ENTRY_THREAD };
 
 /* One live process or thread; id 0 marks an empty slot. */
@@ -15,19 +17,13 @@ struct entry {
     int id; /* pid or tid */
     int ppid;
     uint8_t kind;
-    bool from_birth;   /* born after tracking began: its whole usage counts */
-    bool has_io_base;  /* the last_ io values are a real reading */
-    bool has_ctx_base; /* likewise for the context switches */
-    uint32_t seen;     /* scan generation of the last sighting */
+    bool from_birth; /* born after tracking began: its whole usage counts */
+    uint32_t seen;   /* scan generation of the last sighting */
     uint32_t group;
     uint64_t starttime_ticks;
     uint64_t fingerprint; /* the program it runs (see fingerprint() in tracker.c) */
     /* The raw counters at the last scan; group counters grow by the differences. */
-    uint64_t last_utime, last_stime, last_minflt, last_majflt;
-    uint64_t last_blkio, last_guest;
-    uint64_t last_read_bytes, last_write_bytes;
-    uint64_t last_rchar, last_wchar, last_syscr, last_syscw;
-    uint64_t last_ctx_vol, last_ctx_nonvol;
+    struct tracker_baseline base;
 
     /* For skipping the reads of a task that has not run since the last full read. */
     int64_t last_num_threads;

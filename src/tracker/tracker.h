@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "proc/proc.h"
+#include "tracker/counter.h"
 #include "util/strbuf.h"
 
 /* Where samples come from; see proc_reader.h for the meaning of each call. */
@@ -71,38 +72,25 @@ enum tracker_state {
     TRACKER_STATE_COUNT
 };
 
-/* Monotonic totals, as integers: ticks and bytes, converted only at output. */
-struct tracker_counters {
-    uint64_t cpu_user_ticks;
-    uint64_t cpu_system_ticks;
-    uint64_t read_bytes;
-    uint64_t write_bytes;
-    uint64_t major_faults;
-    uint64_t minor_faults;
-    uint64_t ctx_voluntary;
-    uint64_t ctx_nonvoluntary;
-    uint64_t blkio_delay_ticks; /* stat (42): waiting for block I/O, with delay accounting on */
-    uint64_t guest_ticks;       /* stat (43): running a guest's vCPUs (part of user time) */
-    uint64_t read_chars;        /* io rchar, syscr, wchar, syscw */
-    uint64_t read_syscalls;
-    uint64_t write_chars;
-    uint64_t write_syscalls;
+/* Recomputed from the live members on every scan. */
+enum tracker_gauge {
+    TRACKER_PROCS,
+    TRACKER_THREADS,
+    TRACKER_RESIDENT_BYTES, /* stat (24) rss, in bytes */
+    TRACKER_VIRTUAL_BYTES,  /* stat (23) vsize */
+    TRACKER_SWAPPED_BYTES,  /* status VmSwap */
+    TRACKER_OPEN_FDS,
+    TRACKER_PSS_BYTES,      /* smaps_rollup Pss */
+    TRACKER_SWAP_PSS_BYTES, /* smaps_rollup SwapPss */
+    TRACKER_GAUGE_COUNT
 };
 
-/* Recomputed from the live members on every scan. */
 struct tracker_gauges {
-    uint64_t procs;
-    uint64_t threads;
-    uint64_t resident_bytes;
-    uint64_t virtual_bytes;
-    uint64_t swapped_bytes;
-    uint64_t open_fds;
-    uint64_t proportional_resident_bytes; /* smaps_rollup Pss */
-    uint64_t proportional_swapped_bytes;  /* smaps_rollup SwapPss */
+    uint64_t v[TRACKER_GAUGE_COUNT];
+    uint64_t states[TRACKER_STATE_COUNT]; /* each thread once (each process with -threads=false) */
     double worst_fd_ratio;
     bool has_oldest;
-    uint64_t oldest_start_ticks;          /* stat starttime of the oldest member */
-    uint64_t states[TRACKER_STATE_COUNT]; /* each thread once (each process with -threads=false) */
+    uint64_t oldest_start_ticks; /* stat starttime of the oldest member */
 };
 
 /* The threads of a group's multi-threaded members that share one name (thread comm). */

@@ -1,13 +1,19 @@
 #include "util/xalloc.h"
 
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/log.h"
+
+/* The logger allocates nothing, so it can still say why the daemon is about to stop. */
 static void oom(size_t size)
 {
-    fprintf(stderr, "proctrack: out of memory allocating %zu bytes\n", size);
+    struct log_line line;
+    if (log_begin(&line, LOG_ERROR, "out of memory")) {
+        log_u64(&line, "bytes", size);
+        log_end(&line);
+    }
     abort();
 }
 

@@ -1,8 +1,10 @@
 """Shared helpers for the integration tests: start the real binary on a loopback port, spawn
 processes with known names, scrape and parse the exposition. Standard library only."""
 
+import fcntl
 import gzip
 import http.client
+import json
 import os
 import re
 import shutil
@@ -28,12 +30,22 @@ def free_port():
         return s.getsockname()[1]
 
 
+def log_file():
+    """A temporary file for a child's stderr, opened for appending. The child shares the file
+    offset with this process: without O_APPEND, a log() that seeks to 0 to read while the child
+    runs would make the child's next write overwrite the start of its log."""
+    f = tempfile.TemporaryFile()
+    flags = fcntl.fcntl(f.fileno(), fcntl.F_GETFL)
+    fcntl.fcntl(f.fileno(), fcntl.F_SETFL, flags | os.O_APPEND)
+    return f
+
+
 class Server:
     """A running exporter (proctrack or process-exporter) on 127.0.0.1."""
 
     def __init__(self, argv, port, ready_path="/metrics", timeout=20.0):
         self.port = port
-        self.stderr = tempfile.TemporaryFile()
+        self.stderr = log_file()
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=self.stderr)
         deadline = time.monotonic() + timeout
         while True:
@@ -210,6 +222,72 @@ def promtool_check(text):
 
 def gunzip(body):
     return gzip.decompress(body)
+
+
+_LOGFMT_KEY = re.compile(r'([^ ="]+)=')
+_LOGFMT_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def parse_logfmt(line):
+    """One logfmt line as proctrack's logger writes it into a dict: key=value pairs split by single
+    spaces, a value quoted when it holds a space, '=', '"' or something not plainly printable, with
+    a JSON string's escapes inside the quotes. Raises ValueError on anything else."""
+    fields = {}
+    i = 0
+    while i < len(line):
+        m = _LOGFMT_KEY.match(line, i)
+        if not m:
+            raise ValueError("no key at offset %d of %r" % (i, line))
+        key, i = m.group(1), m.end()
+        if line.startswith('"', i):
+            m = _LOGFMT_QUOTED.match(line, i)
+            if not m:
+                raise ValueError("unterminated value at offset %d of %r" % (i, line))
+            value, i = json.loads(m.group(0)), m.end()
+        else:
+            end = line.find(" ", i)
+            end = len(line) if end < 0 else end
+            if end == i:
+                raise ValueError("empty bare value at offset %d of %r" % (i, line))
+            value, i = line[i:end], end
+        if key in fields:
+            raise ValueError("key %r twice in %r" % (key, line))
+        fields[key] = value
+        if i < len(line):
+            if line[i] != " " or i + 1 == len(line):
+                raise ValueError("bad separator at offset %d of %r" % (i, line))
+            i += 1
+    return fields
+
+
+def log_records(text):
+    """The log lines of proctrack's stderr, logfmt or JSON, each as a dict; other lines are skipped."""
+    records = []
+    for line in text.split("\n"):
+        if line.startswith("{"):
+            records.append(json.loads(line))
+        elif line.startswith("ts="):
+            records.append(parse_logfmt(line))
+    return records
+
+
+def log_find(text, msg, **fields):
+    """The log records with this msg and these field values (compared as strings)."""
+    return [r for r in log_records(text)
+            if r.get("msg") == msg and all(str(r.get(k)) == str(v) for k, v in fields.items())]
+
+
+def wait_for_log(server, msg, count=1, timeout=10, **fields):
+    """Waits until the server has logged `count` records with this msg and these fields; returns
+    them, or None after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = log_find(server.log(), msg, **fields)
+        if len(found) >= count:
+            return found
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.05)
 
 
 def main():

@@ -2,6 +2,7 @@
 answered, a load test gets only 200s with bounded memory, and oversized or unknown requests get
 4xx. Everything on loopback; every loop is bounded in time."""
 
+import json
 import os
 import re
 import shutil
@@ -32,6 +33,25 @@ def connect_from(source, port):
     s.settimeout(2)
     s.connect(("127.0.0.1", port))
     return s
+
+
+LOGFMT_FIELD = re.compile(r'([^\s="]+)=("(?:[^"\\]|\\.)*"|[^\s"]*)(?: |$)')
+
+
+def parse_logfmt(line):
+    """The fields of one logfmt line, in order, quoted values unescaped; fails on anything
+    else, so that a line that is not logfmt cannot pass."""
+    fields, pos = {}, 0
+    while pos < len(line):
+        m = LOGFMT_FIELD.match(line, pos)
+        assert m, "not logfmt at column %d: %r" % (pos, line)
+        key, value = m.group(1), m.group(2)
+        assert key not in fields, "key %s repeated: %r" % (key, line)
+        if value.startswith('"'):
+            value = json.loads(value)  # the escapes util/log writes are JSON's
+        fields[key] = value
+        pos = m.end()
+    return fields
 
 
 class BadClientsTest(unittest.TestCase):
@@ -83,9 +103,18 @@ class BadClientsTest(unittest.TestCase):
             self.assertIn(b"namedprocess_scrape_errors_total", body)
             self.assertLess(elapsed, 5)
             # 150 refused connections, but the log is bounded: 20 lines per 10 s.
-            refusals = self.server.log().count("connection limit")
-            self.assertGreater(refusals, 0)
-            self.assertLessEqual(refusals, 40)
+            refusals = [line for line in self.server.log().splitlines()
+                        if 'msg="connection refused"' in line]
+            self.assertGreater(len(refusals), 0)
+            self.assertLessEqual(len(refusals), 40)
+            # Each is a logfmt line: ts, level, msg, then libmicrohttpd's reason as a field.
+            for line in refusals:
+                fields = parse_logfmt(line)
+                self.assertEqual(list(fields)[:3], ["ts", "level", "msg"], line)
+                self.assertRegex(fields["ts"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+                self.assertEqual(fields["level"], "warn", line)
+                self.assertEqual(fields["msg"], "connection refused", line)
+                self.assertIn("connection limit", fields["reason"], line)
         finally:
             stop.set()
             t.join(5)

@@ -1,5 +1,5 @@
-"""Every broken config stops start-up before the port is bound, with FILE:LINE:COLUMN: reason and
-exit status 2 — never a crash, a hang, or a server running on half a config."""
+"""Every broken config stops start-up before the port is bound, logged with FILE:LINE:COLUMN: reason,
+and exit status 2 — never a crash, a hang, or a server running on half a config."""
 
 import glob
 import os
@@ -22,7 +22,9 @@ class BadConfigsTest(unittest.TestCase):
                            capture_output=True, timeout=30)
         err = r.stderr.decode("utf-8", "replace")
         self.assertEqual(r.returncode, 2, "%s: %s" % (path, err))
-        self.assertRegex(err, r"(?m)^proctrack: %s:\d+:\d+: \S" % re.escape(path))
+        logged = h.log_find(err, "cannot load the config", level="error", config=path)
+        self.assertEqual(len(logged), 1, "%s: %s" % (path, err))
+        self.assertRegex(logged[0]["err"], r"^%s:\d+:\d+: \S" % re.escape(path))
         self.assertNotIn("Sanitizer", err)
 
     def test_corpus(self):

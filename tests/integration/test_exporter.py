@@ -188,16 +188,22 @@ class CommandLineTest(unittest.TestCase):
             port = h.free_port()
             r = self.run_pt("-config.path", path, "-web.listen-address", "127.0.0.1:%d" % port)
             self.assertEqual(r.returncode, 2)
-            self.assertIn("%s:3:15:" % path, r.stderr)
+            logged = h.log_find(r.stderr, "cannot load the config", level="error", config=path)
+            self.assertEqual(len(logged), 1, r.stderr)
+            self.assertTrue(logged[0]["err"].startswith("%s:3:15: " % path), logged[0])
             r = self.run_pt("-config.check", "-config.path", path)
             self.assertEqual(r.returncode, 2)
+            self.assertIn("proctrack: %s:3:15: " % path, r.stderr)  # the check's report: plain
             path = h.write_config(d, "process_names:\n  - comm: [a]\n  - cmdline: ['b']\n")
             r = self.run_pt("-config.check", "-config.path", path)
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertIn("2 rules", r.stdout)
-            r = self.run_pt("-config.path", os.path.join(d, "missing.yml"))
+            missing = os.path.join(d, "missing.yml")
+            r = self.run_pt("-config.path", missing)
             self.assertEqual(r.returncode, 2)
-            self.assertIn("missing.yml", r.stderr)
+            logged = h.log_find(r.stderr, "cannot load the config", level="error", config=missing)
+            self.assertEqual(len(logged), 1, r.stderr)
+            self.assertIn("missing.yml", logged[0]["err"])
 
     def test_flags(self):
         r = self.run_pt("-nope")
@@ -216,14 +222,18 @@ class CommandLineTest(unittest.TestCase):
     def test_missing_procfs_is_a_clear_startup_error(self):
         r = self.run_pt("-procfs", "/nonexistent", "-web.listen-address", "127.0.0.1:%d" % h.free_port())
         self.assertEqual(r.returncode, 1)
-        self.assertIn("/nonexistent", r.stderr)
+        logged = h.log_find(r.stderr, "cannot start the exporter", level="error", procfs="/nonexistent")
+        self.assertEqual(len(logged), 1, r.stderr)
+        self.assertIn("/nonexistent", logged[0]["err"])
 
     def test_port_in_use_is_a_clear_startup_error(self):
         s = h.start_proctrack()
         try:
             r = self.run_pt("-web.listen-address", "127.0.0.1:%d" % s.port)
             self.assertEqual(r.returncode, 1)
-            self.assertIn(str(s.port), r.stderr)
+            logged = h.log_find(r.stderr, "cannot serve", level="error")
+            self.assertEqual(len(logged), 1, r.stderr)
+            self.assertIn(str(s.port), logged[0]["err"])
         finally:
             s.close()
 

@@ -158,10 +158,13 @@ class FlagsTest(unittest.TestCase):
         r = subprocess.run([h.PROCTRACK, "-config.path", cfg, "-procnames", "x"], capture_output=True,
                            text=True, timeout=30)
         self.assertEqual(r.returncode, 2)
-        self.assertIn("-config.path cannot be used with -namemapping or -procnames", r.stderr)
+        self.assertEqual(len(h.log_find(r.stderr, "-config.path cannot be used with -namemapping or -procnames",
+                                        level="error")), 1, r.stderr)
         r = subprocess.run([h.PROCTRACK, "-namemapping", "a,b,c"], capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 2)
-        self.assertIn("even number", r.stderr)
+        logged = h.log_find(r.stderr, "cannot load the config", level="error", config="-procnames/-namemapping")
+        self.assertEqual(len(logged), 1, r.stderr)
+        self.assertIn("even number", logged[0]["err"])
         r = subprocess.run([h.PROCTRACK, "-man"], capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 0)
         self.assertIn("-namemapping", r.stdout)
@@ -203,9 +206,14 @@ class FlagsTest(unittest.TestCase):
         s = self.serve("-config.path", cfg, "-debug")
         s.scrape()
         log = s.log()
-        self.assertRegex(log, r'new process \d+ \(pt-dbg\) joins group "dbg" by process_names\[0\]')
-        self.assertIn("matches no rule: ignored", log)
-        self.assertRegex(log, r"new process \d+ \(%s\) matches no rule" % re.escape(r"pt-d\x1b[1m\nz"))
+        joined = h.log_find(log, "new process joins a group", level="debug", comm="pt-dbg", group="dbg")
+        self.assertEqual(len(joined), 1, log)
+        self.assertEqual(joined[0]["rule"], "process_names[0] (%s:2:5)" % cfg)
+        self.assertTrue(h.log_find(log, "new process matches no rule", level="debug"), log)
+        # The name with a terminal escape and a line break stays on its line, escaped.
+        evil = h.log_find(log, "new process matches no rule", comm="pt-d\x1b[1m\nz")
+        self.assertEqual(len(evil), 1, log)
+        self.assertIn(r'comm="pt-d\u001b[1m\nz"', log)
         self.assertNotIn("\x1b", log)
 
 

@@ -189,8 +189,9 @@ class BacktrackingRegexTest(unittest.TestCase):
             self.assertGreaterEqual(errors, 10)
             self.assertEqual(h.value(samples, "namedprocess_namegroup_num_procs", groupname="ok"), 11)
             self.assertIsNone(h.value(samples, "namedprocess_namegroup_num_procs", groupname="evil"))
-            self.assertRegex(server.log(), r"warning: %d cmdline regex matches gave up \(match limit "
-                                           r"exceeded\), the last in process_names\[0\] \(.*:2:5\)" % errors)
+            self.assertRegex(server.log(), r'level=warn msg="cmdline regex match gave up; [^"]*" count=%d '
+                                           r'reason="match limit exceeded" '
+                                           r'last_rule="process_names\[0\] \(.*:2:5\)"' % errors)
             # Known processes are not matched again.
             samples = h.parse(server.scrape())[0]
             self.assertEqual(h.value(samples, "proctrack_regex_limit_errors_total"), errors)

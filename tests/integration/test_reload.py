@@ -26,15 +26,6 @@ BROKEN = """process_names:
 """
 
 
-def wait_for(server, text, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if text in server.log():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 class ReloadTest(unittest.TestCase):
     def test_sighup_reload(self):
         w = h.Workers()
@@ -57,7 +48,8 @@ class ReloadTest(unittest.TestCase):
 
             h.write_config(w.dir, V2)
             server.proc.send_signal(signal.SIGHUP)
-            self.assertTrue(wait_for(server, "config reloaded: 3 rules"), server.log())
+            self.assertTrue(h.wait_for_log(server, "config reloaded", level="info", config=path, rules=3),
+                            server.log())
             w.start("pt-rd")
             time.sleep(0.3)
             s2 = h.parse(server.scrape())[0]
@@ -75,8 +67,10 @@ class ReloadTest(unittest.TestCase):
 
             h.write_config(w.dir, BROKEN)
             server.proc.send_signal(signal.SIGHUP)
-            self.assertTrue(wait_for(server, "reload failed, keeping the current config"), server.log())
-            self.assertIn("%s:4:15: bad cmdline regex" % path, server.log())
+            failed = h.wait_for_log(server, "config reload failed, keeping the current config", level="error",
+                                    config=path)
+            self.assertTrue(failed, server.log())
+            self.assertTrue(failed[0]["err"].startswith("%s:4:15: bad cmdline regex" % path), failed[0])
             s3 = h.parse(server.scrape())[0]
             self.assertEqual(h.value(s3, "namedprocess_namegroup_num_procs", groupname="c"), 1)
             self.assertEqual(h.value(s3, "namedprocess_namegroup_num_procs", groupname="d"), 1)
@@ -88,7 +82,8 @@ class ReloadTest(unittest.TestCase):
 
             h.write_config(w.dir, V1)
             server.proc.send_signal(signal.SIGHUP)
-            self.assertTrue(wait_for(server, "config reloaded: 2 rules"), server.log())
+            self.assertTrue(h.wait_for_log(server, "config reloaded", level="info", config=path, rules=2),
+                            server.log())
             s4 = h.parse(server.scrape())[0]
             self.assertEqual(h.value(s4, "proctrack_config_last_reload_successful"), 1)
             self.assertEqual(h.value(s4, "proctrack_config_rules"), 2)

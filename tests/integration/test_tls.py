@@ -49,7 +49,7 @@ class Proctrack:
 
     def __init__(self, web_yml, timeout=20.0):
         self.port = h.free_port()
-        self.stderr = tempfile.TemporaryFile()
+        self.stderr = h.log_file()
         self.proc = subprocess.Popen(
             [h.PROCTRACK, "-web.listen-address", "127.0.0.1:%d" % self.port,
              "-web.config.file", web_yml],
@@ -270,11 +270,15 @@ class TlsTest(unittest.TestCase):
                                 "-web.config.file", web], capture_output=True, timeout=60)
             err = p.stderr.decode()
             self.assertEqual(p.returncode, 2, err)
-            self.assertIn("proctrack: " + web + ":" + want.split(":", 1)[1], err)
-        p = subprocess.run([h.PROCTRACK, "-web.config.file", self.path("nope.yml")],
-                           capture_output=True, timeout=60)
+            logged = h.log_find(err, "cannot load the web config", level="error", web_config=web)
+            self.assertEqual(len(logged), 1, err)
+            self.assertIn(web + ":" + want.split(":", 1)[1], logged[0]["err"])
+        nope = self.path("nope.yml")
+        p = subprocess.run([h.PROCTRACK, "-web.config.file", nope], capture_output=True, timeout=60)
         self.assertEqual(p.returncode, 2)
-        self.assertIn("%s: No such file or directory" % self.path("nope.yml"), p.stderr.decode())
+        logged = h.log_find(p.stderr.decode(), "cannot load the web config", web_config=nope)
+        self.assertEqual(len(logged), 1, p.stderr)
+        self.assertIn("%s: No such file or directory" % nope, logged[0]["err"])
 
 
 if __name__ == "__main__":

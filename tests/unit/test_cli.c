@@ -118,6 +118,35 @@ static void test_help_flags(void **state)
     }
 }
 
+static void test_log_level_and_format(void **state)
+{
+    (void)state;
+    struct cli_options o;
+    char err[256];
+    char *argv[] = {"proctrack"};
+    assert_int_equal(parse(&o, err, 1, argv), CLI_OK);
+    assert_int_equal(o.log_level, LOG_INFO);
+    assert_int_equal(o.log_format, LOG_FORMAT_LOGFMT);
+    assert_false(o.log_level_given);
+    char *argv2[] = {"proctrack", "--log.level", "debug", "-log.format=json"};
+    assert_int_equal(parse(&o, err, 4, argv2), CLI_OK);
+    assert_int_equal(o.log_level, LOG_DEBUG);
+    assert_int_equal(o.log_format, LOG_FORMAT_JSON);
+    assert_true(o.log_level_given);
+    /* Given as its default, the level still counts as given: -debug leaves it alone. */
+    char *argv3[] = {"proctrack", "-log.level=info", "-debug"};
+    assert_int_equal(parse(&o, err, 3, argv3), CLI_OK);
+    assert_int_equal(o.log_level, LOG_INFO);
+    assert_true(o.log_level_given);
+    char *argv4[] = {"proctrack", "-log.level=verbose"};
+    assert_int_equal(parse(&o, err, 2, argv4), CLI_ERROR);
+    assert_string_equal(err, "invalid value \"verbose\" for flag -log.level: must be debug, "
+                             "info, warn or error");
+    char *argv5[] = {"proctrack", "-log.format", "JSON"};
+    assert_int_equal(parse(&o, err, 3, argv5), CLI_ERROR);
+    assert_string_equal(err, "invalid value \"JSON\" for flag -log.format: must be logfmt or json");
+}
+
 static void test_go_durations(void **state)
 {
     (void)state;
@@ -152,6 +181,7 @@ int main(void)
         cmocka_unit_test(test_bool_takes_no_separate_value),
         cmocka_unit_test(test_unknown_flag_and_missing_value),
         cmocka_unit_test(test_help_flags),
+        cmocka_unit_test(test_log_level_and_format),
         cmocka_unit_test(test_go_durations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -425,7 +425,7 @@ static void test_collector_learns_the_group_from_the_decision(void **state)
     assert_non_null(vm);
     assert_string_equal(vm->group, "vm-MCP-103");
     assert_int_equal(vm->pid, 6000);
-    assert_int_equal(tracker_group_find(w->tracker, "vm-MCP-103")->gauges.procs, 2);
+    assert_int_equal(tracker_group_find(w->tracker, "vm-MCP-103")->gauges.v[TRACKER_PROCS], 2);
 
     /* A decision of a pid that is gone by the time it is handed over teaches nothing. */
     struct tracker_new_process gone = {

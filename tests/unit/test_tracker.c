@@ -282,8 +282,8 @@ static void test_first_scan_is_baseline_later_births_count_from_birth(void **sta
     a->st.utime_ticks = 100;
     a->m.io.write_bytes = 7000;
     scan(fx);
-    assert_int_equal(group(fx, "app")->counters.cpu_user_ticks, 0);
-    assert_int_equal(group(fx, "app")->counters.write_bytes, 0);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], 0);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_WRITE_BYTES], 0);
 
     a->st.utime_ticks = 150;
     a->m.io.write_bytes = 7500;
@@ -292,9 +292,9 @@ static void test_first_scan_is_baseline_later_births_count_from_birth(void **sta
     b->m.io.write_bytes = 1000;
     scan(fx);
     const struct tracker_group *g = group(fx, "app");
-    assert_int_equal(g->counters.cpu_user_ticks, 50 + 30);
-    assert_int_equal(g->counters.write_bytes, 500 + 1000);
-    assert_int_equal(g->gauges.procs, 2);
+    assert_int_equal(g->counters.v[TRACKER_CPU_USER], 50 + 30);
+    assert_int_equal(g->counters.v[TRACKER_WRITE_BYTES], 500 + 1000);
+    assert_int_equal(g->gauges.v[TRACKER_PROCS], 2);
 }
 
 static void test_counter_survives_pid_reuse(void **state)
@@ -307,8 +307,8 @@ static void test_counter_survives_pid_reuse(void **state)
     a->st.utime_ticks = 600;
     a->m.status.voluntary_ctxt = 1000;
     scan(fx);
-    assert_int_equal(group(fx, "app")->counters.cpu_user_ticks, 100);
-    assert_int_equal(group(fx, "app")->counters.ctx_voluntary, 100);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], 100);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CTX_VOLUNTARY], 100);
 
     /* Same pid, new starttime: a new process with small counters, not a drop of 580. */
     a = fake_set(&fx->fake, 10, "app", fx->fake.now + 1);
@@ -316,9 +316,9 @@ static void test_counter_survives_pid_reuse(void **state)
     a->m.status.voluntary_ctxt = 3;
     scan(fx);
     const struct tracker_group *g = group(fx, "app");
-    assert_int_equal(g->counters.cpu_user_ticks, 120);
-    assert_int_equal(g->counters.ctx_voluntary, 103);
-    assert_int_equal(g->gauges.procs, 1);
+    assert_int_equal(g->counters.v[TRACKER_CPU_USER], 120);
+    assert_int_equal(g->counters.v[TRACKER_CTX_VOLUNTARY], 103);
+    assert_int_equal(g->gauges.v[TRACKER_PROCS], 1);
     assert_int_equal(tracker_tracked_count(fx->t), 1);
 }
 
@@ -334,22 +334,22 @@ static void test_counter_survives_exit_and_entry_is_forgotten(void **state)
     b->st.stime_ticks = 60;
     b->st.majflt = 3;
     scan(fx);
-    assert_int_equal(group(fx, "app")->counters.cpu_system_ticks, 100);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_SYSTEM], 100);
     assert_int_equal(tracker_tracked_count(fx->t), 2);
 
     fake_remove(&fx->fake, 11);
     scan(fx);
     const struct tracker_group *g = group(fx, "app");
-    assert_int_equal(g->counters.cpu_system_ticks, 100);
-    assert_int_equal(g->counters.major_faults, 3);
-    assert_int_equal(g->gauges.procs, 1);
+    assert_int_equal(g->counters.v[TRACKER_CPU_SYSTEM], 100);
+    assert_int_equal(g->counters.v[TRACKER_MAJOR_FAULTS], 3);
+    assert_int_equal(g->gauges.v[TRACKER_PROCS], 1);
     assert_int_equal(tracker_tracked_count(fx->t), 1);
 
     fake_remove(&fx->fake, 10);
     scan(fx);
     g = group(fx, "app");
-    assert_int_equal(g->counters.cpu_system_ticks, 100);
-    assert_int_equal(g->gauges.procs, 0);
+    assert_int_equal(g->counters.v[TRACKER_CPU_SYSTEM], 100);
+    assert_int_equal(g->gauges.v[TRACKER_PROCS], 0);
     assert_false(g->gauges.has_oldest);
     assert_int_equal(tracker_tracked_count(fx->t), 0);
 }
@@ -362,14 +362,14 @@ static void test_thread_exit_never_decreases_context_switches(void **state)
     scan(fx);
     a->m.status.nonvoluntary_ctxt = 3744;
     scan(fx);
-    assert_int_equal(group(fx, "app")->counters.ctx_nonvoluntary, 3644);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CTX_NONVOLUNTARY], 3644);
     /* A thread exits and the process total falls (process-exporter went 3744 -> 44). */
     a->m.status.nonvoluntary_ctxt = 44;
     scan(fx);
-    assert_int_equal(group(fx, "app")->counters.ctx_nonvoluntary, 3644);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CTX_NONVOLUNTARY], 3644);
     a->m.status.nonvoluntary_ctxt = 54;
     scan(fx);
-    assert_int_equal(group(fx, "app")->counters.ctx_nonvoluntary, 3654);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CTX_NONVOLUNTARY], 3654);
 }
 
 static void test_unreadable_io_keeps_counter_and_baseline(void **state)
@@ -380,20 +380,20 @@ static void test_unreadable_io_keeps_counter_and_baseline(void **state)
     scan(fx);
     a->m.io.read_bytes = 2000;
     scan(fx);
-    assert_int_equal(group(fx, "app")->counters.read_bytes, 1000);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_READ_BYTES], 1000);
 
     a->m.has_io = false;
     a->m.io.read_bytes = 0;
     a->m.failed = 1u << PROC_FILE_IO;
     scan(fx);
-    assert_int_equal(group(fx, "app")->counters.read_bytes, 1000);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_READ_BYTES], 1000);
     assert_int_equal(tracker_errors(fx->t)->partial[PROC_FILE_IO], 1);
 
     a->m.has_io = true;
     a->m.failed = 0;
     a->m.io.read_bytes = 2500;
     scan(fx);
-    assert_int_equal(group(fx, "app")->counters.read_bytes, 1500);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_READ_BYTES], 1500);
 }
 
 static void test_ignored_process_costs_one_stat_read(void **state)
@@ -430,7 +430,7 @@ static void test_vanished_processes_are_forgotten_under_churn(void **state)
     scan(fx);
     assert_int_equal(tracker_tracked_count(fx->t), 0);
     assert_int_equal(tracker_ignored_count(fx->t), 0);
-    assert_int_equal(group(fx, "app")->gauges.procs, 0);
+    assert_int_equal(group(fx, "app")->gauges.v[TRACKER_PROCS], 0);
 }
 
 static void test_child_joins_nearest_tracked_ancestor(void **state)
@@ -443,7 +443,7 @@ static void test_child_joins_nearest_tracked_ancestor(void **state)
     struct fake_proc *leaf = fake_set(&fx->fake, 5, "xworker", 300);
     leaf->st.ppid = 20;
     scan(fx);
-    assert_int_equal(group(fx, "app")->gauges.procs, 3);
+    assert_int_equal(group(fx, "app")->gauges.v[TRACKER_PROCS], 3);
     assert_int_equal(tracker_ignored_count(fx->t), 0);
 }
 
@@ -518,7 +518,7 @@ static void test_reused_parent_pid_is_not_an_ancestor(void **state)
     struct fake_proc *orphan = fake_set(&fx->fake, 30, "xorphan", 500);
     orphan->st.ppid = 10;
     scan(fx);
-    assert_int_equal(group(fx, "app")->gauges.procs, 1);
+    assert_int_equal(group(fx, "app")->gauges.v[TRACKER_PROCS], 1);
     assert_int_equal(tracker_ignored_count(fx->t), 1);
 }
 
@@ -534,8 +534,8 @@ static void test_exited_parent_is_looked_past(void **state)
     struct fake_proc *c = fake_set(&fx->fake, 30, "xchild", 300);
     c->st.ppid = 20;
     scan(fx);
-    assert_int_equal(group(fx, "app")->gauges.procs, 2);
-    assert_int_equal(group(fx, "other")->gauges.procs, 0);
+    assert_int_equal(group(fx, "app")->gauges.v[TRACKER_PROCS], 2);
+    assert_int_equal(group(fx, "other")->gauges.v[TRACKER_PROCS], 0);
 }
 
 static void test_children_off_leaves_unmatched_ignored(void **state)
@@ -546,7 +546,7 @@ static void test_children_off_leaves_unmatched_ignored(void **state)
     struct fake_proc *c = fake_set(&fx->fake, 11, "xchild", 200);
     c->st.ppid = 10;
     scan(fx);
-    assert_int_equal(group(fx, "app")->gauges.procs, 1);
+    assert_int_equal(group(fx, "app")->gauges.v[TRACKER_PROCS], 1);
     assert_int_equal(tracker_ignored_count(fx->t), 1);
     fixture_free(fx);
 }
@@ -576,12 +576,12 @@ static void test_gauges_sum_live_members(void **state)
     z->m.fd_limit = PROC_LIMIT_UNLIMITED;
     scan(fx);
     const struct tracker_group *g = group(fx, "app");
-    assert_int_equal(g->gauges.procs, 3);
-    assert_int_equal(g->gauges.threads, 6);
-    assert_int_equal(g->gauges.resident_bytes, 15 * 4096);
-    assert_int_equal(g->gauges.virtual_bytes, 1 << 20);
-    assert_int_equal(g->gauges.swapped_bytes, 4096);
-    assert_int_equal(g->gauges.open_fds, 63);
+    assert_int_equal(g->gauges.v[TRACKER_PROCS], 3);
+    assert_int_equal(g->gauges.v[TRACKER_THREADS], 6);
+    assert_int_equal(g->gauges.v[TRACKER_RESIDENT_BYTES], 15 * 4096);
+    assert_int_equal(g->gauges.v[TRACKER_VIRTUAL_BYTES], 1 << 20);
+    assert_int_equal(g->gauges.v[TRACKER_SWAPPED_BYTES], 4096);
+    assert_int_equal(g->gauges.v[TRACKER_OPEN_FDS], 63);
     assert_float_equal(g->gauges.worst_fd_ratio, 0.5, 1e-9);
     assert_true(g->gauges.has_oldest);
     assert_int_equal(g->gauges.oldest_start_ticks, 200);
@@ -590,8 +590,8 @@ static void test_gauges_sum_live_members(void **state)
     assert_int_equal(g->gauges.states[TRACKER_STATE_ZOMBIE], 1);
     /* Gauges are recomputed, not accumulated. */
     scan(fx);
-    assert_int_equal(group(fx, "app")->gauges.procs, 3);
-    assert_int_equal(group(fx, "app")->gauges.open_fds, 63);
+    assert_int_equal(group(fx, "app")->gauges.v[TRACKER_PROCS], 3);
+    assert_int_equal(group(fx, "app")->gauges.v[TRACKER_OPEN_FDS], 63);
 }
 
 static void test_unreadable_stat_and_listing_are_counted(void **state)
@@ -616,7 +616,7 @@ static void test_process_gone_during_read_is_not_counted(void **state)
     struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
     a->gone_at_metrics = true;
     scan(fx);
-    assert_int_equal(group(fx, "app")->gauges.procs, 0);
+    assert_int_equal(group(fx, "app")->gauges.v[TRACKER_PROCS], 0);
     const struct tracker_errors *e = tracker_errors(fx->t);
     for (unsigned f = 0; f < PROC_FILE_COUNT; f++)
         assert_int_equal(e->partial[f], 0);
@@ -669,13 +669,13 @@ static void test_group_counters_never_decrease_under_random_scans(void **state)
             const struct tracker_group *tg = tracker_group_find(fx->t, names[g]);
             if (!tg)
                 continue;
-            assert_true(tg->counters.cpu_user_ticks >= prev[g].cpu_user_ticks);
-            assert_true(tg->counters.ctx_voluntary >= prev[g].ctx_voluntary);
-            assert_true(tg->counters.read_bytes >= prev[g].read_bytes);
+            assert_true(tg->counters.v[TRACKER_CPU_USER] >= prev[g].v[TRACKER_CPU_USER]);
+            assert_true(tg->counters.v[TRACKER_CTX_VOLUNTARY] >= prev[g].v[TRACKER_CTX_VOLUNTARY]);
+            assert_true(tg->counters.v[TRACKER_READ_BYTES] >= prev[g].v[TRACKER_READ_BYTES]);
             prev[g] = tg->counters;
         }
     }
-    assert_true(prev[0].cpu_user_ticks + prev[1].cpu_user_ticks > 0);
+    assert_true(prev[0].v[TRACKER_CPU_USER] + prev[1].v[TRACKER_CPU_USER] > 0);
 }
 
 static void test_guest_iowait_and_io_calls_accumulate_across_restart(void **state)
@@ -696,10 +696,10 @@ static void test_guest_iowait_and_io_calls_accumulate_across_restart(void **stat
     vm->m.io.syscw = 1;
     scan(fx);
     const struct tracker_counters *c = &group(fx, "kvm")->counters;
-    assert_int_equal(c->guest_ticks, 350);
-    assert_int_equal(c->blkio_delay_ticks, 7);
-    assert_int_equal(c->read_chars, 1010);
-    assert_int_equal(c->write_syscalls, 13);
+    assert_int_equal(c->v[TRACKER_GUEST], 350);
+    assert_int_equal(c->v[TRACKER_BLKIO_DELAY], 7);
+    assert_int_equal(c->v[TRACKER_READ_CHARS], 1010);
+    assert_int_equal(c->v[TRACKER_WRITE_SYSCALLS], 13);
 }
 
 static uint64_t state_sum(const struct tracker_group *g)
@@ -730,8 +730,8 @@ static void test_states_count_each_thread_once(void **state)
     b->st.state = 'S';
     scan(fx);
     const struct tracker_group *g = group(fx, "app");
-    assert_int_equal(g->gauges.threads, 4);
-    assert_int_equal(state_sum(g), g->gauges.threads);
+    assert_int_equal(g->gauges.v[TRACKER_THREADS], 4);
+    assert_int_equal(state_sum(g), g->gauges.v[TRACKER_THREADS]);
     assert_int_equal(g->gauges.states[TRACKER_STATE_RUNNING], 1);
     assert_int_equal(g->gauges.states[TRACKER_STATE_SLEEPING], 2);
     assert_int_equal(g->gauges.states[TRACKER_STATE_WAITING], 1);
@@ -756,9 +756,9 @@ static void test_thread_exit_keeps_counters_monotonic(void **state)
     a->th[1].stat.utime_ticks = 800;
     scan(fx);
     const struct tracker_group *g = group(fx, "app");
-    assert_int_equal(g->counters.ctx_voluntary, 4 + 2700);
-    assert_int_equal(thread_name(g, "worker")->counters.cpu_user_ticks, 300);
-    assert_int_equal(thread_name(g, "worker")->counters.ctx_voluntary, 2700);
+    assert_int_equal(g->counters.v[TRACKER_CTX_VOLUNTARY], 4 + 2700);
+    assert_int_equal(thread_name(g, "worker")->counters.v[TRACKER_CPU_USER], 300);
+    assert_int_equal(thread_name(g, "worker")->counters.v[TRACKER_CTX_VOLUNTARY], 2700);
 
     /* The worker exits: the process's live-thread sum drops from 3744 to 44 — ours must not. */
     fake_thread_remove(a, 11);
@@ -766,9 +766,9 @@ static void test_thread_exit_keeps_counters_monotonic(void **state)
     a->m.status.voluntary_ctxt = 50; /* single-threaded now: status is the main thread */
     scan(fx);
     g = group(fx, "app");
-    assert_int_equal(g->counters.ctx_voluntary, 4 + 2700 + 6);
+    assert_int_equal(g->counters.v[TRACKER_CTX_VOLUNTARY], 4 + 2700 + 6);
     assert_int_equal(thread_name(g, "worker")->count, 0);
-    assert_int_equal(thread_name(g, "worker")->counters.cpu_user_ticks, 300);
+    assert_int_equal(thread_name(g, "worker")->counters.v[TRACKER_CPU_USER], 300);
 
     /* A new thread with the old name continues the name's counters from its birth. */
     w = fake_thread(a, 13, "worker", fx->fake.now);
@@ -777,8 +777,8 @@ static void test_thread_exit_keeps_counters_monotonic(void **state)
     scan(fx);
     g = group(fx, "app");
     assert_int_equal(thread_name(g, "worker")->count, 1);
-    assert_int_equal(thread_name(g, "worker")->counters.cpu_user_ticks, 307);
-    assert_int_equal(g->counters.ctx_voluntary, 4 + 2700 + 6 + 5);
+    assert_int_equal(thread_name(g, "worker")->counters.v[TRACKER_CPU_USER], 307);
+    assert_int_equal(g->counters.v[TRACKER_CTX_VOLUNTARY], 4 + 2700 + 6 + 5);
 }
 
 static void test_thread_name_counters_survive_absence_until_ttl(void **state)
@@ -792,7 +792,7 @@ static void test_thread_name_counters_survive_absence_until_ttl(void **state)
     a = fake_find(&fx->fake, 10);
     a->th[1].stat.utime_ticks = 9;
     scan(fx);
-    assert_int_equal(thread_name(group(fx, "app"), "short")->counters.cpu_user_ticks, 4);
+    assert_int_equal(thread_name(group(fx, "app"), "short")->counters.v[TRACKER_CPU_USER], 4);
     /* Gone for 500 scans (500 s): still remembered, and a new thread of that name adds to it. */
     fake_thread_remove(a, 11);
     fake_thread(a, 12, "worker", 100);
@@ -802,7 +802,7 @@ static void test_thread_name_counters_survive_absence_until_ttl(void **state)
     w = fake_thread(a, 13, "short", fx->fake.now);
     w->stat.utime_ticks = 1;
     scan(fx);
-    assert_int_equal(thread_name(group(fx, "app"), "short")->counters.cpu_user_ticks, 5);
+    assert_int_equal(thread_name(group(fx, "app"), "short")->counters.v[TRACKER_CPU_USER], 5);
     /* Gone for more than ten minutes: forgotten, so numbered names cannot pile up. */
     fake_thread_remove(a, 13);
     for (int i = 0; i < 610; i++)
@@ -821,14 +821,14 @@ static void test_process_going_single_threaded_continues_from_main_thread(void *
     a->th[0].status.nonvoluntary_ctxt = 20;
     a->th[1].status.nonvoluntary_ctxt = 95;
     scan(fx);
-    assert_int_equal(group(fx, "app")->counters.ctx_nonvoluntary, 15);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CTX_NONVOLUNTARY], 15);
     /* Now single-threaded: status holds the main thread's count again. */
     fake_thread_remove(a, 11);
     fake_thread_remove(a, 10);
     a->st.num_threads = 1;
     a->m.status.nonvoluntary_ctxt = 25;
     scan(fx);
-    assert_int_equal(group(fx, "app")->counters.ctx_nonvoluntary, 20);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CTX_NONVOLUNTARY], 20);
 }
 
 static void test_threads_off_never_reads_task(void **state)
@@ -867,8 +867,8 @@ static void test_wchan_and_proportional_memory(void **state)
     assert_string_equal(g->wchans[0].name, "do_epoll_wait");
     assert_int_equal(g->wchans[0].count, 2);
     assert_int_equal(g->wchans[1].count, 2);
-    assert_int_equal(g->gauges.proportional_resident_bytes, 1000);
-    assert_int_equal(g->gauges.proportional_swapped_bytes, 10);
+    assert_int_equal(g->gauges.v[TRACKER_PSS_BYTES], 1000);
+    assert_int_equal(g->gauges.v[TRACKER_SWAP_PSS_BYTES], 10);
     assert_true(fake_find(&fx->fake, 20)->last_wants & PROC_WANT_SMAPS);
     assert_true(fake_find(&fx->fake, 20)->last_wants & PROC_WANT_WCHAN);
 }
@@ -893,7 +893,7 @@ static void test_recheck_matches_again_only_after_exec(void **state)
     scan(fx);
     p = fake_find(&fx->fake, 10);
     assert_int_equal(p->identity_calls, 2);
-    assert_int_equal(group(fx, "payload")->gauges.procs, 1);
+    assert_int_equal(group(fx, "payload")->gauges.v[TRACKER_PROCS], 1);
     assert_int_equal(tracker_ignored_count(fx->t), 0);
     fixture_free(fx);
 }
@@ -929,7 +929,7 @@ static void test_remove_empty_groups(void **state)
     a = fake_find(&fx->fake, 10);
     a->st.utime_ticks = 70;
     scan(fx);
-    assert_int_equal(group(fx, "app")->counters.cpu_user_ticks, 70);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], 70);
     fake_remove(&fx->fake, 10);
     scan(fx);
     assert_null(tracker_group_find(fx->t, "app"));
@@ -940,7 +940,7 @@ static void test_remove_empty_groups(void **state)
     a = fake_set(&fx->fake, 12, "app", fx->fake.now + 1);
     a->st.utime_ticks = 3;
     scan(fx);
-    assert_int_equal(group(fx, "app")->counters.cpu_user_ticks, 3);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], 3);
     assert_int_equal(tracker_group_count(fx->t), 2);
     assert_string_equal(tracker_group_at(fx->t, 0)->name, "app");
     fixture_free(fx);
@@ -953,7 +953,7 @@ static void test_empty_group_stays_without_the_option(void **state)
     scan(fx);
     fake_remove(&fx->fake, 10);
     scan(fx);
-    assert_int_equal(group(fx, "app")->gauges.procs, 0);
+    assert_int_equal(group(fx, "app")->gauges.v[TRACKER_PROCS], 0);
 }
 
 /* Rules after a reload: "app" is now named "new-app", "other" matches nothing. */
@@ -976,22 +976,22 @@ static void test_reload_moves_processes_and_keeps_counters(void **state)
     a = fake_find(&fx->fake, 10);
     a->st.utime_ticks = 10;
     scan(fx);
-    assert_int_equal(group(fx, "app")->counters.cpu_user_ticks, 10);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], 10);
 
     struct tracker_classifier c = {.ctx = NULL, .needs = 0, .classify = classify_reloaded};
     tracker_set_classifier(fx->t, &c);
     a->st.utime_ticks = 25;
     scan(fx);
     /* The growth since the last reading goes to the new group; the old one keeps its count. */
-    assert_int_equal(group(fx, "new-app")->counters.cpu_user_ticks, 15);
-    assert_int_equal(group(fx, "new-app")->gauges.procs, 1);
-    assert_int_equal(group(fx, "app")->counters.cpu_user_ticks, 10);
-    assert_int_equal(group(fx, "app")->gauges.procs, 0);
-    assert_int_equal(group(fx, "other")->gauges.procs, 0);
+    assert_int_equal(group(fx, "new-app")->counters.v[TRACKER_CPU_USER], 15);
+    assert_int_equal(group(fx, "new-app")->gauges.v[TRACKER_PROCS], 1);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], 10);
+    assert_int_equal(group(fx, "app")->gauges.v[TRACKER_PROCS], 0);
+    assert_int_equal(group(fx, "other")->gauges.v[TRACKER_PROCS], 0);
     assert_int_equal(tracker_ignored_count(fx->t), 1);
     a->st.utime_ticks = 30;
     scan(fx);
-    assert_int_equal(group(fx, "new-app")->counters.cpu_user_ticks, 20);
+    assert_int_equal(group(fx, "new-app")->counters.v[TRACKER_CPU_USER], 20);
     assert_int_equal(fake_find(&fx->fake, 10)->identity_calls, 2);
 }
 
@@ -1018,9 +1018,9 @@ static void test_quiet_process_is_read_once_until_it_runs(void **state)
     assert_int_equal(a->schedstat_calls, 5);
     /* The gauges of the quiet scans are those of the last full read. */
     const struct tracker_group *g = group(fx, "app");
-    assert_int_equal(g->gauges.open_fds, 7);
-    assert_int_equal(g->gauges.swapped_bytes, 4096);
-    assert_int_equal(g->gauges.procs, 1);
+    assert_int_equal(g->gauges.v[TRACKER_OPEN_FDS], 7);
+    assert_int_equal(g->gauges.v[TRACKER_SWAPPED_BYTES], 4096);
+    assert_int_equal(g->gauges.v[TRACKER_PROCS], 1);
     assert_int_equal(g->wchans[0].count, 1);
 
     /* It runs: everything is read again and every counter catches up exactly. */
@@ -1030,9 +1030,9 @@ static void test_quiet_process_is_read_once_until_it_runs(void **state)
     scan(fx);
     assert_int_equal(a->metrics_calls, 2);
     g = group(fx, "app");
-    assert_int_equal(g->counters.cpu_user_ticks, 3);
-    assert_int_equal(g->counters.read_bytes, 500);
-    assert_int_equal(g->counters.ctx_voluntary, 9);
+    assert_int_equal(g->counters.v[TRACKER_CPU_USER], 3);
+    assert_int_equal(g->counters.v[TRACKER_READ_BYTES], 500);
+    assert_int_equal(g->counters.v[TRACKER_CTX_VOLUNTARY], 9);
     fixture_free(fx);
 }
 
@@ -1048,8 +1048,8 @@ static void test_sub_tick_activity_is_not_missed(void **state)
     a->m.status.voluntary_ctxt = 4;
     a->m.io.write_bytes = 4096;
     scan(fx);
-    assert_int_equal(group(fx, "app")->counters.ctx_voluntary, 4);
-    assert_int_equal(group(fx, "app")->counters.write_bytes, 4096);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CTX_VOLUNTARY], 4);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_WRITE_BYTES], 4096);
     fixture_free(fx);
 }
 
@@ -1072,7 +1072,7 @@ static void test_quiet_threads_cost_a_schedstat_read(void **state)
     }
     assert_int_equal(a->thread_reads, 3 + 3);
     const struct tracker_group *g = group(fx, "app");
-    assert_int_equal(thread_name(g, "busy")->counters.cpu_user_ticks, 30);
+    assert_int_equal(thread_name(g, "busy")->counters.v[TRACKER_CPU_USER], 30);
     assert_int_equal(thread_name(g, "idle")->count, 1);
     assert_int_equal(g->gauges.states[TRACKER_STATE_RUNNING], 1);
     assert_int_equal(g->gauges.states[TRACKER_STATE_SLEEPING], 2);
@@ -1124,8 +1124,8 @@ static void test_retracked_process_starts_again_from_a_baseline(void **state)
     a->m.status.voluntary_ctxt = 10;
     scan(fx);
     const struct tracker_group *g = group(fx, "app");
-    assert_int_equal(g->counters.cpu_user_ticks, 10);
-    assert_int_equal(g->counters.read_bytes, 100);
+    assert_int_equal(g->counters.v[TRACKER_CPU_USER], 10);
+    assert_int_equal(g->counters.v[TRACKER_READ_BYTES], 100);
 
     set_rules(fx, classify_none); /* app no longer matched */
     scan(fx);
@@ -1139,9 +1139,9 @@ static void test_retracked_process_starts_again_from_a_baseline(void **state)
     set_rules(fx, classify); /* matched again */
     scan(fx);
     g = group(fx, "app");
-    assert_int_equal(g->counters.cpu_user_ticks,
+    assert_int_equal(g->counters.v[TRACKER_CPU_USER],
                      10); /* baseline: the ignored time is not counted */
-    assert_int_equal(g->counters.read_bytes, 100);
+    assert_int_equal(g->counters.v[TRACKER_READ_BYTES], 100);
     fixture_free(fx);
 }
 
@@ -1164,8 +1164,8 @@ static void test_reload_counts_a_newly_tracked_process_from_then_on(void **state
     set_rules(fx, classify);
     scan(fx);
     const struct tracker_group *g = group(fx, "app");
-    assert_int_equal(g->counters.cpu_user_ticks, 0);
-    assert_int_equal(g->counters.write_bytes, 0);
+    assert_int_equal(g->counters.v[TRACKER_CPU_USER], 0);
+    assert_int_equal(g->counters.v[TRACKER_WRITE_BYTES], 0);
     fixture_free(fx);
 }
 
@@ -1183,14 +1183,14 @@ static void test_reload_keeps_counting_an_adopted_child(void **state)
     c->st.utime_ticks = 20;
     c->m.io.read_bytes = 20;
     scan(fx);
-    assert_int_equal(group(fx, "app")->counters.cpu_user_ticks, 20);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], 20);
     set_rules(fx, classify); /* the very same rules */
     c->st.utime_ticks = 70;
     c->m.io.read_bytes = 70;
     scan(fx);
     const struct tracker_group *g = group(fx, "app");
-    assert_int_equal(g->counters.read_bytes, 70);
-    assert_int_equal(g->counters.cpu_user_ticks, 70);
+    assert_int_equal(g->counters.v[TRACKER_READ_BYTES], 70);
+    assert_int_equal(g->counters.v[TRACKER_CPU_USER], 70);
     fixture_free(fx);
 }
 
@@ -1209,7 +1209,7 @@ static void test_exec_from_a_worker_thread_counts_nothing_twice(void **state)
     a = fake_find(&fx->fake, 10);
     a->th[1].status.voluntary_ctxt = 5000; /* the worker switches 4000 times */
     scan(fx);
-    assert_int_equal(group(fx, "app")->counters.ctx_voluntary, 4000);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CTX_VOLUNTARY], 4000);
     /* The worker execs: thread 12 becomes tid 10 (start time of the leader), the rest die. Its
      * switch count (5000) carries over; nothing switches after the exec. */
     fake_thread_remove(a, 12);
@@ -1219,7 +1219,7 @@ static void test_exec_from_a_worker_thread_counts_nothing_twice(void **state)
     a->st.start_code = 0x55550000; /* the new program's code */
     scan(fx);
     const struct tracker_group *g = group(fx, "app");
-    assert_int_equal(g->counters.ctx_voluntary, 4000);
+    assert_int_equal(g->counters.v[TRACKER_CTX_VOLUNTARY], 4000);
     fixture_free(fx);
 }
 
@@ -1237,7 +1237,7 @@ static void test_process_gone_after_its_threads_keeps_states_whole(void **state)
     fake_find(&fx->fake, 10)->gone_at_metrics = true;
     scan(fx);
     const struct tracker_group *g = group(fx, "app");
-    assert_int_equal(state_sum(g), g->gauges.threads);
+    assert_int_equal(state_sum(g), g->gauges.v[TRACKER_THREADS]);
     fixture_free(fx);
 }
 

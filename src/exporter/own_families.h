@@ -1,0 +1,36 @@
+/* The families about proctrack itself: process-exporter's namedprocess_scrape_* error counters
+ * and the proctrack_* self metrics, as tables for expo_write_families() over one row. */
+#ifndef PROCTRACK_EXPORTER_OWN_FAMILIES_H
+#define PROCTRACK_EXPORTER_OWN_FAMILIES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "expo/family.h"
+#include "tracker/tracker.h"
+#include "util/strbuf.h"
+
+/* What the self metrics report, taken together by the exporter. */
+enum own_value {
+    OWN_GROUPS,
+    OWN_TRACKED,
+    OWN_IGNORED,
+    OWN_SCANS,
+    OWN_SCAN_SECONDS, /* a double */
+    OWN_RELOAD_OK,
+    OWN_RELOAD_TIME, /* a double: Unix time of the last successful load */
+    OWN_RULES,
+    OWN_REGEX_ERRORS,
+    OWN_VALUE_COUNT
+};
+
+struct own_values {
+    struct expo_value v[OWN_VALUE_COUNT];
+};
+
+void own_families_write_errors(struct strbuf *out, const struct tracker_errors *errors,
+                               struct strbuf *scratch);
+void own_families_write_self(struct strbuf *out, const struct own_values *values,
+                             struct strbuf *scratch);
+
+#endif /* PROCTRACK_EXPORTER_OWN_FAMILIES_H */

@@ -1,0 +1,199 @@
+/* Responses: the metrics (OpenMetrics and gzip when asked for), the reload answer, the landing
+ * page, and the headers every response carries. */
+#include "http/http_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "expo/expo.h"
+
+/* ---- responses --------------------------------------------------------------------------- */
+
+/* Hands the strbuf's memory to MHD, which frees it with free() after sending. On failure MHD
+ * has not taken it (0.9.75), so it is freed here. Either way `body` is left empty. */
+static struct MHD_Response *response_from_strbuf(struct strbuf *body)
+{
+    struct MHD_Response *resp;
+
+    if (!body->buf)
+        return MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    resp = MHD_create_response_from_buffer(body->len, body->buf, MHD_RESPMEM_MUST_FREE);
+    if (!resp)
+        free(body->buf);
+    body->buf = NULL;
+    body->len = body->cap = 0;
+    return resp;
+}
+
+/* Content-Type, and the web config's headers, which every response carries. */
+bool http_add_headers(const struct http_server *srv, struct MHD_Response *resp,
+                      const char *content_type)
+{
+    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES)
+        return false;
+    for (size_t i = 0; srv->web && i < srv->web->nheaders; i++) {
+        const struct webconfig_header *h = &srv->web->headers[i];
+        if (MHD_add_response_header(resp, h->name, h->value) != MHD_YES)
+            return false;
+    }
+    return true;
+}
+
+static mhd_result queue(const struct http_server *srv, struct MHD_Connection *conn, unsigned status,
+                        struct MHD_Response *resp, const char *content_type)
+{
+    mhd_result ret = MHD_NO;
+    if (http_add_headers(srv, resp, content_type))
+        ret = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* A body that outlives the request: a string literal or the server's landing page. */
+mhd_result http_reply_persistent(const struct http_server *srv, struct MHD_Connection *conn,
+                                 unsigned status, const char *content_type, const char *body,
+                                 size_t len, const char *allow)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    if (allow && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow) != MHD_YES) {
+        MHD_destroy_response(resp);
+        return MHD_NO;
+    }
+    return queue(srv, conn, status, resp, content_type);
+}
+
+mhd_result http_reply_text(const struct http_server *srv, struct MHD_Connection *conn,
+                           unsigned status, struct strbuf *body)
+{
+    struct MHD_Response *resp = response_from_strbuf(body);
+    if (!resp)
+        return MHD_NO;
+    return queue(srv, conn, status, resp, TEXT_PLAIN);
+}
+
+mhd_result http_serve_metrics(struct http_server *srv, struct MHD_Connection *conn)
+{
+    struct strbuf body = STRBUF_INIT;
+
+    int rc = srv->metrics(srv->metrics_arg, &body);
+    if (rc < 0) {
+        strbuf_reset(&body);
+        strbuf_printf(&body, "error collecting metrics: %s\n", strerror(-rc));
+        return http_reply_text(srv, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, &body);
+    }
+
+    const char *content_type = EXPO_CONTENT_TYPE;
+    if (http_client_wants_openmetrics(conn)) {
+        struct strbuf om = STRBUF_INIT;
+        expo_openmetrics(body.buf ? body.buf : "", body.len, &om);
+        strbuf_free(&body);
+        body = om;
+        content_type = EXPO_OPENMETRICS_CONTENT_TYPE;
+    }
+
+    bool compressed = false;
+    if (srv->gzip && http_client_accepts_gzip(conn)) {
+        struct strbuf gz = STRBUF_INIT;
+        if (expo_gzip(body.buf ? body.buf : "", body.len, &gz) == 0) {
+            strbuf_free(&body);
+            body = gz;
+            compressed = true;
+        } else {
+            strbuf_free(&gz); /* serve it uncompressed */
+        }
+    }
+
+    struct MHD_Response *resp = response_from_strbuf(&body);
+    if (!resp)
+        return MHD_NO;
+    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding") != MHD_YES ||
+        (compressed &&
+         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip") != MHD_YES)) {
+        MHD_destroy_response(resp);
+        return MHD_NO;
+    }
+    return queue(srv, conn, MHD_HTTP_OK, resp, content_type);
+}
+
+mhd_result http_serve_reload(struct http_server *srv, struct MHD_Connection *conn)
+{
+    char err[1024] = "";
+    int rc = srv->reload(srv->reload_arg, err, sizeof(err));
+    if (rc == 0)
+        return REPLY_LITERAL(srv, conn, MHD_HTTP_OK, "OK\n", NULL);
+    struct strbuf body = STRBUF_INIT;
+    if (err[0])
+        strbuf_printf(&body, "%s\n", err);
+    else
+        strbuf_printf(&body, "reload failed: %s\n", rc < 0 ? strerror(-rc) : "unknown error");
+    return http_reply_text(srv, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, &body);
+}
+
+/* ---- landing page ------------------------------------------------------------------------ */
+
+static void append_html_escaped(struct strbuf *out, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&':
+            strbuf_puts(out, "&amp;");
+            break;
+        case '<':
+            strbuf_puts(out, "&lt;");
+            break;
+        case '>':
+            strbuf_puts(out, "&gt;");
+            break;
+        case '"':
+            strbuf_puts(out, "&quot;");
+            break;
+        case '\'':
+            strbuf_puts(out, "&#39;");
+            break;
+        default:
+            strbuf_putc(out, *s);
+        }
+    }
+}
+
+char *http_default_landing_page(const char *telemetry_path)
+{
+    struct strbuf page = STRBUF_INIT;
+
+    strbuf_puts(&page, "<!DOCTYPE html>\n"
+                       "<html>\n"
+                       "<head><meta charset=\"utf-8\"><title>proctrack</title></head>\n"
+                       "<body>\n"
+                       "<h1>proctrack</h1>\n"
+                       "<p>Process-group exporter for Prometheus.</p>\n"
+                       "<p><a href=\"");
+    append_html_escaped(&page, telemetry_path);
+    strbuf_puts(&page, "\">");
+    append_html_escaped(&page, telemetry_path);
+    strbuf_puts(&page, "</a></p>\n</body>\n</html>\n");
+    return page.buf;
+}
+
+/* The built-in page with what the caller reports now, one line each. */
+mhd_result http_serve_landing(struct http_server *srv, struct MHD_Connection *conn)
+{
+    struct strbuf text = STRBUF_INIT, page = STRBUF_INIT;
+    srv->landing_status(srv->landing_arg, &text);
+    strbuf_puts(&page, "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><title>proctrack"
+                       "</title></head>\n<body>\n<h1>proctrack</h1>\n<p>Process-group exporter "
+                       "for Prometheus.</p>\n<pre>");
+    append_html_escaped(&page, strbuf_str(&text));
+    strbuf_puts(&page, "</pre>\n<p><a href=\"");
+    append_html_escaped(&page, srv->telemetry_path);
+    strbuf_puts(&page, "\">");
+    append_html_escaped(&page, srv->telemetry_path);
+    strbuf_puts(&page, "</a></p>\n</body>\n</html>\n");
+    strbuf_free(&text);
+    struct MHD_Response *resp = response_from_strbuf(&page);
+    if (!resp)
+        return MHD_NO;
+    return queue(srv, conn, MHD_HTTP_OK, resp, "text/html; charset=utf-8");
+}

@@ -1,0 +1,132 @@
+/* The main section of a PVE VM config, /etc/pve/qemu-server/<vmid>.conf. A pure parser: see
+ * pve_parse.h. */
+#include <errno.h>
+#include <string.h>
+
+#include "pve/pve_lex.h"
+#include "pve/pve_parse.h"
+
+/* Tags as PVE splits them: on ',', ';' and white space; kept in the order written. A tag that
+ * does not fit whole is left out with all after it, rather than cut into a different tag. */
+static void normalize_tags(char *dst, size_t cap, const char *s, size_t len)
+{
+    size_t n = 0;
+    const char *end = s + len;
+    dst[0] = '\0';
+    while (s < end) {
+        while (s < end && (*s == ',' || *s == ';' || *s == ' ' || *s == '\t'))
+            s++;
+        const char *t = s;
+        while (s < end && *s != ',' && *s != ';' && *s != ' ' && *s != '\t')
+            s++;
+        size_t tlen = (size_t)(s - t);
+        if (tlen == 0)
+            continue;
+        size_t need = tlen + (n ? 1 : 0);
+        if (n + need >= cap)
+            break;
+        if (n)
+            dst[n++] = ';';
+        memcpy(dst + n, t, tlen);
+        n += tlen;
+        dst[n] = '\0';
+    }
+}
+
+static bool list_has(const char *s, size_t len, const char *item)
+{
+    struct pve_kv_iter it = pve_kv_start(s, len, NULL);
+    struct pve_kv kv;
+    while (pve_kv_next(&it, &kv))
+        if (kv.flag && pve_span_is(kv.key, kv.key_len, item))
+            return true;
+    return false;
+}
+
+static void config_value(struct pve_config *out, const char *key, size_t key_len, const char *val,
+                         size_t val_len)
+{
+    struct pve_kv_iter it;
+    struct pve_kv kv;
+    uint64_t n;
+
+    if (pve_span_is(key, key_len, "name")) {
+        pve_copy_value(out->name, sizeof(out->name), val, val_len, false);
+    } else if (pve_span_is(key, key_len, "cpu")) {
+        /* [[cputype=]<model>][,flags=..][,hidden=..]... */
+        out->cpu[0] = '\0';
+        it = pve_kv_start(val, val_len, "cputype");
+        while (pve_kv_next(&it, &kv))
+            if (pve_kv_key(&kv, "cputype"))
+                pve_copy_value(out->cpu, sizeof(out->cpu), kv.val, kv.val_len, false);
+    } else if (pve_span_is(key, key_len, "cores")) {
+        if (!pve_parse_uint(val, val_len, &out->cores))
+            out->cores = 0;
+    } else if (pve_span_is(key, key_len, "sockets")) {
+        if (!pve_parse_uint(val, val_len, &out->sockets))
+            out->sockets = 0;
+    } else if (pve_span_is(key, key_len, "vcpus")) {
+        if (!pve_parse_uint(val, val_len, &out->vcpus))
+            out->vcpus = 0;
+    } else if (pve_span_is(key, key_len, "memory")) {
+        /* [current=]<MiB>, since PVE 8.1 a property string */
+        out->memory_mib = 0;
+        it = pve_kv_start(val, val_len, "current");
+        while (pve_kv_next(&it, &kv))
+            if (pve_kv_key(&kv, "current") && pve_parse_dec(kv.val, kv.val_len, &n))
+                out->memory_mib = n;
+    } else if (pve_span_is(key, key_len, "tags")) {
+        normalize_tags(out->tags, sizeof(out->tags), val, val_len);
+    } else if (pve_span_is(key, key_len, "hotplug")) {
+        /* "1" is the default set network,disk,usb; "0" is none */
+        out->hotplug_cpu = list_has(val, val_len, "cpu");
+    } else if (pve_span_is(key, key_len, "template")) {
+        out->template_ = pve_truthy(val, val_len);
+    } else if (pve_span_is(key, key_len, "hugepages")) {
+        unsigned mib = 0;
+        if (pve_span_is(val, val_len, "any"))
+            out->hugepages = PVE_HUGEPAGES_ANY;
+        else if (pve_parse_uint(val, val_len, &mib) && (mib == 2 || mib == 1024))
+            out->hugepages = mib;
+        else
+            out->hugepages = 0;
+    }
+}
+
+int pve_parse_config(const char *buf, size_t len, struct pve_config *out)
+{
+    const char *end = buf + len;
+    bool any = false;
+
+    memset(out, 0, sizeof(*out));
+    for (const char *p = buf, *next; p < end; p = next) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        next = eol ? eol + 1 : end;
+        if (!eol)
+            eol = end;
+        while (eol > p && (eol[-1] == '\r' || eol[-1] == ' ' || eol[-1] == '\t'))
+            eol--;
+        if (eol == p || *p == '#') /* blank, or the URL-encoded description */
+            continue;
+        if (*p == '[') /* [PENDING], [special:cloudinit], [<snapshot>]: not the running VM */
+            break;
+
+        /* key: value, the key as qemu-server's parser takes it: [a-z][a-z0-9_-]* */
+        const char *k = p;
+        if (!(*k >= 'a' && *k <= 'z'))
+            continue;
+        while (k < eol &&
+               ((*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9') || *k == '_' || *k == '-'))
+            k++;
+        if (k == eol || *k != ':')
+            continue;
+        const char *v = k + 1;
+        while (v < eol && (*v == ' ' || *v == '\t'))
+            v++;
+        if (v == eol)
+            continue;
+        any = true;
+        config_value(out, p, (size_t)(k - p), v, (size_t)(eol - v));
+    }
+    return any ? 0 : -EINVAL;
+}

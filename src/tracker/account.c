@@ -1,0 +1,411 @@
+/* What a tracked process and its threads add to their group on each scan: counter growth through
+ * tracker_counters_advance() (src/tracker/counter.h), gauges from the live values. A task that
+ * has not run since its last full read is not read beyond stat and schedstat: its counters, state
+ * and wchan cannot have changed. */
+#include <errno.h>
+#include <string.h>
+
+#include "tracker/internal.h"
+#include "util/xalloc.h"
+
+/* What one tracked process is going through while its threads are read. */
+struct thread_pass {
+    struct tracker *t;
+    const struct tracker_source *src;
+    struct entry *proc;
+    struct tracker_group *group;
+    bool proc_first_sight;
+    size_t seen;
+    bool all_quiet; /* every thread was known and had not run */
+    unsigned failed;
+};
+
+static enum tracker_state state_of(char s)
+{
+    switch (s) {
+    case 'R':
+        return TRACKER_STATE_RUNNING;
+    case 'S':
+        return TRACKER_STATE_SLEEPING;
+    case 'D':
+        return TRACKER_STATE_WAITING;
+    case 'Z':
+        return TRACKER_STATE_ZOMBIE;
+    default:
+        return TRACKER_STATE_OTHER;
+    }
+}
+
+static bool sleeping(char s)
+{
+    return s == 'S' || s == 'D';
+}
+
+void tracker_count_failed(struct tracker *t, unsigned failed)
+{
+    for (unsigned f = 0; f < PROC_FILE_COUNT; f++)
+        if (failed & (1u << f))
+            t->errors.partial[f]++;
+}
+
+/* ---- raw readings, indexed by counter ---- */
+
+static void stat_readings(const struct proc_stat *st, uint64_t *raw)
+{
+    raw[TRACKER_CPU_USER] = st->utime_ticks;
+    raw[TRACKER_CPU_SYSTEM] = st->stime_ticks;
+    raw[TRACKER_MINOR_FAULTS] = st->minflt;
+    raw[TRACKER_MAJOR_FAULTS] = st->majflt;
+    raw[TRACKER_BLKIO_DELAY] = st->delayacct_blkio_ticks;
+    raw[TRACKER_GUEST] = st->guest_time_ticks;
+}
+
+static void io_readings(const struct proc_io *io, uint64_t *raw)
+{
+    raw[TRACKER_READ_BYTES] = io->read_bytes;
+    raw[TRACKER_WRITE_BYTES] = io->write_bytes;
+    raw[TRACKER_READ_CHARS] = io->rchar;
+    raw[TRACKER_WRITE_CHARS] = io->wchar;
+    raw[TRACKER_READ_SYSCALLS] = io->syscr;
+    raw[TRACKER_WRITE_SYSCALLS] = io->syscw;
+}
+
+static void ctx_readings(const struct proc_status *status, uint64_t *raw)
+{
+    raw[TRACKER_CTX_VOLUNTARY] = status->voluntary_ctxt;
+    raw[TRACKER_CTX_NONVOLUNTARY] = status->nonvoluntary_ctxt;
+}
+
+/* Adds the growth of the counters in `present` to `total` (and to `also`, when not NULL). io and
+ * context switches may be unreadable for a while (permissions, a racing exit): the last good
+ * reading stays the baseline, so nothing is counted twice or subtracted. */
+static void advance(struct entry *e, const uint64_t *raw, uint32_t present,
+                    struct tracker_counters *total, struct tracker_counters *also)
+{
+    struct tracker_counters *totals[2] = {total, also};
+    tracker_counters_advance(&e->base, raw, present, e->from_birth, totals, 2);
+}
+
+void tracker_restart_counting(struct entry *e)
+{
+    e->from_birth = false;
+    tracker_baseline_reset(&e->base, ~0u);
+}
+
+/* ---- threads ---- */
+
+static uint32_t wchan_intern(struct tracker *t, const char *name)
+{
+    if (!name[0])
+        return 0;
+    for (size_t i = 0; i < t->nwchans; i++)
+        if (strcmp(t->wchans[i], name) == 0)
+            return (uint32_t)i + 1;
+    t->wchans = xgrow(t->wchans, &t->wchans_cap, t->nwchans + 1, sizeof(*t->wchans));
+    t->wchans[t->nwchans++] = xstrdup(name);
+    return (uint32_t)t->nwchans;
+}
+
+static const char *wchan_name(const struct tracker *t, uint32_t id)
+{
+    return id ? t->wchans[id - 1] : "";
+}
+
+/* Whether a full read of this task is due anyway, however quiet it looks. */
+static bool refresh_due(const struct tracker *t, const struct entry *e)
+{
+    return !t->options.refresh_ticks ||
+           t->now_ticks - e->last_full_ticks >= t->options.refresh_ticks;
+}
+
+static bool schedstat_same(const struct entry *e, const struct proc_schedstat *ss)
+{
+    return e->has_schedstat && ss->run_ns == e->last_run_ns && ss->slices == e->last_slices;
+}
+
+/* A thread whose last full read is still true: count what it was. */
+static void recount_quiet_thread(struct thread_pass *pass, struct entry *te)
+{
+    struct tracker_thread_name *tn = groups_thread_name(pass->group, te->name);
+    tn->count++;
+    pass->group->gauges.states[state_of(te->state)]++;
+    if (pass->t->options.wchan)
+        groups_count_wchan(pass->group, wchan_name(pass->t, te->wchan));
+    te->seen = pass->t->gen;
+    pass->seen++;
+}
+
+#define CTX_BITS TRACKER_FROM_STATUS
+
+/* One thread of a tracked multi-threaded process: its counters go to its name's tally, its
+ * context switches also to the group (so the group's total is a sum of per-thread growth and
+ * never falls when a thread exits), its state and wchan to the group's gauges. A thread that has
+ * not run since its last full read costs one schedstat read. */
+static void account_thread(struct thread_pass *pass, int tid)
+{
+    struct tracker *t = pass->t;
+    const struct tracker_source *src = pass->src;
+    int pid = pass->proc->id;
+    struct entry *te = table_find(&t->threads, tid);
+
+    struct proc_schedstat ss;
+    bool have_ss =
+        src->schedstat && t->options.refresh_ticks && src->schedstat(src->ctx, pid, tid, &ss) == 0;
+    if (te && have_ss && te->has_cache && !refresh_due(t, te) && schedstat_same(te, &ss)) {
+        recount_quiet_thread(pass, te);
+        return;
+    }
+    pass->all_quiet = false;
+
+    struct proc_thread th;
+    if (src->thread(src->ctx, pid, tid, t->options.wchan ? PROC_WANT_WCHAN : 0, &th,
+                    &pass->failed) != 0)
+        return;
+    te = table_find(&t->threads, tid);
+    if (te && te->starttime_ticks != th.stat.starttime_ticks) {
+        table_delete(&t->threads, te);
+        te = NULL;
+    }
+    if (!te) {
+        te = table_insert(&t->threads, tid);
+        te->kind = ENTRY_THREAD;
+        te->starttime_ticks = th.stat.starttime_ticks;
+        /* A thread counts from birth when it was born after we last looked at its process; the
+         * usage of threads that were there before is not known. */
+        te->from_birth = pass->proc_first_sight ? pass->proc->from_birth
+                                                : th.stat.starttime_ticks >= t->prev_scan_ticks;
+        if (tid == pid && (pass->proc->base.has & CTX_BITS) == CTX_BITS) {
+            /* The main thread's switches were followed through the process's status. */
+            for (unsigned c = TRACKER_CTX_VOLUNTARY; c <= TRACKER_CTX_NONVOLUNTARY; c++)
+                te->base.last[c] = pass->proc->base.last[c];
+            te->base.has |= CTX_BITS;
+        }
+    }
+    te->seen = t->gen;
+    pass->seen++;
+
+    struct tracker_group *g = pass->group;
+    struct tracker_thread_name *tn = groups_thread_name(g, th.stat.comm);
+    tn->count++;
+    uint64_t raw[TRACKER_COUNTER_COUNT];
+    stat_readings(&th.stat, raw);
+    advance(te, raw, TRACKER_FROM_STAT, &tn->counters, NULL);
+    if (th.has_io) {
+        io_readings(&th.io, raw);
+        advance(te, raw, TRACKER_FROM_IO, &tn->counters, NULL);
+    }
+    if (th.has_status && th.status.has_ctxt) {
+        ctx_readings(&th.status, raw);
+        advance(te, raw, CTX_BITS, &tn->counters, &g->counters);
+        if (tid == pid) {
+            /* Counted above: the process's own baseline follows without counting again. */
+            for (unsigned c = TRACKER_CTX_VOLUNTARY; c <= TRACKER_CTX_NONVOLUNTARY; c++)
+                pass->proc->base.last[c] = raw[c];
+            pass->proc->base.has |= CTX_BITS;
+        }
+    }
+    g->gauges.states[state_of(th.stat.state)]++;
+    te->wchan = t->options.wchan ? wchan_intern(t, th.wchan) : 0;
+    if (t->options.wchan)
+        groups_count_wchan(g, wchan_name(t, te->wchan));
+
+    te->state = th.stat.state;
+    /* Thread names are at most 15 bytes (TASK_COMM_LEN); longer ones only come from fixtures. */
+    size_t name_len = strnlen(th.stat.comm, sizeof(te->name) - 1);
+    memcpy(te->name, th.stat.comm, name_len);
+    te->name[name_len] = '\0';
+    te->has_schedstat = have_ss;
+    if (have_ss) {
+        te->last_run_ns = ss.run_ns;
+        te->last_slices = ss.slices;
+    }
+    te->last_full_ticks = t->now_ticks;
+    te->has_cache = true;
+}
+
+/* The threads of a multi-threaded process. Returns false when task/ could not be read. */
+static bool account_threads(struct thread_pass *pass)
+{
+    const struct tracker_source *src = pass->src;
+    const int *tids;
+    size_t ntids;
+    int rc = src->tasks(src->ctx, pass->proc->id, &tids, &ntids);
+    if (rc < 0) {
+        if (rc != -ESRCH)
+            pass->t->errors.partial[PROC_FILE_TASK]++;
+        return false;
+    }
+    pass->all_quiet = true;
+    for (size_t i = 0; i < ntids; i++)
+        account_thread(pass, tids[i]);
+    tracker_count_failed(pass->t, pass->failed);
+    return pass->seen > 0;
+}
+
+/* ---- processes ---- */
+
+/* The process's own state matches its last full read: no counter of stat moved. */
+static bool stat_unchanged(const struct entry *e, const struct proc_stat *st)
+{
+    const uint64_t *last = e->base.last;
+    return st->utime_ticks == last[TRACKER_CPU_USER] &&
+           st->stime_ticks == last[TRACKER_CPU_SYSTEM] &&
+           st->minflt == last[TRACKER_MINOR_FAULTS] && st->majflt == last[TRACKER_MAJOR_FAULTS] &&
+           st->num_threads == e->last_num_threads && st->state == e->state;
+}
+
+static void metrics_from_cache(const struct entry *e, struct proc_metrics *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->has_status = e->cache.has & CACHE_STATUS;
+    m->status.vm_swap_bytes = e->cache.swap;
+    m->has_open_fds = e->cache.has & CACHE_FDS;
+    m->open_fds = e->cache.fds;
+    m->has_fd_limit = e->cache.has & CACHE_LIMIT;
+    m->fd_limit = e->cache.fd_limit;
+    m->has_smaps = e->cache.has & CACHE_SMAPS;
+    m->pss_bytes = e->cache.pss;
+    m->swap_pss_bytes = e->cache.swap_pss;
+}
+
+static void metrics_to_cache(struct entry *e, const struct proc_metrics *m)
+{
+    e->cache.has = (m->has_status ? CACHE_STATUS : 0) | (m->has_open_fds ? CACHE_FDS : 0) |
+                   (m->has_fd_limit ? CACHE_LIMIT : 0) | (m->has_smaps ? CACHE_SMAPS : 0);
+    e->cache.swap = m->status.vm_swap_bytes;
+    e->cache.fds = m->open_fds;
+    e->cache.fd_limit = m->fd_limit;
+    e->cache.pss = m->pss_bytes;
+    e->cache.swap_pss = m->swap_pss_bytes;
+}
+
+/* An exec changes the comm or the addresses of code, stack and arguments (all randomized per
+ * exec). */
+uint64_t tracker_fingerprint(const struct proc_stat *st)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *c = st->comm; *c; c++)
+        h = (h ^ (unsigned char)*c) * 1099511628211ull;
+    uint64_t v[] = {st->start_code, st->start_stack, st->arg_start, st->arg_end};
+    for (size_t i = 0; i < 4; i++)
+        h = (h ^ v[i]) * 1099511628211ull;
+    return h;
+}
+
+/* A tracked process exec'd. When a thread other than the main one calls execve, the kernel gives
+ * it the main thread's tid and start time, but it keeps its own context switch and CPU counts:
+ * the main thread's baselines (the process's, and its thread entry's) no longer apply. */
+static void after_exec(struct tracker *t, struct entry *e)
+{
+    tracker_baseline_reset(&e->base, CTX_BITS);
+    e->has_cache = false; /* a new program: read everything */
+    struct entry *te = table_find(&t->threads, e->id);
+    if (te)
+        table_delete(&t->threads, te);
+}
+
+static void add_gauges(struct tracker *t, struct tracker_gauges *gg, const struct proc_stat *st,
+                       const struct proc_metrics *m)
+{
+    gg->v[TRACKER_PROCS]++;
+    gg->v[TRACKER_THREADS] += st->num_threads > 0 ? (uint64_t)st->num_threads : 0;
+    gg->v[TRACKER_RESIDENT_BYTES] += st->rss_pages * t->options.page_size;
+    gg->v[TRACKER_VIRTUAL_BYTES] += st->vsize_bytes;
+    if (m->has_status)
+        gg->v[TRACKER_SWAPPED_BYTES] += m->status.vm_swap_bytes;
+    if (m->has_smaps) {
+        gg->v[TRACKER_PSS_BYTES] += m->pss_bytes;
+        gg->v[TRACKER_SWAP_PSS_BYTES] += m->swap_pss_bytes;
+    }
+    if (m->has_open_fds) {
+        gg->v[TRACKER_OPEN_FDS] += m->open_fds;
+        if (m->has_fd_limit && m->fd_limit != PROC_LIMIT_UNLIMITED && m->fd_limit > 0) {
+            double ratio = (double)m->open_fds / (double)m->fd_limit;
+            if (ratio > gg->worst_fd_ratio)
+                gg->worst_fd_ratio = ratio;
+        }
+    }
+    if (!gg->has_oldest || st->starttime_ticks < gg->oldest_start_ticks) {
+        gg->oldest_start_ticks = st->starttime_ticks;
+        gg->has_oldest = true;
+    }
+}
+
+void tracker_account(struct tracker *t, const struct tracker_source *src, struct entry *e,
+                     const struct proc_stat *st, bool first_sight)
+{
+    uint64_t program = tracker_fingerprint(st);
+    if (!first_sight && program != e->fingerprint)
+        after_exec(t, e);
+    e->fingerprint = program;
+    if (first_sight)
+        tracker_baseline_reset(&e->base, ~0u);
+
+    bool threaded = t->options.threads && st->num_threads >= 2;
+    struct tracker_group *g = &t->groups.slots[e->group];
+    bool may_skip = !first_sight && e->has_cache && src->schedstat && !refresh_due(t, e) &&
+                    stat_unchanged(e, st);
+
+    struct thread_pass pass = {
+        .t = t, .src = src, .proc = e, .group = g, .proc_first_sight = first_sight};
+    bool threads_read = threaded && account_threads(&pass);
+
+    /* Single-threaded: the process's schedstat is its only thread's. Read it before the files,
+     * so that activity between the two shows as a change next time. */
+    struct proc_schedstat ss;
+    bool have_ss = !threaded && st->num_threads == 1 && src->schedstat &&
+                   t->options.refresh_ticks && src->schedstat(src->ctx, st->pid, 0, &ss) == 0;
+    bool quiet = may_skip && (threads_read ? pass.all_quiet : have_ss && schedstat_same(e, &ss));
+
+    struct proc_metrics m;
+    bool fresh = false; /* m was read now, not taken from the cache */
+    if (quiet) {
+        metrics_from_cache(e, &m);
+    } else {
+        unsigned wants = t->options.smaps ? PROC_WANT_SMAPS : 0;
+        if (t->options.wchan && !threads_read && sleeping(st->state))
+            wants |= PROC_WANT_WCHAN;
+        fresh = src->metrics(src->ctx, st->pid, wants, &m) != -ESRCH;
+        if (!fresh && !threads_read)
+            return; /* gone: not marked seen, swept at the end of this scan */
+        if (!fresh) {
+            /* Gone after its threads were counted in the states: count the process too, from
+             * its stat, so that the states still add up to num_threads. */
+            memset(&m, 0, sizeof(m));
+        }
+    }
+    if (fresh) {
+        tracker_count_failed(t, m.failed);
+        metrics_to_cache(e, &m);
+        e->wchan = wchan_intern(t, m.wchan);
+        e->has_schedstat = have_ss;
+        if (have_ss) {
+            e->last_run_ns = ss.run_ns;
+            e->last_slices = ss.slices;
+        }
+        e->last_full_ticks = t->now_ticks;
+        e->has_cache = true;
+    }
+    e->seen = t->gen;
+    e->state = st->state;
+    e->last_num_threads = st->num_threads;
+
+    uint64_t raw[TRACKER_COUNTER_COUNT];
+    stat_readings(st, raw);
+    advance(e, raw, TRACKER_FROM_STAT, &g->counters, NULL);
+    if (fresh && m.has_io) {
+        io_readings(&m.io, raw);
+        advance(e, raw, TRACKER_FROM_IO, &g->counters, NULL);
+    }
+    add_gauges(t, &g->gauges, st, &m);
+    if (threads_read)
+        return;
+    /* Single-threaded, -threads=false, or task/ unreadable: what the process itself says. */
+    if (fresh && m.has_status && m.status.has_ctxt) {
+        ctx_readings(&m.status, raw);
+        advance(e, raw, CTX_BITS, &g->counters, NULL);
+    }
+    g->gauges.states[state_of(st->state)]++;
+    if (t->options.wchan)
+        groups_count_wchan(g, wchan_name(t, e->wchan));
+}
