@@ -98,10 +98,7 @@ static uint64_t src_now_ticks(void *ctx)
 static int classify(void *ctx, const struct proc_identity *id, struct strbuf *groupname)
 {
     struct exporter *e = ctx;
-    int rule = rules_match(e->rules, id, groupname);
-    if (rule >= 0 && e->pve && rules_builtin_of(e->rules, (size_t)rule))
-        pve_note_group(e->pve, strbuf_str(groupname));
-    return rule;
+    return rules_match(e->rules, id, groupname);
 }
 
 void exporter_write_explain(struct exporter *e, FILE *out)
@@ -144,17 +141,26 @@ static void note_regex_errors(struct exporter *e)
     }
 }
 
-/* Hands the decisions of the scan to -explain and -debug. */
+/* Whether the process was decided by the `builtin: pve-qemu` rule. */
+static bool is_pve_decision(const struct exporter *e, const struct tracker_new_process *p)
+{
+    const char *builtin = p->rule >= 0 ? rules_builtin_of(e->rules, (size_t)p->rule) : NULL;
+    return builtin && strcmp(builtin, "pve-qemu") == 0;
+}
+
+/* Hands the decisions of the scan to the PVE collector, -explain and -debug. */
 static void note_new_processes(struct exporter *e)
 {
-    if (!e->options.explain && !e->options.debug)
+    if (!e->pve && !e->options.explain && !e->options.debug)
         return;
     size_t n = tracker_new_count(e->tracker);
     for (size_t i = 0; i < n; i++) {
         const struct tracker_new_process *p = tracker_new_at(e->tracker, i);
+        if (e->pve && is_pve_decision(e, p))
+            pve_note_new(e->pve, p);
         if (e->options.explain)
             explain_record(e->explain, p->pid, p->comm, p->group, p->rule, p->adopted_from);
-        else
+        else if (e->options.debug)
             explain_log(e->rules, p->pid, p->comm, p->group, p->rule, p->adopted_from);
     }
 }
@@ -165,7 +171,7 @@ static void scan(struct exporter *e)
     e->last_scan_rc = tracker_scan(e->tracker, &e->source);
     note_new_processes(e);
     if (e->pve)
-        pve_refresh(e->pve);
+        pve_refresh(e->pve, e->tracker);
     note_regex_errors(e);
     e->last_scan_seconds = now_seconds() - start;
 }
@@ -180,7 +186,7 @@ static void attach_pve(struct exporter *e, struct rules *rules)
     }
     if (!e->pve) {
         struct pve_options popts = {
-            .procfs = e->options.procfs,
+            .reader = e->reader,
             .config_dir = e->options.pve_config_dir,
             .sysfs = e->options.sysfs,
             .cgroupfs = e->options.cgroupfs,

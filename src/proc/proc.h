@@ -1,5 +1,5 @@
 /* What the kernel tells about a process, as plain structs, and pure parsers that fill them from the
- * bytes of a /proc file. Nothing here opens a file: see proc_source.h for the reader. */
+ * bytes of a /proc file. Nothing here opens a file: see proc_reader.h for the reader. */
 #ifndef PROCTRACK_PROC_PROC_H
 #define PROCTRACK_PROC_PROC_H
 
@@ -76,6 +76,8 @@ int proc_parse_smaps_rollup(const char *buf, size_t len, uint64_t *pss_bytes,
                             uint64_t *swap_pss_bytes);
 /* `btime` from <procfs>/stat: the boot time in seconds since the epoch. */
 int proc_parse_btime(const char *buf, size_t len, uint64_t *btime);
+/* `MemTotal` from <procfs>/meminfo, in bytes. */
+int proc_parse_meminfo_total(const char *buf, size_t len, uint64_t *bytes);
 
 /* Splits /proc/PID/cmdline in place: NUL-separated arguments, written as pointers into `buf`
  * (which must have one writable byte past `len`, set to NUL). Returns the argument count, of which

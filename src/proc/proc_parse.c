@@ -328,6 +328,23 @@ int proc_parse_btime(const char *buf, size_t len, uint64_t *btime)
     return -EINVAL;
 }
 
+int proc_parse_meminfo_total(const char *buf, size_t len, uint64_t *bytes)
+{
+    const char *end = buf + len;
+    for (const char *p = buf; p < end; p = next_line(p, end)) {
+        const char *v = match_key(p, end, KEY("MemTotal:"));
+        if (!v)
+            continue;
+        v = skip_spaces(v, end);
+        uint64_t kb;
+        if (!proc_parse_u64(&v, end, &kb)) /* in kB */
+            return -EINVAL;
+        *bytes = kb > UINT64_MAX / 1024 ? UINT64_MAX : kb * 1024;
+        return 0;
+    }
+    return -EINVAL;
+}
+
 size_t proc_split_cmdline(char *buf, size_t len, const char **argv, size_t max)
 {
     /* Trailing NULs end the list (as Go's procfs trims them): a process that rewrote its

@@ -1,4 +1,6 @@
-#include "proc/proc_reader.h"
+/* The reader's frame: opening a procfs tree, listing its processes, reading the stat of each, and
+ * reading any file or directory under a root for the collectors beside the tracker. */
+#include "proc/proc_reader_private.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -6,64 +8,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util/xalloc.h"
 
 #define PROC_SUPER_MAGIC 0x9fa0
-/* A command line longer than this is cut; argv[0] and the matchers see its first bytes. */
-#define CMDLINE_MAX (4u << 20)
-
-struct buf {
-    char *data;
-    size_t cap;
-};
-
-struct proc_reader {
-    int root_fd;
-    bool is_procfs;
-    bool own_pid_ns; /* the procfs is /proc of our pid namespace: pids can be used in syscalls */
-    bool schedstat_missing; /* the kernel has no /proc/PID/schedstat (CONFIG_SCHED_INFO off) */
-    uint64_t ticks_per_second;
-    uint64_t page_size;
-    uint64_t btime;
-
-    int *pids;
-    size_t npids, pids_cap, next;
-    int *tids;
-    size_t ntids, tids_cap;
-
-    struct buf file;    /* stat, status, io, limits */
-    struct buf cmdline; /* split in place into argv */
-    struct buf joined;  /* argv joined by spaces */
-    struct buf exe;
-    struct buf cgroup; /* NUL-separated cgroup paths */
-    const char **argv;
-    size_t argv_cap;
-    const char **cgroups;
-    size_t *cgroup_offsets;
-    size_t offsets_cap, cgroups_cap, ncgroups, cgroup_len;
-    char dents[64 * 1024];
-};
-
-static const char *const file_names[PROC_FILE_COUNT] = {
-    [PROC_FILE_STAT] = "stat",   [PROC_FILE_STATUS] = "status", [PROC_FILE_IO] = "io",
-    [PROC_FILE_FD] = "fd",       [PROC_FILE_LIMITS] = "limits", [PROC_FILE_CMDLINE] = "cmdline",
-    [PROC_FILE_EXE] = "exe",     [PROC_FILE_CGROUP] = "cgroup", [PROC_FILE_SMAPS] = "smaps_rollup",
-    [PROC_FILE_WCHAN] = "wchan", [PROC_FILE_TASK] = "task",
-};
-
-const char *proc_file_name(enum proc_file file)
-{
-    return file < PROC_FILE_COUNT ? file_names[file] : "?";
-}
 
 /* True for the errors that mean "the process exited while we looked". */
-static bool is_gone(int err)
+bool proc_gone(int err)
 {
     return err == ENOENT || err == ESRCH;
 }
@@ -83,7 +37,7 @@ static char *put_uint(char *out, unsigned v)
 }
 
 /* "PID/name" */
-static void pid_path(char *path, int pid, const char *name)
+void proc_pid_path(char *path, int pid, const char *name)
 {
     char *p = put_uint(path, (unsigned)pid);
     *p++ = '/';
@@ -91,7 +45,7 @@ static void pid_path(char *path, int pid, const char *name)
 }
 
 /* "PID/task/TID/name" */
-static void task_path(char *path, int pid, int tid, const char *name)
+void proc_task_path(char *path, int pid, int tid, const char *name)
 {
     char *p = put_uint(path, (unsigned)pid);
     memcpy(p, "/task/", 6);
@@ -100,49 +54,21 @@ static void task_path(char *path, int pid, int tid, const char *name)
     strcpy(p, name);
 }
 
-/* Reads a whole file relative to the root into `b`, with one read() when it fits, growing the
- * buffer otherwise; leaves one spare byte for a NUL. Returns the length or a negative errno. */
-static ssize_t read_path(struct proc_reader *r, const char *path, struct buf *b, size_t max)
+/* Reads a file under the procfs root into `b` (its previous contents dropped), cut at `max`.
+ * Returns the length or a negative errno. */
+ssize_t proc_read_at(struct proc_reader *r, const char *path, struct strbuf *b, size_t max,
+                     unsigned flags)
 {
-    int fd = openat(r->root_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return -errno;
-    size_t len = 0;
-    ssize_t ret;
-    for (;;) {
-        if (b->cap - len < 2) {
-            if (b->cap >= max) {
-                ret = (ssize_t)len; /* cut at max */
-                break;
-            }
-            b->cap = b->cap ? b->cap * 2 : 4096;
-            b->data = xrealloc(b->data, b->cap);
-        }
-        ssize_t n = read(fd, b->data + len, b->cap - len - 1);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            ret = -errno;
-            break;
-        }
-        if (n == 0) {
-            ret = (ssize_t)len;
-            break;
-        }
-        len += (size_t)n;
-    }
-    close(fd);
-    if (ret >= 0)
-        b->data[ret] = '\0';
-    return ret;
+    strbuf_reset(b);
+    return readfile_at(r->root_fd, path, max, flags | READFILE_CUT, b);
 }
 
-static ssize_t read_file(struct proc_reader *r, int pid, const char *name, struct buf *b,
-                         size_t max)
+/* Reads /proc/PID/name into the reader's file buffer. */
+ssize_t proc_read_pid(struct proc_reader *r, int pid, const char *name)
 {
     char path[64];
-    pid_path(path, pid, name);
-    return read_path(r, path, b, max);
+    proc_pid_path(path, pid, name);
+    return proc_read_at(r, path, &r->file, PROC_FILE_MAX, PROC_ONE_SHOW);
 }
 
 struct proc_reader *proc_reader_new(const char *procfs, char *err, size_t errlen)
@@ -172,12 +98,12 @@ struct proc_reader *proc_reader_new(const char *procfs, char *err, size_t errlen
 
     /* btime follows a line per CPU and the intr line (a number per IRQ): tens of KiB on a large
      * host, so the whole file is read. */
-    ssize_t n = read_path(r, "stat", &r->file, 4u << 20);
+    ssize_t n = proc_read_at(r, "stat", &r->file, 4u << 20, 0);
     if (n < 0) {
         snprintf(err, errlen, "cannot read %s/stat: %s", procfs, strerror((int)-n));
         goto out_close_root;
     }
-    if (proc_parse_btime(r->file.data, (size_t)n, &r->btime) != 0) {
+    if (proc_parse_btime(r->file.buf, (size_t)n, &r->btime) != 0) {
         snprintf(err, errlen, "no btime in %s/stat: is %s a procfs?", procfs, procfs);
         goto out_close_root;
     }
@@ -185,7 +111,7 @@ struct proc_reader *proc_reader_new(const char *procfs, char *err, size_t errlen
 
 out_close_root:
     close(r->root_fd);
-    free(r->file.data);
+    strbuf_free(&r->file);
 out_free:
     free(r);
     return NULL;
@@ -198,11 +124,13 @@ void proc_reader_free(struct proc_reader *r)
     close(r->root_fd);
     free(r->pids);
     free(r->tids);
-    free(r->file.data);
-    free(r->cmdline.data);
-    free(r->joined.data);
-    free(r->exe.data);
-    free(r->cgroup.data);
+    strbuf_free(&r->file);
+    strbuf_free(&r->cmdline);
+    strbuf_free(&r->joined);
+    strbuf_free(&r->exe);
+    strbuf_free(&r->cgroup);
+    strbuf_free(&r->any);
+    strbuf_free(&r->path);
     free(r->argv);
     free(r->cgroups);
     free(r->cgroup_offsets);
@@ -224,15 +152,7 @@ uint64_t proc_reader_btime(const struct proc_reader *r)
     return r->btime;
 }
 
-struct linux_dirent64 {
-    uint64_t d_ino;
-    int64_t d_off;
-    unsigned short d_reclen;
-    unsigned char d_type;
-    char d_name[];
-};
-
-static bool parse_pid(const char *name, int *pid)
+bool proc_parse_pid(const char *name, int *pid)
 {
     uint64_t v = 0;
     if (*name < '1' || *name > '9')
@@ -248,46 +168,44 @@ static bool parse_pid(const char *name, int *pid)
     return true;
 }
 
+static void add_pid(void *arg, const char *name, unsigned char type)
+{
+    struct proc_reader *r = arg;
+    int pid;
+    if ((type == DT_DIR || type == DT_UNKNOWN) && proc_parse_pid(name, &pid)) {
+        r->pids = xgrow(r->pids, &r->pids_cap, r->npids + 1, sizeof(*r->pids));
+        r->pids[r->npids++] = pid;
+    }
+}
+
 int proc_reader_list(struct proc_reader *r)
 {
     r->npids = r->next = 0;
-    if (lseek(r->root_fd, 0, SEEK_SET) < 0)
-        return -errno;
-    /* getdents64 on the one root fd: cheaper than readdir's per-call bookkeeping. */
-    for (;;) {
-        long n = syscall(SYS_getdents64, r->root_fd, r->dents, sizeof(r->dents));
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (n == 0)
-            break;
-        for (long off = 0; off < n;) {
-            struct linux_dirent64 *d = (struct linux_dirent64 *)(r->dents + off);
-            off += d->d_reclen;
-            int pid;
-            if ((d->d_type == DT_DIR || d->d_type == DT_UNKNOWN) && parse_pid(d->d_name, &pid)) {
-                r->pids = xgrow(r->pids, &r->pids_cap, r->npids + 1, sizeof(*r->pids));
-                r->pids[r->npids++] = pid;
-            }
-        }
-    }
-    return 0;
+    return readdir_at(r->root_fd, ".", r->dents, sizeof(r->dents), add_pid, r);
+}
+
+int proc_reader_stat(struct proc_reader *r, int pid, struct proc_stat *stat)
+{
+    ssize_t n = proc_read_pid(r, pid, "stat");
+    if (n == 0 || (n < 0 && proc_gone((int)-n)))
+        return -ESRCH;
+    if (n < 0)
+        return (int)n;
+    return proc_parse_stat(r->file.buf, (size_t)n, stat) == 0 ? 0 : -EINVAL;
 }
 
 int proc_reader_next(struct proc_reader *r, struct proc_stat *stat)
 {
     while (r->next < r->npids) {
         int pid = r->pids[r->next++];
-        ssize_t n = read_file(r, pid, "stat", &r->file, 1u << 20);
-        if (n == 0 || (n < 0 && is_gone((int)-n)))
+        ssize_t n = proc_read_pid(r, pid, "stat");
+        if (n == 0 || (n < 0 && proc_gone((int)-n)))
             continue;
         if (n < 0) {
             stat->pid = pid;
             return (int)n;
         }
-        if (proc_parse_stat(r->file.data, (size_t)n, stat) != 0) {
+        if (proc_parse_stat(r->file.buf, (size_t)n, stat) != 0) {
             stat->pid = pid;
             return -EINVAL;
         }
@@ -296,354 +214,47 @@ int proc_reader_next(struct proc_reader *r, struct proc_stat *stat)
     return 0;
 }
 
-static void add_cgroup(void *arg, const char *path, size_t len)
+/* Where `name` under `root` is opened from: the procfs root's fd, or the path "root/name". */
+static const char *locate(struct proc_reader *r, const char *root, const char *name, int *dirfd)
 {
-    struct proc_reader *r = arg;
-    r->cgroup_offsets =
-        xgrow(r->cgroup_offsets, &r->offsets_cap, r->ncgroups + 1, sizeof(*r->cgroup_offsets));
-    if (r->cgroup.cap < r->cgroup_len + len + 1) {
-        while (r->cgroup.cap < r->cgroup_len + len + 1)
-            r->cgroup.cap = r->cgroup.cap ? r->cgroup.cap * 2 : 256;
-        r->cgroup.data = xrealloc(r->cgroup.data, r->cgroup.cap);
+    if (!root) {
+        *dirfd = r->root_fd;
+        return name;
     }
-    r->cgroup_offsets[r->ncgroups++] = r->cgroup_len;
-    memcpy(r->cgroup.data + r->cgroup_len, path, len);
-    r->cgroup_len += len;
-    r->cgroup.data[r->cgroup_len++] = '\0';
+    strbuf_reset(&r->path);
+    strbuf_puts(&r->path, root);
+    strbuf_putc(&r->path, '/');
+    strbuf_puts(&r->path, name);
+    *dirfd = AT_FDCWD;
+    return r->path.buf;
 }
 
-static int read_cmdline(struct proc_reader *r, int pid, struct proc_identity *id)
+ssize_t proc_reader_file(struct proc_reader *r, const char *root, const char *name, size_t max,
+                         const char **data)
 {
-    ssize_t n = read_file(r, pid, "cmdline", &r->cmdline, CMDLINE_MAX);
-    if (n < 0)
-        return (int)n;
-    size_t len = (size_t)n;
-    /* The joined form: NULs between arguments become spaces, the final one is dropped. */
-    if (r->joined.cap < len + 1) {
-        r->joined.cap = len + 1;
-        r->joined.data = xrealloc(r->joined.data, r->joined.cap);
-    }
-    size_t jlen = len;
-    while (jlen > 0 && r->cmdline.data[jlen - 1] == '\0')
-        jlen--;
-    for (size_t i = 0; i < jlen; i++)
-        r->joined.data[i] = r->cmdline.data[i] ? r->cmdline.data[i] : ' ';
-    r->joined.data[jlen] = '\0';
-
-    size_t argc = proc_split_cmdline(r->cmdline.data, len, r->argv, r->argv_cap);
-    if (argc > r->argv_cap) {
-        r->argv = xgrow(r->argv, &r->argv_cap, argc, sizeof(*r->argv));
-        proc_split_cmdline(r->cmdline.data, len, r->argv, r->argv_cap);
-    }
-    id->argc = argc;
-    id->argv = r->argv;
-    id->cmdline = r->joined.data;
-    id->cmdline_len = jlen;
-    return 0;
+    int dirfd;
+    const char *path = locate(r, root, name, &dirfd);
+    strbuf_reset(&r->any);
+    ssize_t n = readfile_at(dirfd, path, max, READFILE_CUT, &r->any);
+    *data = strbuf_str(&r->any);
+    return n;
 }
 
-int proc_reader_cmdline(struct proc_reader *r, int pid, struct strbuf *out)
+int proc_reader_mtime(struct proc_reader *r, const char *root, const char *name, int64_t *mtime_ns)
 {
-    struct proc_identity id;
-    strbuf_reset(out);
-    int rc = read_cmdline(r, pid, &id);
-    if (rc == 0)
-        strbuf_append(out, id.cmdline, id.cmdline_len);
-    return rc;
-}
-
-int proc_reader_identity(struct proc_reader *r, const struct proc_stat *stat, unsigned needs,
-                         struct proc_identity *id, unsigned *failed)
-{
-    int pid = stat->pid;
-    memset(id, 0, sizeof(*id));
-    id->pid = pid;
-    id->ppid = stat->ppid;
-    id->starttime_ticks = stat->starttime_ticks;
-    id->start_time_ns =
-        r->btime * 1000000000ull + stat->starttime_ticks * (1000000000ull / r->ticks_per_second);
-    id->comm = stat->comm;
-    id->cmdline = "";
-    id->exe = "";
-    *failed = 0;
-
-    if (needs & PROC_NEED_CMDLINE) {
-        int rc = read_cmdline(r, pid, id);
-        if (rc < 0) {
-            if (is_gone(-rc))
-                return -ESRCH;
-            *failed |= 1u << PROC_FILE_CMDLINE;
-            id->cmdline = "";
-        }
-    }
-    if (needs & PROC_NEED_EXE) {
-        char path[64];
-        pid_path(path, pid, "exe");
-        if (r->exe.cap < 4096) {
-            r->exe.cap = 4096;
-            r->exe.data = xrealloc(r->exe.data, r->exe.cap);
-        }
-        ssize_t n = readlinkat(r->root_fd, path, r->exe.data, r->exe.cap - 1);
-        if (n >= 0) {
-            r->exe.data[n] = '\0';
-            id->exe = r->exe.data;
-        } else if (errno != ENOENT) { /* kernel threads have no exe */
-            *failed |= 1u << PROC_FILE_EXE;
-        }
-    }
-    if (needs & PROC_NEED_CGROUP) {
-        ssize_t n = read_file(r, pid, "cgroup", &r->file, 1u << 20);
-        r->ncgroups = r->cgroup_len = 0;
-        if (n >= 0) {
-            proc_parse_cgroup(r->file.data, (size_t)n, add_cgroup, r);
-            r->cgroups = xgrow(r->cgroups, &r->cgroups_cap, r->ncgroups, sizeof(*r->cgroups));
-            for (size_t i = 0; i < r->ncgroups; i++)
-                r->cgroups[i] = r->cgroup.data + r->cgroup_offsets[i];
-            id->cgroups = r->cgroups;
-            id->ncgroups = r->ncgroups;
-        } else if (is_gone((int)-n)) {
-            return -ESRCH;
-        } else {
-            *failed |= 1u << PROC_FILE_CGROUP;
-        }
-    }
-    if (needs & PROC_NEED_UID) {
-        ssize_t n = read_file(r, pid, "status", &r->file, 1u << 20);
-        struct proc_status st;
-        if (n >= 0 && proc_parse_status(r->file.data, (size_t)n, &st) == 0 && st.has_uid) {
-            id->has_euid = true;
-            id->euid = st.euid;
-        } else if (n < 0 && is_gone((int)-n)) {
-            return -ESRCH;
-        } else {
-            *failed |= 1u << PROC_FILE_STATUS;
-        }
-    }
-    return 0;
-}
-
-/* The number of open fds. On procfs since Linux 6.2 the size of /proc/PID/fd is that number, one
- * stat() instead of listing the directory; older kernels report 0, and then we count entries. */
-static int count_fds(struct proc_reader *r, int pid, uint64_t *count)
-{
-    char path[64];
-    pid_path(path, pid, "fd");
-    if (r->is_procfs) {
-        struct stat st;
-        if (fstatat(r->root_fd, path, &st, 0) != 0)
-            return -errno;
-        if (st.st_size > 0) {
-            *count = (uint64_t)st.st_size;
-            return 0;
-        }
-    }
-    int fd = openat(r->root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
+    int dirfd;
+    const char *path = locate(r, root, name, &dirfd);
+    struct stat st;
+    if (fstatat(dirfd, path, &st, 0) != 0)
         return -errno;
-    uint64_t n = 0;
-    for (;;) {
-        long got = syscall(SYS_getdents64, fd, r->dents, sizeof(r->dents));
-        if (got < 0) {
-            int e = errno;
-            if (e == EINTR)
-                continue;
-            close(fd);
-            return -e;
-        }
-        if (got == 0)
-            break;
-        for (long off = 0; off < got;) {
-            struct linux_dirent64 *d = (struct linux_dirent64 *)(r->dents + off);
-            off += d->d_reclen;
-            if (d->d_name[0] != '.')
-                n++;
-        }
-    }
-    close(fd);
-    *count = n;
+    *mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     return 0;
 }
 
-/* Copies the wchan file (a kernel symbol, or "0" for none) into out. */
-static void read_wchan(struct proc_reader *r, const char *path, char *out, size_t outlen,
-                       unsigned *failed)
+int proc_reader_dir(struct proc_reader *r, const char *root, const char *name, readdir_fn fn,
+                    void *arg)
 {
-    out[0] = '\0';
-    ssize_t n = read_path(r, path, &r->file, 4096);
-    if (n < 0) {
-        if (!is_gone((int)-n))
-            *failed |= 1u << PROC_FILE_WCHAN;
-        return;
-    }
-    size_t len = (size_t)n;
-    while (len && (r->file.data[len - 1] == '\n' || r->file.data[len - 1] == ' '))
-        len--;
-    if (len == 0 || (len == 1 && r->file.data[0] == '0'))
-        return;
-    if (len >= outlen)
-        len = outlen - 1;
-    memcpy(out, r->file.data, len);
-    out[len] = '\0';
-}
-
-int proc_reader_metrics(struct proc_reader *r, int pid, unsigned wants, struct proc_metrics *m)
-{
-    memset(m, 0, sizeof(*m));
-
-    ssize_t n = read_file(r, pid, "status", &r->file, 1u << 20);
-    if (n < 0 && is_gone((int)-n))
-        return -ESRCH;
-    if (n >= 0 && proc_parse_status(r->file.data, (size_t)n, &m->status) == 0)
-        m->has_status = true;
-    else
-        m->failed |= 1u << PROC_FILE_STATUS;
-
-    /* A zombie or a process exiting right now may lose io, fd or limits while status still
-     * reads; that is not an error, the parts are just absent. */
-    n = read_file(r, pid, "io", &r->file, 1u << 20);
-    if (n >= 0 && proc_parse_io(r->file.data, (size_t)n, &m->io) == 0)
-        m->has_io = true;
-    else if (!(n < 0 && is_gone((int)-n)))
-        m->failed |= 1u << PROC_FILE_IO;
-
-    int rc = count_fds(r, pid, &m->open_fds);
-    if (rc == 0)
-        m->has_open_fds = true;
-    else if (!is_gone(-rc))
-        m->failed |= 1u << PROC_FILE_FD;
-
-    /* prlimit() is one syscall where formatting /proc/PID/limits costs twenty times more; it
-     * needs the right to the process (same user or CAP_SYS_RESOURCE), else the file serves. */
-    struct rlimit rl;
-    if (r->own_pid_ns && prlimit(pid, RLIMIT_NOFILE, NULL, &rl) == 0) {
-        m->fd_limit = rl.rlim_cur == RLIM_INFINITY ? PROC_LIMIT_UNLIMITED : (uint64_t)rl.rlim_cur;
-        m->has_fd_limit = true;
-    } else {
-        n = read_file(r, pid, "limits", &r->file, 1u << 20);
-        if (n >= 0 && proc_parse_limits_nofile(r->file.data, (size_t)n, &m->fd_limit) == 0)
-            m->has_fd_limit = true;
-        else if (!(n < 0 && is_gone((int)-n)))
-            m->failed |= 1u << PROC_FILE_LIMITS;
-    }
-
-    if (wants & PROC_WANT_SMAPS) {
-        /* Kernel threads have no mm: ESRCH here means "nothing to measure", not an exit. */
-        n = read_file(r, pid, "smaps_rollup", &r->file, 1u << 20);
-        if (n >= 0 && proc_parse_smaps_rollup(r->file.data, (size_t)n, &m->pss_bytes,
-                                              &m->swap_pss_bytes) == 0)
-            m->has_smaps = true;
-        else if (!(n < 0 && is_gone((int)-n)) && n != 0)
-            m->failed |= 1u << PROC_FILE_SMAPS;
-    }
-    if (wants & PROC_WANT_WCHAN) {
-        char path[64];
-        pid_path(path, pid, "wchan");
-        read_wchan(r, path, m->wchan, sizeof(m->wchan), &m->failed);
-    }
-    return 0;
-}
-
-int proc_reader_tasks(struct proc_reader *r, int pid, const int **tids, size_t *ntids)
-{
-    char path[64];
-    pid_path(path, pid, "task");
-    int fd = openat(r->root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return is_gone(errno) ? -ESRCH : -errno;
-    r->ntids = 0;
-    for (;;) {
-        long got = syscall(SYS_getdents64, fd, r->dents, sizeof(r->dents));
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        for (long off = 0; off < got;) {
-            struct linux_dirent64 *d = (struct linux_dirent64 *)(r->dents + off);
-            off += d->d_reclen;
-            int tid;
-            if (parse_pid(d->d_name, &tid)) {
-                r->tids = xgrow(r->tids, &r->tids_cap, r->ntids + 1, sizeof(*r->tids));
-                r->tids[r->ntids++] = tid;
-            }
-        }
-    }
-    close(fd);
-    *tids = r->tids;
-    *ntids = r->ntids;
-    return 0;
-}
-
-int proc_reader_thread(struct proc_reader *r, int pid, int tid, unsigned wants,
-                       struct proc_thread *th, unsigned *failed)
-{
-    char path[96];
-    task_path(path, pid, tid, "stat");
-    ssize_t n = read_path(r, path, &r->file, 1u << 20);
-    if (n <= 0 || proc_parse_stat(r->file.data, (size_t)n, &th->stat) != 0) {
-        if (n < 0 && !is_gone((int)-n)) {
-            *failed |= 1u << PROC_FILE_TASK;
-            return (int)n;
-        }
-        return -ESRCH; /* a thread that exited while we looked */
-    }
-    task_path(path, pid, tid, "io");
-    n = read_path(r, path, &r->file, 1u << 20);
-    th->has_io = n >= 0 && proc_parse_io(r->file.data, (size_t)n, &th->io) == 0;
-    if (!th->has_io && !(n < 0 && is_gone((int)-n)))
-        *failed |= 1u << PROC_FILE_TASK;
-    task_path(path, pid, tid, "status");
-    n = read_path(r, path, &r->file, 1u << 20);
-    th->has_status = n >= 0 && proc_parse_status(r->file.data, (size_t)n, &th->status) == 0;
-    th->wchan[0] = '\0';
-    /* Only a sleeping thread has a wchan; skip the read for the others. */
-    if ((wants & PROC_WANT_WCHAN) && (th->stat.state == 'S' || th->stat.state == 'D')) {
-        task_path(path, pid, tid, "wchan");
-        read_wchan(r, path, th->wchan, sizeof(th->wchan), failed);
-    }
-    return 0;
-}
-
-int proc_reader_threads(struct proc_reader *r, int pid, unsigned wants,
-                        void (*fn)(void *arg, const struct proc_thread *thread), void *arg,
-                        unsigned *failed)
-{
-    const int *tids;
-    size_t ntids;
-    int rc = proc_reader_tasks(r, pid, &tids, &ntids);
-    if (rc < 0) {
-        if (rc != -ESRCH)
-            *failed |= 1u << PROC_FILE_TASK;
-        return rc;
-    }
-    struct proc_thread th;
-    for (size_t i = 0; i < ntids; i++)
-        if (proc_reader_thread(r, pid, tids[i], wants, &th, failed) == 0)
-            fn(arg, &th);
-    return 0;
-}
-
-int proc_reader_schedstat(struct proc_reader *r, int pid, int tid, struct proc_schedstat *out)
-{
-    char path[96];
-    if (tid)
-        task_path(path, pid, tid, "schedstat");
-    else
-        pid_path(path, pid, "schedstat");
-    char buf[128];
-    int fd = openat(r->root_fd, path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int err = errno;
-        if (err == ENOENT && (r->schedstat_missing || !r->is_procfs))
-            return -ENOTSUP; /* a kernel or fixture tree without the file */
-        return is_gone(err) ? -ESRCH : -err;
-    }
-    ssize_t n;
-    do
-        n = read(fd, buf, sizeof(buf) - 1);
-    while (n < 0 && errno == EINTR);
-    int e = errno;
-    close(fd);
-    if (n < 0)
-        return is_gone(e) ? -ESRCH : -e;
-    return proc_parse_schedstat(buf, (size_t)n, out) == 0 ? 0 : -EINVAL;
+    int dirfd;
+    const char *path = locate(r, root, name, &dirfd);
+    return readdir_at(dirfd, path, r->dents, sizeof(r->dents), fn, arg);
 }

@@ -5,8 +5,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "proc/proc.h"
+#include "util/readfile.h"
 #include "util/strbuf.h"
 
 struct proc_reader;
@@ -26,6 +28,11 @@ int proc_reader_list(struct proc_reader *reader);
  * list, or a negative errno for a process whose stat exists but could not be read or parsed
  * (stat->pid is set). Processes that vanished since the listing are skipped silently. */
 int proc_reader_next(struct proc_reader *reader, struct proc_stat *stat);
+
+/* The stat of one process, read now (for a process learnt of otherwise than by the listing).
+ * Returns 0, -ESRCH when it is gone, -EINVAL when its stat does not parse, or another negative
+ * errno. */
+int proc_reader_stat(struct proc_reader *reader, int pid, struct proc_stat *stat);
 
 /* First sight of a process: fills `id` from `stat` plus the parts `needs` asks for
  * (PROC_NEED_*). Pointers in `id` stay valid until the next call. Returns 0, or -ESRCH when the
@@ -61,5 +68,27 @@ int proc_reader_schedstat(struct proc_reader *reader, int pid, int tid, struct p
 int proc_reader_threads(struct proc_reader *reader, int pid, unsigned wants,
                         void (*fn)(void *arg, const struct proc_thread *thread), void *arg,
                         unsigned *failed);
+
+/* Any file or directory under a root, for the collectors that follow processes beyond what the
+ * tracker reads (a VM's config, its tap NICs in sysfs, its cgroup's pressure files). `root` is a
+ * directory path (a sysfs, a cgroupfs, a config dir), joined as "root/name" and opened by path on
+ * every call, since a FUSE mount such as /etc/pve can be remounted under a running exporter; or
+ * NULL for the procfs root, with `name` relative to it ("meminfo", "123/status"). */
+
+/* Reads the whole file into a buffer of the reader's own, cut at `max` bytes. *data is
+ * NUL-terminated and valid until the next proc_reader_file() call. The buffer is not one that an
+ * identity points into, so a builtin matcher may read a file while the rules look at an identity.
+ * Returns the length or a negative errno. */
+ssize_t proc_reader_file(struct proc_reader *reader, const char *root, const char *name, size_t max,
+                         const char **data);
+/* The file's modification time in nanoseconds since the epoch. Returns 0 or a negative errno
+ * (-ENOENT: there is no such file). */
+int proc_reader_mtime(struct proc_reader *reader, const char *root, const char *name,
+                      int64_t *mtime_ns);
+/* Calls `fn` for each entry of the directory but "." and "..". `fn` may read files with
+ * proc_reader_file(), but must not list a directory with this reader. Returns 0 or a negative
+ * errno. */
+int proc_reader_dir(struct proc_reader *reader, const char *root, const char *name, readdir_fn fn,
+                    void *arg);
 
 #endif /* PROCTRACK_PROC_PROC_READER_H */

@@ -1,7 +1,19 @@
-/* Proxmox VE QEMU VMs: the `builtin: pve-qemu` matcher, and what proctrack knows of each VM beyond
- * its processes — facts from its command line and config file, tap NIC counters from sysfs, and
- * the pressure and memory of its cgroup scope. Knows files, not groups' counters: those stay in
- * the tracker, under the group the VM's processes joined. */
+/* Proxmox VE QEMU VMs: the `builtin: pve-qemu` matcher, and the collector of what proctrack knows
+ * of each VM beyond its processes — facts from its command line and config file, tap NIC counters
+ * from sysfs, the pressure and memory of its cgroup scope. The counters of the VM's processes
+ * stay in the tracker, under the group its QEMU process joined.
+ *
+ * The shape of a collector (the LXC container and QMP disk statistics collectors follow it):
+ *   1. created from options (pve_new): the roots it reads, and the scan's proc_reader, through
+ *      which it reads every file and lists every directory; it opens nothing itself;
+ *   2. its builtin matcher (pve_match, given to rules_set_builtin) is pure: it decides from the
+ *      identity and the config dir, writes its captures into the rules' scratch, keeps nothing;
+ *   3. told of each process the tracker decided for its rule (pve_note_new, with an entry of
+ *      tracker_new_at() after tracker_scan()): the decision names the group;
+ *   4. refreshed once after each scan (pve_refresh): it asks the tracker which of its processes
+ *      are alive, reads the rest through the reader, and adds counter growth through
+ *      tracker_delta();
+ *   5. written by its families code (src/exporter/pve_families.c) through const getters. */
 #ifndef PROCTRACK_PVE_PVE_H
 #define PROCTRACK_PVE_PVE_H
 
@@ -10,14 +22,19 @@
 #include <stdint.h>
 
 #include "proc/proc.h"
+#include "proc/proc_reader.h"
 #include "pve/pve_parse.h"
+#include "pve/pve_status.h"
 #include "rules/rules.h"
 
+struct tracker;
+struct tracker_new_process;
+
 struct pve_options {
-    const char *procfs;     /* "/proc" */
-    const char *config_dir; /* "/etc/pve/qemu-server" */
-    const char *sysfs;      /* "/sys" */
-    const char *cgroupfs;   /* "/sys/fs/cgroup" */
+    struct proc_reader *reader; /* borrowed: the scan's reader, rooted at the procfs */
+    const char *config_dir;     /* "/etc/pve/qemu-server" */
+    const char *sysfs;          /* "/sys" */
+    const char *cgroupfs;       /* "/sys/fs/cgroup" */
 };
 
 enum pve_nic_stat {
@@ -40,12 +57,10 @@ struct pve_nic {
     bool present; /* seen at the last refresh */
     bool has_last;
     uint64_t total[PVE_NIC_STATS];
-    uint64_t last[PVE_NIC_STATS];
+    uint64_t last[PVE_NIC_STATS]; /* the sysfs readings at the last refresh */
 };
 
 enum pve_resource { PVE_CPU, PVE_IO, PVE_MEMORY, PVE_RESOURCES };
-
-#define PVE_MEM_KEYS 24
 
 struct pve_vm {
     unsigned vmid;
@@ -69,14 +84,14 @@ struct pve_vm {
     unsigned kvm_threads; /* "CPU n/KVM" threads, counted when the thread count changes */
     int64_t counted_threads;
 
-    /* From /proc/PID/status of the QEMU process. */
+    /* From /proc/PID/status of the QEMU process (see pve_status.h). */
     uint64_t threads;
     size_t nmem;
-    char mem_key[PVE_MEM_KEYS][24]; /* lower-cased: vmrss, rssanon, hugetlbpages... */
+    char mem_key[PVE_MEM_KEYS][PVE_MEM_KEY_MAX];
     uint64_t mem_bytes[PVE_MEM_KEYS];
     uint64_t vmrss_bytes;
 
-    struct pve_nic *nics;
+    struct pve_nic *nics; /* in name order */
     size_t nnics, nics_cap;
 
     /* cgroup v2 scope qemu.slice/<vmid>.scope */
@@ -84,7 +99,7 @@ struct pve_vm {
     bool has_full[PVE_RESOURCES];
     uint64_t pressure_some_us[PVE_RESOURCES], pressure_full_us[PVE_RESOURCES];
     uint64_t last_some_us[PVE_RESOURCES], last_full_us[PVE_RESOURCES];
-    bool has_pressure_base[PVE_RESOURCES];
+    bool has_last_some[PVE_RESOURCES], has_last_full[PVE_RESOURCES];
     bool has_memory_current;
     uint64_t memory_current_bytes;
 };
@@ -94,17 +109,20 @@ struct pve;
 struct pve *pve_new(const struct pve_options *options);
 void pve_free(struct pve *pve);
 
-/* The `builtin: pve-qemu` matcher (a rules_builtin_fn; ctx is the struct pve). A QEMU process of
- * PVE: its exe is qemu-system-<arch> (also " (deleted)") or argv[0] is /usr/bin/kvm, it has
- * `-id <vmid>`, and <config_dir>/<vmid>.conf exists (or it was started with -incoming: a VM
- * migrating in, whose config comes last). A helper in the VM's cgroup scope (swtpm, virtiofsd)
- * matches too. Captures: vmid, name. */
-bool pve_match(void *ctx, const struct proc_identity *id, struct rules_span *captures);
-/* Tells which group the process pve_match() just matched has joined. */
-void pve_note_group(struct pve *pve, const char *group);
+/* The `builtin: pve-qemu` matcher (a rules_builtin_fn; ctx is the struct pve, of which it uses
+ * only the options): pve_match_identity() (pve_match.h), with the config looked up through the
+ * reader. Captures: vmid, name. */
+bool pve_match(void *ctx, const struct proc_identity *id, struct rules_span *captures,
+               struct rules_scratch *scratch);
 
-/* Re-reads what changes for every known VM; once per scrape, after the scan. */
-void pve_refresh(struct pve *pve);
+/* A process of the last scan that the tracker put in a group through the pve-qemu rule. For the
+ * QEMU process of a VM, the collector reads its command line and config and follows it from now
+ * on, under the decision's group; helpers need nothing. */
+void pve_note_new(struct pve *pve, const struct tracker_new_process *process);
+
+/* Re-reads what changes for every known VM; once per scan, after the scan and the pve_note_new()
+ * calls of its decisions. */
+void pve_refresh(struct pve *pve, const struct tracker *tracker);
 /* Host memory for pve_kvm_memory_percent; 0 when unknown. */
 uint64_t pve_mem_total_bytes(const struct pve *pve);
 

@@ -80,6 +80,7 @@ struct rules {
     size_t nusers;
     size_t next_user_slot;
     struct rules_match_errors errors;
+    struct rules_scratch scratch; /* lent to the builtin matchers, one call at a time */
 };
 
 #endif /* PROCTRACK_RULES_COMPILED_H */

@@ -167,8 +167,9 @@ int rules_match(struct rules *rules, const struct proc_identity *id, struct strb
     for (size_t i = 0; i < rules->nrules; i++) {
         struct rule *r = &rules->rules[i];
         if (r->builtin) {
-            if (!r->builtin_fn ||
-                !r->builtin_fn(r->builtin_ctx, id, (struct rules_span *)r->captures))
+            rules->scratch.used = 0;
+            if (!r->builtin_fn || !r->builtin_fn(r->builtin_ctx, id,
+                                                 (struct rules_span *)r->captures, &rules->scratch))
                 continue;
         }
         if (r->ncomms > 0 && !comm_matches(r, id))

@@ -235,6 +235,17 @@ static int add_builtin_item(struct rules *rules, const char *config_name, size_t
     return 0;
 }
 
+struct rules_span rules_scratch_put(struct rules_scratch *scratch, const char *s, size_t len)
+{
+    size_t room = sizeof(scratch->text) - scratch->used;
+    if (len > room)
+        len = room;
+    char *copy = scratch->text + scratch->used;
+    memcpy(copy, s, len);
+    scratch->used += len;
+    return (struct rules_span){copy, len};
+}
+
 void rules_set_builtin(struct rules *rules, const char *builtin, rules_builtin_fn fn, void *ctx)
 {
     for (size_t i = 0; i < rules->nrules; i++) {

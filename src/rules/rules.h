@@ -62,14 +62,27 @@ void rules_error_message(int code, char *buf, size_t len);
 
 /* Built-in matchers: a config item `builtin: NAME` (e.g. `builtin: pve-qemu`) matches through a
  * function registered here, which knows things the rules do not (files outside /proc). It fills
- * the item's captures, in the order of rules_builtin_captures(), for the name template
- * (`{{.Matches.vmid}}`). An item whose builtin has no function registered matches nothing. */
+ * the item's captures, in the builtin's order (pve-qemu: vmid, name), for the name template
+ * (`{{.Matches.vmid}}`). An item whose builtin has no function registered matches nothing.
+ *
+ * A capture points into `id`, or into `scratch`: storage the rules lend to each call, emptied
+ * before it and kept until rules_match() returns, when the group name has been rendered from it.
+ * So a builtin needs no buffers of its own for its captures, and one call leaves nothing that the
+ * next depends on. */
 struct rules_span {
     const char *ptr;
     size_t len;
 };
+#define RULES_SCRATCH_SIZE 512
+struct rules_scratch {
+    char text[RULES_SCRATCH_SIZE];
+    size_t used;
+};
+/* Copies `len` bytes of `s` into `scratch` and returns the span of the copy, to be stored as a
+ * capture; the part that does not fit is cut. */
+struct rules_span rules_scratch_put(struct rules_scratch *scratch, const char *s, size_t len);
 typedef bool (*rules_builtin_fn)(void *ctx, const struct proc_identity *id,
-                                 struct rules_span *captures);
+                                 struct rules_span *captures, struct rules_scratch *scratch);
 void rules_set_builtin(struct rules *rules, const char *builtin, rules_builtin_fn fn, void *ctx);
 /* The builtin of rule `index`, or NULL for an ordinary rule. */
 const char *rules_builtin_of(const struct rules *rules, size_t index);

@@ -24,7 +24,7 @@ void table_free(struct table *t)
     t->cap = t->used = 0;
 }
 
-struct entry *table_find(struct table *t, int id)
+struct entry *table_find(const struct table *t, int id)
 {
     for (size_t i = slot_of(t, id);; i = (i + 1) & (t->cap - 1)) {
         if (t->slots[i].id == id)

@@ -52,7 +52,8 @@ struct table {
 
 void table_init(struct table *t);
 void table_free(struct table *t);
-struct entry *table_find(struct table *t, int id);
+/* The entry with this id, or NULL; a const table gives an entry that must not be written. */
+struct entry *table_find(const struct table *t, int id);
 /* A zeroed entry with this id; the id must not be present. May move other entries. */
 struct entry *table_insert(struct table *t, int id);
 void table_delete(struct table *t, struct entry *e);

@@ -140,6 +140,12 @@ const struct tracker_new_process *tracker_new_at(const struct tracker *t, size_t
     return index < t->ndecisions ? &t->decisions[index].out : NULL;
 }
 
+bool tracker_has_process(const struct tracker *t, int pid, uint64_t starttime_ticks)
+{
+    const struct entry *e = table_find(&t->procs, pid);
+    return e && e->starttime_ticks == starttime_ticks;
+}
+
 const struct tracker_errors *tracker_errors(const struct tracker *t)
 {
     return &t->errors;

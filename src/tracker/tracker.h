@@ -164,6 +164,10 @@ struct tracker_new_process {
 size_t tracker_new_count(const struct tracker *tracker);
 const struct tracker_new_process *tracker_new_at(const struct tracker *tracker, size_t index);
 
+/* Whether the last scan that listed the procfs saw the process (pid, starttime): in a group or
+ * ignored. What a collector that follows a process asks instead of reading its stat again. */
+bool tracker_has_process(const struct tracker *tracker, int pid, uint64_t starttime_ticks);
+
 const struct tracker_errors *tracker_errors(const struct tracker *tracker);
 /* Live processes known to the tracker after the last scan: in a group, and ignored. */
 size_t tracker_tracked_count(const struct tracker *tracker);

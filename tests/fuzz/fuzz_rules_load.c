@@ -12,12 +12,13 @@ static void on_warning(void *arg, const char *message)
 }
 
 /* Fills the builtin's captures (vmid, name) the way the PVE matcher does. */
-static bool fake_pve(void *ctx, const struct proc_identity *id, struct rules_span *captures)
+static bool fake_pve(void *ctx, const struct proc_identity *id, struct rules_span *captures,
+                     struct rules_scratch *scratch)
 {
     (void)ctx;
     (void)id;
-    captures[0] = (struct rules_span){"100", 3};
-    captures[1] = (struct rules_span){"web", 3};
+    captures[0] = rules_scratch_put(scratch, "100", 3);
+    captures[1] = rules_scratch_put(scratch, "web", 3);
     return true;
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -193,6 +194,19 @@ static void test_btime(void **state)
     assert_int_equal(proc_parse_btime(buf, n, &btime), 0);
     assert_int_equal(btime, 1795236808);
     assert_int_equal(proc_parse_btime("cpu 1 2 3\n", 10, &btime), -EINVAL);
+}
+
+static void test_meminfo_total(void **state)
+{
+    (void)state;
+    const char *meminfo = "MemTotal:       16329184 kB\nMemFree:         1214420 kB\n";
+    uint64_t bytes = 0;
+    assert_int_equal(proc_parse_meminfo_total(meminfo, strlen(meminfo), &bytes), 0);
+    assert_true(bytes == 16329184ull * 1024);
+    /* Only `len` bytes count, and the key must start a line. */
+    assert_int_equal(proc_parse_meminfo_total(meminfo, 9, &bytes), -EINVAL);
+    const char *other = "HugeMemTotal: 5 kB\nMemFree: 1 kB\n";
+    assert_int_equal(proc_parse_meminfo_total(other, strlen(other), &bytes), -EINVAL);
 }
 
 static void test_cmdline_split(void **state)
@@ -535,6 +549,87 @@ static void test_reader_live_sees_a_child_come_and_go(void **state)
     proc_reader_free(r);
 }
 
+/* ---- Files and directories under a root, for the collectors beside the tracker ---- */
+
+static void count_name(void *arg, const char *name, unsigned char type)
+{
+    (void)type;
+    if (strcmp(name, "tap100i0") == 0 || strcmp(name, "lo") == 0)
+        (*(int *)arg)++;
+}
+
+static void test_reader_reads_files_under_a_root(void **state)
+{
+    (void)state;
+    char err[256];
+    struct proc_reader *r = proc_reader_new(PROCFS, err, sizeof(err));
+    assert_non_null(r);
+
+    /* NULL root: the procfs itself. */
+    const char *data;
+    ssize_t n = proc_reader_file(r, NULL, "3877/comm", 4096, &data);
+    assert_true(n > 0);
+    assert_int_equal(strlen(data), n);
+    assert_int_equal(proc_reader_file(r, NULL, "3877/nothing", 4096, &data), -ENOENT);
+    struct proc_stat st;
+    assert_int_equal(proc_reader_stat(r, 3877, &st), 0);
+    assert_string_equal(st.comm, "a) (b");
+    assert_int_equal(proc_reader_stat(r, 999999, &st), -ESRCH);
+
+    /* A directory by path: a sysfs-like tree. */
+    char root[] = "/tmp/pt-proc-root-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    char path[256];
+    snprintf(path, sizeof(path), "%s/net", root);
+    assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(path, sizeof(path), "%s/net/tap100i0", root);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("123456789\n", f);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/net/lo", root);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+
+    assert_int_equal(proc_reader_file(r, root, "net/tap100i0", 4096, &data), 10);
+    assert_string_equal(data, "123456789\n");
+    assert_int_equal(proc_reader_file(r, root, "net/tap100i0", 4, &data), 4); /* cut */
+    assert_string_equal(data, "1234");
+    int64_t mtime = 0;
+    assert_int_equal(proc_reader_mtime(r, root, "net/tap100i0", &mtime), 0);
+    assert_true(mtime > 0);
+    assert_int_equal(proc_reader_mtime(r, root, "net/tap999i0", &mtime), -ENOENT);
+    int found = 0;
+    assert_int_equal(proc_reader_dir(r, root, "net", count_name, &found), 0);
+    assert_int_equal(found, 2);
+    assert_int_equal(proc_reader_dir(r, root, "absent", count_name, &found), -ENOENT);
+
+    /* The buffer is the reader's own: the per-process reads leave it alone, and an identity
+     * read before stays intact. */
+    assert_int_equal(proc_reader_file(r, root, "net/tap100i0", 4096, &data), 10);
+    struct proc_metrics m;
+    assert_int_equal(proc_reader_metrics(r, 3877, 0, &m), 0);
+    assert_string_equal(data, "123456789\n");
+    assert_int_equal(proc_reader_stat(r, 3877, &st), 0);
+    struct proc_identity id;
+    unsigned failed;
+    assert_int_equal(
+        proc_reader_identity(r, &st, PROC_NEED_CMDLINE | PROC_NEED_CGROUP, &id, &failed), 0);
+    assert_int_equal(proc_reader_file(r, root, "net/tap100i0", 4096, &data), 10);
+    assert_string_equal(id.argv[0], "./cap");
+    assert_string_equal(id.cmdline, "./cap --flag arg with space");
+    assert_int_equal(id.ncgroups, 10);
+
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/net/tap100i0", root);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/net", root);
+    rmdir(path);
+    rmdir(root);
+    proc_reader_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -547,6 +642,7 @@ int main(void)
         cmocka_unit_test(test_io_fields),
         cmocka_unit_test(test_limits_nofile),
         cmocka_unit_test(test_btime),
+        cmocka_unit_test(test_meminfo_total),
         cmocka_unit_test(test_cmdline_split),
         cmocka_unit_test(test_cgroup_paths),
         cmocka_unit_test(test_schedstat),
@@ -557,6 +653,7 @@ int main(void)
         cmocka_unit_test(test_reader_refuses_a_tree_without_btime),
         cmocka_unit_test(test_reader_finds_btime_of_a_large_host),
         cmocka_unit_test(test_reader_live_sees_a_child_come_and_go),
+        cmocka_unit_test(test_reader_reads_files_under_a_root),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "pve/pve_parse.h"
+#include "pve/pve_status.h"
 
 #define PVE_FIXTURES FIXTURES_DIR "/pve"
 #define MIB (UINT64_C(1) << 20)
@@ -907,6 +908,75 @@ static void test_truncated_files_never_crash(void **state)
     }
 }
 
+/* ---- The memory lines of status ---- */
+
+static void test_status_memory_real_file(void **state)
+{
+    (void)state;
+    static char buf[8192];
+    FILE *f = fopen(FIXTURES_DIR "/proc/3877/status", "rb");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    struct pve_status_memory m;
+    assert_int_equal(pve_parse_status_memory(buf, n, &m), 0);
+    /* VmPeak VmSize VmLck VmPin VmHWM VmRSS RssAnon RssFile RssShmem VmData VmStk VmExe VmLib
+     * VmPTE VmSwap HugetlbPages, in file order. */
+    assert_int_equal(m.nmem, 16);
+    assert_string_equal(m.key[0], "vmpeak");
+    assert_int_equal(m.bytes[0], 18868 * 1024);
+    assert_string_equal(m.key[6], "rssanon");
+    assert_int_equal(m.bytes[6], 116 * 1024);
+    assert_string_equal(m.key[15], "hugetlbpages");
+    assert_int_equal(m.vmrss_bytes, 1456 * 1024);
+    assert_int_equal(m.threads, 3);
+}
+
+static void test_status_memory_bounds(void **state)
+{
+    (void)state;
+    /* Only `len` bytes count: the Threads line past it is not seen. */
+    const char *text = "VmRSS:\t 100 kB\nThreads:\t7\n";
+    struct pve_status_memory m;
+    assert_int_equal(pve_parse_status_memory(text, strlen("VmRSS:\t 100 kB\n"), &m), -EINVAL);
+    assert_int_equal(pve_parse_status_memory(text, strlen(text), &m), 0);
+    assert_int_equal(m.vmrss_bytes, 100 * 1024);
+    assert_int_equal(m.threads, 7);
+
+    /* Keys too long for the table are skipped; the table holds at most PVE_MEM_KEYS lines; a key
+     * without a number is not one. */
+    static char many[8192];
+    size_t len = 0;
+    len += (size_t)snprintf(many + len, sizeof(many) - len,
+                            "VmAVeryLongKeyThatDoesNotFit:\t1 kB\nVmNothing:\t\nName:\tkvm\n");
+    for (int i = 0; i < PVE_MEM_KEYS + 5; i++)
+        len += (size_t)snprintf(many + len, sizeof(many) - len, "Rss%d:\t%d kB\n", i, i);
+    len += (size_t)snprintf(many + len, sizeof(many) - len, "Threads:\t18\n");
+    assert_int_equal(pve_parse_status_memory(many, len, &m), 0);
+    assert_int_equal(m.nmem, PVE_MEM_KEYS);
+    assert_string_equal(m.key[0], "rss0");
+    assert_string_equal(m.key[PVE_MEM_KEYS - 1], "rss23");
+    assert_int_equal(m.bytes[PVE_MEM_KEYS - 1], 23 * 1024);
+    assert_int_equal(m.vmrss_bytes, 0);
+    assert_int_equal(m.threads, 18);
+
+    /* Every cut of a real file parses or says -EINVAL, reading nothing past the cut. */
+    static char buf[8192];
+    FILE *f = fopen(FIXTURES_DIR "/proc/3877/status", "rb");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    for (size_t cut = 0; cut <= n; cut++) {
+        char *exact = malloc(cut ? cut : 1);
+        assert_non_null(exact);
+        memcpy(exact, buf, cut);
+        int rc = pve_parse_status_memory(exact, cut, &m);
+        assert_true(rc == 0 || rc == -EINVAL);
+        assert_true(m.nmem <= PVE_MEM_KEYS);
+        free(exact);
+    }
+}
+
 /* A small deterministic generator, so a failure reproduces. */
 static uint32_t rng_next(uint32_t *s)
 {
@@ -1042,6 +1112,8 @@ int main(void)
         cmocka_unit_test(test_u64_line),
         cmocka_unit_test(test_truncated_cmdlines_never_crash),
         cmocka_unit_test(test_truncated_files_never_crash),
+        cmocka_unit_test(test_status_memory_real_file),
+        cmocka_unit_test(test_status_memory_bounds),
         cmocka_unit_test(test_random_input_never_crashes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -743,15 +743,19 @@ static void test_binary_garbage_is_refused(void **state)
 
 /* ---- Built-in matchers ---- */
 
-/* A stand-in for the PVE matcher: comm "kvm" with argv[2] as the vmid. */
-static bool fake_vm_matcher(void *ctx, const struct proc_identity *id, struct rules_span *caps)
+/* A stand-in for the PVE matcher: comm "kvm" with argv[2] as the vmid (a capture into the
+ * identity), and a name written into the scratch the rules lend. */
+static bool fake_vm_matcher(void *ctx, const struct proc_identity *id, struct rules_span *caps,
+                            struct rules_scratch *scratch)
 {
     int *calls = ctx;
     (*calls)++;
     if (strcmp(id->comm, "kvm") != 0 || id->argc < 3)
         return false;
     caps[0] = (struct rules_span){id->argv[2], strlen(id->argv[2])};
-    caps[1] = (struct rules_span){"web", 3};
+    char name[] = "web";
+    caps[1] = rules_scratch_put(scratch, name, 3);
+    memset(name, 'x', 3); /* the capture is the rules' copy */
     return true;
 }
 
@@ -789,6 +793,47 @@ static void test_builtin_item_matches_through_its_function(void **state)
     rules_free(rules);
 }
 
+/* A builtin whose name capture is a long run of one letter, taken from argv[1]. */
+static bool long_name_matcher(void *ctx, const struct proc_identity *id, struct rules_span *caps,
+                              struct rules_scratch *scratch)
+{
+    (void)ctx;
+    char name[300];
+    memset(name, id->argv[1][0], sizeof(name));
+    caps[0] = rules_scratch_put(scratch, id->argv[1], 1);
+    caps[1] = rules_scratch_put(scratch, name, sizeof(name));
+    return true;
+}
+
+static void test_builtin_scratch_is_lent_afresh_to_each_call(void **state)
+{
+    (void)state;
+    struct rules *rules = load("process_names:\n  - name: '{{.Matches.vmid}}{{.Matches.name}}'\n"
+                               "    builtin: pve-qemu\n");
+    rules_set_builtin(rules, "pve-qemu", long_name_matcher, NULL);
+    struct fake_proc p, q;
+    char a[302], b[302];
+    memset(a, 'a', 301);
+    a[301] = '\0';
+    memset(b, 'b', 301);
+    b[301] = '\0';
+    /* Each match renders its whole name: the second is not cut by what the first left. */
+    assert_match(rules, make_proc(&p, "kvm", ARGV("kvm", "a")), 0, a);
+    assert_match(rules, make_proc(&q, "kvm", ARGV("kvm", "b")), 0, b);
+    rules_free(rules);
+
+    /* What does not fit is cut, never written past the storage. */
+    struct rules_scratch scratch = {.used = 0};
+    static char big[RULES_SCRATCH_SIZE + 10];
+    memset(big, 'z', sizeof(big));
+    struct rules_span s1 = rules_scratch_put(&scratch, big, 10);
+    struct rules_span s2 = rules_scratch_put(&scratch, big, sizeof(big));
+    assert_int_equal(s1.len, 10);
+    assert_int_equal(s2.len, RULES_SCRATCH_SIZE - 10);
+    assert_ptr_equal(s2.ptr, scratch.text + 10);
+    assert_int_equal(rules_scratch_put(&scratch, "x", 1).len, 0);
+}
+
 static void test_builtin_item_errors(void **state)
 {
     (void)state;
@@ -813,6 +858,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_builtin_item_matches_through_its_function),
+        cmocka_unit_test(test_builtin_scratch_is_lent_afresh_to_each_call),
         cmocka_unit_test(test_builtin_item_errors),
         cmocka_unit_test(test_packaged_all_yaml_groups_processes_with_a_cmdline_by_comm),
         cmocka_unit_test(test_embedded_default_config_is_pve_then_the_catch_all),

@@ -488,6 +488,27 @@ static void test_each_scan_lists_the_decisions_it_took(void **state)
     assert_string_equal(tracker_new_at(fx->t, 0)->group, "late");
 }
 
+static void test_has_process_knows_pid_and_start_time(void **state)
+{
+    struct fixture *fx = *state;
+    fake_set(&fx->fake, 10, "app", 100);
+    fake_set(&fx->fake, 30, "xlone", 300); /* ignored */
+    scan(fx);
+    assert_true(tracker_has_process(fx->t, 10, 100));
+    assert_true(tracker_has_process(fx->t, 30, 300));
+    assert_false(tracker_has_process(fx->t, 10, 101)); /* another start: another process */
+    assert_false(tracker_has_process(fx->t, 11, 100));
+
+    /* pid 10 exits and is reused. */
+    fake_remove(&fx->fake, 10);
+    scan(fx);
+    assert_false(tracker_has_process(fx->t, 10, 100));
+    fake_set(&fx->fake, 10, "app", 900);
+    scan(fx);
+    assert_false(tracker_has_process(fx->t, 10, 100));
+    assert_true(tracker_has_process(fx->t, 10, 900));
+}
+
 static void test_reused_parent_pid_is_not_an_ancestor(void **state)
 {
     struct fixture *fx = *state;
@@ -1243,6 +1264,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_child_joins_nearest_tracked_ancestor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_each_scan_lists_the_decisions_it_took, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_has_process_knows_pid_and_start_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reused_parent_pid_is_not_an_ancestor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exited_parent_is_looked_past, setup, teardown),
         cmocka_unit_test(test_children_off_leaves_unmatched_ignored),

@@ -1,0 +1,108 @@
+#include "pve/pve_counters.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "pve/pve_parse.h"
+#include "tracker/counter.h"
+#include "util/xalloc.h"
+
+/* A sysfs or cgroup file of one number: "18446744073709551615\n" at most. */
+#define NUMBER_FILE_MAX 64
+/* A PSI file: two lines of four fields. */
+#define PRESSURE_FILE_MAX 4096
+
+void pve_counters_restart(struct pve_vm *vm)
+{
+    for (size_t i = 0; i < vm->nnics; i++)
+        vm->nics[i].has_last = false;
+    for (int r = 0; r < PVE_RESOURCES; r++)
+        vm->has_last_some[r] = vm->has_last_full[r] = false;
+}
+
+static struct pve_nic *nic_get(struct pve_vm *vm, const char *ifname)
+{
+    for (size_t i = 0; i < vm->nnics; i++)
+        if (strcmp(vm->nics[i].ifname, ifname) == 0)
+            return &vm->nics[i];
+    vm->nics = xgrow(vm->nics, &vm->nics_cap, vm->nnics + 1, sizeof(*vm->nics));
+    struct pve_nic *nic = &vm->nics[vm->nnics++];
+    memset(nic, 0, sizeof(*nic));
+    size_t len = strnlen(ifname, sizeof(nic->ifname) - 1); /* tap names are at most 15 bytes */
+    memcpy(nic->ifname, ifname, len);
+    nic->ifname[len] = '\0';
+    /* Keep them in name order for the output. */
+    for (size_t i = vm->nnics - 1; i > 0 && strcmp(vm->nics[i - 1].ifname, ifname) > 0; i--) {
+        struct pve_nic tmp = vm->nics[i];
+        vm->nics[i] = vm->nics[i - 1];
+        vm->nics[i - 1] = tmp;
+        nic = &vm->nics[i - 1];
+    }
+    return nic;
+}
+
+/* Reads a file of one unsigned number under `root`. */
+static bool read_number(struct proc_reader *reader, const char *root, const char *name,
+                        uint64_t *out)
+{
+    const char *data;
+    ssize_t n = proc_reader_file(reader, root, name, NUMBER_FILE_MAX, &data);
+    return n > 0 && pve_parse_u64_line(data, (size_t)n, out) == 0;
+}
+
+bool pve_nic_refresh(struct pve_vm *vm, struct proc_reader *reader, const char *sysfs,
+                     const char *ifname, bool from_zero)
+{
+    /* The host's tap counts what it sends to the guest as transmitted: PVE reports that as the
+     * guest's receive (netin), and so do we. */
+    static const char *const files[PVE_NIC_STATS] = {
+        [PVE_NIC_RECEIVE_BYTES] = "tx_bytes",     [PVE_NIC_TRANSMIT_BYTES] = "rx_bytes",
+        [PVE_NIC_RECEIVE_PACKETS] = "tx_packets", [PVE_NIC_TRANSMIT_PACKETS] = "rx_packets",
+        [PVE_NIC_RECEIVE_ERRORS] = "tx_errors",   [PVE_NIC_TRANSMIT_ERRORS] = "rx_errors",
+        [PVE_NIC_RECEIVE_DROPS] = "tx_dropped",   [PVE_NIC_TRANSMIT_DROPS] = "rx_dropped",
+    };
+    uint64_t raw[PVE_NIC_STATS];
+    for (int s = 0; s < PVE_NIC_STATS; s++) {
+        char name[128];
+        int len = snprintf(name, sizeof(name), "class/net/%s/statistics/%s", ifname, files[s]);
+        if (len < 0 || (size_t)len >= sizeof(name) || !read_number(reader, sysfs, name, &raw[s]))
+            return false;
+    }
+    struct pve_nic *nic = nic_get(vm, ifname);
+    /* One baseline for the eight files: they come and go with the tap. A reading below it is a
+     * tap recreated (a NIC unplugged and plugged again): it counts from zero. */
+    for (int s = 0; s < PVE_NIC_STATS; s++) {
+        bool has_last = nic->has_last;
+        nic->total[s] +=
+            tracker_delta(&nic->last[s], &has_last, raw[s], from_zero, TRACKER_DROP_RESTART);
+    }
+    nic->has_last = true;
+    nic->present = true;
+    return true;
+}
+
+void pve_scope_refresh(struct pve_vm *vm, struct proc_reader *reader, const char *cgroupfs,
+                       bool from_zero)
+{
+    char name[128];
+    for (int r = 0; r < PVE_RESOURCES; r++) {
+        snprintf(name, sizeof(name), "qemu.slice/%u.scope/%s.pressure", vm->vmid,
+                 pve_resource_name((enum pve_resource)r));
+        const char *data;
+        ssize_t n = proc_reader_file(reader, cgroupfs, name, PRESSURE_FILE_MAX, &data);
+        struct pve_pressure p;
+        vm->has_pressure[r] = n > 0 && pve_parse_pressure(data, (size_t)n, &p) == 0;
+        if (!vm->has_pressure[r])
+            continue;
+        /* "some ... total=<us>": a recreated scope starts again from zero. */
+        vm->pressure_some_us[r] += tracker_delta(&vm->last_some_us[r], &vm->has_last_some[r],
+                                                 p.some_total_us, from_zero, TRACKER_DROP_RESTART);
+        if (p.has_full) /* "full ... total=<us>", absent from cpu.pressure before Linux 5.13 */
+            vm->pressure_full_us[r] +=
+                tracker_delta(&vm->last_full_us[r], &vm->has_last_full[r], p.full_total_us,
+                              from_zero, TRACKER_DROP_RESTART);
+        vm->has_full[r] = p.has_full;
+    }
+    snprintf(name, sizeof(name), "qemu.slice/%u.scope/memory.current", vm->vmid);
+    vm->has_memory_current = read_number(reader, cgroupfs, name, &vm->memory_current_bytes);
+}

@@ -1,0 +1,511 @@
+/* The PVE collector on a fixture tree of a PVE host (procfs with QEMU processes from real PVE
+ * command lines, VM configs, sysfs taps, cgroup scopes): the builtin matcher through the rules,
+ * the tracker's decisions handed over after each scan, and the refresh after it. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proc/proc_reader.h"
+#include "pve/pve.h"
+#include "rules/rules.h"
+#include "tracker/tracker.h"
+
+#define QEMU "/usr/bin/qemu-system-x86_64"
+#define BTIME 1700000000
+#define START_A 1000
+#define START_B 5000
+
+/* ---- the fixture host ---- */
+
+struct host {
+    char root[64];
+    char proc[96], conf[96], sys[96], cgroup[96];
+};
+
+static void put(const char *dir, const char *rel, const char *content, size_t len)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    for (char *p = path + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(path, 0755);
+            *p = '/';
+        }
+    }
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(content, 1, len, f), len);
+    fclose(f);
+}
+
+static void puts_at(const char *dir, const char *rel, const char *text)
+{
+    put(dir, rel, text, strlen(text));
+}
+
+/* argv of a fixture command line: one option per line, split at the first space. */
+struct argv {
+    char text[32768];
+    const char *v[512];
+    size_t n;
+};
+
+static void argv_from_fixture(struct argv *a, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/pve/%s", FIXTURES_DIR, name);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    size_t len = fread(a->text, 1, sizeof(a->text) - 1, f);
+    fclose(f);
+    a->text[len] = '\0';
+    a->n = 0;
+    for (char *line = strtok(a->text, "\n"); line; line = strtok(NULL, "\n")) {
+        char *sp = strchr(line, ' ');
+        if (sp)
+            *sp = '\0';
+        a->v[a->n++] = line;
+        if (sp)
+            a->v[a->n++] = sp + 1;
+    }
+}
+
+static void argv_from_list(struct argv *a, const char *const *list)
+{
+    a->n = 0;
+    while (list[a->n]) {
+        a->v[a->n] = list[a->n];
+        a->n++;
+    }
+}
+
+/* A process with its stat, status, cmdline, exe and cgroup, and `nvcpus` "CPU n/KVM" threads
+ * besides the main one. */
+static void process(struct host *h, int pid, const char *comm, const struct argv *argv,
+                    const char *exe, const char *cgroup, uint64_t start, int nvcpus,
+                    uint64_t vmrss_kb)
+{
+    char rel[128];
+    static char text[16384];
+    int threads = 1 + nvcpus;
+    snprintf(rel, sizeof(rel), "%d/stat", pid);
+    snprintf(text, sizeof(text),
+             "%d (%s) S 1 %d %d 0 -1 4194560 0 0 0 0 10 5 0 0 20 0 %d 0 %llu 1000 100 "
+             "18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+             pid, comm, pid, pid, threads, (unsigned long long)start);
+    puts_at(h->proc, rel, text);
+    snprintf(rel, sizeof(rel), "%d/status", pid);
+    snprintf(text, sizeof(text),
+             "Name:\t%s\nUid:\t0\t0\t0\t0\nVmPeak:\t 3000000 kB\nVmRSS:\t %llu kB\n"
+             "RssAnon:\t 100 kB\nHugetlbPages:\t 0 kB\nThreads:\t%d\n"
+             "voluntary_ctxt_switches:\t1\nnonvoluntary_ctxt_switches:\t0\n",
+             comm, (unsigned long long)vmrss_kb, threads);
+    puts_at(h->proc, rel, text);
+    size_t len = 0;
+    for (size_t i = 0; i < argv->n; i++) {
+        size_t n = strlen(argv->v[i]) + 1;
+        assert_true(len + n < sizeof(text));
+        memcpy(text + len, argv->v[i], n);
+        len += n;
+    }
+    snprintf(rel, sizeof(rel), "%d/cmdline", pid);
+    put(h->proc, rel, text, len);
+    snprintf(rel, sizeof(rel), "%d/cgroup", pid);
+    snprintf(text, sizeof(text), "0::%s\n", cgroup);
+    puts_at(h->proc, rel, text);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%d/exe", h->proc, pid);
+    unlink(path);
+    assert_int_equal(symlink(exe, path), 0);
+    for (int t = 0; t < threads; t++) {
+        snprintf(rel, sizeof(rel), "%d/task/%d/comm", pid, pid + t);
+        if (t == 0)
+            snprintf(text, sizeof(text), "%s\n", comm);
+        else
+            snprintf(text, sizeof(text), "CPU %d/KVM\n", t - 1);
+        puts_at(h->proc, rel, text);
+    }
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void remove_tree(const char *dir)
+{
+    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void remove_process(struct host *h, int pid)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%d", h->proc, pid);
+    remove_tree(path);
+}
+
+static void tap(struct host *h, const char *name, uint64_t tx_bytes, uint64_t rx_bytes)
+{
+    static const char *const stats[] = {"rx_packets", "tx_packets", "rx_errors",
+                                        "tx_errors",  "rx_dropped", "tx_dropped"};
+    char rel[256], text[32];
+    snprintf(rel, sizeof(rel), "class/net/%s/statistics/tx_bytes", name);
+    snprintf(text, sizeof(text), "%llu\n", (unsigned long long)tx_bytes);
+    puts_at(h->sys, rel, text);
+    snprintf(rel, sizeof(rel), "class/net/%s/statistics/rx_bytes", name);
+    snprintf(text, sizeof(text), "%llu\n", (unsigned long long)rx_bytes);
+    puts_at(h->sys, rel, text);
+    for (size_t i = 0; i < sizeof(stats) / sizeof(stats[0]); i++) {
+        snprintf(rel, sizeof(rel), "class/net/%s/statistics/%s", name, stats[i]);
+        puts_at(h->sys, rel, "0\n");
+    }
+}
+
+static void scope(struct host *h, unsigned vmid, uint64_t cpu_some_us)
+{
+    char rel[256], text[256];
+    const char *line = "%s avg10=0.00 avg60=0.00 avg300=0.00 total=%llu\n";
+    snprintf(rel, sizeof(rel), "qemu.slice/%u.scope/cpu.pressure", vmid);
+    int n = snprintf(text, sizeof(text), line, "some", (unsigned long long)cpu_some_us);
+    snprintf(text + n, sizeof(text) - (size_t)n, line, "full", 0ull);
+    puts_at(h->cgroup, rel, text);
+    snprintf(rel, sizeof(rel), "qemu.slice/%u.scope/memory.current", vmid);
+    puts_at(h->cgroup, rel, "1000000\n");
+}
+
+static const char *const swtpm_argv[] = {"swtpm", "socket", "--terminate", NULL};
+
+/* VM 100 (fixture A) with its swtpm, VM 103 (fixture B, exe deleted by an upgrade) with a helper
+ * of its own, a QEMU process without a config, and a shell. */
+static void host_new(struct host *h)
+{
+    strcpy(h->root, "/tmp/pt-pve-collector-XXXXXX");
+    assert_non_null(mkdtemp(h->root));
+    snprintf(h->proc, sizeof(h->proc), "%s/proc", h->root);
+    snprintf(h->conf, sizeof(h->conf), "%s/qemu-server", h->root);
+    snprintf(h->sys, sizeof(h->sys), "%s/sys", h->root);
+    snprintf(h->cgroup, sizeof(h->cgroup), "%s/cgroup", h->root);
+    char text[64];
+    snprintf(text, sizeof(text), "cpu  1 2 3 4\nbtime %d\n", BTIME);
+    puts_at(h->proc, "stat", text);
+    puts_at(h->proc, "meminfo", "MemTotal:       16777216 kB\nMemFree: 1 kB\n");
+
+    static struct argv a, b, other;
+    argv_from_fixture(&a, "cmdline-a.txt");
+    argv_from_fixture(&b, "cmdline-b.txt");
+    process(h, 5000, "kvm", &a, QEMU, "/qemu.slice/100.scope", START_A, 4, 2000000);
+    argv_from_list(&other, swtpm_argv);
+    process(h, 5001, "swtpm", &other, "/usr/bin/swtpm", "/qemu.slice/103.scope", START_A, 0, 0);
+    process(h, 5010, "swtpm", &other, "/usr/bin/swtpm", "/qemu.slice/100.scope", START_A, 0, 0);
+    process(h, 6000, "kvm", &b, QEMU " (deleted)", "/qemu.slice/103.scope", START_A, 2, 1000);
+    argv_from_list(&other, (const char *const[]){"/usr/bin/kvm", "-id", "999", NULL});
+    process(h, 7000, "kvm", &other, QEMU, "/", START_A, 0, 0);
+    argv_from_list(&other, (const char *const[]){"bash", NULL});
+    process(h, 8000, "bash", &other, "/usr/bin/bash", "/user.slice", START_A, 0, 0);
+
+    puts_at(h->conf, "100.conf", "cores: 16\ncpu: x86-64-v2-AES\nmemory: 2048\nname: s\n");
+    puts_at(h->conf, "103.conf", "cores: 20\nmemory: 20480\nname: MCP\nsockets: 1\n");
+    tap(h, "tap100i0", 2000, 1000);
+    tap(h, "tap103i0", 6, 5);
+    tap(h, "fwbr100i0", 99, 99);
+    scope(h, 100, 1000000);
+}
+
+/* ---- the exporter's loop, in small: scan, hand over the decisions, refresh ---- */
+
+struct world {
+    struct host host;
+    struct proc_reader *reader;
+    struct rules *rules;
+    struct tracker *tracker;
+    struct tracker_source source;
+    struct pve *pve;
+    unsigned handed; /* decisions given to pve_note_new() */
+};
+
+static int src_list(void *ctx)
+{
+    return proc_reader_list(ctx);
+}
+
+static int src_next(void *ctx, struct proc_stat *stat)
+{
+    return proc_reader_next(ctx, stat);
+}
+
+static int src_identity(void *ctx, const struct proc_stat *stat, unsigned needs,
+                        struct proc_identity *id, unsigned *failed)
+{
+    return proc_reader_identity(ctx, stat, needs, id, failed);
+}
+
+static int src_metrics(void *ctx, int pid, unsigned wants, struct proc_metrics *m)
+{
+    return proc_reader_metrics(ctx, pid, wants, m);
+}
+
+static int src_tasks(void *ctx, int pid, const int **tids, size_t *ntids)
+{
+    return proc_reader_tasks(ctx, pid, tids, ntids);
+}
+
+static int src_thread(void *ctx, int pid, int tid, unsigned wants, struct proc_thread *thread,
+                      unsigned *failed)
+{
+    return proc_reader_thread(ctx, pid, tid, wants, thread, failed);
+}
+
+static uint64_t src_now_ticks(void *ctx)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    uint64_t hz = proc_reader_ticks_per_second(ctx);
+    return (uint64_t)ts.tv_sec * hz + (uint64_t)ts.tv_nsec / (1000000000ull / hz);
+}
+
+static int classify(void *ctx, const struct proc_identity *id, struct strbuf *groupname)
+{
+    return rules_match(ctx, id, groupname);
+}
+
+static struct world *world_new(const char *yaml)
+{
+    struct world *w = calloc(1, sizeof(*w));
+    assert_non_null(w);
+    host_new(&w->host);
+    char err[256];
+    w->reader = proc_reader_new(w->host.proc, err, sizeof(err));
+    assert_non_null(w->reader);
+    w->rules = rules_load_buffer("test.yml", yaml, strlen(yaml), err, sizeof(err), NULL, NULL);
+    assert_non_null(w->rules);
+    struct pve_options po = {.reader = w->reader,
+                             .config_dir = w->host.conf,
+                             .sysfs = w->host.sys,
+                             .cgroupfs = w->host.cgroup};
+    w->pve = pve_new(&po);
+    rules_set_builtin(w->rules, "pve-qemu", pve_match, w->pve);
+    w->source = (struct tracker_source){
+        .ctx = w->reader,
+        .list = src_list,
+        .next = src_next,
+        .identity = src_identity,
+        .metrics = src_metrics,
+        .tasks = src_tasks,
+        .thread = src_thread,
+        .now_ticks = src_now_ticks,
+    };
+    struct tracker_options to = {.page_size = 4096,
+                                 .ticks_per_second = proc_reader_ticks_per_second(w->reader)};
+    struct tracker_classifier c = {
+        .ctx = w->rules, .needs = rules_needs(w->rules), .classify = classify};
+    w->tracker = tracker_new(&to, &c);
+    return w;
+}
+
+static void world_scan(struct world *w)
+{
+    assert_int_equal(tracker_scan(w->tracker, &w->source), 0);
+    for (size_t i = 0; i < tracker_new_count(w->tracker); i++) {
+        const struct tracker_new_process *p = tracker_new_at(w->tracker, i);
+        const char *builtin = p->rule >= 0 ? rules_builtin_of(w->rules, (size_t)p->rule) : NULL;
+        if (builtin && strcmp(builtin, "pve-qemu") == 0) {
+            pve_note_new(w->pve, p);
+            w->handed++;
+        }
+    }
+    pve_refresh(w->pve, w->tracker);
+}
+
+static void world_free(struct world *w)
+{
+    tracker_free(w->tracker);
+    pve_free(w->pve);
+    rules_free(w->rules);
+    proc_reader_free(w->reader);
+    remove_tree(w->host.root);
+    free(w);
+}
+
+static const struct pve_vm *vm_of(const struct pve *pve, unsigned vmid)
+{
+    for (size_t i = 0; i < pve_vm_count(pve); i++)
+        if (pve_vm_at(pve, i)->vmid == vmid)
+            return pve_vm_at(pve, i);
+    return NULL;
+}
+
+static const struct pve_nic *nic_of(const struct pve_vm *vm, const char *ifname)
+{
+    for (size_t i = 0; i < vm->nnics; i++)
+        if (strcmp(vm->nics[i].ifname, ifname) == 0)
+            return &vm->nics[i];
+    return NULL;
+}
+
+#define DEFAULT_RULES "process_names:\n  - builtin: pve-qemu\n"
+
+/* ---- tests ---- */
+
+static void test_builtin_captures_survive_a_second_match(void **state)
+{
+    (void)state;
+    struct world *w = world_new(DEFAULT_RULES);
+    struct proc_stat st;
+    struct proc_identity id;
+    unsigned failed;
+    const unsigned needs = PROC_NEED_CMDLINE | PROC_NEED_EXE | PROC_NEED_CGROUP;
+
+    struct rules_span first[2], second[2], third[2];
+    struct rules_scratch s1 = {.used = 0}, s2 = {.used = 0}, s3 = {.used = 0};
+    assert_int_equal(proc_reader_stat(w->reader, 5000, &st), 0);
+    assert_int_equal(proc_reader_identity(w->reader, &st, needs, &id, &failed), 0);
+    assert_true(pve_match(w->pve, &id, first, &s1));
+    /* A helper of another VM, then a process that is none, matched in between. */
+    assert_int_equal(proc_reader_stat(w->reader, 5001, &st), 0);
+    assert_int_equal(proc_reader_identity(w->reader, &st, needs, &id, &failed), 0);
+    assert_true(pve_match(w->pve, &id, second, &s2));
+    assert_int_equal(proc_reader_stat(w->reader, 7000, &st), 0);
+    assert_int_equal(proc_reader_identity(w->reader, &st, needs, &id, &failed), 0);
+    assert_false(pve_match(w->pve, &id, third, &s3));
+
+    assert_int_equal(first[0].len, 3);
+    assert_memory_equal(first[0].ptr, "100", 3);
+    assert_int_equal(first[1].len, 1);
+    assert_memory_equal(first[1].ptr, "s", 1);
+    assert_int_equal(second[0].len, 3);
+    assert_memory_equal(second[0].ptr, "103", 3);
+    assert_int_equal(second[1].len, 3);
+    assert_memory_equal(second[1].ptr, "MCP", 3);
+    /* Matching learns nothing: VMs are known from decisions only. */
+    assert_int_equal(pve_vm_count(w->pve), 0);
+    world_free(w);
+}
+
+static void test_collector_learns_the_group_from_the_decision(void **state)
+{
+    (void)state;
+    struct world *w =
+        world_new("process_names:\n  - name: 'vm-{{.Matches.name}}-{{.Matches.vmid}}'\n"
+                  "    builtin: pve-qemu\n  - name: other\n    comm: [bash]\n");
+    world_scan(w);
+    /* QEMU 100, its swtpm, the helper of 103 (matched between QEMU 100 and its decision), QEMU
+     * 103. Not the QEMU without config, not the shell. */
+    assert_int_equal(w->handed, 4);
+    assert_int_equal(pve_vm_count(w->pve), 2);
+    const struct pve_vm *vm = vm_of(w->pve, 100);
+    assert_non_null(vm);
+    assert_string_equal(vm->group, "vm-s-100");
+    assert_int_equal(vm->pid, 5000);
+    assert_true(vm->running);
+    assert_string_equal(vm->name, "s");
+    assert_string_equal(vm->cpu, "x86-64-v2-AES");
+    assert_int_equal(vm->vcpus, 4); /* four "CPU n/KVM" threads */
+    assert_int_equal(vm->threads, 5);
+    assert_int_equal(vm->vmrss_bytes, 2000000ull * 1024);
+    assert_int_equal(vm->start_time_ns,
+                     BTIME * 1000000000ull +
+                         START_A * (1000000000ull / proc_reader_ticks_per_second(w->reader)));
+    assert_int_equal(pve_mem_total_bytes(w->pve), 16777216ull * 1024);
+    vm = vm_of(w->pve, 103);
+    assert_non_null(vm);
+    assert_string_equal(vm->group, "vm-MCP-103");
+    assert_int_equal(vm->pid, 6000);
+    assert_int_equal(tracker_group_find(w->tracker, "vm-MCP-103")->gauges.v[TRACKER_PROCS], 2);
+
+    /* A decision of a pid that is gone by the time it is handed over teaches nothing. */
+    struct tracker_new_process gone = {
+        .pid = 5555, .starttime_ticks = 1, .comm = "kvm", .group = "vm-x-105", .rule = 0};
+    pve_note_new(w->pve, &gone);
+    assert_int_equal(pve_vm_count(w->pve), 2);
+
+    /* The same process decided again (a reload with another template): same VM, new group. */
+    struct tracker_new_process again = {
+        .pid = 5000, .starttime_ticks = START_A, .comm = "kvm", .group = "qemu/100", .rule = 0};
+    pve_note_new(w->pve, &again);
+    assert_string_equal(vm_of(w->pve, 100)->group, "qemu/100");
+    world_free(w);
+}
+
+static void test_nic_counters_through_tap_recreation_and_vm_restart(void **state)
+{
+    (void)state;
+    struct world *w = world_new(DEFAULT_RULES);
+    world_scan(w);
+    const struct pve_vm *vm = vm_of(w->pve, 100);
+    const struct pve_nic *nic = nic_of(vm, "tap100i0");
+    assert_non_null(nic);
+    assert_true(nic->present);
+    /* The first refresh sets the baselines. */
+    assert_int_equal(nic->total[PVE_NIC_RECEIVE_BYTES], 0);
+    assert_null(nic_of(vm, "fwbr100i0"));
+
+    /* Growth; the guest receives what the tap transmits. */
+    tap(&w->host, "tap100i0", 2500, 1300);
+    scope(&w->host, 100, 3000000);
+    world_scan(w);
+    nic = nic_of(vm_of(w->pve, 100), "tap100i0");
+    assert_int_equal(nic->total[PVE_NIC_RECEIVE_BYTES], 500);
+    assert_int_equal(nic->total[PVE_NIC_TRANSMIT_BYTES], 300);
+    assert_int_equal(vm_of(w->pve, 100)->pressure_some_us[PVE_CPU], 2000000);
+
+    /* The NIC unplugged and plugged again, QEMU unchanged: a new tap counting from zero. */
+    tap(&w->host, "tap100i0", 70, 40);
+    world_scan(w);
+    nic = nic_of(vm_of(w->pve, 100), "tap100i0");
+    assert_int_equal(nic->total[PVE_NIC_RECEIVE_BYTES], 570);
+    assert_int_equal(nic->total[PVE_NIC_TRANSMIT_BYTES], 340);
+
+    /* The VM restarts: a new QEMU process, whose new tap is already past the old reading when
+     * first seen. It counts whole, not from the old tap's baseline; so does the new scope. */
+    static struct argv a;
+    argv_from_fixture(&a, "cmdline-a.txt");
+    remove_process(&w->host, 5000);
+    process(&w->host, 5100, "kvm", &a, QEMU, "/qemu.slice/100.scope", START_B, 4, 1000);
+    tap(&w->host, "tap100i0", 3000, 100);
+    scope(&w->host, 100, 4000000);
+    world_scan(w);
+    vm = vm_of(w->pve, 100);
+    assert_int_equal(vm->pid, 5100);
+    assert_true(vm->running);
+    nic = nic_of(vm, "tap100i0");
+    assert_int_equal(nic->total[PVE_NIC_RECEIVE_BYTES], 3570);
+    assert_int_equal(nic->total[PVE_NIC_TRANSMIT_BYTES], 440);
+    assert_int_equal(vm->pressure_some_us[PVE_CPU], 2000000 + 4000000);
+
+    /* VM 103 stops and its config goes (migrated away): forgotten. VM 100 stops, config stays:
+     * known, not running. */
+    remove_process(&w->host, 6000);
+    char path[256];
+    snprintf(path, sizeof(path), "%s/103.conf", w->host.conf);
+    unlink(path);
+    remove_process(&w->host, 5100);
+    world_scan(w);
+    assert_null(vm_of(w->pve, 103));
+    assert_false(vm_of(w->pve, 100)->running);
+    world_free(w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_builtin_captures_survive_a_second_match),
+        cmocka_unit_test(test_collector_learns_the_group_from_the_decision),
+        cmocka_unit_test(test_nic_counters_through_tap_recreation_and_vm_restart),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
