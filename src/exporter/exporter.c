@@ -10,6 +10,7 @@
 #include "exporter/explain.h"
 #include "exporter/group_families.h"
 #include "exporter/own_families.h"
+#include "exporter/proc_source.h"
 #include "exporter/pve_families.h"
 #include "proc/proc_reader.h"
 #include "tracker/tracker.h"
@@ -44,56 +45,9 @@ struct exporter {
 
     /* Scratch for one exposition, reused across scrapes. */
     struct group_families *group_families;
+    struct pve_families *pve_families;
     struct strbuf scratch;
 };
-
-/* ---- the /proc reader as the tracker's source ---- */
-
-static int src_list(void *ctx)
-{
-    return proc_reader_list(ctx);
-}
-
-static int src_next(void *ctx, struct proc_stat *stat)
-{
-    return proc_reader_next(ctx, stat);
-}
-
-static int src_identity(void *ctx, const struct proc_stat *stat, unsigned needs,
-                        struct proc_identity *id, unsigned *failed)
-{
-    return proc_reader_identity(ctx, stat, needs, id, failed);
-}
-
-static int src_metrics(void *ctx, int pid, unsigned wants, struct proc_metrics *m)
-{
-    return proc_reader_metrics(ctx, pid, wants, m);
-}
-
-static int src_tasks(void *ctx, int pid, const int **tids, size_t *ntids)
-{
-    return proc_reader_tasks(ctx, pid, tids, ntids);
-}
-
-static int src_thread(void *ctx, int pid, int tid, unsigned wants, struct proc_thread *thread,
-                      unsigned *failed)
-{
-    return proc_reader_thread(ctx, pid, tid, wants, thread, failed);
-}
-
-static int src_schedstat(void *ctx, int pid, int tid, struct proc_schedstat *out)
-{
-    return proc_reader_schedstat(ctx, pid, tid, out);
-}
-
-static uint64_t src_now_ticks(void *ctx)
-{
-    /* stat's starttime counts from boot on CLOCK_BOOTTIME, suspended time included. */
-    struct timespec ts;
-    clock_gettime(CLOCK_BOOTTIME, &ts);
-    uint64_t hz = proc_reader_ticks_per_second(ctx);
-    return (uint64_t)ts.tv_sec * hz + (uint64_t)ts.tv_nsec / (1000000000ull / hz);
-}
 
 static int classify(void *ctx, const struct proc_identity *id, struct strbuf *groupname)
 {
@@ -213,21 +167,12 @@ struct exporter *exporter_new(const struct exporter_options *options, struct rul
     e->reload_ok = true;
     e->reload_success_time = wall_seconds();
     e->group_families = group_families_new();
+    e->pve_families = pve_families_new();
     if (options->explain)
         e->explain = explain_new();
     e->ticks_per_second = proc_reader_ticks_per_second(reader);
     e->btime = proc_reader_btime(reader);
-    e->source = (struct tracker_source){
-        .ctx = reader,
-        .list = src_list,
-        .next = src_next,
-        .identity = src_identity,
-        .metrics = src_metrics,
-        .tasks = src_tasks,
-        .thread = src_thread,
-        .schedstat = src_schedstat,
-        .now_ticks = src_now_ticks,
-    };
+    e->source = proc_source(reader);
     struct tracker_options topts = {
         .page_size = proc_reader_page_size(reader),
         .ticks_per_second = proc_reader_ticks_per_second(reader),
@@ -265,6 +210,7 @@ void exporter_free(struct exporter *e)
     pve_free(e->pve);
     explain_free(e->explain);
     group_families_free(e->group_families);
+    pve_families_free(e->pve_families);
     strbuf_free(&e->scratch);
     strbuf_free(&e->body);
     strbuf_free(&e->published);
@@ -310,7 +256,7 @@ static void scan_and_write(struct exporter *e)
                              e->options.smaps);
     own_families_write_errors(&e->body, tracker_errors(e->tracker), &e->scratch);
     if (e->last_scan_rc == 0)
-        pve_write_families(&e->body, e->pve, e->tracker, e->ticks_per_second);
+        pve_families_write(e->pve_families, &e->body, e->pve, e->tracker, &clock);
     write_self(e, &e->body);
 }
 

@@ -1,287 +1,470 @@
 #include "exporter/pve_families.h"
 
-#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "expo/expo.h"
+#include "util/xalloc.h"
 
 #define KVM "pve_kvm_"
 
-struct writer {
-    struct strbuf *out;
-    const struct pve *pve;
-    const struct tracker *tracker;
-    double hz;
-    struct strbuf labels;
+/* The row sets. */
+enum { ROWS_VMS, ROWS_INFO, ROWS_MEMORY, ROWS_NICS, ROWS_PRESSURE, ROWS_COUNT };
+
+/* What a series shows, for expo_series.kind. */
+enum {
+    COUNTER = 1,    /* index: enum tracker_counter of the VM's group; absent without a group */
+    CGROUP_MEMORY,  /* memory.current of the scope */
+    INCOMING,       /* 1 while migrating in */
+    MAXMEM,         /* configured memory, absent when unknown */
+    MEMORY_PERCENT, /* resident memory over the host's */
+    START_TIME,     /* of the QEMU process, ns since the epoch */
+    THREADS,        /* of the QEMU process */
+    VCORES,         /* absent when unknown */
+    ONE,            /* the constant 1 of pve_kvm_info */
+    MEMORY_LINE,    /* one memory line of status, in bytes */
+    NIC,            /* index: enum pve_nic_stat */
+    STALL_SOME,     /* PSI some total, microseconds */
+    STALL_FULL,     /* PSI full total, absent when the kernel has none for the resource */
 };
 
-typedef void (*vm_sample_fn)(struct writer *w, const struct pve_vm *vm,
-                             const struct tracker_group *g, const char *name);
+#define COUNT(label, counter)                                                                      \
+    {                                                                                              \
+        .label_value = label, .kind = COUNTER, .index = counter                                    \
+    }
+#define SECONDS(label, counter)                                                                    \
+    {                                                                                              \
+        .label_value = label, .kind = COUNTER, .index = counter, .unit = EXPO_UNIT_TICKS           \
+    }
+#define SHOW(what)                                                                                 \
+    {                                                                                              \
+        .kind = what                                                                               \
+    }
+#define SHOW_NIC(stat)                                                                             \
+    {                                                                                              \
+        .kind = NIC, .index = stat                                                                 \
+    }
+#define MICROS(what)                                                                               \
+    {                                                                                              \
+        .kind = what, .unit = EXPO_UNIT_MICROSECONDS                                               \
+    }
 
-static const char *id_labels(struct writer *w, const struct pve_vm *vm, const char *extra_name,
-                             const char *extra_value)
+/* In name order, as the rest of the output. */
+static const struct expo_family_def families[] = {
+    {KVM "cgroup_memory_bytes",
+     EXPO_GAUGE,
+     "memory.current of the VM's cgroup scope (qemu.slice/<vmid>.scope)",
+     ROWS_VMS,
+     0,
+     NULL,
+     {SHOW(CGROUP_MEMORY)}},
+    {KVM "cpu_seconds_total",
+     EXPO_COUNTER,
+     "CPU time of the VM's processes; iowait is block I/O delay (needs delay accounting)",
+     ROWS_VMS,
+     0,
+     "mode",
+     {SECONDS("iowait", TRACKER_BLKIO_DELAY), SECONDS("system", TRACKER_CPU_SYSTEM),
+      SECONDS("user", TRACKER_CPU_USER)}},
+    {KVM "ctx_switches_total",
+     EXPO_COUNTER,
+     "Context switches of the VM's processes",
+     ROWS_VMS,
+     0,
+     "type",
+     {COUNT("involuntary", TRACKER_CTX_NONVOLUNTARY), COUNT("voluntary", TRACKER_CTX_VOLUNTARY)}},
+    {KVM "guest_cpu_seconds_total",
+     EXPO_COUNTER,
+     "Time the VM's vCPUs ran guest code (part of user CPU time)",
+     ROWS_VMS,
+     0,
+     NULL,
+     {SECONDS(NULL, TRACKER_GUEST)}},
+    {KVM "incoming",
+     EXPO_GAUGE,
+     "1 while the VM was started with -incoming and its config is not on this node yet",
+     ROWS_VMS,
+     0,
+     NULL,
+     {SHOW(INCOMING)}},
+    {KVM "info",
+     EXPO_GAUGE,
+     "VM facts: name, configured cpu, tags, QEMU pid",
+     ROWS_INFO,
+     0,
+     NULL,
+     {SHOW(ONE)}},
+    {KVM "io_read_bytes_total",
+     EXPO_COUNTER,
+     "Bytes the VM's processes read from storage",
+     ROWS_VMS,
+     0,
+     NULL,
+     {COUNT(NULL, TRACKER_READ_BYTES)}},
+    {KVM "io_read_chars_total",
+     EXPO_COUNTER,
+     "Bytes the VM's processes read (rchar)",
+     ROWS_VMS,
+     0,
+     NULL,
+     {COUNT(NULL, TRACKER_READ_CHARS)}},
+    {KVM "io_read_count_total",
+     EXPO_COUNTER,
+     "Read syscalls of the VM's processes",
+     ROWS_VMS,
+     0,
+     NULL,
+     {COUNT(NULL, TRACKER_READ_SYSCALLS)}},
+    {KVM "io_write_bytes_total",
+     EXPO_COUNTER,
+     "Bytes the VM's processes wrote to storage",
+     ROWS_VMS,
+     0,
+     NULL,
+     {COUNT(NULL, TRACKER_WRITE_BYTES)}},
+    {KVM "io_write_chars_total",
+     EXPO_COUNTER,
+     "Bytes the VM's processes wrote (wchar)",
+     ROWS_VMS,
+     0,
+     NULL,
+     {COUNT(NULL, TRACKER_WRITE_CHARS)}},
+    {KVM "io_write_count_total",
+     EXPO_COUNTER,
+     "Write syscalls of the VM's processes",
+     ROWS_VMS,
+     0,
+     NULL,
+     {COUNT(NULL, TRACKER_WRITE_SYSCALLS)}},
+    {KVM "maxmem_bytes",
+     EXPO_GAUGE,
+     "Configured memory of the VM",
+     ROWS_VMS,
+     0,
+     NULL,
+     {SHOW(MAXMEM)}},
+    {KVM "memory_extended",
+     EXPO_GAUGE,
+     "Memory lines of the QEMU process's status, in bytes",
+     ROWS_MEMORY,
+     0,
+     NULL,
+     {SHOW(MEMORY_LINE)}},
+    {KVM "memory_percent",
+     EXPO_GAUGE,
+     "Resident memory of the QEMU process, percent of the host's",
+     ROWS_VMS,
+     0,
+     NULL,
+     {SHOW(MEMORY_PERCENT)}},
+    {KVM "network_receive_bytes_total",
+     EXPO_COUNTER,
+     "Bytes the VM received on a tap NIC (the tap's transmit)",
+     ROWS_NICS,
+     0,
+     NULL,
+     {SHOW_NIC(PVE_NIC_RECEIVE_BYTES)}},
+    {KVM "network_receive_drops_total",
+     EXPO_COUNTER,
+     "Received packets dropped, per tap NIC",
+     ROWS_NICS,
+     0,
+     NULL,
+     {SHOW_NIC(PVE_NIC_RECEIVE_DROPS)}},
+    {KVM "network_receive_errors_total",
+     EXPO_COUNTER,
+     "Receive errors, per tap NIC",
+     ROWS_NICS,
+     0,
+     NULL,
+     {SHOW_NIC(PVE_NIC_RECEIVE_ERRORS)}},
+    {KVM "network_receive_packets_total",
+     EXPO_COUNTER,
+     "Packets the VM received, per tap NIC",
+     ROWS_NICS,
+     0,
+     NULL,
+     {SHOW_NIC(PVE_NIC_RECEIVE_PACKETS)}},
+    {KVM "network_transmit_bytes_total",
+     EXPO_COUNTER,
+     "Bytes the VM sent on a tap NIC (the tap's receive)",
+     ROWS_NICS,
+     0,
+     NULL,
+     {SHOW_NIC(PVE_NIC_TRANSMIT_BYTES)}},
+    {KVM "network_transmit_drops_total",
+     EXPO_COUNTER,
+     "Sent packets dropped, per tap NIC",
+     ROWS_NICS,
+     0,
+     NULL,
+     {SHOW_NIC(PVE_NIC_TRANSMIT_DROPS)}},
+    {KVM "network_transmit_errors_total",
+     EXPO_COUNTER,
+     "Transmit errors, per tap NIC",
+     ROWS_NICS,
+     0,
+     NULL,
+     {SHOW_NIC(PVE_NIC_TRANSMIT_ERRORS)}},
+    {KVM "network_transmit_packets_total",
+     EXPO_COUNTER,
+     "Packets the VM sent, per tap NIC",
+     ROWS_NICS,
+     0,
+     NULL,
+     {SHOW_NIC(PVE_NIC_TRANSMIT_PACKETS)}},
+    {KVM "pressure_full_seconds_total",
+     EXPO_COUNTER,
+     "Time all of the VM's scope was stalled on a resource (PSI full)",
+     ROWS_PRESSURE,
+     0,
+     NULL,
+     {MICROS(STALL_FULL)}},
+    {KVM "pressure_some_seconds_total",
+     EXPO_COUNTER,
+     "Time some of the VM's scope was stalled on a resource (PSI some)",
+     ROWS_PRESSURE,
+     0,
+     NULL,
+     {MICROS(STALL_SOME)}},
+    {KVM "start_time_seconds",
+     EXPO_GAUGE,
+     "Start time of the QEMU process, seconds since the epoch",
+     ROWS_VMS,
+     0,
+     NULL,
+     {{.kind = START_TIME, .unit = EXPO_UNIT_NANOSECONDS}}},
+    {KVM "threads", EXPO_GAUGE, "Threads of the QEMU process", ROWS_VMS, 0, NULL, {SHOW(THREADS)}},
+    {KVM "vcores", EXPO_GAUGE, "vCPUs of the VM", ROWS_VMS, 0, NULL, {SHOW(VCORES)}},
+};
+
+/* A running VM, and the group its processes joined (NULL when not known). */
+struct vm_row {
+    const struct pve_vm *vm;
+    const struct tracker_group *group;
+};
+
+/* A NIC, memory line or resource of a running VM: rows of the other sets. */
+struct part_row {
+    uint32_t vm;   /* index into vms */
+    uint32_t part; /* index into the VM's nics, mem_key, or enum pve_resource */
+};
+
+struct part_rows {
+    struct part_row *rows;
+    size_t count, cap;
+};
+
+struct pve_families {
+    const struct pve *pve;
+    struct vm_row *vms;
+    size_t nvms, vms_cap;
+    struct part_rows memory, nics, pressure;
+    struct strbuf scratch;
+};
+
+struct pve_families *pve_families_new(void)
 {
-    strbuf_reset(&w->labels);
-    expo_label(&w->labels, "id", vm->id, strlen(vm->id));
-    if (extra_name)
-        expo_label(&w->labels, extra_name, extra_value, strlen(extra_value));
-    return w->labels.buf;
+    return xcalloc(1, sizeof(struct pve_families));
 }
 
-/* Writes one family: its header, then `fn` for every running VM. Families that read counters
- * skip a VM whose group is not known. */
-static void family(struct writer *w, const char *name, enum expo_type type, const char *help,
-                   bool needs_group, vm_sample_fn fn)
+void pve_families_free(struct pve_families *pf)
 {
-    expo_family(w->out, name, type, help);
-    for (size_t i = 0; i < pve_vm_count(w->pve); i++) {
-        const struct pve_vm *vm = pve_vm_at(w->pve, i);
+    if (!pf)
+        return;
+    free(pf->vms);
+    free(pf->memory.rows);
+    free(pf->nics.rows);
+    free(pf->pressure.rows);
+    strbuf_free(&pf->scratch);
+    free(pf);
+}
+
+static void add_part(struct part_rows *set, size_t vm, size_t part)
+{
+    set->rows = xgrow(set->rows, &set->cap, set->count + 1, sizeof(*set->rows));
+    set->rows[set->count++] = (struct part_row){(uint32_t)vm, (uint32_t)part};
+}
+
+/* The running VMs in vmid order, and their parts in the order of their label values. */
+static void build_rows(struct pve_families *pf, const struct tracker *tracker)
+{
+    pf->nvms = pf->memory.count = pf->nics.count = pf->pressure.count = 0;
+    for (size_t i = 0; i < pve_vm_count(pf->pve); i++) {
+        const struct pve_vm *vm = pve_vm_at(pf->pve, i);
         if (!vm->running)
             continue;
-        const struct tracker_group *g =
-            vm->group ? tracker_group_find(w->tracker, vm->group) : NULL;
-        if (needs_group && !g)
-            continue;
-        fn(w, vm, g, name);
+        pf->vms = xgrow(pf->vms, &pf->vms_cap, pf->nvms + 1, sizeof(*pf->vms));
+        size_t at = pf->nvms++;
+        pf->vms[at] =
+            (struct vm_row){vm, vm->group ? tracker_group_find(tracker, vm->group) : NULL};
+        /* Memory lines in the order of status, as pve_local_exporter writes them. */
+        for (size_t k = 0; k < vm->nmem; k++)
+            add_part(&pf->memory, at, k);
+        for (size_t k = 0; k < vm->nnics; k++)
+            if (vm->nics[k].present)
+                add_part(&pf->nics, at, k);
+        for (size_t r = 0; r < PVE_RESOURCES; r++)
+            if (vm->has_pressure[r])
+                add_part(&pf->pressure, at, r);
     }
 }
 
-static void cgroup_memory(struct writer *w, const struct pve_vm *vm, const struct tracker_group *g,
-                          const char *name)
+static void put_id(const struct pve_vm *vm, struct strbuf *out)
 {
-    (void)g;
-    if (vm->has_memory_current)
-        expo_sample_u64(w->out, name, id_labels(w, vm, NULL, NULL), NULL, vm->memory_current_bytes);
+    expo_label(out, "id", vm->id, strlen(vm->id));
 }
 
-static void cpu(struct writer *w, const struct pve_vm *vm, const struct tracker_group *g,
-                const char *name)
+/* ---- one row per running VM ---- */
+
+static const char *const vm_label_names[] = {"id"};
+
+static void vm_labels(void *ctx, size_t row, size_t from, size_t to, struct strbuf *out)
 {
-    const uint64_t ticks[3] = {g->counters.v[TRACKER_BLKIO_DELAY],
-                               g->counters.v[TRACKER_CPU_SYSTEM], g->counters.v[TRACKER_CPU_USER]};
-    const char *modes[3] = {"iowait", "system", "user"};
-    for (int m = 0; m < 3; m++)
-        expo_sample_double(w->out, name, id_labels(w, vm, "mode", modes[m]), NULL,
-                           (double)ticks[m] / w->hz);
+    const struct pve_families *pf = ctx;
+    if (from == 0 && to == 1)
+        put_id(pf->vms[row].vm, out);
 }
 
-static void ctx(struct writer *w, const struct pve_vm *vm, const struct tracker_group *g,
-                const char *name)
+static bool vm_value(void *ctx, size_t row, unsigned kind, unsigned index, struct expo_value *out)
 {
-    expo_sample_u64(w->out, name, id_labels(w, vm, "type", "involuntary"), NULL,
-                    g->counters.v[TRACKER_CTX_NONVOLUNTARY]);
-    expo_sample_u64(w->out, name, id_labels(w, vm, "type", "voluntary"), NULL,
-                    g->counters.v[TRACKER_CTX_VOLUNTARY]);
+    const struct pve_families *pf = ctx;
+    const struct pve_vm *vm = pf->vms[row].vm;
+    const struct tracker_group *g = pf->vms[row].group;
+    uint64_t total = pve_mem_total_bytes(pf->pve);
+    switch (kind) {
+    case COUNTER:
+        out->u64 = g ? g->counters.v[index] : 0;
+        return g != NULL;
+    case CGROUP_MEMORY:
+        out->u64 = vm->memory_current_bytes;
+        return vm->has_memory_current;
+    case INCOMING:
+        out->u64 = vm->incoming;
+        return true;
+    case MAXMEM:
+        out->u64 = vm->maxmem_bytes;
+        return vm->maxmem_bytes != 0;
+    case MEMORY_PERCENT:
+        out->is_double = true;
+        out->f64 = total ? 100.0 * (double)vm->vmrss_bytes / (double)total : 0;
+        return total != 0;
+    case START_TIME:
+        out->u64 = vm->start_time_ns;
+        return true;
+    case THREADS:
+        out->u64 = vm->threads;
+        return true;
+    case VCORES:
+        out->u64 = vm->vcpus;
+        return vm->vcpus != 0;
+    default:
+        return false;
+    }
 }
 
-static void guest(struct writer *w, const struct pve_vm *vm, const struct tracker_group *g,
-                  const char *name)
-{
-    expo_sample_double(w->out, name, id_labels(w, vm, NULL, NULL), NULL,
-                       (double)g->counters.v[TRACKER_GUEST] / w->hz);
-}
+/* ---- pve_kvm_info: one row per running VM, with its facts as labels ---- */
 
-static void incoming(struct writer *w, const struct pve_vm *vm, const struct tracker_group *g,
-                     const char *name)
-{
-    (void)g;
-    expo_sample_u64(w->out, name, id_labels(w, vm, NULL, NULL), NULL, vm->incoming);
-}
+static const char *const info_label_names[] = {"cpu", "id", "name", "pid", "pve_id", "tags"};
 
-static void info(struct writer *w, const struct pve_vm *vm, const struct tracker_group *g,
-                 const char *name)
+static void info_labels(void *ctx, size_t row, size_t from, size_t to, struct strbuf *out)
 {
-    (void)g;
+    const struct pve_vm *vm = ((const struct pve_families *)ctx)->vms[row].vm;
     char pid[16], pve_id[32];
     snprintf(pid, sizeof(pid), "%d", vm->pid);
     snprintf(pve_id, sizeof(pve_id), "qemu/%u", vm->vmid);
-    const char *tags = vm->has_config ? vm->config.tags : "";
-    strbuf_reset(&w->labels);
-    expo_label(&w->labels, "cpu", vm->cpu, strlen(vm->cpu));
-    expo_label(&w->labels, "id", vm->id, strlen(vm->id));
-    expo_label(&w->labels, "name", vm->name, strlen(vm->name));
-    expo_label(&w->labels, "pid", pid, strlen(pid));
-    expo_label(&w->labels, "pve_id", pve_id, strlen(pve_id));
-    expo_label(&w->labels, "tags", tags, strlen(tags));
-    expo_sample_u64(w->out, name, w->labels.buf, NULL, 1);
+    const char *values[] = {vm->cpu, vm->id, vm->name,
+                            pid,     pve_id, vm->has_config ? vm->config.tags : ""};
+    for (size_t i = from; i < to; i++)
+        expo_label(out, info_label_names[i], values[i], strlen(values[i]));
 }
 
-#define COUNTER_SAMPLE(fn, field)                                                                  \
-    static void fn(struct writer *w, const struct pve_vm *vm, const struct tracker_group *g,       \
-                   const char *name)                                                               \
-    {                                                                                              \
-        expo_sample_u64(w->out, name, id_labels(w, vm, NULL, NULL), NULL, g->counters.v[field]);   \
-    }
-COUNTER_SAMPLE(io_read_bytes, TRACKER_READ_BYTES)
-COUNTER_SAMPLE(io_read_chars, TRACKER_READ_CHARS)
-COUNTER_SAMPLE(io_read_count, TRACKER_READ_SYSCALLS)
-COUNTER_SAMPLE(io_write_bytes, TRACKER_WRITE_BYTES)
-COUNTER_SAMPLE(io_write_chars, TRACKER_WRITE_CHARS)
-COUNTER_SAMPLE(io_write_count, TRACKER_WRITE_SYSCALLS)
-
-static void maxmem(struct writer *w, const struct pve_vm *vm, const struct tracker_group *g,
-                   const char *name)
+static bool info_value(void *ctx, size_t row, unsigned kind, unsigned index, struct expo_value *out)
 {
-    (void)g;
-    if (vm->maxmem_bytes)
-        expo_sample_u64(w->out, name, id_labels(w, vm, NULL, NULL), NULL, vm->maxmem_bytes);
+    (void)ctx, (void)row, (void)index;
+    out->u64 = 1;
+    return kind == ONE;
 }
 
-static void memory_extended(struct writer *w, const struct pve_vm *vm,
-                            const struct tracker_group *g, const char *name)
+/* ---- one row per part of a running VM: a memory line, a NIC, a stalled resource ---- */
+
+static const char *const memory_label_names[] = {"id", "type"};
+static const char *const nic_label_names[] = {"id", "ifname"};
+static const char *const pressure_label_names[] = {"id", "resource"};
+
+static void part_labels(const struct pve_families *pf, const struct part_row *p, const char *label,
+                        const char *value, size_t from, size_t to, struct strbuf *out)
 {
-    (void)g;
-    for (size_t i = 0; i < vm->nmem; i++)
-        expo_sample_u64(w->out, name, id_labels(w, vm, "type", vm->mem_key[i]), NULL,
-                        vm->mem_bytes[i]);
+    if (from == 0 && to > 0)
+        put_id(pf->vms[p->vm].vm, out);
+    if (to == 2 && from <= 1)
+        expo_label(out, label, value, strlen(value));
 }
 
-static void memory_percent(struct writer *w, const struct pve_vm *vm, const struct tracker_group *g,
-                           const char *name)
+static void memory_labels(void *ctx, size_t row, size_t from, size_t to, struct strbuf *out)
 {
-    (void)g;
-    uint64_t total = pve_mem_total_bytes(w->pve);
-    if (total)
-        expo_sample_double(w->out, name, id_labels(w, vm, NULL, NULL), NULL,
-                           100.0 * (double)vm->vmrss_bytes / (double)total);
+    const struct pve_families *pf = ctx;
+    const struct part_row *p = &pf->memory.rows[row];
+    part_labels(pf, p, "type", pf->vms[p->vm].vm->mem_key[p->part], from, to, out);
 }
 
-static void nic_stat(struct writer *w, const struct pve_vm *vm, const char *name,
-                     enum pve_nic_stat stat)
+static void nic_labels(void *ctx, size_t row, size_t from, size_t to, struct strbuf *out)
 {
-    for (size_t i = 0; i < vm->nnics; i++)
-        if (vm->nics[i].present)
-            expo_sample_u64(w->out, name, id_labels(w, vm, "ifname", vm->nics[i].ifname), NULL,
-                            vm->nics[i].total[stat]);
+    const struct pve_families *pf = ctx;
+    const struct part_row *p = &pf->nics.rows[row];
+    part_labels(pf, p, "ifname", pf->vms[p->vm].vm->nics[p->part].ifname, from, to, out);
 }
 
-#define NIC_SAMPLE(fn, stat)                                                                       \
-    static void fn(struct writer *w, const struct pve_vm *vm, const struct tracker_group *g,       \
-                   const char *name)                                                               \
-    {                                                                                              \
-        (void)g;                                                                                   \
-        nic_stat(w, vm, name, stat);                                                               \
-    }
-NIC_SAMPLE(rx_bytes, PVE_NIC_RECEIVE_BYTES)
-NIC_SAMPLE(rx_drops, PVE_NIC_RECEIVE_DROPS)
-NIC_SAMPLE(rx_errors, PVE_NIC_RECEIVE_ERRORS)
-NIC_SAMPLE(rx_packets, PVE_NIC_RECEIVE_PACKETS)
-NIC_SAMPLE(tx_bytes, PVE_NIC_TRANSMIT_BYTES)
-NIC_SAMPLE(tx_drops, PVE_NIC_TRANSMIT_DROPS)
-NIC_SAMPLE(tx_errors, PVE_NIC_TRANSMIT_ERRORS)
-NIC_SAMPLE(tx_packets, PVE_NIC_TRANSMIT_PACKETS)
-
-static void pressure(struct writer *w, const struct pve_vm *vm, const char *name, bool full)
+static void pressure_labels(void *ctx, size_t row, size_t from, size_t to, struct strbuf *out)
 {
-    for (int r = 0; r < PVE_RESOURCES; r++) {
-        if (!vm->has_pressure[r] || (full && !vm->has_full[r]))
-            continue;
-        uint64_t us = full ? vm->pressure_full_us[r] : vm->pressure_some_us[r];
-        expo_sample_double(w->out, name, id_labels(w, vm, "resource", pve_resource_name(r)), NULL,
-                           (double)us / 1e6);
+    const struct pve_families *pf = ctx;
+    const struct part_row *p = &pf->pressure.rows[row];
+    part_labels(pf, p, "resource", pve_resource_name((enum pve_resource)p->part), from, to, out);
+}
+
+static bool part_value(void *ctx, size_t row, unsigned kind, unsigned index, struct expo_value *out)
+{
+    const struct pve_families *pf = ctx;
+    const struct part_row *p;
+    switch (kind) {
+    case MEMORY_LINE:
+        p = &pf->memory.rows[row];
+        out->u64 = pf->vms[p->vm].vm->mem_bytes[p->part];
+        return true;
+    case NIC:
+        p = &pf->nics.rows[row];
+        out->u64 = pf->vms[p->vm].vm->nics[p->part].total[index];
+        return true;
+    case STALL_SOME:
+        p = &pf->pressure.rows[row];
+        out->u64 = pf->vms[p->vm].vm->pressure_some_us[p->part];
+        return true;
+    case STALL_FULL:
+        p = &pf->pressure.rows[row];
+        out->u64 = pf->vms[p->vm].vm->pressure_full_us[p->part];
+        return pf->vms[p->vm].vm->has_full[p->part];
+    default:
+        return false;
     }
 }
 
-static void pressure_full(struct writer *w, const struct pve_vm *vm, const struct tracker_group *g,
-                          const char *name)
-{
-    (void)g;
-    pressure(w, vm, name, true);
-}
-
-static void pressure_some(struct writer *w, const struct pve_vm *vm, const struct tracker_group *g,
-                          const char *name)
-{
-    (void)g;
-    pressure(w, vm, name, false);
-}
-
-static void start_time(struct writer *w, const struct pve_vm *vm, const struct tracker_group *g,
-                       const char *name)
-{
-    (void)g;
-    expo_sample_u64(w->out, name, id_labels(w, vm, NULL, NULL), NULL,
-                    vm->start_time_ns / 1000000000ull);
-}
-
-static void threads(struct writer *w, const struct pve_vm *vm, const struct tracker_group *g,
-                    const char *name)
-{
-    (void)g;
-    expo_sample_u64(w->out, name, id_labels(w, vm, NULL, NULL), NULL, vm->threads);
-}
-
-static void vcores(struct writer *w, const struct pve_vm *vm, const struct tracker_group *g,
-                   const char *name)
-{
-    (void)g;
-    if (vm->vcpus)
-        expo_sample_u64(w->out, name, id_labels(w, vm, NULL, NULL), NULL, vm->vcpus);
-}
-
-void pve_write_families(struct strbuf *out, const struct pve *pve, const struct tracker *tracker,
-                        uint64_t ticks_per_second)
+void pve_families_write(struct pve_families *pf, struct strbuf *out, const struct pve *pve,
+                        const struct tracker *tracker, const struct expo_clock *clock)
 {
     if (!pve || pve_vm_count(pve) == 0)
         return;
-    struct writer w = {out, pve, tracker, (double)ticks_per_second, STRBUF_INIT};
-    const enum expo_type C = EXPO_COUNTER, G = EXPO_GAUGE;
-    /* In name order, as the rest of the output. */
-    family(&w, KVM "cgroup_memory_bytes", G,
-           "memory.current of the VM's cgroup scope (qemu.slice/<vmid>.scope)", false,
-           cgroup_memory);
-    family(&w, KVM "cpu_seconds_total", C,
-           "CPU time of the VM's processes; iowait is block I/O delay (needs delay accounting)",
-           true, cpu);
-    family(&w, KVM "ctx_switches_total", C, "Context switches of the VM's processes", true, ctx);
-    family(&w, KVM "guest_cpu_seconds_total", C,
-           "Time the VM's vCPUs ran guest code (part of user CPU time)", true, guest);
-    family(&w, KVM "incoming", G,
-           "1 while the VM was started with -incoming and its config is not on this node yet",
-           false, incoming);
-    family(&w, KVM "info", G, "VM facts: name, configured cpu, tags, QEMU pid", false, info);
-    family(&w, KVM "io_read_bytes_total", C, "Bytes the VM's processes read from storage", true,
-           io_read_bytes);
-    family(&w, KVM "io_read_chars_total", C, "Bytes the VM's processes read (rchar)", true,
-           io_read_chars);
-    family(&w, KVM "io_read_count_total", C, "Read syscalls of the VM's processes", true,
-           io_read_count);
-    family(&w, KVM "io_write_bytes_total", C, "Bytes the VM's processes wrote to storage", true,
-           io_write_bytes);
-    family(&w, KVM "io_write_chars_total", C, "Bytes the VM's processes wrote (wchar)", true,
-           io_write_chars);
-    family(&w, KVM "io_write_count_total", C, "Write syscalls of the VM's processes", true,
-           io_write_count);
-    family(&w, KVM "maxmem_bytes", G, "Configured memory of the VM", false, maxmem);
-    family(&w, KVM "memory_extended", G, "Memory lines of the QEMU process's status, in bytes",
-           false, memory_extended);
-    family(&w, KVM "memory_percent", G,
-           "Resident memory of the QEMU process, percent of the host's", false, memory_percent);
-    family(&w, KVM "network_receive_bytes_total", C,
-           "Bytes the VM received on a tap NIC (the tap's transmit)", false, rx_bytes);
-    family(&w, KVM "network_receive_drops_total", C, "Received packets dropped, per tap NIC", false,
-           rx_drops);
-    family(&w, KVM "network_receive_errors_total", C, "Receive errors, per tap NIC", false,
-           rx_errors);
-    family(&w, KVM "network_receive_packets_total", C, "Packets the VM received, per tap NIC",
-           false, rx_packets);
-    family(&w, KVM "network_transmit_bytes_total", C,
-           "Bytes the VM sent on a tap NIC (the tap's receive)", false, tx_bytes);
-    family(&w, KVM "network_transmit_drops_total", C, "Sent packets dropped, per tap NIC", false,
-           tx_drops);
-    family(&w, KVM "network_transmit_errors_total", C, "Transmit errors, per tap NIC", false,
-           tx_errors);
-    family(&w, KVM "network_transmit_packets_total", C, "Packets the VM sent, per tap NIC", false,
-           tx_packets);
-    family(&w, KVM "pressure_full_seconds_total", C,
-           "Time all of the VM's scope was stalled on a resource (PSI full)", false, pressure_full);
-    family(&w, KVM "pressure_some_seconds_total", C,
-           "Time some of the VM's scope was stalled on a resource (PSI some)", false,
-           pressure_some);
-    family(&w, KVM "start_time_seconds", G,
-           "Start time of the QEMU process, seconds since the epoch", false, start_time);
-    family(&w, KVM "threads", G, "Threads of the QEMU process", false, threads);
-    family(&w, KVM "vcores", G, "vCPUs of the VM", false, vcores);
-    strbuf_free(&w.labels);
+    pf->pve = pve;
+    build_rows(pf, tracker);
+    const struct expo_rows rowsets[ROWS_COUNT] = {
+        [ROWS_VMS] = {pf, pf->nvms, vm_label_names, 1, vm_labels, NULL, vm_value},
+        [ROWS_INFO] = {pf, pf->nvms, info_label_names, 6, info_labels, NULL, info_value},
+        [ROWS_MEMORY] = {pf, pf->memory.count, memory_label_names, 2, memory_labels, NULL,
+                         part_value},
+        [ROWS_NICS] = {pf, pf->nics.count, nic_label_names, 2, nic_labels, NULL, part_value},
+        [ROWS_PRESSURE] = {pf, pf->pressure.count, pressure_label_names, 2, pressure_labels, NULL,
+                           part_value},
+    };
+    expo_write_families(out, families, sizeof(families) / sizeof(families[0]), rowsets, clock, 0,
+                        &pf->scratch);
 }

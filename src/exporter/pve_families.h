@@ -1,16 +1,21 @@
-/* Internal to src/exporter: the pve_kvm_* families of the running PVE VMs. */
+/* Internal to src/exporter: the pve_kvm_* families of the running PVE VMs, as tables for
+ * expo_write_families(): one row per VM (and per VM's NIC, memory line, stalled resource). */
 #ifndef PROCTRACK_EXPORTER_PVE_FAMILIES_H
 #define PROCTRACK_EXPORTER_PVE_FAMILIES_H
 
-#include <stdint.h>
-
+#include "expo/family.h"
 #include "pve/pve.h"
 #include "tracker/tracker.h"
 #include "util/strbuf.h"
 
+struct pve_families;
+
+struct pve_families *pve_families_new(void);
+void pve_families_free(struct pve_families *pf);
+
 /* Counters come from the tracker group each VM's processes joined, so they continue across VM
- * restarts; facts, NICs and the cgroup scope from `pve`. */
-void pve_write_families(struct strbuf *out, const struct pve *pve, const struct tracker *tracker,
-                        uint64_t ticks_per_second);
+ * restarts; facts, NICs and the cgroup scope from `pve`. Writes nothing without a known VM. */
+void pve_families_write(struct pve_families *pf, struct strbuf *out, const struct pve *pve,
+                        const struct tracker *tracker, const struct expo_clock *clock);
 
 #endif /* PROCTRACK_EXPORTER_PVE_FAMILIES_H */

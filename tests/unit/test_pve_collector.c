@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exporter/proc_source.h"
 #include "proc/proc_reader.h"
 #include "pve/pve.h"
 #include "rules/rules.h"
@@ -238,46 +239,6 @@ struct world {
     unsigned handed; /* decisions given to pve_note_new() */
 };
 
-static int src_list(void *ctx)
-{
-    return proc_reader_list(ctx);
-}
-
-static int src_next(void *ctx, struct proc_stat *stat)
-{
-    return proc_reader_next(ctx, stat);
-}
-
-static int src_identity(void *ctx, const struct proc_stat *stat, unsigned needs,
-                        struct proc_identity *id, unsigned *failed)
-{
-    return proc_reader_identity(ctx, stat, needs, id, failed);
-}
-
-static int src_metrics(void *ctx, int pid, unsigned wants, struct proc_metrics *m)
-{
-    return proc_reader_metrics(ctx, pid, wants, m);
-}
-
-static int src_tasks(void *ctx, int pid, const int **tids, size_t *ntids)
-{
-    return proc_reader_tasks(ctx, pid, tids, ntids);
-}
-
-static int src_thread(void *ctx, int pid, int tid, unsigned wants, struct proc_thread *thread,
-                      unsigned *failed)
-{
-    return proc_reader_thread(ctx, pid, tid, wants, thread, failed);
-}
-
-static uint64_t src_now_ticks(void *ctx)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_BOOTTIME, &ts);
-    uint64_t hz = proc_reader_ticks_per_second(ctx);
-    return (uint64_t)ts.tv_sec * hz + (uint64_t)ts.tv_nsec / (1000000000ull / hz);
-}
-
 static int classify(void *ctx, const struct proc_identity *id, struct strbuf *groupname)
 {
     return rules_match(ctx, id, groupname);
@@ -299,16 +260,7 @@ static struct world *world_new(const char *yaml)
                              .cgroupfs = w->host.cgroup};
     w->pve = pve_new(&po);
     rules_set_builtin(w->rules, "pve-qemu", pve_match, w->pve);
-    w->source = (struct tracker_source){
-        .ctx = w->reader,
-        .list = src_list,
-        .next = src_next,
-        .identity = src_identity,
-        .metrics = src_metrics,
-        .tasks = src_tasks,
-        .thread = src_thread,
-        .now_ticks = src_now_ticks,
-    };
+    w->source = proc_source(w->reader);
     struct tracker_options to = {.page_size = 4096,
                                  .ticks_per_second = proc_reader_ticks_per_second(w->reader)};
     struct tracker_classifier c = {
