@@ -10,9 +10,11 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -221,6 +223,32 @@ class LoggingCases:
         r = run("-log.format", self.FORMAT, "-config.check", "-config.path", self.path)
         self.assertEqual((r.returncode, r.stderr), (0, ""))
         self.assertEqual(r.stdout, "%s: OK, 1 rules\n" % self.path)
+
+
+    def test_refused_connection(self):
+        """A connection over -web.max-connections is refused and logged as one parsable warn line."""
+        self.write(GOOD)
+        s = self.serve("-config.path", self.path, "-web.max-connections", "1")
+        idle = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+        try:
+            # The idle connection holds the only slot: the next one is closed at once, and logged.
+            deadline = time.monotonic() + 20
+            while not h.log_find(s.log(), "connection refused") and time.monotonic() < deadline:
+                with socket.create_connection(("127.0.0.1", s.port), timeout=5) as c:
+                    c.settimeout(5)
+                    try:
+                        c.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                        c.recv(1)
+                    except OSError:
+                        pass
+                time.sleep(0.05)
+        finally:
+            idle.close()
+        s.stop()
+        refused = [r for r in self.records(s.log()) if r["msg"] == "connection refused"]
+        self.assertGreaterEqual(len(refused), 1, s.log())
+        self.assertEqual(refused[0]["level"], "warn")
+        self.assertIn("limit", refused[0]["reason"])
 
 
 class LogfmtTest(LoggingCases, unittest.TestCase):
