@@ -6,6 +6,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_main.h"
+
 #include <crypt.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -162,8 +164,9 @@ static void test_concurrent_checks(void **state)
 
 #define AUTH_TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_filter_from_args(argc, argv);
     const struct CMUnitTest tests[] = {
         AUTH_TEST(test_right_password_is_accepted),
         AUTH_TEST(test_wrong_password_or_user_is_refused),

@@ -5,6 +5,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_main.h"
+
 #include <string.h>
 
 #include "cli/cli.h"
@@ -172,8 +174,9 @@ static void test_go_durations(void **state)
     assert_true(ns == 500000000ull);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_filter_from_args(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_match_process_exporter),
         cmocka_unit_test(test_one_or_two_dashes_equals_or_space),

@@ -5,6 +5,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_main.h"
+
 #include <string.h>
 
 #include "tracker/counter.h"
@@ -91,8 +93,9 @@ static void test_totals_saturate_instead_of_wrapping(void **state)
     assert_true(total.v[TRACKER_MINOR_FAULTS] == UINT64_MAX);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_filter_from_args(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_first_reading_is_a_baseline_unless_born_while_watched),
         cmocka_unit_test(test_a_drop_counts_nothing_or_restarts),

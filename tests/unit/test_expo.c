@@ -4,6 +4,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_main.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -509,8 +511,9 @@ static void test_openmetrics_empty_body_is_just_eof(void **state)
     strbuf_free(&om);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_filter_from_args(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_family_escapes_backslash_and_newline_in_help),
         cmocka_unit_test(test_family_type_names),

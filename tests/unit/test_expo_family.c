@@ -5,6 +5,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_main.h"
+
 #include <string.h>
 
 #include "expo/family.h"
@@ -139,8 +141,9 @@ static void test_units_and_options(void **state)
     assert_string_equal(render(&none, 0), "# TYPE n gauge\n");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_filter_from_args(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_label_sorting_first_between_and_last),
         cmocka_unit_test(test_units_and_options),

@@ -8,6 +8,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_main.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -639,8 +641,9 @@ static void test_reload_during_a_scan_applies_to_the_next(void **state)
     exporter_free(e);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_filter_from_args(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exposition_of_the_fixture_tree),
         cmocka_unit_test(test_concurrent_scrapes_reloads_and_status_agree),

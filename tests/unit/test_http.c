@@ -4,6 +4,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_main.h"
+
 #include <arpa/inet.h>
 #include <crypt.h>
 #include <errno.h>
@@ -883,8 +885,9 @@ static void test_reload_path_is_404_without_hook(void **state)
 
 #define SERVER_TEST(f) cmocka_unit_test_setup_teardown(f, setup_server, teardown_server)
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_filter_from_args(argc, argv);
     const struct CMUnitTest tests[] = {
         SERVER_TEST(test_metrics_served_with_content_type_and_body),
         SERVER_TEST(test_head_has_headers_and_no_body),

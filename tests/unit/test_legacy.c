@@ -4,6 +4,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_main.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -306,8 +308,9 @@ static void test_regex_without_capture_group_is_refused(void **state)
                  "it could never name a group");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_filter_from_args(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_procnames_match_exactly_and_only_by_comm),
         cmocka_unit_test(test_repeated_procname_is_one_rule),

@@ -4,6 +4,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_main.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -174,8 +176,9 @@ static void test_a_long_line_is_cut_and_stays_one_line(void **state)
     }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_filter_from_args(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_logfmt_line_with_fields),
         cmocka_unit_test(test_json_line_with_fields),

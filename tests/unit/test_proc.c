@@ -5,6 +5,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_main.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -630,8 +632,9 @@ static void test_reader_reads_files_under_a_root(void **state)
     proc_reader_free(r);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_filter_from_args(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stat_comm_with_spaces_and_parentheses),
         cmocka_unit_test(test_stat_kernel_thread_and_zombie),

@@ -6,6 +6,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_main.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -1076,8 +1078,9 @@ static void test_random_input_never_crashes(void **state)
     }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_filter_from_args(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cmdline_fixture_a_pve8),
         cmocka_unit_test(test_cmdline_fixture_b_pve9_json_blockdev),

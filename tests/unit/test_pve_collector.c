@@ -7,6 +7,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_main.h"
+
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -451,8 +453,9 @@ static void test_nic_counters_through_tap_recreation_and_vm_restart(void **state
     world_free(w);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_filter_from_args(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_builtin_captures_survive_a_second_match),
         cmocka_unit_test(test_collector_learns_the_group_from_the_decision),

@@ -6,6 +6,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_main.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -173,8 +175,9 @@ static void test_role_of_needs_no_config(void **state)
                      PVE_ROLE_NONE);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_filter_from_args(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qemu_with_config_takes_the_config_name),
         cmocka_unit_test(test_qemu_without_config_only_when_migrating_in),

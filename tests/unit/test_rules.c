@@ -4,6 +4,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_main.h"
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -854,8 +856,9 @@ static void test_builtin_item_errors(void **state)
                         "test.yml:2:14: \"builtin\" must be a string, not a sequence");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_filter_from_args(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_builtin_item_matches_through_its_function),
         cmocka_unit_test(test_builtin_scratch_is_lent_afresh_to_each_call),

@@ -4,6 +4,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_main.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -346,8 +348,9 @@ static void test_rendering_appends_and_reuses_the_buffer(void **state)
     tmpl_free(t);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_filter_from_args(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_literal_text_renders_unchanged),
         cmocka_unit_test(test_comm_renders_stat_comm),

@@ -5,6 +5,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_main.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1241,8 +1243,9 @@ static void test_process_gone_after_its_threads_keeps_states_whole(void **state)
     fixture_free(fx);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_filter_from_args(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_retracked_process_starts_again_from_a_baseline),
         cmocka_unit_test(test_reload_counts_a_newly_tracked_process_from_then_on),

@@ -5,6 +5,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_main.h"
+
 #include <string.h>
 
 #include "util/utf8.h"
@@ -75,8 +77,9 @@ static void test_counting_and_cutting_respect_characters(void **state)
     assert_int_equal(utf8_prefix(s, 5, 9), 5);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_filter_from_args(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_printable_text_is_copied),
         cmocka_unit_test(test_controls_and_backslash_are_escaped),

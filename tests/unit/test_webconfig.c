@@ -6,6 +6,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_main.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -492,8 +494,9 @@ static void test_files_are_read_and_checked(void **state)
                  "web.yml:5:19: client_ca_file \"garbage.pem\": no PEM certificate in it");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_filter_from_args(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty_file_means_plain_http_without_auth),
         cmocka_unit_test(test_full_file_is_read),

@@ -5,6 +5,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_main.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -187,8 +189,9 @@ static void test_skip_and_sequences(void **state)
     yamlread_end(&yr);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_filter_from_args(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_syntax_errors_say_where),
         cmocka_unit_test(test_limits_aliases_and_tags),
