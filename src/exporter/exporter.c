@@ -33,6 +33,7 @@ struct exporter {
     struct exporter_options options;
     struct rules *rules;
     struct pve *pve; /* when the rules use `builtin: pve-qemu` */
+    bool *follow;    /* per rule: its decisions go to a collector (the tracker borrows it) */
     struct proc_reader *reader;
     struct tracker *tracker;
     struct tracker_source source;
@@ -130,6 +131,26 @@ static void scan(struct exporter *e)
     e->last_scan_seconds = now_seconds() - start;
 }
 
+/* The classifier for `rules`: every decision listed for -explain and -debug, else only those of
+ * the rules a collector follows. `follow` is rebuilt for the rules and kept while they are. */
+static struct tracker_classifier classifier_for(struct exporter *e, const struct rules *rules)
+{
+    size_t n = rules_count(rules);
+    e->follow = xrealloc(e->follow, (n ? n : 1) * sizeof(*e->follow));
+    for (size_t i = 0; i < n; i++) {
+        const char *builtin = rules_builtin_of(rules, i);
+        e->follow[i] = e->pve && builtin && strcmp(builtin, "pve-qemu") == 0;
+    }
+    return (struct tracker_classifier){
+        .ctx = e,
+        .needs = rules_needs(rules),
+        .classify = classify,
+        .list_all = e->options.explain || e->options.debug,
+        .follow = e->follow,
+        .nfollow = n,
+    };
+}
+
 /* Hands `rules` the PVE matcher when they use it; creates or drops the PVE state to match. */
 static void attach_pve(struct exporter *e, struct rules *rules)
 {
@@ -187,11 +208,7 @@ struct exporter *exporter_new(const struct exporter_options *options, struct rul
         .refresh_ticks = 60 * proc_reader_ticks_per_second(reader),
     };
     attach_pve(e, rules);
-    struct tracker_classifier classifier = {
-        .ctx = e,
-        .needs = rules_needs(rules),
-        .classify = classify,
-    };
+    struct tracker_classifier classifier = classifier_for(e, rules);
     e->tracker = tracker_new(&topts, &classifier);
     scan(e);
     e->scans = 1;
@@ -207,6 +224,7 @@ void exporter_free(struct exporter *e)
     tracker_free(e->tracker);
     proc_reader_free(e->reader);
     rules_free(e->rules);
+    free(e->follow);
     pve_free(e->pve);
     explain_free(e->explain);
     group_families_free(e->group_families);
@@ -300,11 +318,7 @@ void exporter_reload(struct exporter *e, struct rules *rules)
     e->rules = rules;
     e->regex_errors_seen = 0;
     attach_pve(e, rules);
-    struct tracker_classifier classifier = {
-        .ctx = e,
-        .needs = rules_needs(rules),
-        .classify = classify,
-    };
+    struct tracker_classifier classifier = classifier_for(e, rules);
     tracker_set_classifier(e->tracker, &classifier);
     e->reload_ok = true;
     e->reload_success_time = wall_seconds();

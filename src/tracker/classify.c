@@ -11,6 +11,9 @@
 static void report_new(struct tracker *t, const struct proc_stat *st, int group, int rule,
                        int adopted_from)
 {
+    const struct tracker_classifier *c = &t->classifier;
+    if (!c->list_all && !(rule >= 0 && (size_t)rule < c->nfollow && c->follow[rule]))
+        return;
     t->decisions = xgrow(t->decisions, &t->decisions_cap, t->ndecisions + 1, sizeof(*t->decisions));
     struct decision *d = &t->decisions[t->ndecisions++];
     d->out = (struct tracker_new_process){

@@ -43,6 +43,12 @@ struct tracker_classifier {
     void *ctx;
     unsigned needs; /* PROC_NEED_* bits the classifier reads */
     int (*classify)(void *ctx, const struct proc_identity *id, struct strbuf *groupname);
+    /* Which decisions tracker_new_at() lists: every one (for -explain and -debug), or only those
+     * taken by a rule whose entry in `follow` (`nfollow` long, borrowed) is true — the rules a
+     * collector follows. Listing costs memory per new process, so nothing more is kept. */
+    bool list_all;
+    const bool *follow;
+    size_t nfollow;
 };
 
 struct tracker_options {
@@ -159,8 +165,9 @@ struct tracker_new_process {
     int adopted_from;  /* the ancestor's pid when the group came through -children, else 0 */
 };
 
-/* The decisions of the last scan, in the order they were taken; valid until the next scan. What
- * the exporter hands to -debug, -explain and the collectors that follow processes of a rule. */
+/* The decisions of the last scan that the classifier asked for (list_all, follow), in the order
+ * they were taken; valid until the next scan. What the exporter hands to -debug, -explain and the
+ * collectors that follow the processes of a rule. */
 size_t tracker_new_count(const struct tracker *tracker);
 const struct tracker_new_process *tracker_new_at(const struct tracker *tracker, size_t index);
 

@@ -265,7 +265,7 @@ static struct world *world_new(const char *yaml)
     struct tracker_options to = {.page_size = 4096,
                                  .ticks_per_second = proc_reader_ticks_per_second(w->reader)};
     struct tracker_classifier c = {
-        .ctx = w->rules, .needs = rules_needs(w->rules), .classify = classify};
+        .ctx = w->rules, .needs = rules_needs(w->rules), .classify = classify, .list_all = true};
     w->tracker = tracker_new(&to, &c);
     return w;
 }

@@ -234,7 +234,7 @@ static struct fixture *fixture_with(struct tracker_options o)
     fx->fake.now = 1000;
     fx->src = (struct tracker_source){&fx->fake, f_list,   f_next,      f_identity, f_metrics,
                                       f_tasks,   f_thread, f_schedstat, f_now};
-    struct tracker_classifier c = {.ctx = NULL, .needs = 0, .classify = classify};
+    struct tracker_classifier c = {.ctx = NULL, .needs = 0, .classify = classify, .list_all = true};
     fx->t = tracker_new(&o, &c);
     return fx;
 }
@@ -509,6 +509,30 @@ static void test_has_process_knows_pid_and_start_time(void **state)
     scan(fx);
     assert_false(tracker_has_process(fx->t, 10, 100));
     assert_true(tracker_has_process(fx->t, 10, 900));
+}
+
+static void test_only_the_decisions_asked_for_are_listed(void **state)
+{
+    struct fixture *fx = *state;
+    static const bool follow_none[1] = {false}, follow_rule0[1] = {true};
+    struct tracker_classifier c = {
+        .classify = classify, .list_all = false, .follow = follow_none, .nfollow = 1};
+    tracker_set_classifier(fx->t, &c);
+    fake_set(&fx->fake, 10, "app", 100);
+    fake_set(&fx->fake, 30, "xlonely", 100);
+    scan(fx);
+    assert_int_equal(tracker_new_count(fx->t), 0);
+
+    /* Following rule 0: its decisions are listed, not the ignored process's. (10 stays in its
+     * group across the reload: no new decision.) */
+    c.follow = follow_rule0;
+    tracker_set_classifier(fx->t, &c);
+    fake_set(&fx->fake, 11, "web", fx->fake.now);
+    fake_set(&fx->fake, 31, "xother", fx->fake.now);
+    scan(fx);
+    assert_int_equal(tracker_new_count(fx->t), 1);
+    assert_int_equal(tracker_new_at(fx->t, 0)->pid, 11);
+    assert_int_equal(tracker_new_at(fx->t, 0)->rule, 0);
 }
 
 static void test_reused_parent_pid_is_not_an_ancestor(void **state)
@@ -1268,6 +1292,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_each_scan_lists_the_decisions_it_took, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_has_process_knows_pid_and_start_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_only_the_decisions_asked_for_are_listed, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_reused_parent_pid_is_not_an_ancestor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exited_parent_is_looked_past, setup, teardown),
         cmocka_unit_test(test_children_off_leaves_unmatched_ignored),
