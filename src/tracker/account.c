@@ -257,20 +257,20 @@ static bool stat_unchanged(const struct entry *e, const struct proc_stat *st)
 static void metrics_from_cache(const struct entry *e, struct proc_metrics *m)
 {
     memset(m, 0, sizeof(*m));
-    m->has_status = e->cache.has & CACHE_STATUS;
+    m->has_status = e->cache_has & CACHE_STATUS;
     m->status.vm_swap_bytes = e->cache.swap;
-    m->has_open_fds = e->cache.has & CACHE_FDS;
+    m->has_open_fds = e->cache_has & CACHE_FDS;
     m->open_fds = e->cache.fds;
-    m->has_fd_limit = e->cache.has & CACHE_LIMIT;
+    m->has_fd_limit = e->cache_has & CACHE_LIMIT;
     m->fd_limit = e->cache.fd_limit;
-    m->has_smaps = e->cache.has & CACHE_SMAPS;
+    m->has_smaps = e->cache_has & CACHE_SMAPS;
     m->pss_bytes = e->cache.pss;
     m->swap_pss_bytes = e->cache.swap_pss;
 }
 
 static void metrics_to_cache(struct entry *e, const struct proc_metrics *m)
 {
-    e->cache.has = (m->has_status ? CACHE_STATUS : 0) | (m->has_open_fds ? CACHE_FDS : 0) |
+    e->cache_has = (m->has_status ? CACHE_STATUS : 0) | (m->has_open_fds ? CACHE_FDS : 0) |
                    (m->has_fd_limit ? CACHE_LIMIT : 0) | (m->has_smaps ? CACHE_SMAPS : 0);
     e->cache.swap = m->status.vm_swap_bytes;
     e->cache.fds = m->open_fds;

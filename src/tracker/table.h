@@ -12,32 +12,32 @@
 
 enum entry_kind { ENTRY_EMPTY, ENTRY_TRACKED, ENTRY_IGNORED, ENTRY_PENDING, ENTRY_THREAD };
 
-/* One live process or thread; id 0 marks an empty slot. */
+/* One live process or thread; id 0 marks an empty slot. Small fields first, so that a table of
+ * tens of thousands of entries has no padding to pay for. */
 struct entry {
     int id; /* pid or tid */
     int ppid;
+    uint32_t seen; /* scan generation of the last sighting */
+    uint32_t group;
+    uint32_t wchan; /* interned wchan at the last full read, 0 = none */
     uint8_t kind;
     bool from_birth; /* born after tracking began: its whole usage counts */
-    uint32_t seen;   /* scan generation of the last sighting */
-    uint32_t group;
+    bool reclassify; /* match again under new rules at the next scan */
+    bool carry_on;   /* tracked before a reload, waiting for its ancestor's group: keep counting */
+    /* For skipping the reads of a task that has not run since the last full read. */
+    bool has_schedstat;
+    bool has_cache;
+    char state;        /* stat state at the last full read */
+    uint8_t cache_has; /* CACHE_* bits: which of `cache` are real readings */
+    char name[16];     /* threads: their name at the last full read */
     uint64_t starttime_ticks;
-    uint64_t fingerprint; /* the program it runs (see fingerprint() in tracker.c) */
+    uint64_t fingerprint; /* the program it runs (see tracker_fingerprint() in account.c) */
     /* The raw counters at the last scan; group counters grow by the differences. */
     struct tracker_baseline base;
-
-    /* For skipping the reads of a task that has not run since the last full read. */
     int64_t last_num_threads;
     uint64_t last_run_ns, last_slices; /* schedstat at the last full read */
     uint64_t last_full_ticks;          /* when status, io... were last read */
-    bool has_schedstat;
-    bool has_cache;
-    bool reclassify; /* match again under new rules at the next scan */
-    bool carry_on;   /* tracked before a reload, waiting for its ancestor's group: keep counting */
-    char state;      /* stat state at the last full read */
-    uint32_t wchan;  /* interned wchan at the last full read, 0 = none */
-    char name[16];   /* threads: their name at the last full read */
     struct {
-        uint8_t has; /* CACHE_* bits */
         uint64_t swap, fds, fd_limit, pss, swap_pss;
     } cache; /* processes: the slow-changing gauges of the last full read */
 };
