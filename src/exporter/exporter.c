@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "expo/expo.h"
+#include "expo/family.h"
 #include "exporter/explain.h"
 #include "exporter/group_families.h"
 #include "exporter/own_families.h"
@@ -34,6 +34,7 @@ struct exporter {
     struct rules *rules;
     struct pve *pve; /* when the rules use `builtin: pve-qemu` */
     bool *follow;    /* per rule: its decisions go to a collector (the tracker borrows it) */
+    size_t nfollow;
     struct proc_reader *reader;
     struct tracker *tracker;
     struct tracker_source source;
@@ -96,11 +97,10 @@ static void note_regex_errors(struct exporter *e)
     }
 }
 
-/* Whether the process was decided by the `builtin: pve-qemu` rule. */
+/* Whether the process was decided by a rule the PVE collector follows (`builtin: pve-qemu`). */
 static bool is_pve_decision(const struct exporter *e, const struct tracker_new_process *p)
 {
-    const char *builtin = p->rule >= 0 ? rules_builtin_of(e->rules, (size_t)p->rule) : NULL;
-    return builtin && strcmp(builtin, "pve-qemu") == 0;
+    return p->rule >= 0 && (size_t)p->rule < e->nfollow && e->follow[p->rule];
 }
 
 /* Hands the decisions of the scan to the PVE collector, -explain and -debug. */
@@ -137,6 +137,7 @@ static struct tracker_classifier classifier_for(struct exporter *e, const struct
 {
     size_t n = rules_count(rules);
     e->follow = xrealloc(e->follow, (n ? n : 1) * sizeof(*e->follow));
+    e->nfollow = n;
     for (size_t i = 0; i < n; i++) {
         const char *builtin = rules_builtin_of(rules, i);
         e->follow[i] = e->pve && builtin && strcmp(builtin, "pve-qemu") == 0;
