@@ -171,21 +171,23 @@ static mhd_result collect_header(void *cls, enum MHD_ValueKind kind, const char 
     return MHD_YES;
 }
 
-/* A header may be repeated; its values form one comma-separated list (RFC 9110 5.3). */
-bool http_client_accepts_gzip(struct MHD_Connection *conn)
+/* Whether the request's `name` header, present, satisfies `test`. A header may be repeated; its
+ * values form one comma-separated list (RFC 9110 5.3). */
+static bool header_says(struct MHD_Connection *conn, const char *name, bool (*test)(const char *))
 {
-    struct collect c = {MHD_HTTP_HEADER_ACCEPT_ENCODING, STRBUF_INIT};
+    struct collect c = {name, STRBUF_INIT};
     MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &c);
-    bool yes = c.all.len && http_accepts_gzip(c.all.buf);
+    bool yes = c.all.len && test(c.all.buf);
     strbuf_free(&c.all);
     return yes;
 }
 
+bool http_client_accepts_gzip(struct MHD_Connection *conn)
+{
+    return header_says(conn, MHD_HTTP_HEADER_ACCEPT_ENCODING, http_accepts_gzip);
+}
+
 bool http_client_wants_openmetrics(struct MHD_Connection *conn)
 {
-    struct collect c = {MHD_HTTP_HEADER_ACCEPT, STRBUF_INIT};
-    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &c);
-    bool yes = c.all.len && http_wants_openmetrics(c.all.buf);
-    strbuf_free(&c.all);
-    return yes;
+    return header_says(conn, MHD_HTTP_HEADER_ACCEPT, http_wants_openmetrics);
 }
