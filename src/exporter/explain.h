@@ -15,7 +15,7 @@ struct explain;
 struct explain *explain_new(void);
 void explain_free(struct explain *explain);
 
-/* Remembers a new process, with the tracker's on_new arguments: `group` NULL when it joined none,
+/* Remembers a new process, from a tracker_new_process: `group` NULL when it joined none,
  * `rule` the index of the rule that matched or -1, `adopted_from` the ancestor it came through. */
 void explain_record(struct explain *explain, int pid, const char *comm, const char *group, int rule,
                     int adopted_from);
