@@ -298,7 +298,8 @@ uint64_t tracker_fingerprint(const struct proc_stat *st)
 static void after_exec(struct tracker *t, struct entry *e)
 {
     tracker_baseline_reset(&e->base, CTX_BITS);
-    e->has_cache = false; /* a new program: read everything */
+    e->from_birth = false; /* the next reading is a baseline, not a count from zero */
+    e->has_cache = false;  /* a new program: read everything */
     struct entry *te = table_find(&t->threads, e->id);
     if (te)
         table_delete(&t->threads, te);

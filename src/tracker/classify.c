@@ -200,6 +200,8 @@ void tracker_reclassify(struct tracker *t, const struct tracker_source *src, str
         /* Its usage so far is counted, in its old group; if an ancestor's group takes it, it goes
          * on from its last reading there. */
         e->carry_on = was_tracked;
+        if (!was_tracked)
+            tracker_restart_counting(e); /* if adopted, it counts from here (as at :187) */
         park_pending(t, e, st);
     } else {
         if (was_tracked)

@@ -1267,6 +1267,92 @@ static void test_process_gone_after_its_threads_keeps_states_whole(void **state)
     fixture_free(fx);
 }
 
+/* A process born while we watched (from_birth) execs a new program (same task, so its switch
+ * count carries on): only the switches since the last scan are new. */
+static void test_exec_of_a_process_born_while_watched_counts_nothing_twice(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_new(false);
+    fake_set(&fx->fake, 5, "app", 50); /* first scan: the baseline */
+    scan(fx);
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", fx->fake.now + 1); /* born later */
+    a->m.status.voluntary_ctxt = 10;
+    scan(fx);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CTX_VOLUNTARY],
+                     10); /* counted from birth */
+    a = fake_find(&fx->fake, 10);
+    a->st.start_code = 0x55550000; /* exec: a new program in the same task */
+    a->m.status.voluntary_ctxt = 15;
+    scan(fx);
+    /* At most the 15 it really did: the first 10 are not counted again. */
+    assert_true(group(fx, "app")->counters.v[TRACKER_CTX_VOLUNTARY] <= 15);
+    fixture_free(fx);
+}
+
+static int classify_app_only(void *ctx, const struct proc_identity *id, struct strbuf *name)
+{
+    (void)ctx;
+    if (strcmp(id->comm, "app") != 0)
+        return -1;
+    strbuf_reset(name);
+    strbuf_puts(name, "app");
+    return 0;
+}
+
+/* -children: a child born while watched, ignored because its parent matched nothing, is adopted
+ * after a reload that makes its parent tracked. Like a process the reload matches directly
+ * (test_reload_counts_a_newly_tracked_process_from_then_on), it should count from the reload on,
+ * not its whole life in one scan. */
+static void test_reload_counts_a_newly_adopted_child_from_then_on(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_new(true);
+    set_rules(fx, classify_none);
+    fake_set(&fx->fake, 10, "app", 100);
+    scan(fx);
+    struct fake_proc *c = fake_set(&fx->fake, 11, "xchild", fx->fake.now + 1); /* born later */
+    c->st.ppid = 10;
+    scan(fx);
+    c = fake_find(&fx->fake, 11);
+    c->st.utime_ticks = 360000; /* an hour of CPU while ignored */
+    c->m.io.write_bytes = 1u << 30;
+    scan(fx);
+    set_rules(fx, classify_app_only);
+    scan(fx);
+    const struct tracker_group *g = group(fx, "app");
+    assert_int_equal(g->counters.v[TRACKER_CPU_USER], 0);
+    assert_int_equal(g->counters.v[TRACKER_WRITE_BYTES], 0);
+    fixture_free(fx);
+}
+
+/* test_exec_from_a_worker_thread_counts_nothing_twice, for a process born while watched. */
+static void test_exec_from_a_worker_thread_of_a_process_born_while_watched(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_new(false);
+    fake_set(&fx->fake, 5, "app", 50);
+    scan(fx);
+    uint64_t born = fx->fake.now + 1;
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", born);
+    fake_thread(a, 10, "app", born)->status.voluntary_ctxt = 100;
+    fake_thread(a, 12, "worker", born)->status.voluntary_ctxt = 1000;
+    a->m.status.voluntary_ctxt = 100;
+    scan(fx);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CTX_VOLUNTARY], 1100); /* from birth */
+    a = fake_find(&fx->fake, 10);
+    a->th[1].status.voluntary_ctxt = 5000;
+    scan(fx);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CTX_VOLUNTARY], 5100);
+    fake_thread_remove(a, 12);
+    a->th[0].status.voluntary_ctxt = 5000;
+    a->m.status.voluntary_ctxt = 5000;
+    a->st.num_threads = 1;
+    a->st.start_code = 0x55550000;
+    scan(fx);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CTX_VOLUNTARY], 5100);
+    fixture_free(fx);
+}
+
 int main(int argc, char **argv)
 {
     test_filter_from_args(argc, argv);
@@ -1291,6 +1377,9 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_child_joins_nearest_tracked_ancestor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_each_scan_lists_the_decisions_it_took, setup,
                                         teardown),
+        cmocka_unit_test(test_exec_of_a_process_born_while_watched_counts_nothing_twice),
+        cmocka_unit_test(test_reload_counts_a_newly_adopted_child_from_then_on),
+        cmocka_unit_test(test_exec_from_a_worker_thread_of_a_process_born_while_watched),
         cmocka_unit_test_setup_teardown(test_has_process_knows_pid_and_start_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_only_the_decisions_asked_for_are_listed, setup,
                                         teardown),
