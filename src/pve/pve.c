@@ -108,6 +108,12 @@ static int parse_config_file(struct pve *pve, const char *name, struct pve_confi
                                  CONFIG_FILE_MAX, &data);
     if (n < 0)
         return (int)n;
+    /* A file cut at the bound ends mid-line: "name: MCP" would read as "name: M". Only whole
+     * lines count. */
+    if (n == CONFIG_FILE_MAX) {
+        while (n > 0 && data[n - 1] != '\n')
+            n--;
+    }
     return pve_parse_config(data, (size_t)n, config);
 }
 
@@ -189,7 +195,8 @@ void pve_note_new(struct pve *pve, const struct tracker_new_process *p)
         return;
     struct proc_identity id;
     unsigned failed;
-    if (proc_reader_identity(pve->options.reader, &st, PROC_NEED_CMDLINE | PROC_NEED_EXE, &id,
+    if (proc_reader_identity(pve->options.reader, &st,
+                             PROC_NEED_CMDLINE | PROC_NEED_EXE | PROC_NEED_CGROUP, &id,
                              &failed) != 0)
         return;
     unsigned vmid;
@@ -267,6 +274,9 @@ static void refresh_process(struct pve *pve, struct pve_vm *vm)
 /* The vmid of a PVE tap device name "tap<vmid>i<n>", or 0. */
 static unsigned tap_vmid(const char *name)
 {
+    /* Interface names are at most IFNAMSIZ - 1 (15) bytes; a longer one is not a tap. */
+    if (strnlen(name, 16) >= 16)
+        return 0;
     if (strncmp(name, "tap", 3) != 0 || name[3] < '1' || name[3] > '9')
         return 0;
     const char *p = name + 3;
@@ -308,8 +318,10 @@ static void read_mem_total(struct pve *pve)
 
 void pve_refresh(struct pve *pve, const struct tracker *tracker)
 {
-    if (pve->nvms == 0)
+    if (pve->nvms == 0) {
+        pve->refreshed = true; /* a VM started from now on counts its taps from birth */
         return;
+    }
     read_mem_total(pve);
     size_t kept = 0;
     for (size_t i = 0; i < pve->nvms; i++) {

@@ -30,6 +30,11 @@ enum pve_role pve_role_of(const struct proc_identity *id, unsigned *vmid, struct
         struct pve_cmdline *c = cmd ? cmd : &local;
         if (pve_parse_cmdline(id->argc, id->argv, c) != 0)
             return PVE_ROLE_NONE;
+        /* Anyone can start a binary as /usr/bin/kvm with `-id 100`; only root can put it in the
+         * VM's scope, where qemu-server starts every VM. Outside it, it is no VM (and no
+         * helper: its scope is not the VM's). */
+        if (scope_vmid(id) != c->vmid)
+            return PVE_ROLE_NONE;
         *vmid = c->vmid;
         return PVE_ROLE_QEMU;
     }

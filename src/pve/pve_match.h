@@ -18,8 +18,10 @@ enum pve_role {
 };
 
 /* What the identity alone tells. QEMU: the exe is qemu-system-<arch> (also " (deleted)") or
- * argv[0] is /usr/bin/kvm, and the command line has a valid `-id <vmid>`; `cmd` is filled. A QEMU
- * binary without a valid -id is nothing, not a helper. Helper: a cgroup path ends in
+ * argv[0] is /usr/bin/kvm, the command line has a valid `-id <vmid>`, and a cgroup path ends in
+ * "/qemu.slice/<vmid>.scope" of that vmid (qemu-server starts every VM in that systemd scope, and
+ * only root can move a process there); `cmd` is filled. A QEMU binary without a valid -id, or
+ * outside its VM's scope, is nothing, not a helper. Helper: a cgroup path ends in
  * "/qemu.slice/<vmid>.scope". `cmd` may be NULL when the command line is not wanted. */
 enum pve_role pve_role_of(const struct proc_identity *id, unsigned *vmid, struct pve_cmdline *cmd);
 

@@ -16,6 +16,9 @@ static enum log_level min_level = LOG_INFO;
 static enum log_format out_format = LOG_FORMAT_LOGFMT;
 static int out_fd = 2;
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The last line was cut short by a failed write (disk full, a file size limit): the next line
+ * starts on a new one rather than continue it. Guarded by write_lock. */
+static bool line_open;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -95,7 +98,9 @@ static bool needs_quotes(const char *s, size_t n)
             return true;
         if (c >= 0x80) {
             size_t k = utf8_seq_len((const unsigned char *)s + i, n - i);
-            if (k == 0)
+            /* Not UTF-8, or a C1 control (U+0080..U+009F: NEL, the 8-bit CSI), which the
+             * quoted form escapes. */
+            if (k == 0 || (c == 0xc2 && (unsigned char)s[i + 1] < 0xa0))
                 return true;
             i += k - 1;
         }
@@ -286,7 +291,10 @@ void log_end(struct log_line *l)
         put_reserved(l, json ? ",\"truncated\":true" : " truncated=true");
     put_reserved(l, json ? "}\n" : "\n");
     pthread_mutex_lock(&write_lock);
-    for (size_t done = 0; done < l->len;) {
+    if (line_open && write(out_fd, "\n", 1) == 1)
+        line_open = false;
+    size_t done = 0;
+    while (done < l->len) {
         ssize_t n = write(out_fd, l->buf + done, l->len - done);
         if (n < 0 && errno == EINTR)
             continue;
@@ -294,6 +302,8 @@ void log_end(struct log_line *l)
             break; /* stderr closed or full: a log line is not worth blocking or dying for */
         done += (size_t)n;
     }
+    if (done > 0 && done < l->len)
+        line_open = true;
     pthread_mutex_unlock(&write_lock);
     l->on = false;
 }

@@ -1,5 +1,5 @@
 /* The logger on arbitrary text in msg and in a field, in both formats: every line is one line,
- * ends with a newline, holds no control character, and fits LOG_LINE_MAX. */
+ * ends with a newline, holds no control character (C0, DEL or C1), and fits LOG_LINE_MAX. */
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -14,8 +14,12 @@ static void check_line(void)
     ssize_t n = read(pipe_fds[0], buf, sizeof(buf));
     FUZZ_CHECK(n > 0 && (size_t)n <= LOG_LINE_MAX);
     FUZZ_CHECK(buf[n - 1] == '\n');
-    for (ssize_t i = 0; i < n - 1; i++)
+    for (ssize_t i = 0; i < n - 1; i++) {
         FUZZ_CHECK((unsigned char)buf[i] >= 0x20 && buf[i] != 0x7f);
+        /* Nor a C1 control (U+0080..U+009F), which terminals obey as C0 ones. */
+        FUZZ_CHECK(!((unsigned char)buf[i] == 0xc2 && (unsigned char)buf[i + 1] >= 0x80 &&
+                     (unsigned char)buf[i + 1] < 0xa0));
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

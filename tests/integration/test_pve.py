@@ -189,10 +189,53 @@ class PveFixtureTest(unittest.TestCase):
         self.assertTrue(all("thread_count" in f for f in findings), out)
 
 
+def cgroup_root():
+    """A cgroup hierarchy this test may create qemu.slice/<vmid>.scope in, as qemu-server's systemd
+    scopes are: cgroup v2 at /sys/fs/cgroup or (hybrid hosts) /sys/fs/cgroup/unified, else the
+    named v1 systemd hierarchy; None when none is writable (not root)."""
+    for root in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd"):
+        if os.path.exists(os.path.join(root, "cgroup.procs")) and os.access(root, os.W_OK):
+            return root
+    return None
+
+
+class Scopes:
+    """qemu.slice/<vmid>.scope cgroups made for the test, removed (once empty) at the end; what
+    existed before is left alone."""
+
+    def __init__(self, root):
+        self.root = root
+        self.made = []
+
+    def enter(self, vmid, pid):
+        path = self.root
+        for part in ("qemu.slice", "%d.scope" % vmid):
+            path = os.path.join(path, part)
+            if not os.path.exists(path):
+                os.mkdir(path)
+                self.made.append(path)
+        with open(os.path.join(path, "cgroup.procs"), "w") as f:
+            f.write("%d\n" % pid)
+
+    def remove(self):
+        for path in reversed(self.made):
+            for _ in range(100):  # the killed processes leave the cgroup a moment after wait()
+                try:
+                    os.rmdir(path)
+                    break
+                except OSError:
+                    time.sleep(0.05)
+
+
 class PveLiveTest(unittest.TestCase):
-    """A real process copied as qemu-system-x86_64 and started with a PVE command line."""
+    """A real process copied as qemu-system-x86_64 and started with a PVE command line, in its
+    VM's cgroup scope as qemu-server starts it."""
 
     def test_found_also_when_deleted_and_not_without_config(self):
+        root = cgroup_root()
+        if root is None:
+            self.skipTest("no writable cgroup hierarchy for the VM scopes (needs root)")
+        scopes = Scopes(root)
         w = h.Workers()
         tmp = tempfile.mkdtemp(prefix="pt-pve-live-")
         procs = []
@@ -204,8 +247,10 @@ class PveLiveTest(unittest.TestCase):
                 f.write("cores: 2\nmemory: 512\nname: livevm\nsockets: 1\n")
             with open(os.path.join(conf, "101.conf"), "w") as f:
                 f.write("memory: 256\nname: upgraded\n")
+            with open(os.path.join(conf, "105.conf"), "w") as f:
+                f.write("memory: 256\nname: impostor\n")
 
-            def start(vmid, folder, name):
+            def start(vmid, folder, name, scope=True):
                 d = os.path.join(tmp, folder)
                 os.makedirs(d)
                 path = os.path.join(d, "qemu-system-x86_64")
@@ -215,6 +260,8 @@ class PveLiveTest(unittest.TestCase):
                                       "-smp", "2,sockets=1,cores=2,maxcpus=2", "-m", "512"],
                                      stdout=subprocess.PIPE)
                 procs.append(p)
+                if scope:
+                    scopes.enter(vmid, p.pid)
                 self.assertEqual(p.stdout.readline().strip(), b"ready")
                 return path
 
@@ -222,6 +269,8 @@ class PveLiveTest(unittest.TestCase):
             deleted = start(101, "b", "upgraded")
             os.unlink(deleted)  # as a package upgrade replaces the binary under a running VM
             start(102, "c", "noconfig")
+            # A configured vmid, but started by anyone outside the VM's scope: not that VM.
+            start(105, "d", "impostor", scope=False)
             server = h.start_proctrack("-pve.config-dir", conf, "-sysfs", os.path.join(tmp, "sys"),
                                        "-cgroupfs", os.path.join(tmp, "cgroup"))
             s = h.parse(server.scrape())[0]
@@ -229,14 +278,16 @@ class PveLiveTest(unittest.TestCase):
             self.assertIn("qemu/100", groups)
             self.assertIn("qemu/101", groups)
             self.assertNotIn("qemu/102", groups)
+            self.assertNotIn("qemu/105", groups)
             info = {dict(k[1])["id"]: dict(k[1]) for k in s if k[0] == "pve_kvm_info"}
             self.assertEqual(set(info), {"100", "101"})
             self.assertEqual(info["100"]["name"], "livevm")
             self.assertEqual(info["100"]["pid"], str(procs[0].pid))
             self.assertEqual(h.value(s, "pve_kvm_vcores", id="100"), 2)  # two "CPU n/KVM" threads
             self.assertEqual(h.value(s, "pve_kvm_maxmem_bytes", id="101"), 256 << 20)
-            # The process without a config is just a process, grouped by its comm.
-            self.assertEqual(h.value(s, "namedprocess_namegroup_num_procs", groupname="qemu-system-x86"), 1)
+            # The process without a config, and the one outside its scope, are just processes,
+            # grouped by their comm.
+            self.assertEqual(h.value(s, "namedprocess_namegroup_num_procs", groupname="qemu-system-x86"), 2)
         finally:
             if server:
                 server.stop()
@@ -245,6 +296,7 @@ class PveLiveTest(unittest.TestCase):
                 p.wait(timeout=10)
                 p.stdout.close()
             w.stop()
+            scopes.remove()
             shutil.rmtree(tmp, ignore_errors=True)
 
 

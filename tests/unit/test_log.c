@@ -10,6 +10,10 @@
 #include <fcntl.h>
 #include <math.h>
 #include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -176,6 +180,51 @@ static void test_a_long_line_is_cut_and_stays_one_line(void **state)
     }
 }
 
+/* C1 controls (U+009B is an 8-bit CSI, U+0085 is NEL) move a terminal's cursor: a value holding
+ * one is quoted, so that they are escaped. */
+static void test_c1_controls_are_quoted_and_escaped(void **state)
+{
+    (void)state;
+    log_setup(LOG_INFO, LOG_FORMAT_LOGFMT, pipe_fds[1]);
+    struct log_line line;
+    assert_true(log_begin(&line, LOG_WARN, "x"));
+    log_str(&line, "comm",
+            "a\xc2\x9b"
+            "2Jb\xc2\x85"
+            "c");
+    log_end(&line);
+    assert_string_equal(after_ts(logged(), false),
+                        "level=warn msg=\"x\" comm=\"a\\u009b2Jb\\u0085c\"\n");
+}
+
+/* A disk that fills up mid-line leaves half a line: the next one starts on a line of its own. */
+static void test_a_line_cut_by_a_failed_write_is_not_continued(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/pt-log-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit old, small = {60, 0};
+    getrlimit(RLIMIT_FSIZE, &old);
+    small.rlim_max = old.rlim_max;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0); /* a disk that fills up mid-line */
+    log_setup(LOG_INFO, LOG_FORMAT_LOGFMT, fd);
+    log_msg(LOG_WARN, "first line, long enough to be cut");
+    setrlimit(RLIMIT_FSIZE, &old);
+    log_msg(LOG_WARN, "second");
+    static char buf[512];
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    buf[n > 0 ? n : 0] = '\0';
+    close(fd);
+    unlink(path);
+    const char *nl = strchr(buf, '\n');
+    assert_non_null(nl);
+    const char *second = strstr(buf + 1, "ts=");
+    assert_non_null(second);
+    assert_true(second == nl + 1);
+}
+
 int main(int argc, char **argv)
 {
     test_filter_from_args(argc, argv);
@@ -186,6 +235,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_levels_below_the_threshold_are_dropped),
         cmocka_unit_test(test_parse_level_and_format),
         cmocka_unit_test(test_a_long_line_is_cut_and_stays_one_line),
+        cmocka_unit_test(test_c1_controls_are_quoted_and_escaped),
+        cmocka_unit_test(test_a_line_cut_by_a_failed_write_is_not_continued),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

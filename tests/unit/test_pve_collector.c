@@ -453,6 +453,102 @@ static void test_nic_counters_through_tap_recreation_and_vm_restart(void **state
     world_free(w);
 }
 
+/* Any user can run something with argv[0] /usr/bin/kvm and `-id <vmid> -incoming ...`. Outside
+ * the VM's scope it is no VM: the real QEMU keeps its place and its taps' baselines. */
+static void test_kvm_outside_the_scope_does_not_take_over_a_vm(void **state)
+{
+    (void)state;
+    struct world *w = world_new(DEFAULT_RULES);
+    world_scan(w);
+    tap(&w->host, "tap100i0", 2500, 1300);
+    world_scan(w);
+    assert_int_equal(nic_of(vm_of(w->pve, 100), "tap100i0")->total[PVE_NIC_RECEIVE_BYTES], 500);
+
+    static struct argv fake;
+    argv_from_list(&fake, (const char *const[]){"/usr/bin/kvm", "-id", "100", "-incoming",
+                                                "tcp:127.0.0.1:4444", NULL});
+    process(&w->host, 9000, "kvm", &fake, QEMU, "/user.slice/user-1000.slice/session-3.scope",
+            START_B, 0, 0);
+    world_scan(w); /* the tap did not move */
+    const struct pve_vm *vm = vm_of(w->pve, 100);
+    assert_int_equal(nic_of(vm, "tap100i0")->total[PVE_NIC_RECEIVE_BYTES], 500);
+    assert_int_equal(vm->pid, 5000);
+    world_free(w);
+}
+
+/* A config over the read bound is cut; the line cut in two is not read as a whole one. */
+static void test_a_config_cut_at_the_bound_keeps_whole_lines(void **state)
+{
+    (void)state;
+    struct world *w =
+        world_new("process_names:\n  - name: 'vm-{{.Matches.name}}-{{.Matches.vmid}}'\n"
+                  "    builtin: pve-qemu\n");
+    static char conf[70000];
+    size_t pad = 65536 - strlen("name: M");
+    memset(conf, 'x', pad);
+    conf[0] = '#';
+    conf[pad - 1] = '\n';
+    strcpy(conf + pad, "name: MCP\nmemory: 20480\n");
+    puts_at(w->host.conf, "103.conf", conf);
+    world_scan(w);
+    assert_string_equal(vm_of(w->pve, 103)->group, "vm-MCP-103");
+    world_free(w);
+}
+
+/* Interface names are at most 15 bytes: a longer name under a fake sysfs is no tap (it would be
+ * stored cut and looked up whole, a new NIC on every refresh). */
+static void test_a_name_longer_than_an_interface_is_no_tap(void **state)
+{
+    (void)state;
+    struct world *w = world_new(DEFAULT_RULES);
+    tap(&w->host, "tap100i00000000000000000001", 10, 10);
+    for (int i = 0; i < 3; i++)
+        world_scan(w);
+    assert_int_equal(vm_of(w->pve, 100)->nnics, 1); /* tap100i0 of the fixture only */
+    world_free(w);
+}
+
+static void test_a_configured_vmid_outside_its_scope_changes_nothing(void **state)
+{
+    (void)state;
+    struct world *w = world_new(DEFAULT_RULES);
+    world_scan(w);
+    scope(&w->host, 100, 3000000);
+    world_scan(w);
+    assert_int_equal(vm_of(w->pve, 100)->pressure_some_us[PVE_CPU], 2000000);
+    /* Not -incoming this time: 100.conf exists, so argv[0] and -id are enough. */
+    static struct argv fake;
+    argv_from_list(&fake, (const char *const[]){"/usr/bin/kvm", "-c", "pass", "-id", "100", NULL});
+    process(&w->host, 9000, "python3", &fake, "/usr/bin/python3.11", "/user.slice", START_B, 0, 0);
+    world_scan(w);
+    remove_process(&w->host, 9000);
+    world_scan(w);
+    assert_int_equal(vm_of(w->pve, 100)->pressure_some_us[PVE_CPU], 2000000);
+    assert_true(vm_of(w->pve, 100)->running); /* QEMU 5000 still runs */
+    world_free(w);
+}
+
+/* The first VM started after an exporter that began with none counts its taps from birth, as any
+ * later one does. */
+static void test_first_vm_after_an_empty_start_counts_its_taps_from_birth(void **state)
+{
+    (void)state;
+    struct world *w = world_new(DEFAULT_RULES);
+    static const int pids[] = {5000, 5001, 5010, 6000, 7000};
+    for (size_t i = 0; i < 5; i++)
+        remove_process(&w->host, pids[i]);
+    world_scan(w);
+    world_scan(w);
+    static struct argv a;
+    argv_from_fixture(&a, "cmdline-a.txt");
+    process(&w->host, 5100, "kvm", &a, QEMU, "/qemu.slice/100.scope", START_B, 4, 1000);
+    tap(&w->host, "tap100i0", 2000, 1000); /* the tap of the VM started just now */
+    world_scan(w);
+    const struct pve_vm *vm = vm_of(w->pve, 100);
+    assert_int_equal(nic_of(vm, "tap100i0")->total[PVE_NIC_RECEIVE_BYTES], 2000);
+    world_free(w);
+}
+
 int main(int argc, char **argv)
 {
     test_filter_from_args(argc, argv);
@@ -460,6 +556,11 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_builtin_captures_survive_a_second_match),
         cmocka_unit_test(test_collector_learns_the_group_from_the_decision),
         cmocka_unit_test(test_nic_counters_through_tap_recreation_and_vm_restart),
+        cmocka_unit_test(test_kvm_outside_the_scope_does_not_take_over_a_vm),
+        cmocka_unit_test(test_a_config_cut_at_the_bound_keeps_whole_lines),
+        cmocka_unit_test(test_a_name_longer_than_an_interface_is_no_tap),
+        cmocka_unit_test(test_a_configured_vmid_outside_its_scope_changes_nothing),
+        cmocka_unit_test(test_first_vm_after_an_empty_start_counts_its_taps_from_birth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

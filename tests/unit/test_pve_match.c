@@ -51,6 +51,8 @@ static const struct proc_identity *qemu(struct fake_proc *p, const char *exe,
 
 static const char *const scope100[] = {"/qemu.slice/100.scope"};
 static const char *const scope103[] = {"/qemu.slice/103.scope"};
+static const char *const scope104[] = {"/qemu.slice/104.scope"};
+static const char *const scope999[] = {"/qemu.slice/999.scope"};
 
 static void test_qemu_with_config_takes_the_config_name(void **state)
 {
@@ -71,12 +73,36 @@ static void test_qemu_with_config_takes_the_config_name(void **state)
     /* A config without a name: -name, then "vm<vmid>". */
     c.vm[0].name = "";
     assert_true(pve_match_identity(
-        qemu(&p, QEMU " (deleted)", ARGV("/usr/bin/kvm", "-id", "100", "-name", "s"), NULL), lookup,
-        &c, &m));
+        qemu(&p, QEMU " (deleted)", ARGV("/usr/bin/kvm", "-id", "100", "-name", "s"), scope100),
+        lookup, &c, &m));
     assert_string_equal(m.name, "s");
-    assert_true(
-        pve_match_identity(qemu(&p, "", ARGV("/usr/bin/kvm", "-id", "100"), NULL), lookup, &c, &m));
+    assert_true(pve_match_identity(qemu(&p, "", ARGV("/usr/bin/kvm", "-id", "100"), scope100),
+                                   lookup, &c, &m));
     assert_string_equal(m.name, "vm100");
+}
+
+static void test_qemu_outside_its_scope_is_no_vm(void **state)
+{
+    (void)state;
+    struct configs c = {.vm = {{100, "s"}, {103, "MCP"}}, .n = 2};
+    struct fake_proc p;
+    struct pve_match m;
+    /* Any user can start something as /usr/bin/kvm with -id 100 (and -incoming); only root can
+     * put it in the VM's scope. */
+    static const char *const session[] = {"/user.slice/user-1000.slice/session-3.scope"};
+    assert_false(
+        pve_match_identity(qemu(&p, "/usr/bin/python3.11",
+                                ARGV("/usr/bin/kvm", "-id", "100", "-incoming", "defer"), session),
+                           lookup, &c, &m));
+    assert_false(pve_match_identity(qemu(&p, QEMU, ARGV("/usr/bin/kvm", "-id", "100"), NULL),
+                                    lookup, &c, &m));
+    /* In another VM's scope it is neither that VM's QEMU nor a helper of it. */
+    assert_false(pve_match_identity(qemu(&p, QEMU, ARGV("/usr/bin/kvm", "-id", "100"), scope103),
+                                    lookup, &c, &m));
+    unsigned vmid = 0;
+    assert_int_equal(
+        pve_role_of(qemu(&p, QEMU, ARGV("/usr/bin/kvm", "-id", "100"), scope103), &vmid, NULL),
+        PVE_ROLE_NONE);
 }
 
 static void test_qemu_without_config_only_when_migrating_in(void **state)
@@ -93,7 +119,7 @@ static void test_qemu_without_config_only_when_migrating_in(void **state)
     assert_true(pve_match_identity(qemu(&p, QEMU,
                                         ARGV("/usr/bin/kvm", "-id", "104", "-name",
                                              "mig,debug-threads=on", "-incoming", "defer"),
-                                        NULL),
+                                        scope104),
                                    lookup, &c, &m));
     assert_int_equal(m.role, PVE_ROLE_QEMU);
     assert_string_equal(m.id, "104");
@@ -164,7 +190,7 @@ static void test_role_of_needs_no_config(void **state)
     unsigned vmid = 0;
     struct pve_cmdline cmd;
     assert_int_equal(
-        pve_role_of(qemu(&p, QEMU, ARGV("/usr/bin/kvm", "-id", "999"), NULL), &vmid, &cmd),
+        pve_role_of(qemu(&p, QEMU, ARGV("/usr/bin/kvm", "-id", "999"), scope999), &vmid, &cmd),
         PVE_ROLE_QEMU);
     assert_int_equal(vmid, 999);
     assert_int_equal(cmd.vmid, 999);
@@ -181,6 +207,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qemu_with_config_takes_the_config_name),
         cmocka_unit_test(test_qemu_without_config_only_when_migrating_in),
+        cmocka_unit_test(test_qemu_outside_its_scope_is_no_vm),
         cmocka_unit_test(test_helpers_in_the_scope_of_a_configured_vm),
         cmocka_unit_test(test_matches_in_a_row_share_nothing),
         cmocka_unit_test(test_role_of_needs_no_config),
