@@ -275,7 +275,7 @@ static void scan_and_write(struct exporter *e)
                              e->options.smaps);
     own_families_write_errors(&e->body, tracker_errors(e->tracker), &e->scratch);
     if (e->last_scan_rc == 0)
-        pve_families_write(e->pve_families, &e->body, e->pve, e->tracker, &clock);
+        pve_families_write(e->pve_families, &e->body, e->pve, &clock);
     write_self(e, &e->body);
 }
 

@@ -14,7 +14,7 @@ enum { ROWS_VMS, ROWS_INFO, ROWS_MEMORY, ROWS_NICS, ROWS_PRESSURE, ROWS_COUNT };
 
 /* What a series shows, for expo_series.kind. */
 enum {
-    COUNTER = 1,    /* index: enum tracker_counter of the VM's group; absent without a group */
+    COUNTER = 1,    /* index: enum tracker_counter, of the VM's processes; absent before known */
     CGROUP_MEMORY,  /* memory.current of the scope */
     INCOMING,       /* 1 while migrating in */
     MAXMEM,         /* configured memory, absent when unknown */
@@ -239,10 +239,9 @@ static const struct expo_family_def families[] = {
     {KVM "vcores", EXPO_GAUGE, "vCPUs of the VM", ROWS_VMS, 0, NULL, {SHOW(VCORES)}},
 };
 
-/* A running VM, and the group its processes joined (NULL when not known). */
+/* A running VM. */
 struct vm_row {
     const struct pve_vm *vm;
-    const struct tracker_group *group;
 };
 
 /* A NIC, memory line or resource of a running VM: rows of the other sets. */
@@ -288,7 +287,7 @@ static void add_part(struct part_rows *set, size_t vm, size_t part)
 }
 
 /* The running VMs in vmid order, and their parts in the order of their label values. */
-static void build_rows(struct pve_families *pf, const struct tracker *tracker)
+static void build_rows(struct pve_families *pf)
 {
     pf->nvms = pf->memory.count = pf->nics.count = pf->pressure.count = 0;
     for (size_t i = 0; i < pve_vm_count(pf->pve); i++) {
@@ -297,8 +296,7 @@ static void build_rows(struct pve_families *pf, const struct tracker *tracker)
             continue;
         pf->vms = xgrow(pf->vms, &pf->vms_cap, pf->nvms + 1, sizeof(*pf->vms));
         size_t at = pf->nvms++;
-        pf->vms[at] =
-            (struct vm_row){vm, vm->group ? tracker_group_find(tracker, vm->group) : NULL};
+        pf->vms[at] = (struct vm_row){vm};
         /* Memory lines in the order of status, as pve_local_exporter writes them. */
         for (size_t k = 0; k < vm->nmem; k++)
             add_part(&pf->memory, at, k);
@@ -331,12 +329,11 @@ static bool vm_value(void *ctx, size_t row, unsigned kind, unsigned index, struc
 {
     const struct pve_families *pf = ctx;
     const struct pve_vm *vm = pf->vms[row].vm;
-    const struct tracker_group *g = pf->vms[row].group;
     uint64_t total = pve_mem_total_bytes(pf->pve);
     switch (kind) {
     case COUNTER:
-        out->u64 = g ? g->counters.v[index] : 0;
-        return g != NULL;
+        out->u64 = vm->counters.v[index];
+        return vm->has_counters;
     case CGROUP_MEMORY:
         out->u64 = vm->memory_current_bytes;
         return vm->has_memory_current;
@@ -450,12 +447,12 @@ static bool part_value(void *ctx, size_t row, unsigned kind, unsigned index, str
 }
 
 void pve_families_write(struct pve_families *pf, struct strbuf *out, const struct pve *pve,
-                        const struct tracker *tracker, const struct expo_clock *clock)
+                        const struct expo_clock *clock)
 {
     if (!pve || pve_vm_count(pve) == 0)
         return;
     pf->pve = pve;
-    build_rows(pf, tracker);
+    build_rows(pf);
     const struct expo_rows rowsets[ROWS_COUNT] = {
         [ROWS_VMS] = {pf, pf->nvms, vm_label_names, 1, vm_labels, NULL, vm_value},
         [ROWS_INFO] = {pf, pf->nvms, info_label_names, 6, info_labels, NULL, info_value},

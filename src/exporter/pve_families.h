@@ -5,7 +5,6 @@
 
 #include "expo/family.h"
 #include "pve/pve.h"
-#include "tracker/tracker.h"
 #include "util/strbuf.h"
 
 struct pve_families;
@@ -13,9 +12,10 @@ struct pve_families;
 struct pve_families *pve_families_new(void);
 void pve_families_free(struct pve_families *pf);
 
-/* Counters come from the tracker group each VM's processes joined, so they continue across VM
- * restarts; facts, NICs and the cgroup scope from `pve`. Writes nothing without a known VM. */
+/* Everything comes from `pve`: the counters of each VM's processes (followed from its tracker
+ * group, so they continue across VM restarts), facts, NICs and the cgroup scope. Writes nothing
+ * without a known VM. */
 void pve_families_write(struct pve_families *pf, struct strbuf *out, const struct pve *pve,
-                        const struct tracker *tracker, const struct expo_clock *clock);
+                        const struct expo_clock *clock);
 
 #endif /* PROCTRACK_EXPORTER_PVE_FAMILIES_H */

@@ -43,6 +43,7 @@ struct pve *pve_new(const struct pve_options *options)
 static void vm_free(struct pve_vm *vm)
 {
     free(vm->group);
+    free(vm->counted_group);
     free(vm->nics);
     free(vm);
 }
@@ -316,6 +317,25 @@ static void read_mem_total(struct pve *pve)
         pve->mem_total_bytes = 0;
 }
 
+/* The growth of the VM's group's counters since the last refresh. The first group a VM is seen in
+ * counts whole (its counters are the VM's processes' since they joined it); a group the VM moved to
+ * (a reload with a new name template) starts from a baseline, so nothing falls back. */
+static void follow_group(struct pve_vm *vm, const struct tracker *tracker)
+{
+    const struct tracker_group *g = vm->group ? tracker_group_find(tracker, vm->group) : NULL;
+    if (!g)
+        return;
+    bool first = !vm->counted_group;
+    if (first || strcmp(vm->counted_group, vm->group) != 0) {
+        free(vm->counted_group);
+        vm->counted_group = xstrdup(vm->group);
+        tracker_baseline_reset(&vm->group_base, ~0u);
+    }
+    struct tracker_counters *totals[1] = {&vm->counters};
+    tracker_counters_advance(&vm->group_base, g->counters.v, ~0u, first, totals, 1);
+    vm->has_counters = true;
+}
+
 void pve_refresh(struct pve *pve, const struct tracker *tracker)
 {
     if (pve->nvms == 0) {
@@ -336,8 +356,10 @@ void pve_refresh(struct pve *pve, const struct tracker *tracker)
             continue;
         }
         derive_facts(vm);
-        if (vm->running)
+        if (vm->running) {
             pve_scope_refresh(vm, pve->options.reader, pve->options.cgroupfs, pve->refreshed);
+            follow_group(vm, tracker);
+        }
         pve->vms[kept++] = vm;
     }
     pve->nvms = kept;

@@ -1,7 +1,7 @@
 /* Proxmox VE QEMU VMs: the `builtin: pve-qemu` matcher, and the collector of what proctrack knows
  * of each VM beyond its processes — facts from its command line and config file, tap NIC counters
- * from sysfs, the pressure and memory of its cgroup scope. The counters of the VM's processes
- * stay in the tracker, under the group its QEMU process joined.
+ * from sysfs, the pressure and memory of its cgroup scope. The counters of the VM's processes are
+ * the tracker's, under the group its QEMU process joined; the collector follows their growth.
  *
  * The shape of a collector (the LXC container and QMP disk statistics collectors follow it):
  *   1. created from options (pve_new): the roots it reads, and the scan's proc_reader, through
@@ -26,6 +26,7 @@
 #include "pve/pve_parse.h"
 #include "pve/pve_status.h"
 #include "rules/rules.h"
+#include "tracker/counter.h"
 
 struct tracker;
 struct tracker_new_process;
@@ -66,7 +67,14 @@ struct pve_vm {
     unsigned vmid;
     char id[16]; /* vmid as text */
     char *group; /* the group the QEMU process joined; NULL until known */
-    int pid;     /* the QEMU process */
+    /* The VM's processes, as the growth of its group's counters, followed through
+     * tracker_counters_advance(): they continue across VM restarts, and a reload that renames the
+     * group (a new template) starts a new baseline instead of a lower value. */
+    bool has_counters;
+    struct tracker_counters counters;
+    struct tracker_baseline group_base;
+    char *counted_group; /* the group `group_base` follows */
+    int pid;             /* the QEMU process */
     uint64_t starttime_ticks;
     uint64_t start_time_ns;
     bool running;  /* the QEMU process was alive at the last refresh */

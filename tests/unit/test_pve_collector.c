@@ -528,6 +528,52 @@ static void test_a_configured_vmid_outside_its_scope_changes_nothing(void **stat
     world_free(w);
 }
 
+static void set_utime(struct host *h, int pid, int threads, unsigned long long utime)
+{
+    char rel[64], text[512];
+    snprintf(rel, sizeof(rel), "%d/stat", pid);
+    snprintf(text, sizeof(text),
+             "%d (kvm) S 1 %d %d 0 -1 4194560 0 0 0 0 %llu 5 0 0 20 0 %d 0 %llu 1000 100 "
+             "18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+             pid, pid, pid, utime, threads, (unsigned long long)START_A);
+    puts_at(h->proc, rel, text);
+}
+
+/* A reload that renames the VM's group (a new template) moves its processes to a new group whose
+ * counters start over; the VM's counters (pve_kvm_cpu_seconds_total{id}) go on from where they
+ * were. */
+static void test_a_reload_renaming_the_group_keeps_vm_counters(void **state)
+{
+    (void)state;
+    struct world *w = world_new(DEFAULT_RULES);
+    world_scan(w);
+    set_utime(&w->host, 5000, 5, 100000);
+    world_scan(w);
+    uint64_t before = vm_of(w->pve, 100)->counters.v[TRACKER_CPU_USER];
+    assert_true(before > 0);
+    char err[256];
+    const char *yaml = "process_names:\n  - name: 'vm-{{.Matches.vmid}}'\n    builtin: pve-qemu\n";
+    struct rules *r2 =
+        rules_load_buffer("t2.yml", yaml, strlen(yaml), err, sizeof(err), NULL, NULL);
+    assert_non_null(r2);
+    rules_set_builtin(r2, "pve-qemu", pve_match, w->pve);
+    struct tracker_classifier c = {
+        .ctx = r2, .needs = rules_needs(r2), .classify = classify, .list_all = true};
+    tracker_set_classifier(w->tracker, &c);
+    struct rules *old = w->rules;
+    w->rules = r2;
+    rules_free(old);
+    set_utime(&w->host, 5000, 5, 100100);
+    world_scan(w);
+    assert_string_equal(vm_of(w->pve, 100)->group, "vm-100");
+    /* The scan of the reload is the new group's baseline: nothing falls back, nothing doubles. */
+    assert_int_equal(vm_of(w->pve, 100)->counters.v[TRACKER_CPU_USER], before);
+    set_utime(&w->host, 5000, 5, 100150);
+    world_scan(w);
+    assert_int_equal(vm_of(w->pve, 100)->counters.v[TRACKER_CPU_USER], before + 50);
+    world_free(w);
+}
+
 /* The first VM started after an exporter that began with none counts its taps from birth, as any
  * later one does. */
 static void test_first_vm_after_an_empty_start_counts_its_taps_from_birth(void **state)
@@ -561,6 +607,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_name_longer_than_an_interface_is_no_tap),
         cmocka_unit_test(test_a_configured_vmid_outside_its_scope_changes_nothing),
         cmocka_unit_test(test_first_vm_after_an_empty_start_counts_its_taps_from_birth),
+        cmocka_unit_test(test_a_reload_renaming_the_group_keeps_vm_counters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
