@@ -32,7 +32,7 @@ enum { NEEDS_THREADS = 1, NEEDS_SMAPS = 2 };
     }
 #define SECONDS(label, counter)                                                                    \
     {                                                                                              \
-        .label_value = label, .kind = COUNTER, .index = counter, .unit = EXPO_UNIT_TICKS           \
+        .label_value = label, .kind = COUNTER, .index = counter, .unit = EXPO_UNIT_MICROSECONDS    \
     }
 #define LEVEL(label, gauge)                                                                        \
     {                                                                                              \

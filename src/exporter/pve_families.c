@@ -35,7 +35,7 @@ enum {
     }
 #define SECONDS(label, counter)                                                                    \
     {                                                                                              \
-        .label_value = label, .kind = COUNTER, .index = counter, .unit = EXPO_UNIT_TICKS           \
+        .label_value = label, .kind = COUNTER, .index = counter, .unit = EXPO_UNIT_MICROSECONDS    \
     }
 #define SHOW(what)                                                                                 \
     {                                                                                              \

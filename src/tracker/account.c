@@ -50,14 +50,21 @@ void tracker_count_failed(struct tracker *t, unsigned failed)
 
 /* ---- raw readings, indexed by counter ---- */
 
-static void stat_readings(const struct proc_stat *st, uint64_t *raw)
+/* stat counts times in clock ticks; the counters keep microseconds, the unit of exit records. */
+static uint64_t ticks_us(const struct tracker *t, uint64_t ticks)
 {
-    raw[TRACKER_CPU_USER] = st->utime_ticks;
-    raw[TRACKER_CPU_SYSTEM] = st->stime_ticks;
+    uint64_t per_tick = 1000000 / t->options.ticks_per_second;
+    return ticks > UINT64_MAX / per_tick ? UINT64_MAX : ticks * per_tick;
+}
+
+static void stat_readings(const struct tracker *t, const struct proc_stat *st, uint64_t *raw)
+{
+    raw[TRACKER_CPU_USER] = ticks_us(t, st->utime_ticks);
+    raw[TRACKER_CPU_SYSTEM] = ticks_us(t, st->stime_ticks);
     raw[TRACKER_MINOR_FAULTS] = st->minflt;
     raw[TRACKER_MAJOR_FAULTS] = st->majflt;
-    raw[TRACKER_BLKIO_DELAY] = st->delayacct_blkio_ticks;
-    raw[TRACKER_GUEST] = st->guest_time_ticks;
+    raw[TRACKER_BLKIO_DELAY] = ticks_us(t, st->delayacct_blkio_ticks);
+    raw[TRACKER_GUEST] = ticks_us(t, st->guest_time_ticks);
 }
 
 static void io_readings(const struct proc_io *io, uint64_t *raw)
@@ -188,7 +195,7 @@ static void account_thread(struct thread_pass *pass, int tid)
     struct tracker_thread_name *tn = groups_thread_name(g, th.stat.comm);
     tn->count++;
     uint64_t raw[TRACKER_COUNTER_COUNT];
-    stat_readings(&th.stat, raw);
+    stat_readings(t, &th.stat, raw);
     advance(te, raw, TRACKER_FROM_STAT, &tn->counters, NULL);
     if (th.has_io) {
         io_readings(&th.io, raw);
@@ -245,11 +252,12 @@ static bool account_threads(struct thread_pass *pass)
 /* ---- processes ---- */
 
 /* The process's own state matches its last full read: no counter of stat moved. */
-static bool stat_unchanged(const struct entry *e, const struct proc_stat *st)
+static bool stat_unchanged(const struct tracker *t, const struct entry *e,
+                           const struct proc_stat *st)
 {
     const uint64_t *last = e->base.last;
-    return st->utime_ticks == last[TRACKER_CPU_USER] &&
-           st->stime_ticks == last[TRACKER_CPU_SYSTEM] &&
+    return ticks_us(t, st->utime_ticks) == last[TRACKER_CPU_USER] &&
+           ticks_us(t, st->stime_ticks) == last[TRACKER_CPU_SYSTEM] &&
            st->minflt == last[TRACKER_MINOR_FAULTS] && st->majflt == last[TRACKER_MAJOR_FAULTS] &&
            st->num_threads == e->last_num_threads && st->state == e->state;
 }
@@ -345,7 +353,7 @@ void tracker_account(struct tracker *t, const struct tracker_source *src, struct
     bool threaded = t->options.threads && st->num_threads >= 2;
     struct tracker_group *g = &t->groups.slots[e->group];
     bool may_skip = !first_sight && e->has_cache && src->schedstat && !refresh_due(t, e) &&
-                    stat_unchanged(e, st);
+                    stat_unchanged(t, e, st);
 
     struct thread_pass pass = {
         .t = t, .src = src, .proc = e, .group = g, .proc_first_sight = first_sight};
@@ -392,7 +400,7 @@ void tracker_account(struct tracker *t, const struct tracker_source *src, struct
     e->last_num_threads = st->num_threads;
 
     uint64_t raw[TRACKER_COUNTER_COUNT];
-    stat_readings(st, raw);
+    stat_readings(t, st, raw);
     advance(e, raw, TRACKER_FROM_STAT, &g->counters, NULL);
     if (fresh && m.has_io) {
         io_readings(&m.io, raw);

@@ -16,12 +16,12 @@
 #include <stdint.h>
 
 enum tracker_counter {
-    TRACKER_CPU_USER,         /* ticks: stat (14) utime */
-    TRACKER_CPU_SYSTEM,       /* ticks: stat (15) stime */
+    TRACKER_CPU_USER,         /* µs: stat (14) utime */
+    TRACKER_CPU_SYSTEM,       /* µs: stat (15) stime */
     TRACKER_MINOR_FAULTS,     /* stat (10) minflt */
     TRACKER_MAJOR_FAULTS,     /* stat (12) majflt */
-    TRACKER_BLKIO_DELAY,      /* ticks: stat (42) delayacct_blkio_ticks, with delay accounting on */
-    TRACKER_GUEST,            /* ticks: stat (43) guest_time, running a guest's vCPUs (in user) */
+    TRACKER_BLKIO_DELAY,      /* µs: stat (42) delayacct_blkio_ticks, with delay accounting on */
+    TRACKER_GUEST,            /* µs: stat (43) guest_time, running a guest's vCPUs (in user) */
     TRACKER_READ_BYTES,       /* io read_bytes */
     TRACKER_WRITE_BYTES,      /* io write_bytes */
     TRACKER_READ_CHARS,       /* io rchar */
@@ -46,7 +46,9 @@ enum tracker_counter {
 #define TRACKER_FROM_STATUS                                                                        \
     (TRACKER_BIT(TRACKER_CTX_VOLUNTARY) | TRACKER_BIT(TRACKER_CTX_NONVOLUNTARY))
 
-/* Monotonic totals, as integers (ticks, bytes, counts), converted only at output. */
+/* Monotonic totals, as integers (microseconds, bytes, counts), converted only at output. Times
+ * are kept in microseconds, not clock ticks, so that the sub-tick usage of short-lived processes
+ * adds up. */
 struct tracker_counters {
     uint64_t v[TRACKER_COUNTER_COUNT];
 };

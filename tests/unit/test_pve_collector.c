@@ -570,7 +570,7 @@ static void test_a_reload_renaming_the_group_keeps_vm_counters(void **state)
     assert_int_equal(vm_of(w->pve, 100)->counters.v[TRACKER_CPU_USER], before);
     set_utime(&w->host, 5000, 5, 100150);
     world_scan(w);
-    assert_int_equal(vm_of(w->pve, 100)->counters.v[TRACKER_CPU_USER], before + 50);
+    assert_int_equal(vm_of(w->pve, 100)->counters.v[TRACKER_CPU_USER], before + 50 * 10000);
     world_free(w);
 }
 

@@ -15,6 +15,8 @@
 #include "tracker/tracker.h"
 
 #define MAXP 256
+/* Times are counted in microseconds; the fake source's stat ticks are 1/100 s. */
+#define US(ticks) ((uint64_t)(ticks)*10000)
 
 struct fake_proc {
     struct proc_stat st;
@@ -284,7 +286,7 @@ static void test_first_scan_is_baseline_later_births_count_from_birth(void **sta
     a->st.utime_ticks = 100;
     a->m.io.write_bytes = 7000;
     scan(fx);
-    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], 0);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], US(0));
     assert_int_equal(group(fx, "app")->counters.v[TRACKER_WRITE_BYTES], 0);
 
     a->st.utime_ticks = 150;
@@ -294,7 +296,7 @@ static void test_first_scan_is_baseline_later_births_count_from_birth(void **sta
     b->m.io.write_bytes = 1000;
     scan(fx);
     const struct tracker_group *g = group(fx, "app");
-    assert_int_equal(g->counters.v[TRACKER_CPU_USER], 50 + 30);
+    assert_int_equal(g->counters.v[TRACKER_CPU_USER], US(50 + 30));
     assert_int_equal(g->counters.v[TRACKER_WRITE_BYTES], 500 + 1000);
     assert_int_equal(g->gauges.v[TRACKER_PROCS], 2);
 }
@@ -309,7 +311,7 @@ static void test_counter_survives_pid_reuse(void **state)
     a->st.utime_ticks = 600;
     a->m.status.voluntary_ctxt = 1000;
     scan(fx);
-    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], 100);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], US(100));
     assert_int_equal(group(fx, "app")->counters.v[TRACKER_CTX_VOLUNTARY], 100);
 
     /* Same pid, new starttime: a new process with small counters, not a drop of 580. */
@@ -318,7 +320,7 @@ static void test_counter_survives_pid_reuse(void **state)
     a->m.status.voluntary_ctxt = 3;
     scan(fx);
     const struct tracker_group *g = group(fx, "app");
-    assert_int_equal(g->counters.v[TRACKER_CPU_USER], 120);
+    assert_int_equal(g->counters.v[TRACKER_CPU_USER], US(120));
     assert_int_equal(g->counters.v[TRACKER_CTX_VOLUNTARY], 103);
     assert_int_equal(g->gauges.v[TRACKER_PROCS], 1);
     assert_int_equal(tracker_tracked_count(fx->t), 1);
@@ -336,13 +338,13 @@ static void test_counter_survives_exit_and_entry_is_forgotten(void **state)
     b->st.stime_ticks = 60;
     b->st.majflt = 3;
     scan(fx);
-    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_SYSTEM], 100);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_SYSTEM], US(100));
     assert_int_equal(tracker_tracked_count(fx->t), 2);
 
     fake_remove(&fx->fake, 11);
     scan(fx);
     const struct tracker_group *g = group(fx, "app");
-    assert_int_equal(g->counters.v[TRACKER_CPU_SYSTEM], 100);
+    assert_int_equal(g->counters.v[TRACKER_CPU_SYSTEM], US(100));
     assert_int_equal(g->counters.v[TRACKER_MAJOR_FAULTS], 3);
     assert_int_equal(g->gauges.v[TRACKER_PROCS], 1);
     assert_int_equal(tracker_tracked_count(fx->t), 1);
@@ -350,7 +352,7 @@ static void test_counter_survives_exit_and_entry_is_forgotten(void **state)
     fake_remove(&fx->fake, 10);
     scan(fx);
     g = group(fx, "app");
-    assert_int_equal(g->counters.v[TRACKER_CPU_SYSTEM], 100);
+    assert_int_equal(g->counters.v[TRACKER_CPU_SYSTEM], US(100));
     assert_int_equal(g->gauges.v[TRACKER_PROCS], 0);
     assert_false(g->gauges.has_oldest);
     assert_int_equal(tracker_tracked_count(fx->t), 0);
@@ -722,8 +724,8 @@ static void test_guest_iowait_and_io_calls_accumulate_across_restart(void **stat
     vm->m.io.syscw = 1;
     scan(fx);
     const struct tracker_counters *c = &group(fx, "kvm")->counters;
-    assert_int_equal(c->v[TRACKER_GUEST], 350);
-    assert_int_equal(c->v[TRACKER_BLKIO_DELAY], 7);
+    assert_int_equal(c->v[TRACKER_GUEST], US(350));
+    assert_int_equal(c->v[TRACKER_BLKIO_DELAY], US(7));
     assert_int_equal(c->v[TRACKER_READ_CHARS], 1010);
     assert_int_equal(c->v[TRACKER_WRITE_SYSCALLS], 13);
 }
@@ -783,7 +785,7 @@ static void test_thread_exit_keeps_counters_monotonic(void **state)
     scan(fx);
     const struct tracker_group *g = group(fx, "app");
     assert_int_equal(g->counters.v[TRACKER_CTX_VOLUNTARY], 4 + 2700);
-    assert_int_equal(thread_name(g, "worker")->counters.v[TRACKER_CPU_USER], 300);
+    assert_int_equal(thread_name(g, "worker")->counters.v[TRACKER_CPU_USER], US(300));
     assert_int_equal(thread_name(g, "worker")->counters.v[TRACKER_CTX_VOLUNTARY], 2700);
 
     /* The worker exits: the process's live-thread sum drops from 3744 to 44 — ours must not. */
@@ -794,7 +796,7 @@ static void test_thread_exit_keeps_counters_monotonic(void **state)
     g = group(fx, "app");
     assert_int_equal(g->counters.v[TRACKER_CTX_VOLUNTARY], 4 + 2700 + 6);
     assert_int_equal(thread_name(g, "worker")->count, 0);
-    assert_int_equal(thread_name(g, "worker")->counters.v[TRACKER_CPU_USER], 300);
+    assert_int_equal(thread_name(g, "worker")->counters.v[TRACKER_CPU_USER], US(300));
 
     /* A new thread with the old name continues the name's counters from its birth. */
     w = fake_thread(a, 13, "worker", fx->fake.now);
@@ -803,7 +805,7 @@ static void test_thread_exit_keeps_counters_monotonic(void **state)
     scan(fx);
     g = group(fx, "app");
     assert_int_equal(thread_name(g, "worker")->count, 1);
-    assert_int_equal(thread_name(g, "worker")->counters.v[TRACKER_CPU_USER], 307);
+    assert_int_equal(thread_name(g, "worker")->counters.v[TRACKER_CPU_USER], US(307));
     assert_int_equal(g->counters.v[TRACKER_CTX_VOLUNTARY], 4 + 2700 + 6 + 5);
 }
 
@@ -818,7 +820,7 @@ static void test_thread_name_counters_survive_absence_until_ttl(void **state)
     a = fake_find(&fx->fake, 10);
     a->th[1].stat.utime_ticks = 9;
     scan(fx);
-    assert_int_equal(thread_name(group(fx, "app"), "short")->counters.v[TRACKER_CPU_USER], 4);
+    assert_int_equal(thread_name(group(fx, "app"), "short")->counters.v[TRACKER_CPU_USER], US(4));
     /* Gone for 500 scans (500 s): still remembered, and a new thread of that name adds to it. */
     fake_thread_remove(a, 11);
     fake_thread(a, 12, "worker", 100);
@@ -828,7 +830,7 @@ static void test_thread_name_counters_survive_absence_until_ttl(void **state)
     w = fake_thread(a, 13, "short", fx->fake.now);
     w->stat.utime_ticks = 1;
     scan(fx);
-    assert_int_equal(thread_name(group(fx, "app"), "short")->counters.v[TRACKER_CPU_USER], 5);
+    assert_int_equal(thread_name(group(fx, "app"), "short")->counters.v[TRACKER_CPU_USER], US(5));
     /* Gone for more than ten minutes: forgotten, so numbered names cannot pile up. */
     fake_thread_remove(a, 13);
     for (int i = 0; i < 610; i++)
@@ -955,7 +957,7 @@ static void test_remove_empty_groups(void **state)
     a = fake_find(&fx->fake, 10);
     a->st.utime_ticks = 70;
     scan(fx);
-    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], 70);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], US(70));
     fake_remove(&fx->fake, 10);
     scan(fx);
     assert_null(tracker_group_find(fx->t, "app"));
@@ -966,7 +968,7 @@ static void test_remove_empty_groups(void **state)
     a = fake_set(&fx->fake, 12, "app", fx->fake.now + 1);
     a->st.utime_ticks = 3;
     scan(fx);
-    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], 3);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], US(3));
     assert_int_equal(tracker_group_count(fx->t), 2);
     assert_string_equal(tracker_group_at(fx->t, 0)->name, "app");
     fixture_free(fx);
@@ -1002,22 +1004,22 @@ static void test_reload_moves_processes_and_keeps_counters(void **state)
     a = fake_find(&fx->fake, 10);
     a->st.utime_ticks = 10;
     scan(fx);
-    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], 10);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], US(10));
 
     struct tracker_classifier c = {.ctx = NULL, .needs = 0, .classify = classify_reloaded};
     tracker_set_classifier(fx->t, &c);
     a->st.utime_ticks = 25;
     scan(fx);
     /* The growth since the last reading goes to the new group; the old one keeps its count. */
-    assert_int_equal(group(fx, "new-app")->counters.v[TRACKER_CPU_USER], 15);
+    assert_int_equal(group(fx, "new-app")->counters.v[TRACKER_CPU_USER], US(15));
     assert_int_equal(group(fx, "new-app")->gauges.v[TRACKER_PROCS], 1);
-    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], 10);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], US(10));
     assert_int_equal(group(fx, "app")->gauges.v[TRACKER_PROCS], 0);
     assert_int_equal(group(fx, "other")->gauges.v[TRACKER_PROCS], 0);
     assert_int_equal(tracker_ignored_count(fx->t), 1);
     a->st.utime_ticks = 30;
     scan(fx);
-    assert_int_equal(group(fx, "new-app")->counters.v[TRACKER_CPU_USER], 20);
+    assert_int_equal(group(fx, "new-app")->counters.v[TRACKER_CPU_USER], US(20));
     assert_int_equal(fake_find(&fx->fake, 10)->identity_calls, 2);
 }
 
@@ -1056,7 +1058,7 @@ static void test_quiet_process_is_read_once_until_it_runs(void **state)
     scan(fx);
     assert_int_equal(a->metrics_calls, 2);
     g = group(fx, "app");
-    assert_int_equal(g->counters.v[TRACKER_CPU_USER], 3);
+    assert_int_equal(g->counters.v[TRACKER_CPU_USER], US(3));
     assert_int_equal(g->counters.v[TRACKER_READ_BYTES], 500);
     assert_int_equal(g->counters.v[TRACKER_CTX_VOLUNTARY], 9);
     fixture_free(fx);
@@ -1098,7 +1100,7 @@ static void test_quiet_threads_cost_a_schedstat_read(void **state)
     }
     assert_int_equal(a->thread_reads, 3 + 3);
     const struct tracker_group *g = group(fx, "app");
-    assert_int_equal(thread_name(g, "busy")->counters.v[TRACKER_CPU_USER], 30);
+    assert_int_equal(thread_name(g, "busy")->counters.v[TRACKER_CPU_USER], US(30));
     assert_int_equal(thread_name(g, "idle")->count, 1);
     assert_int_equal(g->gauges.states[TRACKER_STATE_RUNNING], 1);
     assert_int_equal(g->gauges.states[TRACKER_STATE_SLEEPING], 2);
@@ -1150,7 +1152,7 @@ static void test_retracked_process_starts_again_from_a_baseline(void **state)
     a->m.status.voluntary_ctxt = 10;
     scan(fx);
     const struct tracker_group *g = group(fx, "app");
-    assert_int_equal(g->counters.v[TRACKER_CPU_USER], 10);
+    assert_int_equal(g->counters.v[TRACKER_CPU_USER], US(10));
     assert_int_equal(g->counters.v[TRACKER_READ_BYTES], 100);
 
     set_rules(fx, classify_none); /* app no longer matched */
@@ -1165,8 +1167,8 @@ static void test_retracked_process_starts_again_from_a_baseline(void **state)
     set_rules(fx, classify); /* matched again */
     scan(fx);
     g = group(fx, "app");
-    assert_int_equal(g->counters.v[TRACKER_CPU_USER],
-                     10); /* baseline: the ignored time is not counted */
+    /* baseline: the ignored time is not counted */
+    assert_int_equal(g->counters.v[TRACKER_CPU_USER], US(10));
     assert_int_equal(g->counters.v[TRACKER_READ_BYTES], 100);
     fixture_free(fx);
 }
@@ -1190,7 +1192,7 @@ static void test_reload_counts_a_newly_tracked_process_from_then_on(void **state
     set_rules(fx, classify);
     scan(fx);
     const struct tracker_group *g = group(fx, "app");
-    assert_int_equal(g->counters.v[TRACKER_CPU_USER], 0);
+    assert_int_equal(g->counters.v[TRACKER_CPU_USER], US(0));
     assert_int_equal(g->counters.v[TRACKER_WRITE_BYTES], 0);
     fixture_free(fx);
 }
@@ -1209,14 +1211,14 @@ static void test_reload_keeps_counting_an_adopted_child(void **state)
     c->st.utime_ticks = 20;
     c->m.io.read_bytes = 20;
     scan(fx);
-    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], 20);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], US(20));
     set_rules(fx, classify); /* the very same rules */
     c->st.utime_ticks = 70;
     c->m.io.read_bytes = 70;
     scan(fx);
     const struct tracker_group *g = group(fx, "app");
     assert_int_equal(g->counters.v[TRACKER_READ_BYTES], 70);
-    assert_int_equal(g->counters.v[TRACKER_CPU_USER], 70);
+    assert_int_equal(g->counters.v[TRACKER_CPU_USER], US(70));
     fixture_free(fx);
 }
 
@@ -1320,7 +1322,7 @@ static void test_reload_counts_a_newly_adopted_child_from_then_on(void **state)
     set_rules(fx, classify_app_only);
     scan(fx);
     const struct tracker_group *g = group(fx, "app");
-    assert_int_equal(g->counters.v[TRACKER_CPU_USER], 0);
+    assert_int_equal(g->counters.v[TRACKER_CPU_USER], US(0));
     assert_int_equal(g->counters.v[TRACKER_WRITE_BYTES], 0);
     fixture_free(fx);
 }
