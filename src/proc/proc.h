@@ -17,9 +17,13 @@ struct proc_stat {
     char state;                     /* (3) R S D Z T t X I ... */
     int ppid;                       /* (4) */
     uint64_t minflt;                /* (10) */
+    uint64_t cminflt;               /* (11) of children that exited and were waited for */
     uint64_t majflt;                /* (12) */
+    uint64_t cmajflt;               /* (13) */
     uint64_t utime_ticks;           /* (14) */
     uint64_t stime_ticks;           /* (15) */
+    uint64_t cutime_ticks;          /* (16) of children that exited and were waited for */
+    uint64_t cstime_ticks;          /* (17) */
     int64_t num_threads;            /* (20) */
     uint64_t starttime_ticks;       /* (22) clock ticks after boot */
     uint64_t vsize_bytes;           /* (23) */

@@ -94,15 +94,27 @@ int proc_parse_stat(const char *buf, size_t len, struct proc_stat *out)
         case 10:
             dst = &out->minflt;
             break; /* (10) minflt */
+        case 11:
+            dst = &out->cminflt;
+            break; /* (11) cminflt */
         case 12:
             dst = &out->majflt;
             break; /* (12) majflt */
+        case 13:
+            dst = &out->cmajflt;
+            break; /* (13) cmajflt */
         case 14:
             dst = &out->utime_ticks;
             break; /* (14) utime */
         case 15:
             dst = &out->stime_ticks;
             break; /* (15) stime */
+        case 16:
+            dst = &out->cutime_ticks;
+            break; /* (16) cutime */
+        case 17:
+            dst = &out->cstime_ticks;
+            break; /* (17) cstime */
         case 20:   /* (20) num_threads */
             if (!proc_parse_u64(&p, end, &v))
                 return -EINVAL;

@@ -340,6 +340,18 @@ static void add_gauges(struct tracker *t, struct tracker_gauges *gg, const struc
     }
 }
 
+void tracker_account_ended(struct tracker *t, struct entry *e, const struct proc_stat *st)
+{
+    e->seen = t->gen;
+    if (e->kind != ENTRY_TRACKED)
+        return;
+    struct tracker_group *g = &t->groups.slots[e->group];
+    struct proc_metrics none;
+    memset(&none, 0, sizeof(none));
+    add_gauges(t, &g->gauges, st, &none);
+    g->gauges.states[state_of(st->state)]++;
+}
+
 void tracker_account(struct tracker *t, const struct tracker_source *src, struct entry *e,
                      const struct proc_stat *st, bool first_sight)
 {
@@ -358,6 +370,7 @@ void tracker_account(struct tracker *t, const struct tracker_source *src, struct
     struct thread_pass pass = {
         .t = t, .src = src, .proc = e, .group = g, .proc_first_sight = first_sight};
     bool threads_read = threaded && account_threads(&pass);
+    e->threads_known = threads_read;
 
     /* Single-threaded: the process's schedstat is its only thread's. Read it before the files,
      * so that activity between the two shows as a change next time. */

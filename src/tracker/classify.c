@@ -217,3 +217,57 @@ void tracker_set_classifier(struct tracker *t, const struct tracker_classifier *
         if (t->procs.slots[i].id != 0)
             t->procs.slots[i].reclassify = true;
 }
+
+/* The group of the parent of a process that is gone: a tracked process, or another process
+ * known only from its records (a shell's children, say). */
+static int gone_ancestor_group(struct tracker *t, const struct tracker_exit *r, int *via)
+{
+    const struct entry *p = table_find(&t->procs, r->ppid);
+    if (!p || p->starttime_ticks > r->starttime_ticks + 1)
+        p = table_find(&t->gone, r->ppid);
+    if (!p || p->starttime_ticks > r->starttime_ticks + 1 || p->kind != ENTRY_TRACKED)
+        return -1;
+    *via = p->id;
+    return (int)p->group;
+}
+
+int tracker_classify_gone(struct tracker *t, const struct tracker_source *src,
+                          const struct tracker_exit *r)
+{
+    struct proc_identity id;
+    if (!src->gone_identity || src->gone_identity(src->ctx, r, &id) != 0) {
+        memset(&id, 0, sizeof(id));
+        id.pid = r->pid;
+        id.ppid = r->ppid;
+        id.starttime_ticks = r->starttime_ticks;
+        id.comm = r->comm;
+        id.exe = "";
+        id.cmdline = "";
+        id.has_euid = r->has_uid;
+        id.euid = r->uid;
+    }
+    /* The name it had when it exited, as a scan would have seen it last. A thread's record
+     * carries the thread's name, not its process's. */
+    if (r->tid == r->pid)
+        id.comm = r->comm;
+    /* A process gone before its command line could be read is known by its name; kernel
+     * threads (children of kthreadd) have none. */
+    const char *argv[1] = {id.comm};
+    if (id.argc == 0 && r->ppid != 2 && r->pid != 2) {
+        id.argc = 1;
+        id.argv = argv;
+        id.cmdline = id.comm;
+        id.cmdline_len = strlen(id.comm);
+    }
+    int rule = t->classifier.classify(t->classifier.ctx, &id, &t->name);
+    int group = -1, via = 0;
+    if (rule >= 0)
+        group = (int)groups_get(&t->groups, strbuf_str(&t->name));
+    else if (t->options.children)
+        group = gone_ancestor_group(t, r, &via);
+    struct proc_stat st = {.pid = r->pid, .starttime_ticks = r->starttime_ticks};
+    size_t len = strnlen(id.comm, sizeof(st.comm) - 1);
+    memcpy(st.comm, id.comm, len);
+    report_new(t, &st, group, rule, via);
+    return group;
+}

@@ -20,12 +20,39 @@ struct decision {
     size_t comm_at, group_at; /* group_at SIZE_MAX: none */
 };
 
+/* The growth of a tracked process's exited threads since its last read, waiting to learn
+ * whether the process outlives the interval (its next read covers it) or not. */
+struct pending_exit {
+    int pid;
+    struct tracker_counters growth;
+};
+
+#define CHILD_COUNTERS 4
+
+/* What a parent's children times grew by in this scan, and what its exited children claim of
+ * it: their usage as already counted or recorded (children.c). */
+struct kin {
+    int pid;
+    int group;       /* the parent's, -1 when it is not tracked */
+    int child_group; /* the group of its exited tracked child that claimed most, or -1 */
+    uint32_t age;    /* scans a claim has waited for its reaping */
+    uint64_t child_claim;
+    uint64_t growth[CHILD_COUNTERS], claimed[CHILD_COUNTERS];
+};
+
 struct tracker {
     struct tracker_options options;
     struct tracker_classifier classifier;
 
     struct table procs;
     struct table threads; /* threads of multi-threaded tracked processes */
+    struct table gone;    /* processes known only from their exit records, for two scans */
+    struct pending_exit *pending_exits;
+    size_t npending_exits, pending_exits_cap;
+    struct tracker_exit_stats exit_stats;
+    bool records_lost; /* some exit records of this scan's interval were lost */
+    struct kin *kin;
+    size_t nkin, kin_cap;
     struct groups groups;
 
     struct proc_stat *pending; /* unmatched new processes waiting for their ancestry */
@@ -54,13 +81,43 @@ struct tracker {
  * become the baseline, and are also counted when the process was born after the first scan. */
 void tracker_account(struct tracker *t, const struct tracker_source *src, struct entry *e,
                      const struct proc_stat *st, bool first_sight);
+/* A process whose exit record was counted, seen as a zombie: it counts in the gauges only. */
+void tracker_account_ended(struct tracker *t, struct entry *e, const struct proc_stat *st);
 /* What identifies the program a process runs, from stat alone. */
 uint64_t tracker_fingerprint(const struct proc_stat *st);
 /* The next reading of the process becomes its baseline: nothing before it is counted. */
 void tracker_restart_counting(struct entry *e);
 void tracker_count_failed(struct tracker *t, unsigned failed);
 
+/* exits.c */
+
+/* Takes the exit records the source has received: called before the walk (so that a process
+ * whose pid was reused since is ended first) and after it (for those that exited meanwhile). */
+void tracker_take_exits(struct tracker *t, const struct tracker_source *src);
+/* A tracked process was read: its exited threads' growth is in that reading. */
+void tracker_drop_pending(struct tracker *t, struct entry *e);
+/* A tracked process vanished without an exit record: what is known of its threads counts. */
+void tracker_flush_pending(struct tracker *t, struct entry *e);
+/* children.c */
+
+/* Every process read in a scan: the growth of its children times. */
+void tracker_children_read(struct tracker *t, struct entry *e, const struct proc_stat *st);
+/* A child `pid` of `ppid` exited: its parent's children times hold `own` (CPU user, system,
+ * minor and major faults) and `children` (its own children times, may be NULL) of it. */
+void tracker_children_claim(struct tracker *t, int ppid, int pid, const uint64_t *own,
+                            const uint64_t *children, int group);
+/* A process that vanished: its last reading is what its parent's children times hold of it. */
+void tracker_children_claim_entry(struct tracker *t, const struct entry *e);
+/* The four counters of a record, as tracker_children_claim() takes them. */
+void tracker_children_own(const struct tracker_exit *r, uint64_t *own);
+/* After the sweep: what no claim explains counts (children path, or records lost). */
+void tracker_children_settle(struct tracker *t);
+
 /* classify.c */
+
+/* Decides the group of a process known only from an exit record (-1: none). */
+int tracker_classify_gone(struct tracker *t, const struct tracker_source *src,
+                          const struct tracker_exit *r);
 
 /* A process seen for the first time: classify it, or park it until its ancestors are known. */
 void tracker_see_new(struct tracker *t, const struct tracker_source *src,

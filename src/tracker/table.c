@@ -87,13 +87,13 @@ void table_delete(struct table *t, struct entry *e)
     delete_slot(t, (size_t)(e - t->slots));
 }
 
-void table_sweep(struct table *t, uint32_t gen, void (*gone)(void *arg, const struct entry *e),
+void table_sweep(struct table *t, uint32_t since, void (*gone)(void *arg, const struct entry *e),
                  void *arg)
 {
     /* A deletion shifts later entries back into slot i, so look at slot i again until it holds
      * a live entry or nothing; entries only ever move to slots at or after the hole. */
     for (size_t i = 0; i < t->cap; i++) {
-        while (t->slots[i].id != 0 && t->slots[i].seen != gen) {
+        while (t->slots[i].id != 0 && t->slots[i].seen < since) {
             if (gone)
                 gone(arg, &t->slots[i]);
             delete_slot(t, i);

@@ -27,6 +27,10 @@ struct entry {
     /* For skipping the reads of a task that has not run since the last full read. */
     bool has_schedstat;
     bool has_cache;
+    bool ended;         /* its exit record was counted; a zombie, or gone */
+    bool has_pending;   /* exited threads' growth waits in tracker.pending_exits */
+    bool threads_known; /* its threads were read at its last full read */
+    bool has_child_last;
     char state;        /* stat state at the last full read */
     uint8_t cache_has; /* CACHE_* bits: which of `cache` are real readings */
     char name[16];     /* threads: their name at the last full read */
@@ -34,6 +38,7 @@ struct entry {
     uint64_t fingerprint; /* the program it runs (see tracker_fingerprint() in account.c) */
     /* The raw counters at the last scan; group counters grow by the differences. */
     struct tracker_baseline base;
+    uint64_t child_last[4]; /* cutime, cstime (µs), cminflt, cmajflt at the last read */
     int64_t last_num_threads;
     uint64_t last_run_ns, last_slices; /* schedstat at the last full read */
     uint64_t last_full_ticks;          /* when status, io... were last read */
@@ -57,8 +62,8 @@ struct entry *table_find(const struct table *t, int id);
 /* A zeroed entry with this id; the id must not be present. May move other entries. */
 struct entry *table_insert(struct table *t, int id);
 void table_delete(struct table *t, struct entry *e);
-/* Deletes every entry not seen in generation `gen`, calling `gone` first for each. */
-void table_sweep(struct table *t, uint32_t gen, void (*gone)(void *arg, const struct entry *e),
+/* Deletes every entry not seen since generation `since`, calling `gone` first for each. */
+void table_sweep(struct table *t, uint32_t since, void (*gone)(void *arg, const struct entry *e),
                  void *arg);
 
 #endif /* PROCTRACK_TRACKER_TABLE_H */

@@ -12,6 +12,10 @@
 static void forget(void *arg, const struct entry *e)
 {
     struct tracker *t = arg;
+    if (e->has_pending)
+        tracker_flush_pending(t, (struct entry *)e);
+    if (!e->ended)
+        tracker_children_claim_entry(t, e);
     if (e->kind == ENTRY_TRACKED)
         t->groups.slots[e->group].members--;
 }
@@ -31,6 +35,8 @@ int tracker_scan(struct tracker *t, const struct tracker_source *src)
     if (!t->scanned)
         t->first_scan_ticks = t->now_ticks;
     groups_begin_scan(&t->groups);
+    t->records_lost = false;
+    tracker_take_exits(t, src);
 
     struct proc_stat st;
     while ((rc = src->next(src->ctx, &st)) != 0) {
@@ -42,8 +48,14 @@ int tracker_scan(struct tracker *t, const struct tracker_source *src)
                 e->seen = t->gen;
             continue;
         }
-        if (e && e->starttime_ticks != st.starttime_ticks) {
-            /* The pid was reused: the old process is gone, its usage stays in its group. */
+        if (e && e->ended && (st.state == 'Z' || st.state == 'X')) {
+            /* Its exit record was counted: what is left is a zombie, waiting for its parent. */
+            tracker_account_ended(t, e, &st);
+            continue;
+        }
+        if (e && (e->starttime_ticks != st.starttime_ticks || e->ended)) {
+            /* The pid was reused (an ended process that runs again is a new one, started in the
+             * same tick): the old process is gone, its usage stays in its group. */
             forget(t, e);
             table_delete(&t->procs, e);
             e = NULL;
@@ -54,16 +66,24 @@ int tracker_scan(struct tracker *t, const struct tracker_source *src)
             e->reclassify = false;
             tracker_reclassify(t, src, e, &st);
         } else if (e->kind == ENTRY_TRACKED) {
+            if (e->has_pending)
+                tracker_drop_pending(t, e); /* this reading holds its exited threads */
             tracker_account(t, src, e, &st, false);
         } else {
             e->seen = t->gen; /* ignored: a stat read is all it costs */
             if (t->options.recheck)
                 tracker_recheck(t, src, e, &st);
         }
+        e = table_find(&t->procs, st.pid); /* a new entry may have moved the others */
+        if (e && e->seen == t->gen && !e->ended)
+            tracker_children_read(t, e, &st);
     }
     tracker_resolve_pending(t, src);
+    tracker_take_exits(t, src);
     table_sweep(&t->procs, t->gen, forget, t);
     table_sweep(&t->threads, t->gen, NULL, NULL);
+    table_sweep(&t->gone, t->gen - 1, NULL, NULL);
+    tracker_children_settle(t);
     groups_end_scan(&t->groups, t->options.remove_empty_groups, t->now_ticks,
                     GROUPS_THREAD_NAME_TTL_SECONDS * t->options.ticks_per_second);
 
@@ -93,6 +113,7 @@ struct tracker *tracker_new(const struct tracker_options *options,
     t->classifier = *classifier;
     table_init(&t->procs);
     table_init(&t->threads);
+    table_init(&t->gone);
     groups_init(&t->groups);
     return t;
 }
@@ -107,6 +128,9 @@ void tracker_free(struct tracker *t)
     free(t->wchans);
     table_free(&t->procs);
     table_free(&t->threads);
+    table_free(&t->gone);
+    free(t->kin);
+    free(t->pending_exits);
     free(t->pending);
     free(t->decisions);
     strbuf_free(&t->new_names);
@@ -144,6 +168,11 @@ bool tracker_has_process(const struct tracker *t, int pid, uint64_t starttime_ti
 {
     const struct entry *e = table_find(&t->procs, pid);
     return e && e->starttime_ticks == starttime_ticks;
+}
+
+const struct tracker_exit_stats *tracker_exit_stats(const struct tracker *t)
+{
+    return &t->exit_stats;
 }
 
 const struct tracker_errors *tracker_errors(const struct tracker *t)

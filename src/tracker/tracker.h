@@ -20,6 +20,29 @@
 #include "tracker/counter.h"
 #include "util/strbuf.h"
 
+/* A task that exited, from the kernel's exit record: its final counters. */
+struct tracker_exit {
+    int tid;                  /* the task */
+    int pid;                  /* its process */
+    int ppid;                 /* the process's parent when it exited */
+    uint64_t starttime_ticks; /* the process's start, on stat's clock; may be late by a tick or
+                                 by the time the record waited to be received */
+    bool process_ended;       /* the last task of the process: the process ended */
+    bool has_uid;
+    uint32_t uid;
+    char comm[16]; /* the task's name when it exited */
+    uint64_t raw[TRACKER_COUNTER_COUNT];
+    uint32_t present; /* TRACKER_BIT()s of the counters in raw */
+};
+
+/* How the usage of processes is counted when they exit (README, "Exit accounting"). */
+enum tracker_exit_path {
+    TRACKER_EXITS_NONE,     /* up to the last scan that saw them, as process-exporter does */
+    TRACKER_EXITS_CHILDREN, /* the growth of the children times of their parents */
+    TRACKER_EXITS_RECORDS,  /* the kernel's exit records; children times for an interval in
+                               which records were lost */
+};
+
 /* Where samples come from; see proc_reader.h for the meaning of each call. */
 struct tracker_source {
     void *ctx;
@@ -35,6 +58,13 @@ struct tracker_source {
     int (*schedstat)(void *ctx, int pid, int tid, struct proc_schedstat *out);
     /* Clock ticks since boot now, on the clock of stat's starttime. */
     uint64_t (*now_ticks)(void *ctx);
+    /* With TRACKER_EXITS_RECORDS: the exit records received since the last call, in the order
+     * the kernel sent them, every task that exited before the call included; *lost is set when
+     * some were lost. Valid until the next call. */
+    size_t (*exits)(void *ctx, const struct tracker_exit **records, bool *lost);
+    /* The identity of a process that may have exited, captured while it lived: -ENOENT when
+     * none was. May be NULL. */
+    int (*gone_identity)(void *ctx, const struct tracker_exit *record, struct proc_identity *id);
 };
 
 /* Decides the group of a new process: writes its name and returns the index of the matching
@@ -67,6 +97,7 @@ struct tracker_options {
      * can change without it running (swap, PSS, limits, a name written from outside) is at most
      * this old. 0: read everything on every scan. */
     uint64_t refresh_ticks;
+    enum tracker_exit_path exits;
 };
 
 enum tracker_state {
@@ -127,6 +158,13 @@ struct tracker_group {
     bool alive;
 };
 
+/* What exit accounting counted, since start. */
+struct tracker_exit_stats {
+    uint64_t records;        /* exit records taken */
+    uint64_t unseen;         /* processes counted from their exit records alone */
+    uint64_t lost_intervals; /* scans whose records were incomplete: children times counted */
+};
+
 /* Cumulative error counts since start. */
 struct tracker_errors {
     uint64_t scan;                     /* listing the procfs root failed */
@@ -176,6 +214,7 @@ const struct tracker_new_process *tracker_new_at(const struct tracker *tracker, 
 bool tracker_has_process(const struct tracker *tracker, int pid, uint64_t starttime_ticks);
 
 const struct tracker_errors *tracker_errors(const struct tracker *tracker);
+const struct tracker_exit_stats *tracker_exit_stats(const struct tracker *tracker);
 /* Live processes known to the tracker after the last scan: in a group, and ignored. */
 size_t tracker_tracked_count(const struct tracker *tracker);
 size_t tracker_ignored_count(const struct tracker *tracker);

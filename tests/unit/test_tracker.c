@@ -38,6 +38,11 @@ struct fake {
     size_t n, next;
     uint64_t now;
     bool list_fails;
+    /* Exit records waiting to be taken, and those handed over by the last take. */
+    struct tracker_exit exits[16], taken[16];
+    size_t nexits;
+    bool exits_lost;
+    unsigned takes;
 };
 
 static struct fake_proc *fake_find(struct fake *f, int pid)
@@ -213,6 +218,19 @@ static uint64_t f_now(void *ctx)
     return ((struct fake *)ctx)->now;
 }
 
+static size_t f_exits(void *ctx, const struct tracker_exit **records, bool *lost)
+{
+    struct fake *f = ctx;
+    size_t n = f->nexits;
+    memcpy(f->taken, f->exits, n * sizeof(*f->exits));
+    f->nexits = 0;
+    *records = f->taken;
+    *lost = f->exits_lost;
+    f->exits_lost = false;
+    f->takes++;
+    return n;
+}
+
 /* Processes whose comm starts with "x" match nothing; the others form a group named after it. */
 static int classify(void *ctx, const struct proc_identity *id, struct strbuf *name)
 {
@@ -234,8 +252,9 @@ static struct fixture *fixture_with(struct tracker_options o)
 {
     struct fixture *fx = calloc(1, sizeof(*fx));
     fx->fake.now = 1000;
-    fx->src = (struct tracker_source){&fx->fake, f_list,   f_next,      f_identity, f_metrics,
-                                      f_tasks,   f_thread, f_schedstat, f_now};
+    fx->src =
+        (struct tracker_source){&fx->fake, f_list,      f_next, f_identity, f_metrics, f_tasks,
+                                f_thread,  f_schedstat, f_now,  f_exits,    NULL};
     struct tracker_classifier c = {.ctx = NULL, .needs = 0, .classify = classify, .list_all = true};
     fx->t = tracker_new(&o, &c);
     return fx;
@@ -985,6 +1004,170 @@ static void test_empty_group_stays_without_the_option(void **state)
 }
 
 /* Rules after a reload: "app" is now named "new-app", "other" matches nothing. */
+
+/* ---- exit records ---- */
+
+static struct fixture *fixture_exits(bool children)
+{
+    struct tracker_options o = {
+        .page_size = 4096, .children = children, .threads = true, .exits = TRACKER_EXITS_RECORDS};
+    return fixture_with(o);
+}
+
+/* The record of a task of process `pid`, with `user_us` of user CPU and `minflt` faults. */
+static struct tracker_exit *add_exit(struct fixture *fx, int tid, int pid, const char *comm,
+                                     uint64_t start, uint64_t user_us, uint64_t minflt)
+{
+    assert_true(fx->fake.nexits < 16);
+    struct tracker_exit *r = &fx->fake.exits[fx->fake.nexits++];
+    memset(r, 0, sizeof(*r));
+    r->tid = tid;
+    r->pid = pid;
+    r->ppid = 1;
+    r->starttime_ticks = start;
+    snprintf(r->comm, sizeof(r->comm), "%s", comm);
+    r->raw[TRACKER_CPU_USER] = user_us;
+    r->raw[TRACKER_MINOR_FAULTS] = minflt;
+    r->present = TRACKER_BIT(TRACKER_CPU_USER) | TRACKER_BIT(TRACKER_CPU_SYSTEM) |
+                 TRACKER_BIT(TRACKER_MINOR_FAULTS);
+    r->process_ended = tid == pid;
+    return r;
+}
+
+/* A tracked process that exits between two scans: its last interval counts, once. */
+static void test_exit_record_counts_the_last_interval(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_exits(false);
+    fake_set(&fx->fake, 5, "other", 10);
+    scan(fx);
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 1050);
+    a->st.utime_ticks = 100;
+    a->st.minflt = 40;
+    scan(fx); /* born after the first scan: counts from birth */
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], US(100));
+    fake_remove(&fx->fake, 10);
+    add_exit(fx, 10, 10, "app", 1050, 1234567, 55);
+    scan(fx);
+    const struct tracker_group *g = group(fx, "app");
+    assert_int_equal(g->counters.v[TRACKER_CPU_USER], 1234567);
+    assert_int_equal(g->counters.v[TRACKER_MINOR_FAULTS], 55);
+    scan(fx);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], 1234567);
+    fixture_free(fx);
+}
+
+/* A process that lived between two scans counts whole, in its own group; one that started
+ * before the first scan counts nothing, and neither does anything before the first scan. */
+static void test_unseen_process_counts_in_its_own_group(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_exits(false);
+    add_exit(fx, 8, 8, "early", 900, 5000, 1); /* taken before anything is ours */
+    fake_set(&fx->fake, 5, "parent", 10);
+    scan(fx);
+    assert_null(tracker_group_find(fx->t, "early"));
+    add_exit(fx, 77, 77, "short", 1050, 15000, 3);
+    add_exit(fx, 78, 78, "xnomatch", 1050, 9000, 3);
+    add_exit(fx, 79, 79, "old", 500, 9000, 3);
+    scan(fx);
+    assert_int_equal(group(fx, "short")->counters.v[TRACKER_CPU_USER], 15000);
+    assert_int_equal(group(fx, "short")->gauges.v[TRACKER_PROCS], 0);
+    assert_null(tracker_group_find(fx->t, "old"));
+    assert_int_equal(tracker_exit_stats(fx->t)->unseen, 2);
+    fixture_free(fx);
+}
+
+/* With -children, an unmatched process known only from its records joins its parent's group,
+ * and so do its own children. */
+static void test_unseen_child_joins_its_parents_group(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_exits(true);
+    fake_set(&fx->fake, 5, "make", 10);
+    scan(fx);
+    add_exit(fx, 90, 90, "xcc", 1050, 7000, 1)->ppid = 5;
+    add_exit(fx, 91, 91, "xas", 1051, 3000, 1)->ppid = 90;
+    scan(fx);
+    assert_int_equal(group(fx, "make")->counters.v[TRACKER_CPU_USER], 7000 + 3000);
+    fixture_free(fx);
+}
+
+/* The record comes while the process is a zombie: the zombie adds nothing more; and a process
+ * that runs on the same pid with the same start time afterwards is a new one. */
+static void test_zombie_after_record_and_reuse_in_the_same_tick(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_exits(false);
+    fake_set(&fx->fake, 5, "other", 10);
+    scan(fx);
+    struct fake_proc *a = fake_set(&fx->fake, 10, "idle", 1050);
+    a->st.utime_ticks = 1;
+    scan(fx);
+    a->st.state = 'Z';
+    a->st.utime_ticks = 2;
+    add_exit(fx, 10, 10, "idle", 1050, 20000, 0);
+    scan(fx);
+    assert_int_equal(group(fx, "idle")->counters.v[TRACKER_CPU_USER], 20000);
+    assert_int_equal(group(fx, "idle")->gauges.states[TRACKER_STATE_ZOMBIE], 1);
+    scan(fx);
+    assert_int_equal(group(fx, "idle")->counters.v[TRACKER_CPU_USER], 20000);
+    /* Reaped; a heavy process takes the pid in the same tick. */
+    struct fake_proc *b = fake_set(&fx->fake, 10, "heavy", 1050);
+    b->st.utime_ticks = 300;
+    scan(fx);
+    b->st.utime_ticks = 500;
+    scan(fx);
+    assert_int_equal(group(fx, "idle")->counters.v[TRACKER_CPU_USER], 20000);
+    assert_int_equal(group(fx, "heavy")->counters.v[TRACKER_CPU_USER], US(500));
+    fixture_free(fx);
+}
+
+/* A thread that exits while its process lives is in the process's next reading; one whose
+ * process ends in the same interval counts from its own last reading. */
+static void test_thread_exits_count_once(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_exits(false);
+    fake_set(&fx->fake, 5, "other", 10);
+    scan(fx);
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 1050);
+    a->st.num_threads = 2;
+    a->nthreads = 2;
+    a->th[0].stat = a->st;
+    a->th[1].stat = a->st;
+    a->th[1].stat.pid = 11;
+    a->st.utime_ticks = 30;
+    a->th[0].stat.utime_ticks = 10;
+    a->th[1].stat.utime_ticks = 20;
+    scan(fx);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], US(30));
+    /* Thread 11 exits with 250 ms; the process's next reading holds it. */
+    add_exit(fx, 11, 10, "app", 1050, 250000, 0)->process_ended = false;
+    a = fake_find(&fx->fake, 10);
+    a->st.num_threads = 1;
+    a->nthreads = 1;
+    a->st.utime_ticks = 10 + 25;
+    scan(fx);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], US(35));
+    /* A new thread is read, then both exit before the next scan. */
+    a->st.num_threads = 2;
+    a->nthreads = 2;
+    a->th[0].stat.utime_ticks = 10;
+    a->th[1].stat = a->st;
+    a->th[1].stat.pid = 12;
+    a->th[1].stat.utime_ticks = 5;
+    a->st.utime_ticks = 40;
+    scan(fx);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], US(40));
+    fake_remove(&fx->fake, 10);
+    add_exit(fx, 12, 10, "app", 1050, 80000, 0)->process_ended = false; /* +3 ticks */
+    add_exit(fx, 10, 10, "app", 1050, 110000, 0);                       /* +1 tick */
+    scan(fx);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], US(44));
+    fixture_free(fx);
+}
+
 static int classify_reloaded(void *ctx, const struct proc_identity *id, struct strbuf *name)
 {
     (void)ctx;
@@ -1414,6 +1597,11 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_quiet_process_is_read_once_until_it_runs),
         cmocka_unit_test(test_sub_tick_activity_is_not_missed),
         cmocka_unit_test(test_quiet_threads_cost_a_schedstat_read),
+        cmocka_unit_test(test_exit_record_counts_the_last_interval),
+        cmocka_unit_test(test_unseen_process_counts_in_its_own_group),
+        cmocka_unit_test(test_unseen_child_joins_its_parents_group),
+        cmocka_unit_test(test_zombie_after_record_and_reuse_in_the_same_tick),
+        cmocka_unit_test(test_thread_exits_count_once),
         cmocka_unit_test(test_full_read_at_least_every_refresh_period),
         cmocka_unit_test_setup_teardown(test_empty_group_stays_without_the_option, setup, teardown),
     };
