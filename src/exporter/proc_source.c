@@ -48,6 +48,11 @@ static uint64_t src_now_ticks(void *ctx)
     return (uint64_t)ts.tv_sec * hz + (uint64_t)ts.tv_nsec / (1000000000ull / hz);
 }
 
+static int src_process_key(void *ctx, int pid, uint64_t *key)
+{
+    return proc_reader_process_key(ctx, pid, key);
+}
+
 struct tracker_source proc_source(struct proc_reader *reader)
 {
     return (struct tracker_source){
@@ -60,5 +65,6 @@ struct tracker_source proc_source(struct proc_reader *reader)
         .thread = src_thread,
         .schedstat = src_schedstat,
         .now_ticks = src_now_ticks,
+        .process_key = src_process_key,
     };
 }

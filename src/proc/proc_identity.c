@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util/xalloc.h"
@@ -128,4 +131,42 @@ int proc_reader_identity(struct proc_reader *r, const struct proc_stat *stat, un
         }
     }
     return 0;
+}
+
+/* Since Linux 6.9 a pidfd is a file of pidfs, and its inode number is the struct pid's, taken
+ * from a 64-bit counter when the pid is allocated: unique for the boot, kept across an exec
+ * (even from a worker thread, which takes over the leader's pid), new when a pid number is
+ * reused. Before, pidfds were anonymous inodes, all with one inode number: useless here. */
+#define PIDFS_MAGIC 0x50494446
+
+static int pidfd_open_of(int pid)
+{
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    return fd < 0 ? -errno : fd;
+}
+
+bool proc_pidfs_available(void)
+{
+    int fd = pidfd_open_of((int)getpid());
+    if (fd < 0)
+        return false;
+    struct statfs sfs;
+    bool pidfs = fstatfs(fd, &sfs) == 0 && sfs.f_type == PIDFS_MAGIC;
+    close(fd);
+    return pidfs;
+}
+
+int proc_reader_process_key(struct proc_reader *r, int pid, uint64_t *key)
+{
+    if (!r->pidfs)
+        return -ENOTSUP;
+    int fd = pidfd_open_of(pid);
+    if (fd < 0)
+        return fd; /* -ESRCH: gone; -EINVAL: the pid is now a thread's */
+    struct stat st;
+    int rc = fstat(fd, &st) == 0 ? 0 : -errno;
+    close(fd);
+    if (rc == 0)
+        *key = (uint64_t)st.st_ino;
+    return rc;
 }

@@ -91,6 +91,7 @@ struct proc_reader *proc_reader_new(const char *procfs, char *err, size_t errlen
     /* Without schedstat every task is read in full; test it on ourselves (or on a fixture's
      * first process, which simply lacks the file). */
     r->schedstat_missing = faccessat(r->root_fd, "self/schedstat", F_OK, 0) != 0 && r->is_procfs;
+    r->pidfs = r->own_pid_ns && proc_pidfs_available();
     long tck = sysconf(_SC_CLK_TCK);
     long page = sysconf(_SC_PAGESIZE);
     r->ticks_per_second = tck > 0 ? (uint64_t)tck : 100;

@@ -40,6 +40,11 @@ int proc_reader_stat(struct proc_reader *reader, int pid, struct proc_stat *stat
 int proc_reader_identity(struct proc_reader *reader, const struct proc_stat *stat, unsigned needs,
                          struct proc_identity *id, unsigned *failed);
 
+/* A number that tells the process now holding `pid` from every other since boot: the inode of
+ * its pidfd. Returns 0, -ENOTSUP when the kernel has no pidfs (before 6.9) or the procfs is not
+ * of our pid namespace, -ESRCH when the process is gone, or another negative errno. */
+int proc_reader_process_key(struct proc_reader *reader, int pid, uint64_t *key);
+
 /* The command line of `pid`, arguments joined by spaces, into `out` (reset first). Returns 0 or
  * a negative errno. */
 int proc_reader_cmdline(struct proc_reader *reader, int pid, struct strbuf *out);

@@ -28,6 +28,7 @@ struct proc_reader {
     bool is_procfs;
     bool own_pid_ns; /* the procfs is /proc of our pid namespace: pids can be used in syscalls */
     bool schedstat_missing; /* the kernel has no /proc/PID/schedstat (CONFIG_SCHED_INFO off) */
+    bool pidfs;             /* own_pid_ns, and pidfds have an inode per process (Linux >= 6.9) */
     uint64_t ticks_per_second;
     uint64_t page_size;
     uint64_t btime;
@@ -52,6 +53,9 @@ struct proc_reader {
     char dents[64 * 1024];
 };
 
+/* Whether pidfds live in pidfs, where each has the inode number of its process (see
+ * proc_reader_process_key). */
+bool proc_pidfs_available(void);
 /* True for the errors that mean "the process exited while we looked". */
 bool proc_gone(int err);
 /* "PID/name" and "PID/task/TID/name" into `path` (64 and 96 bytes are enough). */

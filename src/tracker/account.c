@@ -51,7 +51,7 @@ void tracker_count_failed(struct tracker *t, unsigned failed)
 /* ---- raw readings, indexed by counter ---- */
 
 /* stat counts times in clock ticks; the counters keep microseconds, the unit of exit records. */
-static uint64_t ticks_us(const struct tracker *t, uint64_t ticks)
+uint64_t tracker_ticks_us(const struct tracker *t, uint64_t ticks)
 {
     uint64_t per_tick = 1000000 / t->options.ticks_per_second;
     return ticks > UINT64_MAX / per_tick ? UINT64_MAX : ticks * per_tick;
@@ -59,12 +59,12 @@ static uint64_t ticks_us(const struct tracker *t, uint64_t ticks)
 
 static void stat_readings(const struct tracker *t, const struct proc_stat *st, uint64_t *raw)
 {
-    raw[TRACKER_CPU_USER] = ticks_us(t, st->utime_ticks);
-    raw[TRACKER_CPU_SYSTEM] = ticks_us(t, st->stime_ticks);
+    raw[TRACKER_CPU_USER] = tracker_ticks_us(t, st->utime_ticks);
+    raw[TRACKER_CPU_SYSTEM] = tracker_ticks_us(t, st->stime_ticks);
     raw[TRACKER_MINOR_FAULTS] = st->minflt;
     raw[TRACKER_MAJOR_FAULTS] = st->majflt;
-    raw[TRACKER_BLKIO_DELAY] = ticks_us(t, st->delayacct_blkio_ticks);
-    raw[TRACKER_GUEST] = ticks_us(t, st->guest_time_ticks);
+    raw[TRACKER_BLKIO_DELAY] = tracker_ticks_us(t, st->delayacct_blkio_ticks);
+    raw[TRACKER_GUEST] = tracker_ticks_us(t, st->guest_time_ticks);
 }
 
 static void io_readings(const struct proc_io *io, uint64_t *raw)
@@ -256,8 +256,8 @@ static bool stat_unchanged(const struct tracker *t, const struct entry *e,
                            const struct proc_stat *st)
 {
     const uint64_t *last = e->base.last;
-    return ticks_us(t, st->utime_ticks) == last[TRACKER_CPU_USER] &&
-           ticks_us(t, st->stime_ticks) == last[TRACKER_CPU_SYSTEM] &&
+    return tracker_ticks_us(t, st->utime_ticks) == last[TRACKER_CPU_USER] &&
+           tracker_ticks_us(t, st->stime_ticks) == last[TRACKER_CPU_SYSTEM] &&
            st->minflt == last[TRACKER_MINOR_FAULTS] && st->majflt == last[TRACKER_MAJOR_FAULTS] &&
            st->num_threads == e->last_num_threads && st->state == e->state;
 }

@@ -17,12 +17,6 @@
 static const enum tracker_counter child_counter[CHILD_COUNTERS] = {
     TRACKER_CPU_USER, TRACKER_CPU_SYSTEM, TRACKER_MINOR_FAULTS, TRACKER_MAJOR_FAULTS};
 
-static uint64_t ticks_us(const struct tracker *t, uint64_t ticks)
-{
-    uint64_t per_tick = 1000000 / t->options.ticks_per_second;
-    return ticks > UINT64_MAX / per_tick ? UINT64_MAX : ticks * per_tick;
-}
-
 static struct kin *kin_get(struct tracker *t, int pid)
 {
     for (size_t i = 0; i < t->nkin; i++)
@@ -48,12 +42,14 @@ void tracker_children_read(struct tracker *t, struct entry *e, const struct proc
 {
     if (t->options.exits == TRACKER_EXITS_NONE)
         return;
-    uint64_t now[CHILD_COUNTERS] = {ticks_us(t, st->cutime_ticks), ticks_us(t, st->cstime_ticks),
-                                    st->cminflt, st->cmajflt};
+    uint64_t now[CHILD_COUNTERS] = {tracker_ticks_us(t, st->cutime_ticks),
+                                    tracker_ticks_us(t, st->cstime_ticks), st->cminflt,
+                                    st->cmajflt};
     if (e->kind != ENTRY_TRACKED) {
         /* An ignored process's own usage, to be claimed from its parent's when it exits. */
-        uint64_t own[CHILD_COUNTERS] = {ticks_us(t, st->utime_ticks), ticks_us(t, st->stime_ticks),
-                                        st->minflt, st->majflt};
+        uint64_t own[CHILD_COUNTERS] = {tracker_ticks_us(t, st->utime_ticks),
+                                        tracker_ticks_us(t, st->stime_ticks), st->minflt,
+                                        st->majflt};
         for (unsigned i = 0; i < CHILD_COUNTERS; i++)
             e->base.last[child_counter[i]] = own[i];
         for (unsigned i = 0; i < CHILD_COUNTERS; i++)

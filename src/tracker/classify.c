@@ -80,6 +80,13 @@ void tracker_see_new(struct tracker *t, const struct tracker_source *src,
                      const struct proc_stat *st)
 {
     struct entry *e = table_insert(&t->procs, st->pid);
+    /* The key first, the nearest to the stat read: it tells this process from a later one with
+     * the same pid and start tick (tracker_scan). */
+    uint64_t key;
+    if (src->process_key && src->process_key(src->ctx, st->pid, &key) == 0) {
+        e->key = entry_key_bits(key);
+        e->has_key = true;
+    }
     e->ppid = st->ppid;
     e->starttime_ticks = st->starttime_ticks;
     e->from_birth = t->scanned && st->starttime_ticks > t->first_scan_ticks;
@@ -104,13 +111,13 @@ void tracker_see_new(struct tracker *t, const struct tracker_source *src,
 void tracker_recheck(struct tracker *t, const struct tracker_source *src, struct entry *e,
                      const struct proc_stat *st)
 {
-    if (t->options.recheck_limit_ticks &&
-        t->now_ticks >= e->starttime_ticks + t->options.recheck_limit_ticks)
-        return;
     uint64_t fp = tracker_fingerprint(st);
     if (fp == e->fingerprint)
         return;
-    e->fingerprint = fp;
+    e->fingerprint = fp; /* past the time limit too: tracker_scan asks about an exec once */
+    if (t->options.recheck_limit_ticks &&
+        t->now_ticks >= e->starttime_ticks + t->options.recheck_limit_ticks)
+        return;
     e->ppid = st->ppid;
     if (match_rules(t, src, e, st) == MATCHED_NONE && t->options.children)
         park_pending(t, e, st);

@@ -83,6 +83,8 @@ void tracker_account(struct tracker *t, const struct tracker_source *src, struct
                      const struct proc_stat *st, bool first_sight);
 /* A process whose exit record was counted, seen as a zombie: it counts in the gauges only. */
 void tracker_account_ended(struct tracker *t, struct entry *e, const struct proc_stat *st);
+/* stat's clock ticks in microseconds, the unit of the time counters. */
+uint64_t tracker_ticks_us(const struct tracker *t, uint64_t ticks);
 /* What identifies the program a process runs, from stat alone. */
 uint64_t tracker_fingerprint(const struct proc_stat *st);
 /* The next reading of the process becomes its baseline: nothing before it is counted. */

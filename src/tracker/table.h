@@ -34,6 +34,10 @@ struct entry {
     char state;        /* stat state at the last full read */
     uint8_t cache_has; /* CACHE_* bits: which of `cache` are real readings */
     char name[16];     /* threads: their name at the last full read */
+    /* Processes: the low bits of the source's process key at first sight. Two processes that
+     * share a pid and a start tick would need 2^31 others born in between to share them. */
+    uint32_t key : 31;
+    uint32_t has_key : 1;
     uint64_t starttime_ticks;
     uint64_t fingerprint; /* the program it runs (see tracker_fingerprint() in account.c) */
     /* The raw counters at the last scan; group counters grow by the differences. */
@@ -48,6 +52,12 @@ struct entry {
 };
 
 enum { CACHE_STATUS = 1, CACHE_FDS = 2, CACHE_LIMIT = 4, CACHE_SMAPS = 8 };
+
+/* The bits of a source's process key that an entry keeps. */
+static inline uint32_t entry_key_bits(uint64_t key)
+{
+    return (uint32_t)key & 0x7fffffffu;
+}
 
 struct table {
     struct entry *slots;

@@ -20,6 +20,43 @@ static void forget(void *arg, const struct entry *e)
         t->groups.slots[e->group].members--;
 }
 
+/* Whether any of the process's own stat counters is below its baseline: a task's counters only
+ * grow, across an exec too, so lower ones belong to another task. */
+static bool stat_counters_went_back(const struct tracker *t, const struct entry *e,
+                                    const struct proc_stat *st)
+{
+    static const unsigned which[] = {TRACKER_CPU_USER, TRACKER_CPU_SYSTEM, TRACKER_MINOR_FAULTS,
+                                     TRACKER_MAJOR_FAULTS};
+    uint64_t now[TRACKER_COUNTER_COUNT];
+    now[TRACKER_CPU_USER] = tracker_ticks_us(t, st->utime_ticks);   /* (14) utime */
+    now[TRACKER_CPU_SYSTEM] = tracker_ticks_us(t, st->stime_ticks); /* (15) stime */
+    now[TRACKER_MINOR_FAULTS] = st->minflt;                         /* (10) minflt */
+    now[TRACKER_MAJOR_FAULTS] = st->majflt;                         /* (12) majflt */
+    for (size_t i = 0; i < sizeof(which) / sizeof(which[0]); i++) {
+        unsigned c = which[i];
+        if ((e->base.has & TRACKER_BIT(c)) && now[c] < e->base.last[c])
+            return true;
+    }
+    return false;
+}
+
+/* An entry whose (pid, starttime) is still there may hold another process: starttime counts clock
+ * ticks (10 ms), and a pid can be freed and taken again within one (a pid namespace's set_tid
+ * does it at will). Both an exec and such a reuse change the program; what tells them apart is
+ * the source's process key (a pidfs inode: one per process since boot), or without one, counters
+ * that went back (an exec keeps the task's counters, a new process starts from zero). Without
+ * either, a change of program is taken for an exec, as before. */
+static bool reused_within_a_tick(const struct tracker *t, const struct tracker_source *src,
+                                 const struct entry *e, const struct proc_stat *st)
+{
+    if (tracker_fingerprint(st) == e->fingerprint)
+        return false;
+    uint64_t key;
+    if (e->has_key && src->process_key && src->process_key(src->ctx, st->pid, &key) == 0)
+        return entry_key_bits(key) != e->key;
+    return e->kind == ENTRY_TRACKED && stat_counters_went_back(t, e, st);
+}
+
 int tracker_scan(struct tracker *t, const struct tracker_source *src)
 {
     t->ndecisions = 0;
@@ -53,9 +90,14 @@ int tracker_scan(struct tracker *t, const struct tracker_source *src)
             tracker_account_ended(t, e, &st);
             continue;
         }
-        if (e && (e->starttime_ticks != st.starttime_ticks || e->ended)) {
+        if (e && (e->starttime_ticks != st.starttime_ticks || e->ended ||
+                  reused_within_a_tick(t, src, e, &st))) {
             /* The pid was reused (an ended process that runs again is a new one, started in the
-             * same tick): the old process is gone, its usage stays in its group. */
+             * same tick): the old process is gone, its usage stays in its group. Its main
+             * thread's entry may share the new one's tid and start time: it goes too. */
+            struct entry *te = table_find(&t->threads, e->id);
+            if (te)
+                table_delete(&t->threads, te);
             forget(t, e);
             table_delete(&t->procs, e);
             e = NULL;
@@ -73,6 +115,8 @@ int tracker_scan(struct tracker *t, const struct tracker_source *src)
             e->seen = t->gen; /* ignored: a stat read is all it costs */
             if (t->options.recheck)
                 tracker_recheck(t, src, e, &st);
+            else
+                e->fingerprint = tracker_fingerprint(&st); /* an exec is asked about once */
         }
         e = table_find(&t->procs, st.pid); /* a new entry may have moved the others */
         if (e && e->seen == t->gen && !e->ended)

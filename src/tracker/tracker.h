@@ -1,11 +1,13 @@
 /* The tracker: who is who across scans, and what each group has used.
  *
- * Processes are keyed by (pid, starttime), so a reused pid is a new process. A new process goes
- * through the classifier once and keeps its group for life; an unmatched one is remembered as
- * ignored and costs a stat read afterwards. Group counters are sums of non-negative deltas of
- * their members' counters, so they never decrease: not when members exit, not when a pid is
- * reused, not when a file becomes unreadable. Entries of vanished processes are dropped in the
- * same scan, so memory follows the live process count.
+ * Processes are keyed by (pid, starttime), so a reused pid is a new process; a pid reused within
+ * one clock tick is told from an exec by the source's process key, or failing that by counters
+ * that went back (see tracker_scan). A new process goes through the classifier once and keeps its
+ * group for life; an unmatched one is remembered as ignored and costs a stat read afterwards.
+ * Group counters are sums of non-negative deltas of their members' counters, so they never
+ * decrease: not when members exit, not when a pid is reused, not when a file becomes unreadable.
+ * Entries of vanished processes are dropped in the same scan, so memory follows the live process
+ * count.
  *
  * The tracker reads nothing itself: a source hands it samples, so tests can feed it synthetic
  * scans. */
@@ -65,6 +67,10 @@ struct tracker_source {
     /* The identity of a process that may have exited, captured while it lived: -ENOENT when
      * none was. May be NULL. */
     int (*gone_identity)(void *ctx, const struct tracker_exit *record, struct proc_identity *id);
+    /* May be NULL or return -ENOTSUP: a number that tells the process now holding `pid` from any
+     * other that held it since boot. Asked at first sight, and again only when the program seems
+     * to have changed (see tracker_scan). Returns 0, or a negative errno. */
+    int (*process_key)(void *ctx, int pid, uint64_t *key);
 };
 
 /* Decides the group of a new process: writes its name and returns the index of the matching

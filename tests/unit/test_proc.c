@@ -551,6 +551,42 @@ static void test_reader_live_sees_a_child_come_and_go(void **state)
     proc_reader_free(r);
 }
 
+/* The process key: the same for one process however often asked, another for another process,
+ * none for a tree that is not our /proc. Kernels before 6.9 have no pidfs: -ENOTSUP there. */
+static void test_process_key_tells_processes_apart(void **state)
+{
+    (void)state;
+    char err[256];
+    struct proc_reader *r = proc_reader_new("/proc", err, sizeof(err));
+    assert_non_null(r);
+    uint64_t mine, again, child_key;
+    int rc = proc_reader_process_key(r, getpid(), &mine);
+    if (rc == -ENOTSUP) {
+        proc_reader_free(r);
+        skip();
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(proc_reader_process_key(r, getpid(), &again), 0);
+    assert_true(mine == again);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    assert_int_equal(proc_reader_process_key(r, child, &child_key), 0);
+    assert_true(child_key != mine);
+    kill(child, SIGKILL);
+    assert_int_equal(waitpid(child, NULL, 0), child);
+    assert_int_equal(proc_reader_process_key(r, child, &child_key), -ESRCH);
+    proc_reader_free(r);
+
+    r = proc_reader_new(FIXTURES_DIR "/proc", err, sizeof(err));
+    assert_non_null(r);
+    assert_int_equal(proc_reader_process_key(r, 3877, &mine), -ENOTSUP);
+    proc_reader_free(r);
+}
+
 /* ---- Files and directories under a root, for the collectors beside the tracker ---- */
 
 static void count_name(void *arg, const char *name, unsigned char type)
@@ -656,6 +692,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_reader_refuses_a_tree_without_btime),
         cmocka_unit_test(test_reader_finds_btime_of_a_large_host),
         cmocka_unit_test(test_reader_live_sees_a_child_come_and_go),
+        cmocka_unit_test(test_process_key_tells_processes_apart),
         cmocka_unit_test(test_reader_reads_files_under_a_root),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

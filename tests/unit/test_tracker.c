@@ -23,6 +23,7 @@ struct fake_proc {
     struct proc_metrics m;
     struct proc_thread th[8];
     int nthreads; /* threads reported by task/; st.num_threads is set by the test */
+    uint64_t key; /* the process key; 0: the source has none (-ENOTSUP) */
     bool stat_error;
     bool gone_at_metrics;
     unsigned identity_calls;
@@ -231,6 +232,17 @@ static size_t f_exits(void *ctx, const struct tracker_exit **records, bool *lost
     return n;
 }
 
+static int f_process_key(void *ctx, int pid, uint64_t *key)
+{
+    struct fake_proc *p = fake_find(ctx, pid);
+    if (!p)
+        return -ESRCH;
+    if (!p->key)
+        return -ENOTSUP;
+    *key = p->key;
+    return 0;
+}
+
 /* Processes whose comm starts with "x" match nothing; the others form a group named after it. */
 static int classify(void *ctx, const struct proc_identity *id, struct strbuf *name)
 {
@@ -252,9 +264,9 @@ static struct fixture *fixture_with(struct tracker_options o)
 {
     struct fixture *fx = calloc(1, sizeof(*fx));
     fx->fake.now = 1000;
-    fx->src =
-        (struct tracker_source){&fx->fake, f_list,      f_next, f_identity, f_metrics, f_tasks,
-                                f_thread,  f_schedstat, f_now,  f_exits,    NULL};
+    fx->src = (struct tracker_source){&fx->fake, f_list,  f_next,   f_identity,
+                                      f_metrics, f_tasks, f_thread, f_schedstat,
+                                      f_now,     f_exits, NULL,     f_process_key};
     struct tracker_classifier c = {.ctx = NULL, .needs = 0, .classify = classify, .list_all = true};
     fx->t = tracker_new(&o, &c);
     return fx;
@@ -1538,11 +1550,148 @@ static void test_exec_from_a_worker_thread_of_a_process_born_while_watched(void 
     fixture_free(fx);
 }
 
+/* Two processes can share a pid and a start time: starttime counts clock ticks, and a pid can be
+ * freed and taken again within one. The tests below start a process after the first scan (so it
+ * counts from birth), let it run, and then replace it within the same tick, or exec it. */
+static struct fake_proc *start_idle(struct fixture *fx, uint64_t *born)
+{
+    fake_set(&fx->fake, 5, "base", 50);
+    scan(fx);
+    *born = fx->fake.now + 1;
+    struct fake_proc *p = fake_set(&fx->fake, 10, "idle", *born);
+    p->st.utime_ticks = 40;
+    p->st.minflt = 300;
+    scan(fx);
+    p = fake_find(&fx->fake, 10);
+    p->st.utime_ticks = 50; /* 10 more */
+    p->st.minflt = 320;
+    scan(fx);
+    assert_int_equal(group(fx, "idle")->counters.v[TRACKER_CPU_USER], US(50));
+    return p;
+}
+
+static size_t decisions_for(struct fixture *fx, int pid, const char *groupname)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < tracker_new_count(fx->t); i++) {
+        const struct tracker_new_process *d = tracker_new_at(fx->t, i);
+        if (d->pid == pid && d->group && strcmp(d->group, groupname) == 0)
+            n++;
+    }
+    return n;
+}
+
+/* An exec changes the program, the counters go on: the same process, in the same group. */
+static void test_exec_keeps_the_group_and_counts_on(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_new(false);
+    uint64_t born;
+    struct fake_proc *p = start_idle(fx, &born);
+    snprintf(p->st.comm, sizeof(p->st.comm), "heavy");
+    p->st.start_code = 0x55550000;
+    p->st.utime_ticks = 80;
+    p->st.minflt = 400;
+    scan(fx);
+    assert_null(tracker_group_find(fx->t, "heavy"));
+    assert_int_equal(decisions_for(fx, 10, "heavy"), 0);
+    const struct tracker_group *g = group(fx, "idle");
+    assert_int_equal(g->counters.v[TRACKER_CPU_USER], US(80));
+    assert_int_equal(g->counters.v[TRACKER_MINOR_FAULTS], 400);
+    assert_int_equal(g->gauges.v[TRACKER_PROCS], 1);
+    fixture_free(fx);
+}
+
+/* Without a process key: another program whose counters are below the old one's is another
+ * process. It is classified again and counts from its birth; the old group keeps what it had. */
+static void test_pid_reused_within_a_tick_shows_in_counters_going_back(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_new(false);
+    uint64_t born;
+    start_idle(fx, &born);
+    struct fake_proc *p = fake_set(&fx->fake, 10, "heavy", born); /* same pid, same tick */
+    p->st.utime_ticks = 7;
+    p->st.minflt = 90;
+    scan(fx);
+    assert_int_equal(decisions_for(fx, 10, "heavy"), 1);
+    assert_int_equal(group(fx, "heavy")->counters.v[TRACKER_CPU_USER], US(7));
+    assert_int_equal(group(fx, "heavy")->counters.v[TRACKER_MINOR_FAULTS], 90);
+    assert_int_equal(group(fx, "heavy")->gauges.v[TRACKER_PROCS], 1);
+    assert_int_equal(group(fx, "idle")->counters.v[TRACKER_CPU_USER], US(50));
+    assert_int_equal(group(fx, "idle")->gauges.v[TRACKER_PROCS], 0);
+    p = fake_find(&fx->fake, 10);
+    p->st.utime_ticks = 30;
+    scan(fx);
+    assert_int_equal(group(fx, "heavy")->counters.v[TRACKER_CPU_USER], US(30));
+    assert_int_equal(group(fx, "idle")->counters.v[TRACKER_CPU_USER], US(50));
+    fixture_free(fx);
+}
+
+/* With a process key, the key decides, whatever the counters do: an exec keeps it; a new
+ * process with the old pid and start tick has another, even when it has used more than the old
+ * one (where counters alone would take it for an exec). */
+static void test_pid_reused_within_a_tick_is_told_by_the_process_key(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_new(false);
+    fake_set(&fx->fake, 5, "base", 50);
+    scan(fx);
+    uint64_t born = fx->fake.now + 1;
+    struct fake_proc *p = fake_set(&fx->fake, 10, "idle", born);
+    p->key = 1000;
+    p->st.utime_ticks = 40;
+    scan(fx);
+    p = fake_find(&fx->fake, 10);
+    p->st.comm[0] = 'I'; /* an exec: the group stays */
+    p->st.utime_ticks = 45;
+    scan(fx);
+    assert_int_equal(group(fx, "idle")->counters.v[TRACKER_CPU_USER], US(45));
+    assert_null(tracker_group_find(fx->t, "Idle"));
+
+    p = fake_set(&fx->fake, 10, "heavy", born);
+    p->key = 1001;
+    p->st.utime_ticks = 300; /* more than the idle one had: counters do not tell */
+    p->st.minflt = 5000;
+    scan(fx);
+    assert_int_equal(decisions_for(fx, 10, "heavy"), 1);
+    assert_int_equal(group(fx, "heavy")->counters.v[TRACKER_CPU_USER], US(300));
+    assert_int_equal(group(fx, "idle")->counters.v[TRACKER_CPU_USER], US(45));
+    assert_int_equal(group(fx, "idle")->gauges.v[TRACKER_PROCS], 0);
+    fixture_free(fx);
+}
+
+/* The same when the old process was ignored: it has no counters to compare, but a key. */
+static void test_pid_of_an_ignored_process_reused_within_a_tick_is_classified(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_new(false);
+    fake_set(&fx->fake, 5, "base", 50);
+    scan(fx);
+    uint64_t born = fx->fake.now + 1;
+    fake_set(&fx->fake, 10, "xidle", born)->key = 1000; /* matches nothing */
+    scan(fx);
+    scan(fx);
+    assert_int_equal(tracker_ignored_count(fx->t), 1);
+    struct fake_proc *p = fake_set(&fx->fake, 10, "heavy", born);
+    p->key = 1001;
+    p->st.utime_ticks = 300;
+    scan(fx);
+    assert_int_equal(decisions_for(fx, 10, "heavy"), 1);
+    assert_int_equal(group(fx, "heavy")->counters.v[TRACKER_CPU_USER], US(300));
+    assert_int_equal(tracker_ignored_count(fx->t), 0);
+    fixture_free(fx);
+}
+
 int main(int argc, char **argv)
 {
     test_filter_from_args(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_retracked_process_starts_again_from_a_baseline),
+        cmocka_unit_test(test_exec_keeps_the_group_and_counts_on),
+        cmocka_unit_test(test_pid_reused_within_a_tick_shows_in_counters_going_back),
+        cmocka_unit_test(test_pid_reused_within_a_tick_is_told_by_the_process_key),
+        cmocka_unit_test(test_pid_of_an_ignored_process_reused_within_a_tick_is_classified),
         cmocka_unit_test(test_reload_counts_a_newly_tracked_process_from_then_on),
         cmocka_unit_test(test_reload_keeps_counting_an_adopted_child),
         cmocka_unit_test(test_exec_from_a_worker_thread_counts_nothing_twice),
