@@ -218,6 +218,7 @@ int main(int argc, char **argv)
         .procfs = opts.procfs,
         .children = opts.children,
         .threads = opts.threads,
+        .exits = (enum exporter_exits)opts.exits,
         .smaps = opts.gather_smaps,
         .recheck = opts.recheck || opts.recheck_time_limit_ns > 0,
         .recheck_limit_ns = opts.recheck_time_limit_ns,

@@ -69,6 +69,9 @@ int acct_listener_start(const struct acct_listener_options *options, struct acct
                         char *err, size_t errlen);
 void acct_listener_stop(struct acct_listener *listener);
 
+/* The PROC_NEED_* parts of identities captured from now on (the rules changed). */
+void acct_listener_set_needs(struct acct_listener *listener, unsigned needs);
+
 /* Whether the process connector is subscribed. */
 bool acct_listener_has_events(const struct acct_listener *listener);
 

@@ -32,6 +32,8 @@
 #define RECV_BUF_BYTES (16u << 20) /* kernel receive buffer asked for each socket */
 #define BATCH 64                   /* messages handled per hold of the mutex */
 #define KEEP_TAKES 4               /* identities are kept this many takes: two scans */
+/* Datagrams a take drains at most: it must end even if tasks exit faster than it can read. */
+#define TAKE_MAX 16384
 
 /* A new process as it was when it started or exec'd. */
 struct identity {
@@ -109,7 +111,7 @@ static int genl_request(int fd, uint16_t type, uint8_t cmd, uint16_t attr, const
     size_t len = NLMSG_HDRLEN + GENL_HDRLEN;
     if (NLA_HDRLEN + data_len + len > sizeof(msg))
         return -EINVAL;
-    memset(msg, 0, len);
+    memset(msg, 0, sizeof(msg));
     struct genlmsghdr genl = {.cmd = cmd, .version = 1};
     memcpy(msg + NLMSG_HDRLEN, &genl, sizeof(genl));
     put_attr(msg, &len, attr, data, data_len);
@@ -271,11 +273,11 @@ static void push_record(struct acct_listener *l, const struct acct_exit *rec)
     l->queue[l->nqueue++] = *rec;
 }
 
-/* Receives up to `max` datagrams (0: until none is left). Returns false when none was waiting. */
-static bool drain_records(struct acct_listener *l, unsigned max)
+/* Receives up to `max` datagrams. Returns how many were received. */
+static unsigned drain_records(struct acct_listener *l, unsigned max)
 {
-    bool any = false;
-    for (unsigned i = 0; max == 0 || i < max; i++) {
+    unsigned got = 0;
+    for (unsigned i = 0; i < max; i++) {
         ssize_t n = recv(l->ts_fd, l->buf, sizeof(l->buf), MSG_DONTWAIT);
         if (n < 0) {
             if (errno == ENOBUFS) { /* the kernel dropped records: say so, go on */
@@ -287,7 +289,7 @@ static bool drain_records(struct acct_listener *l, unsigned max)
                 continue;
             break;
         }
-        any = true;
+        got++;
         uint64_t now = boot_ns();
         size_t left = (size_t)n;
         for (struct nlmsghdr *h = (struct nlmsghdr *)l->buf; NLMSG_OK(h, left);
@@ -300,7 +302,7 @@ static bool drain_records(struct acct_listener *l, unsigned max)
             push_record(l, &rec);
         }
     }
-    return any;
+    return got;
 }
 
 /* ---- identities of new processes (with the lock held) ---- */
@@ -368,19 +370,17 @@ static void capture(struct acct_listener *l, int pid)
     l->stats.identities++;
 }
 
-static bool drain_events(struct acct_listener *l, unsigned max)
+static void drain_events(struct acct_listener *l, unsigned max)
 {
     if (l->cn_fd < 0)
-        return false;
-    bool any = false;
-    for (unsigned i = 0; max == 0 || i < max; i++) {
+        return;
+    for (unsigned i = 0; i < max; i++) {
         ssize_t n = recv(l->cn_fd, l->buf, sizeof(l->buf), MSG_DONTWAIT);
         if (n < 0) {
             if (errno == ENOBUFS || errno == EINTR)
                 continue; /* lost events only cost identities: records still come */
             break;
         }
-        any = true;
         size_t left = (size_t)n;
         for (struct nlmsghdr *h = (struct nlmsghdr *)l->buf; NLMSG_OK(h, left);
              h = NLMSG_NEXT(h, left)) {
@@ -395,7 +395,6 @@ static bool drain_events(struct acct_listener *l, unsigned max)
                 capture(l, ev.pid);
         }
     }
-    return any;
 }
 
 /* ---- the thread ---- */
@@ -509,6 +508,13 @@ void acct_listener_stop(struct acct_listener *l)
     free(l);
 }
 
+void acct_listener_set_needs(struct acct_listener *l, unsigned needs)
+{
+    pthread_mutex_lock(&l->lock);
+    l->needs = needs;
+    pthread_mutex_unlock(&l->lock);
+}
+
 bool acct_listener_has_events(const struct acct_listener *l)
 {
     return l->cn_fd >= 0;
@@ -517,8 +523,12 @@ bool acct_listener_has_events(const struct acct_listener *l)
 size_t acct_listener_take(struct acct_listener *l, const struct acct_exit **records, bool *lost)
 {
     pthread_mutex_lock(&l->lock);
-    drain_events(l, 0);
-    drain_records(l, 0);
+    drain_events(l, TAKE_MAX);
+    if (drain_records(l, TAKE_MAX) == TAKE_MAX) {
+        /* Some records of tasks that exited before this take are still in the socket: for the
+         * tracker, this interval's records are incomplete. */
+        l->lost = true;
+    }
     struct acct_exit *q = l->queue;
     size_t cap = l->queue_cap;
     l->queue = l->taken;

@@ -42,6 +42,10 @@ static const struct flag flags[] = {
     {"debug", FLAG_BOOL, OPT(debug), "false",
      "log each new process and the group it joined, or why it joined none, at level debug; "
      "implies -log.level=debug unless -log.level is given"},
+    {"exit-accounting", FLAG_STRING, OPT(exit_accounting), "auto",
+     "how the usage of processes that exit is counted: taskstats (the kernel's exit records; "
+     "needs CAP_NET_ADMIN), children (parents' children times), auto (taskstats when allowed, "
+     "else children) or none (up to the last scrape that saw them, as process-exporter)"},
     {"explain", FLAG_BOOL, OPT(explain), "false",
      "print, for the processes running now, the group each joins and why (the rule, the "
      "ancestor, or that none matched), and exit"},
@@ -267,6 +271,18 @@ int cli_parse(int argc, char **argv, struct cli_options *opts, char *err, size_t
             return CLI_ERROR;
         if (f->kind == FLAG_LOG_LEVEL)
             opts->log_level_given = true;
+    }
+    static const char *const exit_paths[] = {"auto", "taskstats", "children", "none"};
+    opts->exits = -1;
+    for (int k = 0; k < 4; k++)
+        if (strcmp(opts->exit_accounting, exit_paths[k]) == 0)
+            opts->exits = k;
+    if (opts->exits < 0) {
+        snprintf(err, errlen,
+                 "invalid value \"%s\" for flag -exit-accounting: must be auto, taskstats, "
+                 "children or none",
+                 opts->exit_accounting);
+        return CLI_ERROR;
     }
     if (opts->config_path && !*opts->config_path)
         opts->config_path = NULL;

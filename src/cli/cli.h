@@ -21,6 +21,8 @@ struct cli_options {
     const char *cgroupfs;
     bool children;
     bool threads;
+    const char *exit_accounting;
+    int exits; /* index of exit_accounting in auto, taskstats, children, none */
     bool gather_smaps;
     bool recheck;
     uint64_t recheck_time_limit_ns;

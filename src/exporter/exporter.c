@@ -1,11 +1,14 @@
 #include "exporter/exporter.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
+#include "acct/acct.h"
 #include "expo/family.h"
 #include "exporter/explain.h"
 #include "exporter/group_families.h"
@@ -36,7 +39,10 @@ struct exporter {
     bool *follow;    /* per rule: its decisions go to a collector (the tracker borrows it) */
     size_t nfollow;
     struct proc_reader *reader;
+    struct acct_listener *listener; /* exit records, when they are the path */
+    enum tracker_exit_path exit_path;
     struct tracker *tracker;
+    struct proc_source proc;
     struct tracker_source source;
     uint64_t ticks_per_second;
     uint64_t btime;
@@ -172,6 +178,62 @@ static void attach_pve(struct exporter *e, struct rules *rules)
     rules_set_builtin(rules, "pve-qemu", pve_match, e->pve);
 }
 
+/* The inode number of the initial pid namespace (the kernel's PROC_PID_INIT_INO). Exit records
+ * name tasks by their pids there, so they apply only to a procfs of that namespace. */
+#define INIT_PID_NS_INO 0xEFFFFFFCu
+
+static bool procfs_of_initial_pid_ns(const char *procfs)
+{
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/self/ns/pid", procfs);
+    return stat(path, &st) == 0 && st.st_ino == INIT_PID_NS_INO;
+}
+
+/* Chooses the exit path and starts the listener of exit records when it is the one. */
+static int start_exit_accounting(struct exporter *e, char *err, size_t errlen)
+{
+    enum exporter_exits want = e->options.exits;
+    e->exit_path = TRACKER_EXITS_NONE;
+    if (want == EXPORTER_EXITS_NONE)
+        return 0;
+    e->exit_path = TRACKER_EXITS_CHILDREN;
+    if (want == EXPORTER_EXITS_CHILDREN)
+        return 0;
+    char why[256] = "";
+    bool own_ns = procfs_of_initial_pid_ns(e->options.procfs);
+    int rc = -ENOTSUP;
+    if (own_ns) {
+        struct acct_listener_options lo = {
+            .procfs = e->options.procfs,
+            .sysfs = e->options.sysfs ? e->options.sysfs : "/sys",
+            .needs = rules_needs(e->rules),
+        };
+        rc = acct_listener_start(&lo, &e->listener, why, sizeof(why));
+    } else {
+        snprintf(why, sizeof(why),
+                 "%s is not a procfs of the initial pid namespace, where exit records name tasks",
+                 e->options.procfs);
+    }
+    if (rc == 0) {
+        e->exit_path = TRACKER_EXITS_RECORDS;
+        if (!acct_listener_has_events(e->listener))
+            log_msg(LOG_WARN, "exit accounting: no process connector; processes that live "
+                              "between two scans are classified from their exit records alone");
+        return 0;
+    }
+    if (want == EXPORTER_EXITS_TASKSTATS) {
+        snprintf(err, errlen, "-exit-accounting=taskstats: %s", why);
+        return -1;
+    }
+    struct log_line line;
+    if (log_begin(&line, LOG_INFO, "exit accounting: children times, no exit records")) {
+        log_str(&line, "reason", why);
+        log_end(&line);
+    }
+    return 0;
+}
+
 struct exporter *exporter_new(const struct exporter_options *options, struct rules *rules,
                               char *err, size_t errlen)
 {
@@ -194,7 +256,12 @@ struct exporter *exporter_new(const struct exporter_options *options, struct rul
         e->explain = explain_new();
     e->ticks_per_second = proc_reader_ticks_per_second(reader);
     e->btime = proc_reader_btime(reader);
-    e->source = proc_source(reader);
+    if (start_exit_accounting(e, err, errlen) < 0) {
+        exporter_free(e);
+        return NULL;
+    }
+    proc_source_init(&e->proc, reader, e->listener);
+    e->source = proc_source(&e->proc);
     struct tracker_options topts = {
         .page_size = proc_reader_page_size(reader),
         .ticks_per_second = proc_reader_ticks_per_second(reader),
@@ -207,6 +274,7 @@ struct exporter *exporter_new(const struct exporter_options *options, struct rul
             options->recheck_limit_ns / (1000000000ull / proc_reader_ticks_per_second(reader)),
         .remove_empty_groups = options->remove_empty_groups,
         .refresh_ticks = 60 * proc_reader_ticks_per_second(reader),
+        .exits = e->exit_path,
     };
     attach_pve(e, rules);
     struct tracker_classifier classifier = classifier_for(e, rules);
@@ -223,6 +291,8 @@ void exporter_free(struct exporter *e)
     if (!e)
         return;
     tracker_free(e->tracker);
+    acct_listener_stop(e->listener);
+    proc_source_free(&e->proc);
     proc_reader_free(e->reader);
     rules_free(e->rules);
     free(e->follow);
@@ -246,6 +316,10 @@ static void write_self(struct exporter *e, struct strbuf *out)
     bool reload_ok = e->reload_ok;
     double reload_time = e->reload_success_time;
     pthread_mutex_unlock(&e->lock);
+    const struct tracker_exit_stats *exits = tracker_exit_stats(e->tracker);
+    struct acct_stats acct = {0};
+    if (e->listener)
+        acct_listener_stats(e->listener, &acct);
     struct own_values v = {{
         [OWN_GROUPS] = {.u64 = tracker_group_count(e->tracker)},
         [OWN_TRACKED] = {.u64 = tracker_tracked_count(e->tracker)},
@@ -256,6 +330,13 @@ static void write_self(struct exporter *e, struct strbuf *out)
         [OWN_RELOAD_TIME] = {.is_double = true, .f64 = reload_time},
         [OWN_RULES] = {.u64 = rules_count(e->rules)},
         [OWN_REGEX_ERRORS] = {.u64 = e->regex_errors},
+        [OWN_EXITS_NONE] = {.u64 = e->exit_path == TRACKER_EXITS_NONE},
+        [OWN_EXITS_CHILDREN] = {.u64 = e->exit_path == TRACKER_EXITS_CHILDREN},
+        [OWN_EXITS_TASKSTATS] = {.u64 = e->exit_path == TRACKER_EXITS_RECORDS},
+        [OWN_EXIT_RECORDS] = {.u64 = exits->records},
+        [OWN_EXIT_OVERRUNS] = {.u64 = acct.overruns},
+        [OWN_EXIT_UNSEEN] = {.u64 = exits->unseen},
+        [OWN_EXIT_LOST_SCANS] = {.u64 = exits->lost_intervals},
     }};
     own_families_write_self(out, &v, &e->scratch);
 }
@@ -321,6 +402,8 @@ void exporter_reload(struct exporter *e, struct rules *rules)
     attach_pve(e, rules);
     struct tracker_classifier classifier = classifier_for(e, rules);
     tracker_set_classifier(e->tracker, &classifier);
+    if (e->listener)
+        acct_listener_set_needs(e->listener, classifier.needs);
     e->reload_ok = true;
     e->reload_success_time = wall_seconds();
     pthread_mutex_unlock(&e->lock);

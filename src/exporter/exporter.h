@@ -11,6 +11,14 @@
 #include "rules/rules.h"
 #include "util/strbuf.h"
 
+/* -exit-accounting: how the usage of processes that exit is counted. */
+enum exporter_exits {
+    EXPORTER_EXITS_AUTO,      /* the kernel's exit records when allowed, else children times */
+    EXPORTER_EXITS_TASKSTATS, /* exit records, or refuse to start */
+    EXPORTER_EXITS_CHILDREN,  /* children times */
+    EXPORTER_EXITS_NONE,      /* as process-exporter: nothing after the last scan that saw it */
+};
+
 struct exporter_options {
     const char *procfs; /* "/proc" */
     bool children;
@@ -25,6 +33,7 @@ struct exporter_options {
     const char *pve_config_dir;
     const char *sysfs;
     const char *cgroupfs;
+    enum exporter_exits exits;
 };
 
 struct exporter;

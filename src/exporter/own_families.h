@@ -21,6 +21,13 @@ enum own_value {
     OWN_RELOAD_TIME, /* a double: Unix time of the last successful load */
     OWN_RULES,
     OWN_REGEX_ERRORS,
+    OWN_EXITS_NONE, /* 1 for the exit accounting path in use, 0 for the others */
+    OWN_EXITS_CHILDREN,
+    OWN_EXITS_TASKSTATS,
+    OWN_EXIT_RECORDS,
+    OWN_EXIT_OVERRUNS,
+    OWN_EXIT_UNSEEN,
+    OWN_EXIT_LOST_SCANS,
     OWN_VALUE_COUNT
 };
 

@@ -3,11 +3,12 @@
  * cutime, cstime, cminflt and cmajflt (stat fields 16, 17, 10, 12), which every scan reads anyway.
  *
  * A parent's growth in those, minus what was already counted for the children it reaped (their
- * usage at their last reading, or their exit records), is usage nothing else counted: the last
- * interval of its tracked children and the whole life of those no scan saw. It goes to the group
- * of the exited tracked child when there is one, else to the parent's. This is the count when
- * exit records are not available (TRACKER_EXITS_CHILDREN), and for an interval in which records
- * were lost. */
+ * usage at their last reading, or their exit records), is usage nothing else counted: without
+ * exit records (TRACKER_EXITS_CHILDREN), the last interval of its tracked children and the whole
+ * life of those no scan saw; with them, what records lost (an overrun) and what they cannot hold
+ * (the CPU a task spends in exit() after its record was sent: tearing down its memory, closing
+ * its files). It goes to the group of the exited child that claimed most when there is one, else
+ * to the parent's. */
 #include <string.h>
 
 #include "tracker/internal.h"
@@ -55,11 +56,21 @@ void tracker_children_read(struct tracker *t, struct entry *e, const struct proc
         for (unsigned i = 0; i < CHILD_COUNTERS; i++)
             e->base.has |= TRACKER_BIT(child_counter[i]);
     }
+    /* A process born while we watched counts its children times from zero, as its own; one
+     * that was there before starts from this reading, and what its exited children claimed
+     * of it until now is in that reading. */
+    bool from_zero = !e->has_child_last && e->from_birth;
+    if (!e->has_child_last && !from_zero) {
+        struct kin *old = kin_find(t, e->id);
+        if (old)
+            memset(old->claimed, 0, sizeof(old->claimed));
+    }
     bool moved = false;
     uint64_t growth[CHILD_COUNTERS] = {0};
     for (unsigned i = 0; i < CHILD_COUNTERS; i++) {
-        if (e->has_child_last && now[i] > e->child_last[i]) {
-            growth[i] = now[i] - e->child_last[i];
+        uint64_t last = e->has_child_last ? e->child_last[i] : 0;
+        if ((e->has_child_last || from_zero) && now[i] > last) {
+            growth[i] = now[i] - last;
             moved = true;
         }
         e->child_last[i] = now[i];
@@ -116,38 +127,64 @@ void tracker_children_own(const struct tracker_exit *r, uint64_t *own)
         own[i] = r->raw[child_counter[i]];
 }
 
+/* Whether a claim still waiting for its parent to reap the child can still be matched. Exit
+ * records come when a child exits, which may be long before its parent reaps it: their claims wait
+ * as long as the parent lives (or, for a parent not seen yet, two scans). Claims of vanished
+ * processes were reaped already, and wait one scan, for a parent read before the reaping. */
+static bool claim_may_wait(struct tracker *t, const struct kin *k)
+{
+    if (t->options.exits != TRACKER_EXITS_RECORDS)
+        return k->age < 1;
+    const struct entry *parent = table_find(&t->procs, k->pid);
+    return (parent && !parent->ended) || k->age < 2;
+}
+
 void tracker_children_settle(struct tracker *t)
 {
-    bool count = t->options.exits == TRACKER_EXITS_CHILDREN ||
-                 (t->options.exits == TRACKER_EXITS_RECORDS && t->records_lost);
-    if (count)
-        t->exit_stats.lost_intervals += t->options.exits == TRACKER_EXITS_RECORDS;
+    if (t->records_lost)
+        t->exit_stats.lost_intervals++;
     size_t keep = 0;
     for (size_t i = 0; i < t->nkin; i++) {
         struct kin *k = &t->kin[i];
         struct tracker_counters rem = {0};
         bool left = false;
-        for (unsigned c = 0; c < CHILD_COUNTERS; c++) {
+        /* CPU as one sum: the kernel splits a child's time between user and system anew when
+         * its parent reaps it, so the split of the claims and of the growth differ. */
+        uint64_t grown = k->growth[0] + k->growth[1], claimed = k->claimed[0] + k->claimed[1];
+        if (grown >= claimed) {
+            uint64_t cpu = grown - claimed;
+            uint64_t user = grown ? (uint64_t)((double)cpu * k->growth[0] / grown) : 0;
+            rem.v[TRACKER_CPU_USER] = user;
+            rem.v[TRACKER_CPU_SYSTEM] = cpu - user;
+            k->claimed[0] = k->claimed[1] = 0;
+        } else {
+            /* Claimed before its parent reaped it (or before it was read): wait for that. */
+            uint64_t wait = claimed - grown;
+            k->claimed[0] = wait;
+            k->claimed[1] = 0;
+            left = true;
+        }
+        for (unsigned c = 2; c < CHILD_COUNTERS; c++) {
             if (k->growth[c] >= k->claimed[c]) {
                 rem.v[child_counter[c]] = k->growth[c] - k->claimed[c];
                 k->claimed[c] = 0;
             } else {
-                /* Claimed before its parent reaped it (or read it): wait one scan for that. */
                 k->claimed[c] -= k->growth[c];
                 left = true;
             }
-            k->growth[c] = 0;
         }
+        memset(k->growth, 0, sizeof(k->growth));
         int group = k->child_group >= 0 ? k->child_group : k->group;
-        if (count && group >= 0) {
+        if (group >= 0) {
             struct tracker_counters *total = &t->groups.slots[group].counters;
             for (unsigned c = 0; c < TRACKER_COUNTER_COUNT; c++) {
                 uint64_t sum = total->v[c] + rem.v[c];
                 total->v[c] = sum < rem.v[c] ? UINT64_MAX : sum;
             }
         }
-        if (left && k->age++ == 0) {
-            k->child_group = -1;
+        k->age++;
+        if (left && claim_may_wait(t, k)) {
+            k->group = k->child_group = -1; /* set again by the next reading */
             k->child_claim = 0;
             t->kin[keep++] = *k;
         }

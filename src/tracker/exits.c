@@ -125,7 +125,7 @@ static void count_unseen(struct tracker *t, const struct tracker_source *src,
     if (!t->scanned || r->starttime_ticks + 1 < t->first_scan_ticks)
         return;
     struct entry *g = table_find(&t->gone, r->pid);
-    if (g && !same_process(g, r)) {
+    if (g && (!same_process(g, r) || g->vanished)) {
         table_delete(&t->gone, g);
         g = NULL;
     }
@@ -164,6 +164,35 @@ static void claim_ended(struct tracker *t, const struct entry *e, const struct t
                            e->kind == ENTRY_TRACKED ? (int)e->group : -1);
 }
 
+void tracker_keep_vanished(struct tracker *t, const struct entry *e)
+{
+    if (t->options.exits != TRACKER_EXITS_RECORDS || e->kind != ENTRY_TRACKED)
+        return;
+    struct entry *g = table_find(&t->gone, e->id);
+    if (!g)
+        g = table_insert(&t->gone, e->id);
+    *g = *e;
+    g->vanished = true;
+    g->has_pending = false;
+    g->seen = t->gen;
+}
+
+/* The record of a process swept before it came: its last interval counts, once; its parent's
+ * children times were claimed at the sweep. */
+static bool take_late_record(struct tracker *t, const struct tracker_exit *r)
+{
+    struct entry *g = table_find(&t->gone, r->pid);
+    if (!g || !g->vanished || !same_process(g, r))
+        return false;
+    if (g->ended)
+        return true;
+    struct tracker_counters growth;
+    task_growth(t, g, r, &growth);
+    add_total(&t->groups.slots[g->group].counters, &growth);
+    g->ended = r->process_ended || (r->tid == r->pid && g->last_num_threads <= 1);
+    return true;
+}
+
 static void take_record(struct tracker *t, const struct tracker_source *src,
                         const struct tracker_exit *r)
 {
@@ -181,7 +210,7 @@ static void take_record(struct tracker *t, const struct tracker_source *src,
         e = NULL;
     }
     if (!e || e->ended) {
-        if (!e)
+        if (!e && !take_late_record(t, r))
             count_unseen(t, src, r);
         return;
     }

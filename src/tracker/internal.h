@@ -98,6 +98,9 @@ void tracker_count_failed(struct tracker *t, unsigned failed);
 void tracker_take_exits(struct tracker *t, const struct tracker_source *src);
 /* A tracked process was read: its exited threads' growth is in that reading. */
 void tracker_drop_pending(struct tracker *t, struct entry *e);
+/* A process vanished before its exit record was taken (the records fell behind): it is kept for
+ * two scans in the gone table, so that a late record counts from its last reading. */
+void tracker_keep_vanished(struct tracker *t, const struct entry *e);
 /* A tracked process vanished without an exit record: what is known of its threads counts. */
 void tracker_flush_pending(struct tracker *t, struct entry *e);
 /* children.c */

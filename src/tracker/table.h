@@ -31,6 +31,7 @@ struct entry {
     bool has_pending;   /* exited threads' growth waits in tracker.pending_exits */
     bool threads_known; /* its threads were read at its last full read */
     bool has_child_last;
+    bool vanished;     /* in the gone table: swept before its exit record came */
     char state;        /* stat state at the last full read */
     uint8_t cache_has; /* CACHE_* bits: which of `cache` are real readings */
     char name[16];     /* threads: their name at the last full read */

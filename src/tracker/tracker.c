@@ -14,8 +14,10 @@ static void forget(void *arg, const struct entry *e)
     struct tracker *t = arg;
     if (e->has_pending)
         tracker_flush_pending(t, (struct entry *)e);
-    if (!e->ended)
+    if (!e->ended) {
         tracker_children_claim_entry(t, e);
+        tracker_keep_vanished(t, e);
+    }
     if (e->kind == ENTRY_TRACKED)
         t->groups.slots[e->group].members--;
 }
@@ -130,6 +132,8 @@ int tracker_scan(struct tracker *t, const struct tracker_source *src)
     tracker_children_settle(t);
     groups_end_scan(&t->groups, t->options.remove_empty_groups, t->now_ticks,
                     GROUPS_THREAD_NAME_TTL_SECONDS * t->options.ticks_per_second);
+    if (t->options.remove_empty_groups)
+        table_sweep(&t->gone, UINT32_MAX, NULL, NULL); /* their groups may be gone */
 
     t->tracked = t->ignored = 0;
     for (size_t i = 0; i < t->procs.cap; i++) {

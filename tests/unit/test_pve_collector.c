@@ -235,6 +235,7 @@ struct world {
     struct proc_reader *reader;
     struct rules *rules;
     struct tracker *tracker;
+    struct proc_source proc;
     struct tracker_source source;
     struct pve *pve;
     unsigned handed; /* decisions given to pve_note_new() */
@@ -261,7 +262,8 @@ static struct world *world_new(const char *yaml)
                              .cgroupfs = w->host.cgroup};
     w->pve = pve_new(&po);
     rules_set_builtin(w->rules, "pve-qemu", pve_match, w->pve);
-    w->source = proc_source(w->reader);
+    proc_source_init(&w->proc, w->reader, NULL);
+    w->source = proc_source(&w->proc);
     struct tracker_options to = {.page_size = 4096,
                                  .ticks_per_second = proc_reader_ticks_per_second(w->reader)};
     struct tracker_classifier c = {
@@ -289,6 +291,7 @@ static void world_free(struct world *w)
     tracker_free(w->tracker);
     pve_free(w->pve);
     rules_free(w->rules);
+    proc_source_free(&w->proc);
     proc_reader_free(w->reader);
     remove_tree(w->host.root);
     free(w);
