@@ -165,8 +165,9 @@ static void account_thread(struct thread_pass *pass, int tid)
     pass->all_quiet = false;
 
     struct proc_thread th;
-    if (src->thread(src->ctx, pid, tid, t->options.wchan ? PROC_WANT_WCHAN : 0, &th,
-                    &pass->failed) != 0)
+    unsigned wants = (t->options.wchan ? PROC_WANT_WCHAN : 0) |
+                     (t->options.threads ? PROC_WANT_IO : 0); /* io is only per thread name */
+    if (src->thread(src->ctx, pid, tid, wants, &th, &pass->failed) != 0)
         return;
     te = table_find(&t->threads, tid);
     if (te && te->starttime_ticks != th.stat.starttime_ticks) {
@@ -371,7 +372,7 @@ void tracker_account(struct tracker *t, const struct tracker_source *src, struct
     if (quiet) {
         metrics_from_cache(e, &m);
     } else {
-        unsigned wants = t->options.smaps ? PROC_WANT_SMAPS : 0;
+        unsigned wants = PROC_WANT_FULL | (t->options.smaps ? PROC_WANT_SMAPS : 0);
         if (t->options.wchan && !threads_read && sleeping(st->state))
             wants |= PROC_WANT_WCHAN;
         fresh = src->metrics(src->ctx, st->pid, wants, &m) != -ESRCH;
