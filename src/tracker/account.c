@@ -133,8 +133,8 @@ static bool schedstat_same(const struct entry *e, const struct proc_schedstat *s
 /* A thread whose last full read is still true: count what it was. */
 static void recount_quiet_thread(struct thread_pass *pass, struct entry *te)
 {
-    struct tracker_thread_name *tn = groups_thread_name(pass->group, te->name);
-    tn->count++;
+    if (pass->t->options.threads)
+        groups_thread_name(pass->group, te->name)->count++;
     pass->group->gauges.states[state_of(te->state)]++;
     if (pass->t->options.wchan)
         groups_count_wchan(pass->group, wchan_name(pass->t, te->wchan));
@@ -144,10 +144,10 @@ static void recount_quiet_thread(struct thread_pass *pass, struct entry *te)
 
 #define CTX_BITS TRACKER_FROM_STATUS
 
-/* One thread of a tracked multi-threaded process: its counters go to its name's tally, its
- * context switches also to the group (so the group's total is a sum of per-thread growth and
- * never falls when a thread exits), its state and wchan to the group's gauges. A thread that has
- * not run since its last full read costs one schedstat read. */
+/* One thread of a tracked multi-threaded process: its context switches go to the group (so the
+ * group's total is a sum of per-thread growth and never falls when a thread exits), its state
+ * and wchan to the group's gauges, and with -threads its counters to its name's tally. A thread
+ * that has not run since its last full read costs one schedstat read. */
 static void account_thread(struct thread_pass *pass, int tid)
 {
     struct tracker *t = pass->t;
@@ -193,18 +193,22 @@ static void account_thread(struct thread_pass *pass, int tid)
     pass->seen++;
 
     struct tracker_group *g = pass->group;
-    struct tracker_thread_name *tn = groups_thread_name(g, th.stat.comm);
-    tn->count++;
     uint64_t raw[TRACKER_COUNTER_COUNT];
-    stat_readings(t, &th.stat, raw);
-    advance(te, raw, TRACKER_FROM_STAT, &tn->counters, NULL);
-    if (th.has_io) {
-        io_readings(&th.io, raw);
-        advance(te, raw, TRACKER_FROM_IO, &tn->counters, NULL);
+    /* Per thread name only with -threads: without, nothing would show it. */
+    struct tracker_thread_name *tn = NULL;
+    if (t->options.threads) {
+        tn = groups_thread_name(g, th.stat.comm);
+        tn->count++;
+        stat_readings(t, &th.stat, raw);
+        advance(te, raw, TRACKER_FROM_STAT, &tn->counters, NULL);
+        if (th.has_io) {
+            io_readings(&th.io, raw);
+            advance(te, raw, TRACKER_FROM_IO, &tn->counters, NULL);
+        }
     }
     if (th.has_status && th.status.has_ctxt) {
         ctx_readings(&th.status, raw);
-        advance(te, raw, CTX_BITS, &tn->counters, &g->counters);
+        advance(te, raw, CTX_BITS, tn ? &tn->counters : NULL, &g->counters);
         if (tid == pid) {
             /* Counted above: the process's own baseline follows without counting again. */
             for (unsigned c = TRACKER_CTX_VOLUNTARY; c <= TRACKER_CTX_NONVOLUNTARY; c++)
@@ -351,7 +355,7 @@ void tracker_account(struct tracker *t, const struct tracker_source *src, struct
     if (first_sight)
         tracker_baseline_reset(&e->base, ~0u);
 
-    bool threaded = t->options.threads && st->num_threads >= 2;
+    bool threaded = st->num_threads >= 2;
     struct tracker_group *g = &t->groups.slots[e->group];
     bool may_skip = !first_sight && e->has_cache && src->schedstat && !refresh_due(t, e) &&
                     stat_unchanged(t, e, st);
@@ -410,7 +414,7 @@ void tracker_account(struct tracker *t, const struct tracker_source *src, struct
     add_gauges(t, &g->gauges, st, &m);
     if (threads_read)
         return;
-    /* Single-threaded, -threads=false, or task/ unreadable: what the process itself says. */
+    /* Single-threaded, or task/ unreadable: what the process itself says. */
     if (fresh && m.has_status && m.status.has_ctxt) {
         ctx_readings(&m.status, raw);
         advance(e, raw, CTX_BITS, &g->counters, NULL);

@@ -93,7 +93,7 @@ enum tracker_gauge {
 
 struct tracker_gauges {
     uint64_t v[TRACKER_GAUGE_COUNT];
-    uint64_t states[TRACKER_STATE_COUNT]; /* each thread once (each process with -threads=false) */
+    uint64_t states[TRACKER_STATE_COUNT]; /* each thread once */
     double worst_fd_ratio;
     bool has_oldest;
     uint64_t oldest_start_ticks; /* stat starttime of the oldest member */

@@ -141,7 +141,6 @@ static struct proc_thread *fake_thread_find(struct fake_proc *p, int tid)
 static int f_thread(void *ctx, int pid, int tid, unsigned wants, struct proc_thread *out,
                     unsigned *failed)
 {
-    (void)wants;
     (void)failed;
     struct fake_proc *p = fake_find(ctx, pid);
     struct proc_thread *th = fake_thread_find(p, tid);
@@ -149,6 +148,9 @@ static int f_thread(void *ctx, int pid, int tid, unsigned wants, struct proc_thr
         return -ESRCH;
     p->thread_reads++;
     *out = *th;
+    out->has_io = out->has_io && (wants & PROC_WANT_IO);
+    if (!(wants & PROC_WANT_WCHAN))
+        out->wchan[0] = '\0';
     return 0;
 }
 
@@ -859,21 +861,76 @@ static void test_process_going_single_threaded_continues_from_main_thread(void *
     assert_int_equal(group(fx, "app")->counters.v[TRACKER_CTX_NONVOLUNTARY], 20);
 }
 
-static void test_threads_off_never_reads_task(void **state)
+/* -threads=false, and quiet tasks skipped. */
+static struct fixture *fixture_threads_off(void)
+{
+    struct tracker_options o = {.page_size = 4096,
+                                .children = true,
+                                .threads = false,
+                                .wchan = true,
+                                .refresh_ticks = 1000000000000ull};
+    return fixture_with(o);
+}
+
+/* -threads=false leaves out the thread_* families, not the threads: context switches, states
+ * and wchans are those of every thread, as process-exporter reports them. */
+static void test_threads_off_still_counts_every_thread(void **state)
 {
     (void)state;
-    struct tracker_options o = {.page_size = 4096, .children = true, .threads = false};
-    struct fixture *fx = fixture_with(o);
+    struct fixture *fx = fixture_threads_off();
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
+    struct proc_thread *main_thread = fake_thread(a, 10, "app", 100);
+    main_thread->status.voluntary_ctxt = 5;
+    strcpy(main_thread->wchan, "do_wait");
+    struct proc_thread *w1 = fake_thread(a, 11, "worker", 100);
+    w1->status.voluntary_ctxt = 1000;
+    w1->status.nonvoluntary_ctxt = 40;
+    strcpy(w1->wchan, "hrtimer_nanosleep");
+    struct proc_thread *w2 = fake_thread(a, 12, "worker", 100);
+    w2->stat.state = 'R';
+    w2->status.nonvoluntary_ctxt = 70;
+    a->m.status.voluntary_ctxt = 5; /* the process's status: its main thread only */
+    scan(fx);
+    /* The main thread sleeps; the workers switch. Nothing moves in the process's own files. */
+    a = fake_find(&fx->fake, 10);
+    a->th[1].status.voluntary_ctxt = 1600;
+    a->th[1].status.nonvoluntary_ctxt = 52;
+    a->th[2].status.nonvoluntary_ctxt = 130;
+    scan(fx);
+    const struct tracker_group *g = group(fx, "app");
+    assert_int_equal(g->counters.v[TRACKER_CTX_VOLUNTARY], 600);
+    assert_int_equal(g->counters.v[TRACKER_CTX_NONVOLUNTARY], 12 + 60);
+    assert_int_equal(g->gauges.v[TRACKER_THREADS], 3);
+    assert_int_equal(state_sum(g), 3);
+    assert_int_equal(g->gauges.states[TRACKER_STATE_RUNNING], 1);
+    assert_int_equal(g->gauges.states[TRACKER_STATE_SLEEPING], 2);
+    assert_int_equal(g->nwchans, 2);
+    assert_string_equal(g->wchans[0].name, "do_wait");
+    assert_string_equal(g->wchans[1].name, "hrtimer_nanosleep");
+    /* No per-name tallies are built, no thread io is read, no smaps without -gather-smaps. */
+    assert_int_equal(g->nthreads, 0);
+    assert_int_equal(fake_find(&fx->fake, 10)->last_wants & PROC_WANT_SMAPS, 0);
+    fixture_free(fx);
+}
+
+static void test_threads_off_quiet_threads_cost_a_schedstat_read(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_threads_off();
     struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
     fake_thread(a, 10, "app", 100);
-    fake_thread(a, 11, "worker", 100);
+    fake_thread(a, 11, "idle", 100);
+    fake_thread(a, 12, "busy", 100);
     scan(fx);
-    scan(fx);
-    assert_int_equal(fake_find(&fx->fake, 10)->threads_calls, 0);
-    const struct tracker_group *g = group(fx, "app");
-    assert_int_equal(g->nthreads, 0);
-    assert_int_equal(state_sum(g), 1); /* the process's own state */
-    assert_int_equal(fake_find(&fx->fake, 10)->last_wants & PROC_WANT_SMAPS, 0);
+    for (int i = 1; i <= 3; i++) {
+        a = fake_find(&fx->fake, 10);
+        a->th[2].status.voluntary_ctxt += 10; /* sub-tick: only schedstat and status move */
+        scan(fx);
+    }
+    a = fake_find(&fx->fake, 10);
+    assert_int_equal(a->thread_reads, 3 + 3);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CTX_VOLUNTARY], 30);
+    assert_int_equal(state_sum(group(fx, "app")), 3);
     fixture_free(fx);
 }
 
@@ -1404,7 +1461,8 @@ int main(int argc, char **argv)
             test_process_going_single_threaded_continues_from_main_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thread_name_counters_survive_absence_until_ttl, setup,
                                         teardown),
-        cmocka_unit_test(test_threads_off_never_reads_task),
+        cmocka_unit_test(test_threads_off_still_counts_every_thread),
+        cmocka_unit_test(test_threads_off_quiet_threads_cost_a_schedstat_read),
         cmocka_unit_test_setup_teardown(test_wchan_and_proportional_memory, setup, teardown),
         cmocka_unit_test(test_recheck_matches_again_only_after_exec),
         cmocka_unit_test(test_recheck_time_limit),
