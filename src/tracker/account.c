@@ -1,7 +1,8 @@
 /* What a tracked process and its threads add to their group on each scan: counter growth through
  * tracker_counters_advance() (src/tracker/counter.h), gauges from the live values. A task that
- * has not run since its last full read is not read beyond stat and schedstat: its counters, state
- * and wchan cannot have changed. */
+ * has not run since its last full read is not read again in full: its counters, state, wchan and
+ * open fds cannot have changed. What can change while it sleeps is read on every scan, or when a
+ * system-wide signal says it may have changed (see read_volatile()). */
 #include <errno.h>
 #include <string.h>
 
@@ -118,11 +119,18 @@ static const char *wchan_name(const struct tracker *t, uint32_t id)
     return id ? t->wchans[id - 1] : "";
 }
 
-/* Whether a full read of this task is due anyway, however quiet it looks. */
+/* Whether a full read of this task is due anyway, however quiet it looks: once per period, at a
+ * phase of its own (from its id and start time), so that the periodic reads of quiet tasks spread
+ * over the scans of a period rather than all falling due in the same one. */
 static bool refresh_due(const struct tracker *t, const struct entry *e)
 {
-    return !t->options.refresh_ticks ||
-           t->now_ticks - e->last_full_ticks >= t->options.refresh_ticks;
+    uint64_t period = t->options.refresh_ticks;
+    if (!period)
+        return true;
+    uint64_t h = (uint64_t)(uint32_t)e->id * 0x9e3779b97f4a7c15ull + e->starttime_ticks;
+    h = (h ^ (h >> 31)) * 0xbf58476d1ce4e5b9ull;
+    uint64_t phase = (h ^ (h >> 29)) % period;
+    return (t->now_ticks + phase) / period != (e->last_full_ticks + phase) / period;
 }
 
 static bool schedstat_same(const struct entry *e, const struct proc_schedstat *ss)
@@ -281,6 +289,49 @@ static void metrics_from_cache(const struct entry *e, struct proc_metrics *m)
     m->swap_pss_bytes = e->cache.swap_pss;
 }
 
+/* What can change while a process does not run, read for a quiet process whose other values come
+ * from the cache:
+ *  - swap (status VmSwap), but only when the system's swap counters moved since the last scan:
+ *    a page goes to swap or comes back through one of them, so when none moved, the cached
+ *    VmSwap is exact;
+ *  - the fd limit, which prlimit() from another process can change; one syscall;
+ *  - with smaps, PSS and SwapPss, which change whenever another process maps, unmaps or swaps a
+ *    page this one shares: no signal tells, so smaps_rollup is read every scan, as
+ *    process-exporter does.
+ * Not the open fd count: fds are added or closed by the task itself, the one exception being
+ * seccomp's SECCOMP_IOCTL_NOTIF_ADDFD into a task stopped in a syscall, which runs as soon as the
+ * supervisor answers. Not io and context switches: counters of the task's own doing. */
+static void read_volatile(struct tracker *t, const struct tracker_source *src, int pid,
+                          struct proc_metrics *m)
+{
+    unsigned wants = PROC_WANT_LIMIT | (t->options.smaps ? PROC_WANT_SMAPS : 0) |
+                     (t->swap_moved ? PROC_WANT_STATUS : 0);
+    struct proc_metrics now;
+    if (src->metrics(src->ctx, pid, wants, &now) != 0)
+        return; /* gone since its stat was read: it counts as it was */
+    tracker_count_failed(t, now.failed);
+    if (now.has_status) {
+        m->has_status = true;
+        m->status.vm_swap_bytes = now.status.vm_swap_bytes;
+    }
+    m->has_fd_limit = now.has_fd_limit;
+    m->fd_limit = now.fd_limit;
+    if (wants & PROC_WANT_SMAPS) {
+        m->has_smaps = now.has_smaps;
+        m->pss_bytes = now.pss_bytes;
+        m->swap_pss_bytes = now.swap_pss_bytes;
+    }
+}
+
+void tracker_account_begin(struct tracker *t, const struct tracker_source *src)
+{
+    uint64_t moves = 0;
+    bool known = src->swap_moves && src->swap_moves(src->ctx, &moves) == 0;
+    t->swap_moved = !known || !t->has_swap_moves || moves != t->swap_moves;
+    t->has_swap_moves = known;
+    t->swap_moves = moves;
+}
+
 static void metrics_to_cache(struct entry *e, const struct proc_metrics *m)
 {
     e->cache_has = (m->has_status ? CACHE_STATUS : 0) | (m->has_open_fds ? CACHE_FDS : 0) |
@@ -375,6 +426,8 @@ void tracker_account(struct tracker *t, const struct tracker_source *src, struct
     bool fresh = false; /* m was read now, not taken from the cache */
     if (quiet) {
         metrics_from_cache(e, &m);
+        read_volatile(t, src, st->pid, &m);
+        metrics_to_cache(e, &m);
     } else {
         unsigned wants = PROC_WANT_FULL | (t->options.smaps ? PROC_WANT_SMAPS : 0);
         if (t->options.wchan && !threads_read && sleeping(st->state))

@@ -31,6 +31,7 @@ int tracker_scan(struct tracker *t, const struct tracker_source *src)
     if (!t->scanned)
         t->first_scan_ticks = t->now_ticks;
     groups_begin_scan(&t->groups);
+    tracker_account_begin(t, src);
 
     struct proc_stat st;
     while ((rc = src->next(src->ctx, &st)) != 0) {

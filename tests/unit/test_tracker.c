@@ -26,7 +26,8 @@ struct fake_proc {
     bool stat_error;
     bool gone_at_metrics;
     unsigned identity_calls;
-    unsigned metrics_calls;
+    unsigned metrics_calls;  /* full reads: status, io, fds and limit */
+    unsigned volatile_calls; /* reads of the parts that change while it sleeps */
     unsigned threads_calls;
     unsigned thread_reads;
     unsigned schedstat_calls;
@@ -38,6 +39,7 @@ struct fake {
     size_t n, next;
     uint64_t now;
     bool list_fails;
+    uint64_t swap_moves; /* the system's swap counters */
 };
 
 static struct fake_proc *fake_find(struct fake *f, int pid)
@@ -110,11 +112,22 @@ static int f_identity(void *ctx, const struct proc_stat *st, unsigned needs,
 static int f_metrics(void *ctx, int pid, unsigned wants, struct proc_metrics *m)
 {
     struct fake_proc *p = fake_find(ctx, pid);
-    p->metrics_calls++;
+    if ((wants & PROC_WANT_FULL) == PROC_WANT_FULL)
+        p->metrics_calls++;
+    else
+        p->volatile_calls++;
     p->last_wants = wants;
     if (p->gone_at_metrics)
         return -ESRCH;
     *m = p->m;
+    /* Only what was asked for. */
+    m->has_status = m->has_status && (wants & PROC_WANT_STATUS);
+    m->has_io = m->has_io && (wants & PROC_WANT_IO);
+    m->has_open_fds = m->has_open_fds && (wants & PROC_WANT_FDS);
+    m->has_fd_limit = m->has_fd_limit && (wants & PROC_WANT_LIMIT);
+    m->has_smaps = m->has_smaps && (wants & PROC_WANT_SMAPS);
+    if (!(wants & PROC_WANT_WCHAN))
+        m->wchan[0] = '\0';
     return 0;
 }
 
@@ -171,7 +184,10 @@ static int f_schedstat(void *ctx, int pid, int tid, struct proc_schedstat *out)
     p->schedstat_calls++;
     memset(out, 0, sizeof(*out));
     if (tid == 0) {
-        out->run_ns = hash_bytes(&p->st, sizeof(p->st)) ^ hash_bytes(&p->m, sizeof(p->m));
+        /* What changes while the task sleeps does not move its schedstat. */
+        struct proc_metrics m = p->m;
+        m.status.vm_swap_bytes = m.fd_limit = m.pss_bytes = m.swap_pss_bytes = 0;
+        out->run_ns = hash_bytes(&p->st, sizeof(p->st)) ^ hash_bytes(&m, sizeof(m));
     } else {
         struct proc_thread *th = fake_thread_find(p, tid);
         if (!th)
@@ -210,6 +226,12 @@ static void fake_thread_remove(struct fake_proc *p, int tid)
     fail();
 }
 
+static int f_swap_moves(void *ctx, uint64_t *moves)
+{
+    *moves = ((struct fake *)ctx)->swap_moves;
+    return 0;
+}
+
 static uint64_t f_now(void *ctx)
 {
     return ((struct fake *)ctx)->now;
@@ -236,8 +258,8 @@ static struct fixture *fixture_with(struct tracker_options o)
 {
     struct fixture *fx = calloc(1, sizeof(*fx));
     fx->fake.now = 1000;
-    fx->src = (struct tracker_source){&fx->fake, f_list,   f_next,      f_identity, f_metrics,
-                                      f_tasks,   f_thread, f_schedstat, f_now};
+    fx->src = (struct tracker_source){&fx->fake, f_list,   f_next,      f_identity,   f_metrics,
+                                      f_tasks,   f_thread, f_schedstat, f_swap_moves, f_now};
     struct tracker_classifier c = {.ctx = NULL, .needs = 0, .classify = classify, .list_all = true};
     fx->t = tracker_new(&o, &c);
     return fx;
@@ -248,6 +270,22 @@ static struct fixture *fixture_new(bool children)
     struct tracker_options o = {
         .page_size = 4096, .children = children, .threads = true, .smaps = true, .wchan = true};
     return fixture_with(o);
+}
+
+static struct fixture *fixture_refreshing(uint64_t refresh_ticks)
+{
+    struct tracker_options o = {.page_size = 4096,
+                                .children = true,
+                                .threads = true,
+                                .wchan = true,
+                                .refresh_ticks = refresh_ticks};
+    return fixture_with(o);
+}
+
+/* Quiet tasks are skipped; the periodic full read is so far away that no test meets it. */
+static struct fixture *fixture_skipping(void)
+{
+    return fixture_refreshing(1000000000000ull);
 }
 
 static void fixture_free(struct fixture *fx)
@@ -1080,13 +1118,6 @@ static void test_reload_moves_processes_and_keeps_counters(void **state)
     assert_int_equal(fake_find(&fx->fake, 10)->identity_calls, 2);
 }
 
-static struct fixture *fixture_skipping(void)
-{
-    struct tracker_options o = {
-        .page_size = 4096, .children = true, .threads = true, .wchan = true, .refresh_ticks = 6000};
-    return fixture_with(o);
-}
-
 static void test_quiet_process_is_read_once_until_it_runs(void **state)
 {
     (void)state;
@@ -1169,14 +1200,107 @@ static void test_quiet_threads_cost_a_schedstat_read(void **state)
 static void test_full_read_at_least_every_refresh_period(void **state)
 {
     (void)state;
-    struct fixture *fx = fixture_skipping(); /* refresh every 6000 ticks; scans are 100 apart */
-    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
-    for (int i = 0; i < 70; i++)
+    struct fixture *fx = fixture_refreshing(6000); /* scans are 100 ticks apart */
+    fake_set(&fx->fake, 10, "app", 100);
+    int last_read = 0;
+    for (int i = 1; i <= 200; i++) {
+        unsigned before = fake_find(&fx->fake, 10)->metrics_calls;
         scan(fx);
-    /* Swap can change without the process running: the cache is renewed in time. */
-    assert_int_equal(fake_find(&fx->fake, 10)->metrics_calls, 2);
+        if (fake_find(&fx->fake, 10)->metrics_calls != before) {
+            /* Once a period, never twice in one. */
+            assert_true(i == 1 || (i - last_read <= 60 && i - last_read >= 1));
+            last_read = i;
+        }
+        assert_true(i - last_read < 60);
+    }
+    unsigned reads = fake_find(&fx->fake, 10)->metrics_calls;
+    assert_true(reads >= 1 + 3 && reads <= 1 + 4); /* 19900 ticks: three or four boundaries */
+    fixture_free(fx);
+}
+
+static void test_periodic_full_reads_spread_over_the_period(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_refreshing(6000); /* 60 scans a period */
+    enum { N = 240 };
+    for (int pid = 1000; pid < 1000 + N; pid++)
+        fake_set(&fx->fake, pid, "app", 100 + (uint64_t)pid % 7);
+    scan(fx); /* all read: first sight */
+    unsigned total = 0, max = 0;
+    for (int i = 0; i < 60; i++) {
+        unsigned before = 0, after = 0;
+        for (size_t k = 0; k < fx->fake.n; k++)
+            before += fx->fake.p[k].metrics_calls;
+        scan(fx);
+        for (size_t k = 0; k < fx->fake.n; k++)
+            after += fx->fake.p[k].metrics_calls;
+        total += after - before;
+        if (after - before > max)
+            max = after - before;
+    }
+    /* Each process once in the period, and no scan pays for many more than its share (4). */
+    assert_int_equal(total, N);
+    assert_true(max <= 10);
+    for (size_t k = 0; k < fx->fake.n; k++)
+        assert_int_equal(fx->fake.p[k].metrics_calls, 2);
+    fixture_free(fx);
+}
+
+static void test_swap_of_a_quiet_process_follows_the_system_swap_counters(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_skipping();
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
+    a->m.status.vm_swap_bytes = 0;
+    fx->fake.swap_moves = 50;
+    scan(fx);
+    scan(fx);
+    scan(fx);
     a = fake_find(&fx->fake, 10);
-    (void)a;
+    assert_int_equal(a->metrics_calls, 1);
+    assert_int_equal(a->last_wants & PROC_WANT_STATUS, 0); /* nothing moved: VmSwap is exact */
+
+    /* Paged out from outside while it sleeps (process_madvise): it did not run, but the system's
+     * swap-out counter moved. */
+    a->m.status.vm_swap_bytes = 1 << 20;
+    fx->fake.swap_moves = 50 + 256;
+    scan(fx);
+    assert_int_equal(a->metrics_calls, 1);
+    assert_true(a->last_wants & PROC_WANT_STATUS);
+    assert_int_equal(group(fx, "app")->gauges.v[TRACKER_SWAPPED_BYTES], 1 << 20);
+    scan(fx);
+    assert_int_equal(a->last_wants & PROC_WANT_STATUS, 0);
+    assert_int_equal(group(fx, "app")->gauges.v[TRACKER_SWAPPED_BYTES], 1 << 20);
+    fixture_free(fx);
+}
+
+static void test_limit_and_pss_of_a_quiet_process_are_read_every_scan(void **state)
+{
+    (void)state;
+    struct tracker_options o = {.page_size = 4096,
+                                .children = true,
+                                .threads = true,
+                                .smaps = true,
+                                .refresh_ticks = 1000000000000ull};
+    struct fixture *fx = fixture_with(o);
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
+    a->m.has_open_fds = a->m.has_fd_limit = a->m.has_smaps = true;
+    a->m.open_fds = 100;
+    a->m.fd_limit = 1024;
+    a->m.pss_bytes = 8000;
+    scan(fx);
+    scan(fx);
+    /* prlimit from outside, and another process unmapping pages this one shares. */
+    a = fake_find(&fx->fake, 10);
+    a->m.fd_limit = 200;
+    a->m.pss_bytes = 12000;
+    scan(fx);
+    const struct tracker_group *g = group(fx, "app");
+    assert_int_equal(a->metrics_calls, 1);
+    assert_int_equal(a->volatile_calls, 2);
+    assert_true(g->gauges.worst_fd_ratio == 0.5);
+    assert_int_equal(g->gauges.v[TRACKER_PSS_BYTES], 12000);
+    assert_int_equal(g->gauges.v[TRACKER_OPEN_FDS], 100); /* from the cache */
     fixture_free(fx);
 }
 
@@ -1473,6 +1597,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_sub_tick_activity_is_not_missed),
         cmocka_unit_test(test_quiet_threads_cost_a_schedstat_read),
         cmocka_unit_test(test_full_read_at_least_every_refresh_period),
+        cmocka_unit_test(test_periodic_full_reads_spread_over_the_period),
+        cmocka_unit_test(test_swap_of_a_quiet_process_follows_the_system_swap_counters),
+        cmocka_unit_test(test_limit_and_pss_of_a_quiet_process_are_read_every_scan),
         cmocka_unit_test_setup_teardown(test_empty_group_stays_without_the_option, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
