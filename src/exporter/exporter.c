@@ -268,7 +268,7 @@ struct exporter *exporter_new(const struct exporter_options *options, struct rul
         .children = options->children,
         .threads = options->threads,
         .smaps = options->smaps,
-        .wchan = options->threads, /* threads_wchan is a per-thread family */
+        .wchan = true, /* threads_wchan is written with -threads=false too */
         .recheck = options->recheck,
         .recheck_limit_ticks =
             options->recheck_limit_ns / (1000000000ull / proc_reader_ticks_per_second(reader)),

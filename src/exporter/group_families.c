@@ -179,11 +179,12 @@ static const struct expo_family_def families[] = {
      NEEDS_THREADS,
      NULL,
      {COUNT(NULL, TRACKER_MINOR_FAULTS)}},
+    /* Not a thread_* family: process-exporter writes it with -threads=false too. */
     {NS "threads_wchan",
      EXPO_GAUGE,
      "Number of threads in this group waiting on each wchan",
      ROWS_WCHANS,
-     NEEDS_THREADS,
+     0,
      NULL,
      {ONLY(WCHAN_COUNT)}},
     {NS "worst_fd_ratio",
@@ -344,7 +345,7 @@ static bool wchan_value(void *ctx, size_t row, unsigned kind, unsigned index,
 }
 
 /* Escapes every group name once per scrape (each is used by some twenty samples), and lists the
- * live thread names and wchans: those not reported now (count 0) are left out. */
+ * live thread names (with -threads) and wchans: those not reported now (count 0) are left out. */
 static void build_rows(struct group_families *gf, bool threads)
 {
     size_t n = tracker_group_count(gf->tracker);
@@ -357,9 +358,7 @@ static void build_rows(struct group_families *gf, bool threads)
         expo_label(&gf->scratch, "groupname", g->name, strlen(g->name));
         gf->label_at[gi] = gf->labels.len;
         strbuf_append(&gf->labels, gf->scratch.buf, gf->scratch.len + 1); /* with its NUL */
-        if (!threads)
-            continue;
-        for (size_t i = 0; i < g->nthreads; i++) {
+        for (size_t i = 0; threads && i < g->nthreads; i++) {
             if (g->threads[i].count == 0)
                 continue;
             gf->threads =

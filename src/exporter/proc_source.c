@@ -46,6 +46,11 @@ static int src_schedstat(void *ctx, int pid, int tid, struct proc_schedstat *out
     return proc_reader_schedstat(READER(ctx), pid, tid, out);
 }
 
+static int src_swap_moves(void *ctx, uint64_t *moves)
+{
+    return proc_reader_swap_moves(ctx, moves);
+}
+
 static uint64_t src_now_ticks(void *ctx)
 {
     /* stat's starttime counts from boot on CLOCK_BOOTTIME, suspended time included. */
@@ -149,6 +154,7 @@ struct tracker_source proc_source(struct proc_source *ps)
         .tasks = src_tasks,
         .thread = src_thread,
         .schedstat = src_schedstat,
+        .swap_moves = src_swap_moves,
         .now_ticks = src_now_ticks,
         .process_key = src_process_key,
         .exits = src_exits,

@@ -80,6 +80,10 @@ int proc_parse_smaps_rollup(const char *buf, size_t len, uint64_t *pss_bytes,
                             uint64_t *swap_pss_bytes);
 /* `btime` from <procfs>/stat: the boot time in seconds since the epoch. */
 int proc_parse_btime(const char *buf, size_t len, uint64_t *btime);
+/* The sum of the swap-in and swap-out counters of <procfs>/vmstat (pswpin, pswpout and the
+ * zero-page and zswap ones the kernel has): the same sum at two times means that no page of any
+ * process went to swap or came back in between. */
+int proc_parse_vmstat_swap(const char *buf, size_t len, uint64_t *moves);
 /* `MemTotal` from <procfs>/meminfo, in bytes. */
 int proc_parse_meminfo_total(const char *buf, size_t len, uint64_t *bytes);
 
@@ -162,10 +166,15 @@ struct proc_metrics {
     unsigned failed;
 };
 
-/* Optional parts of struct proc_metrics. */
+/* Parts of struct proc_metrics (and of struct proc_thread: io and wchan) to read. */
 enum proc_want {
     PROC_WANT_SMAPS = 1u << 0,
     PROC_WANT_WCHAN = 1u << 1,
+    PROC_WANT_STATUS = 1u << 2,
+    PROC_WANT_IO = 1u << 3,
+    PROC_WANT_FDS = 1u << 4,
+    PROC_WANT_LIMIT = 1u << 5,
+    PROC_WANT_FULL = PROC_WANT_STATUS | PROC_WANT_IO | PROC_WANT_FDS | PROC_WANT_LIMIT,
 };
 
 /* One thread of a process, from /proc/PID/task/TID. */

@@ -1,5 +1,5 @@
-/* What a tracked process reports beyond stat, read on every scan: status, io, open fds, the fd
- * limit, and on request smaps_rollup and wchan. */
+/* What a tracked process reports beyond stat: status, io, open fds, the fd limit, smaps_rollup
+ * and wchan, each on request. */
 #include "proc/proc_reader_private.h"
 
 #include <errno.h>
@@ -69,33 +69,42 @@ void proc_read_wchan(struct proc_reader *r, const char *path, char *out, size_t 
 int proc_reader_metrics(struct proc_reader *r, int pid, unsigned wants, struct proc_metrics *m)
 {
     memset(m, 0, sizeof(*m));
+    ssize_t n;
 
-    ssize_t n = proc_read_pid(r, pid, "status");
-    if (n < 0 && proc_gone((int)-n))
-        return -ESRCH;
-    if (n >= 0 && proc_parse_status(r->file.buf, (size_t)n, &m->status) == 0)
-        m->has_status = true;
-    else
-        m->failed |= 1u << PROC_FILE_STATUS;
+    if (wants & PROC_WANT_STATUS) {
+        n = proc_read_pid(r, pid, "status");
+        if (n < 0 && proc_gone((int)-n))
+            return -ESRCH;
+        if (n >= 0 && proc_parse_status(r->file.buf, (size_t)n, &m->status) == 0)
+            m->has_status = true;
+        else
+            m->failed |= 1u << PROC_FILE_STATUS;
+    }
 
     /* A zombie or a process exiting right now may lose io, fd or limits while status still
      * reads; that is not an error, the parts are just absent. */
-    n = proc_read_pid(r, pid, "io");
-    if (n >= 0 && proc_parse_io(r->file.buf, (size_t)n, &m->io) == 0)
-        m->has_io = true;
-    else if (!(n < 0 && proc_gone((int)-n)))
-        m->failed |= 1u << PROC_FILE_IO;
+    if (wants & PROC_WANT_IO) {
+        n = proc_read_pid(r, pid, "io");
+        if (n >= 0 && proc_parse_io(r->file.buf, (size_t)n, &m->io) == 0)
+            m->has_io = true;
+        else if (!(n < 0 && proc_gone((int)-n)))
+            m->failed |= 1u << PROC_FILE_IO;
+    }
 
-    int rc = count_fds(r, pid, &m->open_fds);
-    if (rc == 0)
-        m->has_open_fds = true;
-    else if (!proc_gone(-rc))
-        m->failed |= 1u << PROC_FILE_FD;
+    if (wants & PROC_WANT_FDS) {
+        int rc = count_fds(r, pid, &m->open_fds);
+        if (rc == 0)
+            m->has_open_fds = true;
+        else if (!proc_gone(-rc))
+            m->failed |= 1u << PROC_FILE_FD;
+    }
 
     /* prlimit() is one syscall where formatting /proc/PID/limits costs twenty times more; it
      * needs the right to the process (same user or CAP_SYS_RESOURCE), else the file serves. */
     struct rlimit rl;
-    if (r->own_pid_ns && prlimit(pid, RLIMIT_NOFILE, NULL, &rl) == 0) {
+    if (!(wants & PROC_WANT_LIMIT)) {
+        /* not asked for */
+    } else if (r->own_pid_ns && prlimit(pid, RLIMIT_NOFILE, NULL, &rl) == 0) {
         m->fd_limit = rl.rlim_cur == RLIM_INFINITY ? PROC_LIMIT_UNLIMITED : (uint64_t)rl.rlim_cur;
         m->has_fd_limit = true;
     } else {
@@ -104,6 +113,8 @@ int proc_reader_metrics(struct proc_reader *r, int pid, unsigned wants, struct p
             m->has_fd_limit = true;
         else if (!(n < 0 && proc_gone((int)-n)))
             m->failed |= 1u << PROC_FILE_LIMITS;
+        else if (!(wants & PROC_WANT_STATUS))
+            return -ESRCH; /* without status, this is where an exit shows */
     }
 
     if (wants & PROC_WANT_SMAPS) {

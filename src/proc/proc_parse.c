@@ -340,6 +340,34 @@ int proc_parse_btime(const char *buf, size_t len, uint64_t *btime)
     return -EINVAL;
 }
 
+int proc_parse_vmstat_swap(const char *buf, size_t len, uint64_t *moves)
+{
+    /* Every way a page goes to swap or comes back from it: to and from a swap device, zero-filled
+     * pages that skip the I/O (6.12+), and zswap, whose stores do not count in pswpout. */
+    static const struct {
+        const char *key;
+        size_t key_len;
+    } keys[] = {{KEY("pswpin ")},      {KEY("pswpout ")}, {KEY("swpin_zero ")},
+                {KEY("swpout_zero ")}, {KEY("zswpin ")},  {KEY("zswpout ")}};
+    const char *end = buf + len;
+    bool found = false;
+    *moves = 0;
+    for (const char *p = buf; p < end; p = next_line(p, end)) {
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+            const char *v = match_key(p, end, keys[i].key, keys[i].key_len);
+            uint64_t n;
+            if (!v)
+                continue;
+            if (!proc_parse_u64(&v, end, &n))
+                return -EINVAL;
+            *moves += n; /* wraps together with the counters; only equality is asked */
+            found = true;
+            break;
+        }
+    }
+    return found ? 0 : -EINVAL;
+}
+
 int proc_parse_meminfo_total(const char *buf, size_t len, uint64_t *bytes)
 {
     const char *end = buf + len;

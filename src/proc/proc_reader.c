@@ -153,6 +153,14 @@ uint64_t proc_reader_btime(const struct proc_reader *r)
     return r->btime;
 }
 
+int proc_reader_swap_moves(struct proc_reader *r, uint64_t *moves)
+{
+    ssize_t n = proc_read_at(r, "vmstat", &r->file, 1u << 20, 0);
+    if (n < 0)
+        return (int)n;
+    return proc_parse_vmstat_swap(r->file.buf, (size_t)n, moves);
+}
+
 bool proc_parse_pid(const char *name, int *pid)
 {
     uint64_t v = 0;

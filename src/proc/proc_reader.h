@@ -22,6 +22,10 @@ uint64_t proc_reader_ticks_per_second(const struct proc_reader *reader);
 uint64_t proc_reader_page_size(const struct proc_reader *reader);
 uint64_t proc_reader_btime(const struct proc_reader *reader);
 
+/* The swap counters of <procfs>/vmstat (see proc_parse_vmstat_swap). Returns 0 or a negative
+ * errno (a kernel without swap support, a fixture tree without the file). */
+int proc_reader_swap_moves(struct proc_reader *reader, uint64_t *moves);
+
 /* Lists the numeric entries of the procfs root. Returns 0 or a negative errno. */
 int proc_reader_list(struct proc_reader *reader);
 /* Reads the stat of the next listed process. Returns 1 with `stat` filled, 0 at the end of the
@@ -49,16 +53,17 @@ int proc_reader_process_key(struct proc_reader *reader, int pid, uint64_t *key);
  * a negative errno. */
 int proc_reader_cmdline(struct proc_reader *reader, int pid, struct strbuf *out);
 
-/* A tracked process's status, io, open fd count and fd limit, and the PROC_WANT_* parts asked
- * for. Returns 0 (possibly partial, see struct proc_metrics), or -ESRCH when the process is
- * gone. */
+/* The parts of a tracked process's metrics that `wants` asks for (PROC_WANT_*; PROC_WANT_FULL for
+ * status, io, open fd count and fd limit). Returns 0 (possibly partial, see struct proc_metrics),
+ * or -ESRCH when the process is gone. */
 int proc_reader_metrics(struct proc_reader *reader, int pid, unsigned wants,
                         struct proc_metrics *m);
 
 /* Lists the threads of `pid` (its task/ directory); *tids stays valid until the next call.
  * Returns 0, -ESRCH when the process is gone, or another negative errno. */
 int proc_reader_tasks(struct proc_reader *reader, int pid, const int **tids, size_t *ntids);
-/* One thread's stat, io, status and (PROC_WANT_WCHAN, sleeping threads only) wchan. Returns 0,
+/* One thread's stat, status, io (PROC_WANT_IO) and (PROC_WANT_WCHAN, sleeping threads only) wchan.
+ * Returns 0,
  * -ESRCH when it is gone; unreadable parts set PROC_FILE_TASK or PROC_FILE_WCHAN in *failed. */
 int proc_reader_thread(struct proc_reader *reader, int pid, int tid, unsigned wants,
                        struct proc_thread *thread, unsigned *failed);
@@ -66,10 +71,10 @@ int proc_reader_thread(struct proc_reader *reader, int pid, int tid, unsigned wa
  * -ENOTSUP when the kernel has no schedstat (CONFIG_SCHED_INFO off). */
 int proc_reader_schedstat(struct proc_reader *reader, int pid, int tid, struct proc_schedstat *out);
 
-/* Calls `fn` for each thread of `pid` with its stat, io, status and (PROC_WANT_WCHAN, sleeping
- * threads only) wchan. Threads that exit meanwhile are skipped. Returns 0, -ESRCH when the process
- * is gone, or another negative errno when task/ is unreadable; unreadable parts set the
- * PROC_FILE_TASK or PROC_FILE_WCHAN bit in *failed. */
+/* Calls `fn` for each thread of `pid` with what proc_reader_thread() reads. Threads that exit
+ * meanwhile are skipped. Returns 0, -ESRCH when the process is gone, or another negative errno when
+ * task/ is unreadable; unreadable parts set the PROC_FILE_TASK or PROC_FILE_WCHAN bit in *failed.
+ */
 int proc_reader_threads(struct proc_reader *reader, int pid, unsigned wants,
                         void (*fn)(void *arg, const struct proc_thread *thread), void *arg,
                         unsigned *failed);

@@ -42,11 +42,14 @@ int proc_reader_thread(struct proc_reader *r, int pid, int tid, unsigned wants,
         }
         return -ESRCH; /* a thread that exited while we looked */
     }
-    proc_task_path(path, pid, tid, "io");
-    n = proc_read_at(r, path, &r->file, PROC_FILE_MAX, PROC_ONE_SHOW);
-    th->has_io = n >= 0 && proc_parse_io(r->file.buf, (size_t)n, &th->io) == 0;
-    if (!th->has_io && !(n < 0 && proc_gone((int)-n)))
-        *failed |= 1u << PROC_FILE_TASK;
+    th->has_io = false;
+    if (wants & PROC_WANT_IO) {
+        proc_task_path(path, pid, tid, "io");
+        n = proc_read_at(r, path, &r->file, PROC_FILE_MAX, PROC_ONE_SHOW);
+        th->has_io = n >= 0 && proc_parse_io(r->file.buf, (size_t)n, &th->io) == 0;
+        if (!th->has_io && !(n < 0 && proc_gone((int)-n)))
+            *failed |= 1u << PROC_FILE_TASK;
+    }
     proc_task_path(path, pid, tid, "status");
     n = proc_read_at(r, path, &r->file, PROC_FILE_MAX, PROC_ONE_SHOW);
     th->has_status = n >= 0 && proc_parse_status(r->file.buf, (size_t)n, &th->status) == 0;

@@ -1,7 +1,8 @@
 /* What a tracked process and its threads add to their group on each scan: counter growth through
  * tracker_counters_advance() (src/tracker/counter.h), gauges from the live values. A task that
- * has not run since its last full read is not read beyond stat and schedstat: its counters, state
- * and wchan cannot have changed. */
+ * has not run since its last full read is not read again in full: its counters, state, wchan and
+ * open fds cannot have changed. What can change while it sleeps is read on every scan, or when a
+ * system-wide signal says it may have changed (see read_volatile()). */
 #include <errno.h>
 #include <string.h>
 
@@ -118,11 +119,18 @@ static const char *wchan_name(const struct tracker *t, uint32_t id)
     return id ? t->wchans[id - 1] : "";
 }
 
-/* Whether a full read of this task is due anyway, however quiet it looks. */
+/* Whether a full read of this task is due anyway, however quiet it looks: once per period, at a
+ * phase of its own (from its id and start time), so that the periodic reads of quiet tasks spread
+ * over the scans of a period rather than all falling due in the same one. */
 static bool refresh_due(const struct tracker *t, const struct entry *e)
 {
-    return !t->options.refresh_ticks ||
-           t->now_ticks - e->last_full_ticks >= t->options.refresh_ticks;
+    uint64_t period = t->options.refresh_ticks;
+    if (!period)
+        return true;
+    uint64_t h = (uint64_t)(uint32_t)e->id * 0x9e3779b97f4a7c15ull + e->starttime_ticks;
+    h = (h ^ (h >> 31)) * 0xbf58476d1ce4e5b9ull;
+    uint64_t phase = (h ^ (h >> 29)) % period;
+    return (t->now_ticks + phase) / period != (e->last_full_ticks + phase) / period;
 }
 
 static bool schedstat_same(const struct entry *e, const struct proc_schedstat *ss)
@@ -133,8 +141,8 @@ static bool schedstat_same(const struct entry *e, const struct proc_schedstat *s
 /* A thread whose last full read is still true: count what it was. */
 static void recount_quiet_thread(struct thread_pass *pass, struct entry *te)
 {
-    struct tracker_thread_name *tn = groups_thread_name(pass->group, te->name);
-    tn->count++;
+    if (pass->t->options.threads)
+        groups_thread_name(pass->group, te->name)->count++;
     pass->group->gauges.states[state_of(te->state)]++;
     if (pass->t->options.wchan)
         groups_count_wchan(pass->group, wchan_name(pass->t, te->wchan));
@@ -144,10 +152,10 @@ static void recount_quiet_thread(struct thread_pass *pass, struct entry *te)
 
 #define CTX_BITS TRACKER_FROM_STATUS
 
-/* One thread of a tracked multi-threaded process: its counters go to its name's tally, its
- * context switches also to the group (so the group's total is a sum of per-thread growth and
- * never falls when a thread exits), its state and wchan to the group's gauges. A thread that has
- * not run since its last full read costs one schedstat read. */
+/* One thread of a tracked multi-threaded process: its context switches go to the group (so the
+ * group's total is a sum of per-thread growth and never falls when a thread exits), its state
+ * and wchan to the group's gauges, and with -threads its counters to its name's tally. A thread
+ * that has not run since its last full read costs one schedstat read. */
 static void account_thread(struct thread_pass *pass, int tid)
 {
     struct tracker *t = pass->t;
@@ -165,8 +173,9 @@ static void account_thread(struct thread_pass *pass, int tid)
     pass->all_quiet = false;
 
     struct proc_thread th;
-    if (src->thread(src->ctx, pid, tid, t->options.wchan ? PROC_WANT_WCHAN : 0, &th,
-                    &pass->failed) != 0)
+    unsigned wants = (t->options.wchan ? PROC_WANT_WCHAN : 0) |
+                     (t->options.threads ? PROC_WANT_IO : 0); /* io is only per thread name */
+    if (src->thread(src->ctx, pid, tid, wants, &th, &pass->failed) != 0)
         return;
     te = table_find(&t->threads, tid);
     if (te && te->starttime_ticks != th.stat.starttime_ticks) {
@@ -192,18 +201,22 @@ static void account_thread(struct thread_pass *pass, int tid)
     pass->seen++;
 
     struct tracker_group *g = pass->group;
-    struct tracker_thread_name *tn = groups_thread_name(g, th.stat.comm);
-    tn->count++;
     uint64_t raw[TRACKER_COUNTER_COUNT];
-    stat_readings(t, &th.stat, raw);
-    advance(te, raw, TRACKER_FROM_STAT, &tn->counters, NULL);
-    if (th.has_io) {
-        io_readings(&th.io, raw);
-        advance(te, raw, TRACKER_FROM_IO, &tn->counters, NULL);
+    /* Per thread name only with -threads: without, nothing would show it. */
+    struct tracker_thread_name *tn = NULL;
+    if (t->options.threads) {
+        tn = groups_thread_name(g, th.stat.comm);
+        tn->count++;
+        stat_readings(t, &th.stat, raw);
+        advance(te, raw, TRACKER_FROM_STAT, &tn->counters, NULL);
+        if (th.has_io) {
+            io_readings(&th.io, raw);
+            advance(te, raw, TRACKER_FROM_IO, &tn->counters, NULL);
+        }
     }
     if (th.has_status && th.status.has_ctxt) {
         ctx_readings(&th.status, raw);
-        advance(te, raw, CTX_BITS, &tn->counters, &g->counters);
+        advance(te, raw, CTX_BITS, tn ? &tn->counters : NULL, &g->counters);
         if (tid == pid) {
             /* Counted above: the process's own baseline follows without counting again. */
             for (unsigned c = TRACKER_CTX_VOLUNTARY; c <= TRACKER_CTX_NONVOLUNTARY; c++)
@@ -274,6 +287,49 @@ static void metrics_from_cache(const struct entry *e, struct proc_metrics *m)
     m->has_smaps = e->cache_has & CACHE_SMAPS;
     m->pss_bytes = e->cache.pss;
     m->swap_pss_bytes = e->cache.swap_pss;
+}
+
+/* What can change while a process does not run, read for a quiet process whose other values come
+ * from the cache:
+ *  - swap (status VmSwap), but only when the system's swap counters moved since the last scan:
+ *    a page goes to swap or comes back through one of them, so when none moved, the cached
+ *    VmSwap is exact;
+ *  - the fd limit, which prlimit() from another process can change; one syscall;
+ *  - with smaps, PSS and SwapPss, which change whenever another process maps, unmaps or swaps a
+ *    page this one shares: no signal tells, so smaps_rollup is read every scan, as
+ *    process-exporter does.
+ * Not the open fd count: fds are added or closed by the task itself, the one exception being
+ * seccomp's SECCOMP_IOCTL_NOTIF_ADDFD into a task stopped in a syscall, which runs as soon as the
+ * supervisor answers. Not io and context switches: counters of the task's own doing. */
+static void read_volatile(struct tracker *t, const struct tracker_source *src, int pid,
+                          struct proc_metrics *m)
+{
+    unsigned wants = PROC_WANT_LIMIT | (t->options.smaps ? PROC_WANT_SMAPS : 0) |
+                     (t->swap_moved ? PROC_WANT_STATUS : 0);
+    struct proc_metrics now;
+    if (src->metrics(src->ctx, pid, wants, &now) != 0)
+        return; /* gone since its stat was read: it counts as it was */
+    tracker_count_failed(t, now.failed);
+    if (now.has_status) {
+        m->has_status = true;
+        m->status.vm_swap_bytes = now.status.vm_swap_bytes;
+    }
+    m->has_fd_limit = now.has_fd_limit;
+    m->fd_limit = now.fd_limit;
+    if (wants & PROC_WANT_SMAPS) {
+        m->has_smaps = now.has_smaps;
+        m->pss_bytes = now.pss_bytes;
+        m->swap_pss_bytes = now.swap_pss_bytes;
+    }
+}
+
+void tracker_account_begin(struct tracker *t, const struct tracker_source *src)
+{
+    uint64_t moves = 0;
+    bool known = src->swap_moves && src->swap_moves(src->ctx, &moves) == 0;
+    t->swap_moved = !known || !t->has_swap_moves || moves != t->swap_moves;
+    t->has_swap_moves = known;
+    t->swap_moves = moves;
 }
 
 static void metrics_to_cache(struct entry *e, const struct proc_metrics *m)
@@ -362,7 +418,7 @@ void tracker_account(struct tracker *t, const struct tracker_source *src, struct
     if (first_sight)
         tracker_baseline_reset(&e->base, ~0u);
 
-    bool threaded = t->options.threads && st->num_threads >= 2;
+    bool threaded = st->num_threads >= 2;
     struct tracker_group *g = &t->groups.slots[e->group];
     bool may_skip = !first_sight && e->has_cache && src->schedstat && !refresh_due(t, e) &&
                     stat_unchanged(t, e, st);
@@ -383,8 +439,10 @@ void tracker_account(struct tracker *t, const struct tracker_source *src, struct
     bool fresh = false; /* m was read now, not taken from the cache */
     if (quiet) {
         metrics_from_cache(e, &m);
+        read_volatile(t, src, st->pid, &m);
+        metrics_to_cache(e, &m);
     } else {
-        unsigned wants = t->options.smaps ? PROC_WANT_SMAPS : 0;
+        unsigned wants = PROC_WANT_FULL | (t->options.smaps ? PROC_WANT_SMAPS : 0);
         if (t->options.wchan && !threads_read && sleeping(st->state))
             wants |= PROC_WANT_WCHAN;
         fresh = src->metrics(src->ctx, st->pid, wants, &m) != -ESRCH;
@@ -422,7 +480,7 @@ void tracker_account(struct tracker *t, const struct tracker_source *src, struct
     add_gauges(t, &g->gauges, st, &m);
     if (threads_read)
         return;
-    /* Single-threaded, -threads=false, or task/ unreadable: what the process itself says. */
+    /* Single-threaded, or task/ unreadable: what the process itself says. */
     if (fresh && m.has_status && m.status.has_ctxt) {
         ctx_readings(&m.status, raw);
         advance(e, raw, CTX_BITS, &g->counters, NULL);

@@ -69,6 +69,10 @@ struct tracker {
 
     uint32_t gen;
     bool scanned;
+    /* The system's swap counters at the last scan, and whether they moved since the one before:
+     * when they did not, no process's swap changed and cached VmSwap values are exact. */
+    uint64_t swap_moves;
+    bool has_swap_moves, swap_moved;
     uint64_t now_ticks, first_scan_ticks, prev_scan_ticks;
     size_t tracked, ignored;
     struct tracker_errors errors;
@@ -77,6 +81,8 @@ struct tracker {
 
 /* account.c */
 
+/* Once per scan, before the first tracker_account(): what is true of every process this scan. */
+void tracker_account_begin(struct tracker *t, const struct tracker_source *src);
 /* Reads a tracked process's metrics and adds them to its group. On first sight the current values
  * become the baseline, and are also counted when the process was born after the first scan. */
 void tracker_account(struct tracker *t, const struct tracker_source *src, struct entry *e,

@@ -74,6 +74,7 @@ int tracker_scan(struct tracker *t, const struct tracker_source *src)
     if (!t->scanned)
         t->first_scan_ticks = t->now_ticks;
     groups_begin_scan(&t->groups);
+    tracker_account_begin(t, src);
     t->records_lost = false;
     tracker_take_exits(t, src);
 

@@ -58,6 +58,9 @@ struct tracker_source {
                   unsigned *failed);
     /* May be NULL: then every tracked task is read in full on every scan. */
     int (*schedstat)(void *ctx, int pid, int tid, struct proc_schedstat *out);
+    /* The system's swap-in and swap-out counters, summed; called once per scan. May be NULL (or
+     * fail): then the swap of every quiet process is read again on every scan. */
+    int (*swap_moves)(void *ctx, uint64_t *moves);
     /* Clock ticks since boot now, on the clock of stat's starttime. */
     uint64_t (*now_ticks)(void *ctx);
     /* With TRACKER_EXITS_RECORDS: the exit records received since the last call, in the order
@@ -91,17 +94,21 @@ struct tracker_options {
     uint64_t page_size;        /* bytes per page, for stat's rss */
     uint64_t ticks_per_second; /* of stat's clock (and the source's now_ticks) */
     bool children; /* unmatched new processes join their nearest tracked ancestor's group */
-    bool threads;  /* read the threads of multi-threaded members: thread_* families, states
-                      and wchan per thread, context switches summed over threads */
-    bool smaps;    /* read smaps_rollup for proportional memory */
-    bool wchan;    /* tally the kernel functions sleeping threads wait in */
-    bool recheck;  /* match ignored processes again after an exec (comm or program change) */
+    /* The threads of multi-threaded members are read in any case: states and wchan count each
+     * thread, context switches are summed over threads. This adds the per-thread-name tallies
+     * (the thread_* families) and the per-thread io reads they need. */
+    bool threads;
+    bool smaps;   /* read smaps_rollup for proportional memory, on every scan */
+    bool wchan;   /* tally the kernel functions sleeping threads wait in */
+    bool recheck; /* match ignored processes again after an exec (comm or program change) */
     uint64_t recheck_limit_ticks; /* 0: no limit; else recheck only while younger than this */
     bool remove_empty_groups;     /* drop a group, counters and all, when no member is left */
     /* A task that has not run since its last full read (schedstat and stat unchanged) is not
-     * read again, for up to this long: its counters, state and wchan cannot have changed. What
-     * can change without it running (swap, PSS, limits, a name written from outside) is at most
-     * this old. 0: read everything on every scan. */
+     * read again in full, for up to this long: its counters, state, wchan and open fds cannot
+     * have changed. What can change without it running is read anyway: swap when the system's
+     * swap counters moved, the fd limit, and with smaps PSS and SwapPss. A thread's name written
+     * from outside is at most this old. Each task's periodic full read falls at its own phase of
+     * the period, so they spread over the scans. 0: read everything on every scan. */
     uint64_t refresh_ticks;
     enum tracker_exit_path exits;
 };
@@ -130,7 +137,7 @@ enum tracker_gauge {
 
 struct tracker_gauges {
     uint64_t v[TRACKER_GAUGE_COUNT];
-    uint64_t states[TRACKER_STATE_COUNT]; /* each thread once (each process with -threads=false) */
+    uint64_t states[TRACKER_STATE_COUNT]; /* each thread once */
     double worst_fd_ratio;
     bool has_oldest;
     uint64_t oldest_start_ticks; /* stat starttime of the oldest member */

@@ -211,6 +211,28 @@ static void test_meminfo_total(void **state)
     assert_int_equal(proc_parse_meminfo_total(other, strlen(other), &bytes), -EINVAL);
 }
 
+static void test_vmstat_swap_moves(void **state)
+{
+    (void)state;
+    /* Lines of a 6.18 /proc/vmstat around the swap counters. */
+    const char *vmstat = "nr_swapcached 0\npgpgout 1022976\npswpin 17\npswpout 4113\n"
+                         "pgalloc_dma 0\nswap_ra 9\nswap_ra_hit 2\nswpin_zero 3\nswpout_zero 40\n"
+                         "zswpin 0\nzswpout 0\nzswpwb 0\n";
+    uint64_t moves = 0;
+    assert_int_equal(proc_parse_vmstat_swap(vmstat, strlen(vmstat), &moves), 0);
+    assert_int_equal(moves, 17 + 4113 + 3 + 40);
+    /* An older kernel: pswpin and pswpout only. */
+    const char *old = "pgpgin 5\npswpin 1\npswpout 2\npgalloc_dma 0\n";
+    assert_int_equal(proc_parse_vmstat_swap(old, strlen(old), &moves), 0);
+    assert_int_equal(moves, 3);
+    /* Only `len` bytes count; keys must match whole. */
+    assert_int_equal(proc_parse_vmstat_swap(vmstat, 16, &moves), -EINVAL);
+    const char *none = "pswpinx 5\nnr_swapcached 1\n";
+    assert_int_equal(proc_parse_vmstat_swap(none, strlen(none), &moves), -EINVAL);
+    const char *bad = "pswpin x\n";
+    assert_int_equal(proc_parse_vmstat_swap(bad, strlen(bad), &moves), -EINVAL);
+}
+
 static void test_cmdline_split(void **state)
 {
     (void)state;
@@ -306,7 +328,7 @@ static void test_reader_on_fixture_tree(void **state)
                     1795236808ull * 1000000000ull + 63208ull * (1000000000ull / hz));
 
         struct proc_metrics m;
-        assert_int_equal(proc_reader_metrics(r, st.pid, 0, &m), 0);
+        assert_int_equal(proc_reader_metrics(r, st.pid, PROC_WANT_FULL, &m), 0);
         assert_int_equal(m.failed, 0);
         assert_true(m.has_io && m.has_status && m.has_open_fds && m.has_fd_limit);
         assert_int_equal(m.io.write_bytes, 4096);
@@ -327,7 +349,7 @@ static void test_reader_on_fixture_tree(void **state)
 
     /* A process that is not there is gone, not an error. */
     struct proc_metrics m;
-    assert_int_equal(proc_reader_metrics(r, 999999, 0, &m), -ESRCH);
+    assert_int_equal(proc_reader_metrics(r, 999999, PROC_WANT_FULL, &m), -ESRCH);
     proc_reader_free(r);
 }
 
@@ -415,8 +437,9 @@ static void test_reader_threads_on_fixture(void **state)
     assert_non_null(r);
     struct seen_threads s = {0};
     unsigned failed = 0;
-    assert_int_equal(proc_reader_threads(r, 26706, PROC_WANT_WCHAN, collect_thread, &s, &failed),
-                     0);
+    assert_int_equal(
+        proc_reader_threads(r, 26706, PROC_WANT_WCHAN | PROC_WANT_IO, collect_thread, &s, &failed),
+        0);
     assert_int_equal(failed, 0);
     assert_int_equal(s.n, 3);
     int workers = 0;
@@ -427,7 +450,8 @@ static void test_reader_threads_on_fixture(void **state)
     assert_int_equal(workers, 2);
 
     struct proc_metrics m;
-    assert_int_equal(proc_reader_metrics(r, 26706, PROC_WANT_WCHAN | PROC_WANT_SMAPS, &m), 0);
+    assert_int_equal(
+        proc_reader_metrics(r, 26706, PROC_WANT_FULL | PROC_WANT_WCHAN | PROC_WANT_SMAPS, &m), 0);
     assert_true(m.has_smaps);
     assert_int_equal(m.pss_bytes, 439 * 1024);
     assert_string_equal(m.wchan, "__do_sys_pause");
@@ -532,7 +556,8 @@ static void test_reader_live_sees_a_child_come_and_go(void **state)
     assert_int_equal(id.exe[0], '/'); /* resolved absolute path of the binary */
 
     struct proc_metrics m;
-    assert_int_equal(proc_reader_metrics(r, child, PROC_WANT_WCHAN | PROC_WANT_SMAPS, &m), 0);
+    assert_int_equal(
+        proc_reader_metrics(r, child, PROC_WANT_FULL | PROC_WANT_WCHAN | PROC_WANT_SMAPS, &m), 0);
     assert_true(m.has_status);
     assert_true(m.has_open_fds);
     assert_true(m.open_fds >= 1);
@@ -547,7 +572,9 @@ static void test_reader_live_sees_a_child_come_and_go(void **state)
     close(pipefd[1]);
     assert_int_equal(waitpid(child, NULL, 0), child);
     assert_false(live_has(r, child, &st));
-    assert_int_equal(proc_reader_metrics(r, child, PROC_WANT_WCHAN | PROC_WANT_SMAPS, &m), -ESRCH);
+    assert_int_equal(
+        proc_reader_metrics(r, child, PROC_WANT_FULL | PROC_WANT_WCHAN | PROC_WANT_SMAPS, &m),
+        -ESRCH);
     proc_reader_free(r);
 }
 
@@ -647,7 +674,7 @@ static void test_reader_reads_files_under_a_root(void **state)
      * read before stays intact. */
     assert_int_equal(proc_reader_file(r, root, "net/tap100i0", 4096, &data), 10);
     struct proc_metrics m;
-    assert_int_equal(proc_reader_metrics(r, 3877, 0, &m), 0);
+    assert_int_equal(proc_reader_metrics(r, 3877, PROC_WANT_FULL, &m), 0);
     assert_string_equal(data, "123456789\n");
     assert_int_equal(proc_reader_stat(r, 3877, &st), 0);
     struct proc_identity id;
@@ -682,6 +709,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_limits_nofile),
         cmocka_unit_test(test_btime),
         cmocka_unit_test(test_meminfo_total),
+        cmocka_unit_test(test_vmstat_swap_moves),
         cmocka_unit_test(test_cmdline_split),
         cmocka_unit_test(test_cgroup_paths),
         cmocka_unit_test(test_schedstat),

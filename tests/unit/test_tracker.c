@@ -27,7 +27,8 @@ struct fake_proc {
     bool stat_error;
     bool gone_at_metrics;
     unsigned identity_calls;
-    unsigned metrics_calls;
+    unsigned metrics_calls;  /* full reads: status, io, fds and limit */
+    unsigned volatile_calls; /* reads of the parts that change while it sleeps */
     unsigned threads_calls;
     unsigned thread_reads;
     unsigned schedstat_calls;
@@ -44,6 +45,7 @@ struct fake {
     size_t nexits;
     bool exits_lost;
     unsigned takes;
+    uint64_t swap_moves; /* the system's swap counters */
 };
 
 static struct fake_proc *fake_find(struct fake *f, int pid)
@@ -116,11 +118,22 @@ static int f_identity(void *ctx, const struct proc_stat *st, unsigned needs,
 static int f_metrics(void *ctx, int pid, unsigned wants, struct proc_metrics *m)
 {
     struct fake_proc *p = fake_find(ctx, pid);
-    p->metrics_calls++;
+    if ((wants & PROC_WANT_FULL) == PROC_WANT_FULL)
+        p->metrics_calls++;
+    else
+        p->volatile_calls++;
     p->last_wants = wants;
     if (p->gone_at_metrics)
         return -ESRCH;
     *m = p->m;
+    /* Only what was asked for. */
+    m->has_status = m->has_status && (wants & PROC_WANT_STATUS);
+    m->has_io = m->has_io && (wants & PROC_WANT_IO);
+    m->has_open_fds = m->has_open_fds && (wants & PROC_WANT_FDS);
+    m->has_fd_limit = m->has_fd_limit && (wants & PROC_WANT_LIMIT);
+    m->has_smaps = m->has_smaps && (wants & PROC_WANT_SMAPS);
+    if (!(wants & PROC_WANT_WCHAN))
+        m->wchan[0] = '\0';
     return 0;
 }
 
@@ -147,7 +160,6 @@ static struct proc_thread *fake_thread_find(struct fake_proc *p, int tid)
 static int f_thread(void *ctx, int pid, int tid, unsigned wants, struct proc_thread *out,
                     unsigned *failed)
 {
-    (void)wants;
     (void)failed;
     struct fake_proc *p = fake_find(ctx, pid);
     struct proc_thread *th = fake_thread_find(p, tid);
@@ -155,6 +167,9 @@ static int f_thread(void *ctx, int pid, int tid, unsigned wants, struct proc_thr
         return -ESRCH;
     p->thread_reads++;
     *out = *th;
+    out->has_io = out->has_io && (wants & PROC_WANT_IO);
+    if (!(wants & PROC_WANT_WCHAN))
+        out->wchan[0] = '\0';
     return 0;
 }
 
@@ -175,7 +190,10 @@ static int f_schedstat(void *ctx, int pid, int tid, struct proc_schedstat *out)
     p->schedstat_calls++;
     memset(out, 0, sizeof(*out));
     if (tid == 0) {
-        out->run_ns = hash_bytes(&p->st, sizeof(p->st)) ^ hash_bytes(&p->m, sizeof(p->m));
+        /* What changes while the task sleeps does not move its schedstat. */
+        struct proc_metrics m = p->m;
+        m.status.vm_swap_bytes = m.fd_limit = m.pss_bytes = m.swap_pss_bytes = 0;
+        out->run_ns = hash_bytes(&p->st, sizeof(p->st)) ^ hash_bytes(&m, sizeof(m));
     } else {
         struct proc_thread *th = fake_thread_find(p, tid);
         if (!th)
@@ -212,6 +230,12 @@ static void fake_thread_remove(struct fake_proc *p, int tid)
         }
     }
     fail();
+}
+
+static int f_swap_moves(void *ctx, uint64_t *moves)
+{
+    *moves = ((struct fake *)ctx)->swap_moves;
+    return 0;
 }
 
 static uint64_t f_now(void *ctx)
@@ -264,9 +288,18 @@ static struct fixture *fixture_with(struct tracker_options o)
 {
     struct fixture *fx = calloc(1, sizeof(*fx));
     fx->fake.now = 1000;
-    fx->src = (struct tracker_source){&fx->fake, f_list,  f_next,   f_identity,
-                                      f_metrics, f_tasks, f_thread, f_schedstat,
-                                      f_now,     f_exits, NULL,     f_process_key};
+    fx->src = (struct tracker_source){.ctx = &fx->fake,
+                                      .list = f_list,
+                                      .next = f_next,
+                                      .identity = f_identity,
+                                      .metrics = f_metrics,
+                                      .tasks = f_tasks,
+                                      .thread = f_thread,
+                                      .schedstat = f_schedstat,
+                                      .swap_moves = f_swap_moves,
+                                      .now_ticks = f_now,
+                                      .exits = f_exits,
+                                      .process_key = f_process_key};
     struct tracker_classifier c = {.ctx = NULL, .needs = 0, .classify = classify, .list_all = true};
     fx->t = tracker_new(&o, &c);
     return fx;
@@ -277,6 +310,22 @@ static struct fixture *fixture_new(bool children)
     struct tracker_options o = {
         .page_size = 4096, .children = children, .threads = true, .smaps = true, .wchan = true};
     return fixture_with(o);
+}
+
+static struct fixture *fixture_refreshing(uint64_t refresh_ticks)
+{
+    struct tracker_options o = {.page_size = 4096,
+                                .children = true,
+                                .threads = true,
+                                .wchan = true,
+                                .refresh_ticks = refresh_ticks};
+    return fixture_with(o);
+}
+
+/* Quiet tasks are skipped; the periodic full read is so far away that no test meets it. */
+static struct fixture *fixture_skipping(void)
+{
+    return fixture_refreshing(1000000000000ull);
 }
 
 static void fixture_free(struct fixture *fx)
@@ -890,21 +939,76 @@ static void test_process_going_single_threaded_continues_from_main_thread(void *
     assert_int_equal(group(fx, "app")->counters.v[TRACKER_CTX_NONVOLUNTARY], 20);
 }
 
-static void test_threads_off_never_reads_task(void **state)
+/* -threads=false, and quiet tasks skipped. */
+static struct fixture *fixture_threads_off(void)
+{
+    struct tracker_options o = {.page_size = 4096,
+                                .children = true,
+                                .threads = false,
+                                .wchan = true,
+                                .refresh_ticks = 1000000000000ull};
+    return fixture_with(o);
+}
+
+/* -threads=false leaves out the thread_* families, not the threads: context switches, states
+ * and wchans are those of every thread, as process-exporter reports them. */
+static void test_threads_off_still_counts_every_thread(void **state)
 {
     (void)state;
-    struct tracker_options o = {.page_size = 4096, .children = true, .threads = false};
-    struct fixture *fx = fixture_with(o);
+    struct fixture *fx = fixture_threads_off();
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
+    struct proc_thread *main_thread = fake_thread(a, 10, "app", 100);
+    main_thread->status.voluntary_ctxt = 5;
+    strcpy(main_thread->wchan, "do_wait");
+    struct proc_thread *w1 = fake_thread(a, 11, "worker", 100);
+    w1->status.voluntary_ctxt = 1000;
+    w1->status.nonvoluntary_ctxt = 40;
+    strcpy(w1->wchan, "hrtimer_nanosleep");
+    struct proc_thread *w2 = fake_thread(a, 12, "worker", 100);
+    w2->stat.state = 'R';
+    w2->status.nonvoluntary_ctxt = 70;
+    a->m.status.voluntary_ctxt = 5; /* the process's status: its main thread only */
+    scan(fx);
+    /* The main thread sleeps; the workers switch. Nothing moves in the process's own files. */
+    a = fake_find(&fx->fake, 10);
+    a->th[1].status.voluntary_ctxt = 1600;
+    a->th[1].status.nonvoluntary_ctxt = 52;
+    a->th[2].status.nonvoluntary_ctxt = 130;
+    scan(fx);
+    const struct tracker_group *g = group(fx, "app");
+    assert_int_equal(g->counters.v[TRACKER_CTX_VOLUNTARY], 600);
+    assert_int_equal(g->counters.v[TRACKER_CTX_NONVOLUNTARY], 12 + 60);
+    assert_int_equal(g->gauges.v[TRACKER_THREADS], 3);
+    assert_int_equal(state_sum(g), 3);
+    assert_int_equal(g->gauges.states[TRACKER_STATE_RUNNING], 1);
+    assert_int_equal(g->gauges.states[TRACKER_STATE_SLEEPING], 2);
+    assert_int_equal(g->nwchans, 2);
+    assert_string_equal(g->wchans[0].name, "do_wait");
+    assert_string_equal(g->wchans[1].name, "hrtimer_nanosleep");
+    /* No per-name tallies are built, no thread io is read, no smaps without -gather-smaps. */
+    assert_int_equal(g->nthreads, 0);
+    assert_int_equal(fake_find(&fx->fake, 10)->last_wants & PROC_WANT_SMAPS, 0);
+    fixture_free(fx);
+}
+
+static void test_threads_off_quiet_threads_cost_a_schedstat_read(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_threads_off();
     struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
     fake_thread(a, 10, "app", 100);
-    fake_thread(a, 11, "worker", 100);
+    fake_thread(a, 11, "idle", 100);
+    fake_thread(a, 12, "busy", 100);
     scan(fx);
-    scan(fx);
-    assert_int_equal(fake_find(&fx->fake, 10)->threads_calls, 0);
-    const struct tracker_group *g = group(fx, "app");
-    assert_int_equal(g->nthreads, 0);
-    assert_int_equal(state_sum(g), 1); /* the process's own state */
-    assert_int_equal(fake_find(&fx->fake, 10)->last_wants & PROC_WANT_SMAPS, 0);
+    for (int i = 1; i <= 3; i++) {
+        a = fake_find(&fx->fake, 10);
+        a->th[2].status.voluntary_ctxt += 10; /* sub-tick: only schedstat and status move */
+        scan(fx);
+    }
+    a = fake_find(&fx->fake, 10);
+    assert_int_equal(a->thread_reads, 3 + 3);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CTX_VOLUNTARY], 30);
+    assert_int_equal(state_sum(group(fx, "app")), 3);
     fixture_free(fx);
 }
 
@@ -1218,13 +1322,6 @@ static void test_reload_moves_processes_and_keeps_counters(void **state)
     assert_int_equal(fake_find(&fx->fake, 10)->identity_calls, 2);
 }
 
-static struct fixture *fixture_skipping(void)
-{
-    struct tracker_options o = {
-        .page_size = 4096, .children = true, .threads = true, .wchan = true, .refresh_ticks = 6000};
-    return fixture_with(o);
-}
-
 static void test_quiet_process_is_read_once_until_it_runs(void **state)
 {
     (void)state;
@@ -1307,14 +1404,107 @@ static void test_quiet_threads_cost_a_schedstat_read(void **state)
 static void test_full_read_at_least_every_refresh_period(void **state)
 {
     (void)state;
-    struct fixture *fx = fixture_skipping(); /* refresh every 6000 ticks; scans are 100 apart */
-    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
-    for (int i = 0; i < 70; i++)
+    struct fixture *fx = fixture_refreshing(6000); /* scans are 100 ticks apart */
+    fake_set(&fx->fake, 10, "app", 100);
+    int last_read = 0;
+    for (int i = 1; i <= 200; i++) {
+        unsigned before = fake_find(&fx->fake, 10)->metrics_calls;
         scan(fx);
-    /* Swap can change without the process running: the cache is renewed in time. */
-    assert_int_equal(fake_find(&fx->fake, 10)->metrics_calls, 2);
+        if (fake_find(&fx->fake, 10)->metrics_calls != before) {
+            /* Once a period, never twice in one. */
+            assert_true(i == 1 || (i - last_read <= 60 && i - last_read >= 1));
+            last_read = i;
+        }
+        assert_true(i - last_read < 60);
+    }
+    unsigned reads = fake_find(&fx->fake, 10)->metrics_calls;
+    assert_true(reads >= 1 + 3 && reads <= 1 + 4); /* 19900 ticks: three or four boundaries */
+    fixture_free(fx);
+}
+
+static void test_periodic_full_reads_spread_over_the_period(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_refreshing(6000); /* 60 scans a period */
+    enum { N = 240 };
+    for (int pid = 1000; pid < 1000 + N; pid++)
+        fake_set(&fx->fake, pid, "app", 100 + (uint64_t)pid % 7);
+    scan(fx); /* all read: first sight */
+    unsigned total = 0, max = 0;
+    for (int i = 0; i < 60; i++) {
+        unsigned before = 0, after = 0;
+        for (size_t k = 0; k < fx->fake.n; k++)
+            before += fx->fake.p[k].metrics_calls;
+        scan(fx);
+        for (size_t k = 0; k < fx->fake.n; k++)
+            after += fx->fake.p[k].metrics_calls;
+        total += after - before;
+        if (after - before > max)
+            max = after - before;
+    }
+    /* Each process once in the period, and no scan pays for many more than its share (4). */
+    assert_int_equal(total, N);
+    assert_true(max <= 10);
+    for (size_t k = 0; k < fx->fake.n; k++)
+        assert_int_equal(fx->fake.p[k].metrics_calls, 2);
+    fixture_free(fx);
+}
+
+static void test_swap_of_a_quiet_process_follows_the_system_swap_counters(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_skipping();
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
+    a->m.status.vm_swap_bytes = 0;
+    fx->fake.swap_moves = 50;
+    scan(fx);
+    scan(fx);
+    scan(fx);
     a = fake_find(&fx->fake, 10);
-    (void)a;
+    assert_int_equal(a->metrics_calls, 1);
+    assert_int_equal(a->last_wants & PROC_WANT_STATUS, 0); /* nothing moved: VmSwap is exact */
+
+    /* Paged out from outside while it sleeps (process_madvise): it did not run, but the system's
+     * swap-out counter moved. */
+    a->m.status.vm_swap_bytes = 1 << 20;
+    fx->fake.swap_moves = 50 + 256;
+    scan(fx);
+    assert_int_equal(a->metrics_calls, 1);
+    assert_true(a->last_wants & PROC_WANT_STATUS);
+    assert_int_equal(group(fx, "app")->gauges.v[TRACKER_SWAPPED_BYTES], 1 << 20);
+    scan(fx);
+    assert_int_equal(a->last_wants & PROC_WANT_STATUS, 0);
+    assert_int_equal(group(fx, "app")->gauges.v[TRACKER_SWAPPED_BYTES], 1 << 20);
+    fixture_free(fx);
+}
+
+static void test_limit_and_pss_of_a_quiet_process_are_read_every_scan(void **state)
+{
+    (void)state;
+    struct tracker_options o = {.page_size = 4096,
+                                .children = true,
+                                .threads = true,
+                                .smaps = true,
+                                .refresh_ticks = 1000000000000ull};
+    struct fixture *fx = fixture_with(o);
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
+    a->m.has_open_fds = a->m.has_fd_limit = a->m.has_smaps = true;
+    a->m.open_fds = 100;
+    a->m.fd_limit = 1024;
+    a->m.pss_bytes = 8000;
+    scan(fx);
+    scan(fx);
+    /* prlimit from outside, and another process unmapping pages this one shares. */
+    a = fake_find(&fx->fake, 10);
+    a->m.fd_limit = 200;
+    a->m.pss_bytes = 12000;
+    scan(fx);
+    const struct tracker_group *g = group(fx, "app");
+    assert_int_equal(a->metrics_calls, 1);
+    assert_int_equal(a->volatile_calls, 2);
+    assert_true(g->gauges.worst_fd_ratio == 0.5);
+    assert_int_equal(g->gauges.v[TRACKER_PSS_BYTES], 12000);
+    assert_int_equal(g->gauges.v[TRACKER_OPEN_FDS], 100); /* from the cache */
     fixture_free(fx);
 }
 
@@ -1736,7 +1926,8 @@ int main(int argc, char **argv)
             test_process_going_single_threaded_continues_from_main_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thread_name_counters_survive_absence_until_ttl, setup,
                                         teardown),
-        cmocka_unit_test(test_threads_off_never_reads_task),
+        cmocka_unit_test(test_threads_off_still_counts_every_thread),
+        cmocka_unit_test(test_threads_off_quiet_threads_cost_a_schedstat_read),
         cmocka_unit_test_setup_teardown(test_wchan_and_proportional_memory, setup, teardown),
         cmocka_unit_test(test_recheck_matches_again_only_after_exec),
         cmocka_unit_test(test_recheck_time_limit),
@@ -1752,6 +1943,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_zombie_after_record_and_reuse_in_the_same_tick),
         cmocka_unit_test(test_thread_exits_count_once),
         cmocka_unit_test(test_full_read_at_least_every_refresh_period),
+        cmocka_unit_test(test_periodic_full_reads_spread_over_the_period),
+        cmocka_unit_test(test_swap_of_a_quiet_process_follows_the_system_swap_counters),
+        cmocka_unit_test(test_limit_and_pss_of_a_quiet_process_are_read_every_scan),
         cmocka_unit_test_setup_teardown(test_empty_group_stays_without_the_option, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
