@@ -25,7 +25,8 @@ struct acct_exit {
     uint64_t elapsed_us;  /* ac_etime: since the start of the task's process */
     uint64_t received_ns; /* CLOCK_BOOTTIME when it was received */
     char comm[16];
-    uint64_t utime_us, stime_us;
+    uint64_t utime_us, stime_us; /* exact: the time on CPU until the record was sent */
+    uint64_t utime_sampled_us, stime_sampled_us; /* the scheduler tick's samples */
     uint64_t minflt, majflt;
     uint64_t blkio_delay_ns;
     bool has_io; /* the kernel's record is new enough to carry I/O and context switches */

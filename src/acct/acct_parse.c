@@ -58,8 +58,23 @@ static void fill_exit(const unsigned char *data, size_t len, struct acct_exit *o
     out->elapsed_us = HAS_FIELD(len, ac_tgetime) && ts.ac_tgetime ? ts.ac_tgetime : ts.ac_etime;
     memcpy(out->comm, ts.ac_comm, sizeof(out->comm) - 1);
     out->comm[sizeof(out->comm) - 1] = '\0';
-    out->utime_us = ts.ac_utime;
-    out->stime_us = ts.ac_stime;
+    /* ac_utime and ac_stime are the tick samples (whole ticks of CONFIG_HZ): unbiased over many
+     * tasks, but a task that ran less than a tick has 0 or a whole tick. The exact time on CPU
+     * is cpu_run_virtual_total (sum_exec_runtime, ns), split as the kernel does for /proc and
+     * getrusage (cputime_adjust): in the proportion of the samples, all user time when there is
+     * no system sample. It lags: the running slice is added to it only at the next tick or
+     * switch, which for a task that lived less than a tick may be after the record. */
+    out->utime_us = out->utime_sampled_us = ts.ac_utime;
+    out->stime_us = out->stime_sampled_us = ts.ac_stime;
+    uint64_t exact_us = ts.cpu_run_virtual_total / 1000;
+    if (exact_us) {
+        uint64_t sampled = ts.ac_utime + ts.ac_stime;
+        uint64_t user = ts.ac_stime == 0 || sampled == 0
+                            ? exact_us
+                            : (uint64_t)((double)exact_us * ((double)ts.ac_utime / sampled));
+        out->utime_us = user;
+        out->stime_us = exact_us - user;
+    }
     out->minflt = ts.ac_minflt;
     out->majflt = ts.ac_majflt;
     out->blkio_delay_ns = ts.blkio_delay_total;

@@ -48,7 +48,7 @@ static int src_schedstat(void *ctx, int pid, int tid, struct proc_schedstat *out
 
 static int src_swap_moves(void *ctx, uint64_t *moves)
 {
-    return proc_reader_swap_moves(ctx, moves);
+    return proc_reader_swap_moves(READER(ctx), moves);
 }
 
 static uint64_t src_now_ticks(void *ctx)
@@ -84,6 +84,8 @@ static void convert(const struct proc_source *ps, const struct acct_exit *in,
     memcpy(out->comm, in->comm, sizeof(out->comm));
     out->raw[TRACKER_CPU_USER] = in->utime_us;
     out->raw[TRACKER_CPU_SYSTEM] = in->stime_us;
+    out->sampled_user_us = in->utime_sampled_us;
+    out->sampled_system_us = in->stime_sampled_us;
     out->raw[TRACKER_MINOR_FAULTS] = in->minflt;
     out->raw[TRACKER_MAJOR_FAULTS] = in->majflt;
     out->raw[TRACKER_BLKIO_DELAY] = in->blkio_delay_ns / 1000;

@@ -27,7 +27,7 @@ static struct kin *kin_get(struct tracker *t, int pid)
     struct kin *k = &t->kin[t->nkin++];
     memset(k, 0, sizeof(*k));
     k->pid = pid;
-    k->group = k->child_group = -1;
+    k->group = -1;
     return k;
 }
 
@@ -84,18 +84,29 @@ void tracker_children_read(struct tracker *t, struct entry *e, const struct proc
         k->growth[i] += growth[i];
 }
 
+static void add_share(struct kin *k, int group, uint64_t weight)
+{
+    if (group < 0)
+        return;
+    for (unsigned i = 0; i < k->nshares; i++)
+        if (k->shares[i].group == group) {
+            k->shares[i].weight += weight;
+            return;
+        }
+    if (k->nshares < KIN_SHARES)
+        k->shares[k->nshares++] = (struct kin_share){group, weight};
+    else
+        k->shares[KIN_SHARES - 1].weight += weight; /* many groups: the last shares out */
+}
+
 void tracker_children_claim(struct tracker *t, int ppid, int pid, const uint64_t *own,
-                            const uint64_t *children, int group)
+                            const uint64_t *children, int group, uint64_t weight)
 {
     if (t->options.exits == TRACKER_EXITS_NONE || ppid <= 0)
         return;
     struct kin *k = kin_get(t, ppid);
-    uint64_t claim = 0;
-    for (unsigned i = 0; i < CHILD_COUNTERS; i++) {
-        uint64_t add = own[i] + (children ? children[i] : 0);
-        k->claimed[i] += add;
-        claim += i < 2 ? add : 0;
-    }
+    for (unsigned i = 0; i < CHILD_COUNTERS; i++)
+        k->claimed[i] += own[i] + (children ? children[i] : 0);
     /* What the child's own reaped children claimed from it is in what it hands its parent. */
     struct kin *c = pid > 0 ? kin_find(t, pid) : NULL;
     if (c) {
@@ -105,11 +116,11 @@ void tracker_children_claim(struct tracker *t, int ppid, int pid, const uint64_t
             k->claimed[i] += c->claimed[i];
             c->claimed[i] = 0;
         }
+        for (unsigned i = 0; i < c->nshares; i++)
+            add_share(k, c->shares[i].group, c->shares[i].weight);
+        c->nshares = 0;
     }
-    if (group >= 0 && claim >= k->child_claim) {
-        k->child_group = group;
-        k->child_claim = claim;
-    }
+    add_share(k, group, weight);
 }
 
 void tracker_children_claim_entry(struct tracker *t, const struct entry *e)
@@ -118,13 +129,7 @@ void tracker_children_claim_entry(struct tracker *t, const struct entry *e)
     for (unsigned i = 0; i < CHILD_COUNTERS; i++)
         own[i] = e->base.last[child_counter[i]];
     tracker_children_claim(t, e->ppid, e->id, own, e->has_child_last ? e->child_last : NULL,
-                           e->kind == ENTRY_TRACKED ? (int)e->group : -1);
-}
-
-void tracker_children_own(const struct tracker_exit *r, uint64_t *own)
-{
-    for (unsigned i = 0; i < CHILD_COUNTERS; i++)
-        own[i] = r->raw[child_counter[i]];
+                           e->kind == ENTRY_TRACKED ? (int)e->group : -1, own[0] + own[1] + 1);
 }
 
 /* Whether a claim still waiting for its parent to reap the child can still be matched. Exit
@@ -137,6 +142,43 @@ static bool claim_may_wait(struct tracker *t, const struct kin *k)
         return k->age < 1;
     const struct entry *parent = table_find(&t->procs, k->pid);
     return (parent && !parent->ended) || k->age < 2;
+}
+
+static void add_counters(struct tracker *t, int group, const struct tracker_counters *add)
+{
+    struct tracker_counters *total = &t->groups.slots[group].counters;
+    for (unsigned c = 0; c < TRACKER_COUNTER_COUNT; c++) {
+        uint64_t sum = total->v[c] + add->v[c];
+        total->v[c] = sum < add->v[c] ? UINT64_MAX : sum;
+    }
+}
+
+/* What no claim explains goes to the exited children's groups, in proportion to their weights,
+ * or to the parent's group when no tracked child claimed. */
+static void share_out(struct tracker *t, const struct kin *k, const struct tracker_counters *rem)
+{
+    uint64_t total = 0;
+    for (unsigned i = 0; i < k->nshares; i++)
+        total += k->shares[i].weight;
+    if (total == 0) {
+        if (k->group >= 0)
+            add_counters(t, k->group, rem);
+        return;
+    }
+    struct tracker_counters left = *rem;
+    for (unsigned i = 0; i < k->nshares; i++) {
+        struct tracker_counters part = left;
+        if (i + 1 < k->nshares) {
+            double f = (double)k->shares[i].weight / (double)total;
+            for (unsigned c = 0; c < TRACKER_COUNTER_COUNT; c++) {
+                part.v[c] = (uint64_t)((double)rem->v[c] * f);
+                if (part.v[c] > left.v[c])
+                    part.v[c] = left.v[c];
+                left.v[c] -= part.v[c];
+            }
+        }
+        add_counters(t, k->shares[i].group, &part);
+    }
 }
 
 void tracker_children_settle(struct tracker *t)
@@ -174,18 +216,11 @@ void tracker_children_settle(struct tracker *t)
             }
         }
         memset(k->growth, 0, sizeof(k->growth));
-        int group = k->child_group >= 0 ? k->child_group : k->group;
-        if (group >= 0) {
-            struct tracker_counters *total = &t->groups.slots[group].counters;
-            for (unsigned c = 0; c < TRACKER_COUNTER_COUNT; c++) {
-                uint64_t sum = total->v[c] + rem.v[c];
-                total->v[c] = sum < rem.v[c] ? UINT64_MAX : sum;
-            }
-        }
+        share_out(t, k, &rem);
         k->age++;
         if (left && claim_may_wait(t, k)) {
-            k->group = k->child_group = -1; /* set again by the next reading */
-            k->child_claim = 0;
+            /* The claims wait for their growth, and their groups with them. */
+            k->group = -1; /* set again by the next reading */
             t->kin[keep++] = *k;
         }
     }

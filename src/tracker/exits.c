@@ -140,14 +140,18 @@ static void count_unseen(struct tracker *t, const struct tracker_source *src,
     }
     g->seen = t->gen;
     int group = g->kind == ENTRY_TRACKED ? (int)g->group : -1;
-    uint64_t own[CHILD_COUNTERS];
-    tracker_children_own(r, own);
-    tracker_children_claim(t, r->ppid, r->pid, own, NULL, group);
-    if (group < 0)
-        return;
     struct tracker_counters growth;
     growth_since(r, NULL, true, &growth);
-    add_total(&t->groups.slots[group].counters, &growth);
+    /* Its exact time falls short by the slice it ran last (the kernel adds it to the total only
+     * after the record): the parent's children times make up for it (children.c), shared among
+     * the children in proportion to the tick's samples, which add up right over many short
+     * processes where the exact time of each does not. */
+    uint64_t own[CHILD_COUNTERS] = {growth.v[TRACKER_CPU_USER], growth.v[TRACKER_CPU_SYSTEM],
+                                    growth.v[TRACKER_MINOR_FAULTS], growth.v[TRACKER_MAJOR_FAULTS]};
+    uint64_t sampled = r->sampled_user_us + r->sampled_system_us;
+    tracker_children_claim(t, r->ppid, r->pid, own, NULL, group, sampled + 1);
+    if (group >= 0)
+        add_total(&t->groups.slots[group].counters, &growth);
 }
 
 /* A process ended: its parent's children times hold its usage until its last reading plus what
@@ -161,7 +165,8 @@ static void claim_ended(struct tracker *t, const struct entry *e, const struct t
     for (unsigned i = 0; i < CHILD_COUNTERS; i++)
         own[i] = e->base.last[own_counter[i]] + growth->v[own_counter[i]];
     tracker_children_claim(t, r->ppid, e->id, own, e->has_child_last ? e->child_last : NULL,
-                           e->kind == ENTRY_TRACKED ? (int)e->group : -1);
+                           e->kind == ENTRY_TRACKED ? (int)e->group : -1,
+                           r->sampled_user_us + r->sampled_system_us + 1);
 }
 
 void tracker_keep_vanished(struct tracker *t, const struct entry *e)

@@ -28,15 +28,21 @@ struct pending_exit {
 };
 
 #define CHILD_COUNTERS 4
+#define KIN_SHARES 8
 
 /* What a parent's children times grew by in this scan, and what its exited children claim of
  * it: their usage as already counted or recorded (children.c). */
 struct kin {
     int pid;
-    int group;       /* the parent's, -1 when it is not tracked */
-    int child_group; /* the group of its exited tracked child that claimed most, or -1 */
-    uint32_t age;    /* scans a claim has waited for its reaping */
-    uint64_t child_claim;
+    int group; /* the parent's, -1 when it is not tracked */
+    /* The groups of its exited children, weighted by what each is thought to miss: what no
+     * claim explains is shared among them, or goes to the parent's group when there is none. */
+    struct kin_share {
+        int group;
+        uint64_t weight;
+    } shares[KIN_SHARES];
+    unsigned nshares;
+    uint32_t age; /* scans a claim has waited for its reaping */
     uint64_t growth[CHILD_COUNTERS], claimed[CHILD_COUNTERS];
 };
 
@@ -116,11 +122,9 @@ void tracker_children_read(struct tracker *t, struct entry *e, const struct proc
 /* A child `pid` of `ppid` exited: its parent's children times hold `own` (CPU user, system,
  * minor and major faults) and `children` (its own children times, may be NULL) of it. */
 void tracker_children_claim(struct tracker *t, int ppid, int pid, const uint64_t *own,
-                            const uint64_t *children, int group);
+                            const uint64_t *children, int group, uint64_t weight);
 /* A process that vanished: its last reading is what its parent's children times hold of it. */
 void tracker_children_claim_entry(struct tracker *t, const struct entry *e);
-/* The four counters of a record, as tracker_children_claim() takes them. */
-void tracker_children_own(const struct tracker_exit *r, uint64_t *own);
 /* After the sweep: what no claim explains counts (children path, or records lost). */
 void tracker_children_settle(struct tracker *t);
 
