@@ -1,6 +1,6 @@
 /* Short-lived processes for the exit accounting benchmark.
  *
- *   workload [-d SECONDS] forks|pipelines|slow
+ *   workload [-d SECONDS] [-p PREFIX] forks|pipelines|slow
  *
  *   forks      100 children a second, each burns 10 ms of CPU and exits
  *   pipelines  20 `sh -c` pipelines a second, 6 processes each (the shell and five commands)
@@ -9,11 +9,13 @@
  * The parent is named "ptw-parent", the children of forks and slow "ptw-child". The pipelines
  * run ptw-sh, ptw-cat, ptw-sort, ptw-head and ptw-wc: symbolic links to the real programs in a
  * temporary directory, so that their comms name them apart from every other shell on the
- * machine. The parent starts children for SECONDS (default 60), waits for the last one, and
- * prints on stdout, as JSON, the CPU of all its descendants from getrusage(RUSAGE_CHILDREN)
- * (every descendant is reaped by its parent, so the kernel has added all of them up) and its
- * own from RUSAGE_SELF. SIGTERM/SIGINT or the parent's death end it early ("stopped": true,
- * the figures then incomplete); its direct children get SIGKILL when it exits. */
+ * machine. -p replaces "ptw" (at most 8 bytes, so that every name fits a 15-byte comm), for
+ * runs that must not be confused with another one on the same machine. The parent starts children
+ * for SECONDS (default 60), waits for the last one, and prints on stdout, as JSON, the CPU of all
+ * its descendants from getrusage(RUSAGE_CHILDREN) (every descendant is reaped by its parent, so the
+ * kernel has added all of them up) and its own from RUSAGE_SELF. SIGTERM/SIGINT or the parent's
+ * death end it early ("stopped": true, the figures then incomplete); its direct children get
+ * SIGKILL when it exits. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -31,11 +33,12 @@
 #include <unistd.h>
 
 /* dash forks every command of a pipeline, the first one (a builtin) as a subshell: with the
- * shell itself, six processes. */
-static const char PIPELINE[] = "echo x | ptw-cat | ptw-sort | ptw-head -1 | ptw-wc -c >/dev/null";
+ * shell itself, six processes. %1$s is the prefix. */
+static const char PIPELINE[] =
+    "echo x | %1$s-cat | %1$s-sort | %1$s-head -1 | %1$s-wc -c >/dev/null";
 static const char *const LINKS[][2] = {
-    {"ptw-sh", "/bin/sh"},         {"ptw-cat", "/bin/cat"},   {"ptw-sort", "/usr/bin/sort"},
-    {"ptw-head", "/usr/bin/head"}, {"ptw-wc", "/usr/bin/wc"},
+    {"sh", "/bin/sh"},         {"cat", "/bin/cat"},   {"sort", "/usr/bin/sort"},
+    {"head", "/usr/bin/head"}, {"wc", "/usr/bin/wc"},
 };
 #define NLINKS (sizeof(LINKS) / sizeof(LINKS[0]))
 
@@ -88,6 +91,7 @@ static void burn(double seconds)
 }
 
 static pid_t parent_pid;
+static const char *prefix = "ptw"; /* -p */
 
 static void child_setup(void)
 {
@@ -107,29 +111,32 @@ static pid_t start_child(const struct mode *m, const char *bindir)
         return pid;
     child_setup();
     if (m->burn_s > 0) {
-        prctl(PR_SET_NAME, "ptw-child");
+        char name[16];
+        snprintf(name, sizeof(name), "%s-child", prefix);
+        prctl(PR_SET_NAME, name);
         burn(m->burn_s);
         _exit(0);
     }
-    char sh[4096];
-    snprintf(sh, sizeof(sh), "%s/ptw-sh", bindir);
+    char sh[4096], script[256];
+    snprintf(sh, sizeof(sh), "%s/%s-sh", bindir, prefix);
+    snprintf(script, sizeof(script), PIPELINE, prefix);
     int null = open("/dev/null", O_WRONLY);
     if (null < 0 || dup2(null, 1) < 0)
         _exit(126);
-    execl(sh, "ptw-sh", "-c", PIPELINE, (char *)NULL);
+    execl(sh, sh, "-c", script, (char *)NULL);
     _exit(127);
 }
 
 static int make_links(char *dir, size_t size)
 {
     const char *tmp = getenv("TMPDIR");
-    snprintf(dir, size, "%s/ptw-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    snprintf(dir, size, "%s/%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", prefix);
     if (!mkdtemp(dir))
         return -errno;
     chmod(dir, 0755);
     for (size_t i = 0; i < NLINKS; i++) {
         char path[4096];
-        snprintf(path, sizeof(path), "%s/%s", dir, LINKS[i][0]);
+        snprintf(path, sizeof(path), "%s/%s-%s", dir, prefix, LINKS[i][0]);
         if (symlink(LINKS[i][1], path) < 0)
             return -errno;
     }
@@ -140,7 +147,7 @@ static void remove_links(const char *dir)
 {
     for (size_t i = 0; i < NLINKS; i++) {
         char path[4096];
-        snprintf(path, sizeof(path), "%s/%s", dir, LINKS[i][0]);
+        snprintf(path, sizeof(path), "%s/%s-%s", dir, prefix, LINKS[i][0]);
         unlink(path);
     }
     rmdir(dir);
@@ -148,7 +155,7 @@ static void remove_links(const char *dir)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: workload [-d SECONDS] forks|pipelines|slow\n");
+    fprintf(stderr, "usage: workload [-d SECONDS] [-p PREFIX] forks|pipelines|slow\n");
     exit(2);
 }
 
@@ -156,7 +163,7 @@ int main(int argc, char **argv)
 {
     double duration = 60;
     int opt;
-    while ((opt = getopt(argc, argv, "d:h")) != -1) {
+    while ((opt = getopt(argc, argv, "d:p:h")) != -1) {
         switch (opt) {
         case 'd': {
             char *end;
@@ -167,6 +174,14 @@ int main(int argc, char **argv)
             }
             break;
         }
+        case 'p':
+            prefix = optarg;
+            if (strlen(prefix) < 1 || strlen(prefix) > 8 ||
+                strspn(prefix, "abcdefghijklmnopqrstuvwxyz0123456789-_") != strlen(prefix)) {
+                fprintf(stderr, "workload: bad prefix '%s' (1-8 of a-z 0-9 - _)\n", prefix);
+                return 2;
+            }
+            break;
         default:
             usage();
         }
@@ -185,7 +200,9 @@ int main(int argc, char **argv)
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != starter)
         return 1;
-    prctl(PR_SET_NAME, "ptw-parent");
+    char name[16];
+    snprintf(name, sizeof(name), "%s-parent", prefix);
+    prctl(PR_SET_NAME, name);
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_stop; /* no SA_RESTART: sleeps return on a signal */
@@ -256,11 +273,12 @@ int main(int argc, char **argv)
     struct rusage kids, self;
     getrusage(RUSAGE_CHILDREN, &kids);
     getrusage(RUSAGE_SELF, &self);
-    printf("{\"mode\": \"%s\", \"duration\": %.3f, \"spawn_seconds\": %.3f, \"elapsed\": %.3f, "
+    printf("{\"mode\": \"%s\", \"prefix\": \"%s\", \"duration\": %.3f, \"spawn_seconds\": %.3f, "
+           "\"elapsed\": %.3f, "
            "\"started\": %ld, \"failed\": %ld, \"children_user\": %.6f, \"children_sys\": %.6f, "
            "\"children_cpu\": %.6f, \"self_cpu\": %.6f, \"stopped\": %s}\n",
-           m->name, duration, spawn_end - start, end - start, started, failed, tv_s(kids.ru_utime),
-           tv_s(kids.ru_stime), tv_s(kids.ru_utime) + tv_s(kids.ru_stime),
+           m->name, prefix, duration, spawn_end - start, end - start, started, failed,
+           tv_s(kids.ru_utime), tv_s(kids.ru_stime), tv_s(kids.ru_utime) + tv_s(kids.ru_stime),
            tv_s(self.ru_utime) + tv_s(self.ru_stime), stop ? "true" : "false");
     fflush(stdout);
     return stop ? 130 : 0;
