@@ -1,6 +1,6 @@
 /* Short-lived processes for the exit accounting benchmark.
  *
- *   workload [-d SECONDS] [-p PREFIX] forks|pipelines|slow
+ *   workload [-d SECONDS] [-l SECONDS] [-p PREFIX] forks|pipelines|slow
  *
  *   forks      100 children a second, each burns 10 ms of CPU and exits
  *   pipelines  20 `sh -c` pipelines a second, 6 processes each (the shell and five commands)
@@ -9,13 +9,16 @@
  * The parent is named "ptw-parent", the children of forks and slow "ptw-child". The pipelines
  * run ptw-sh, ptw-cat, ptw-sort, ptw-head and ptw-wc: symbolic links to the real programs in a
  * temporary directory, so that their comms name them apart from every other shell on the
- * machine. -p replaces "ptw" (at most 8 bytes, so that every name fits a 15-byte comm), for
- * runs that must not be confused with another one on the same machine. The parent starts children
- * for SECONDS (default 60), waits for the last one, and prints on stdout, as JSON, the CPU of all
- * its descendants from getrusage(RUSAGE_CHILDREN) (every descendant is reaped by its parent, so the
- * kernel has added all of them up) and its own from RUSAGE_SELF. SIGTERM/SIGINT or the parent's
- * death end it early ("stopped": true, the figures then incomplete); its direct children get
- * SIGKILL when it exits. */
+ * machine. -p replaces "ptw" (at most 8 bytes, so that every name fits a 15-byte comm), for runs
+ * that must not be confused with another one on the same machine.
+ *
+ * The parent starts children for -d SECONDS (default 60) and waits for the last one. It then
+ * stays -l SECONDS (default 0), as a shell or a daemon outlives its children, so that whoever
+ * charges exited children to their parent still finds it after the last exit. Then it prints on
+ * stdout, as JSON, the CPU of all its descendants from getrusage(RUSAGE_CHILDREN) (every
+ * descendant is reaped by its parent, so the kernel has added all of them up) and its own from
+ * RUSAGE_SELF. SIGTERM/SIGINT or the parent's death end it early ("stopped": true, the figures
+ * then incomplete); its direct children get SIGKILL when it exits. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -155,25 +158,33 @@ static void remove_links(const char *dir)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: workload [-d SECONDS] [-p PREFIX] forks|pipelines|slow\n");
+    fprintf(stderr, "usage: workload [-d SECONDS] [-l SECONDS] [-p PREFIX] forks|pipelines|slow\n");
     exit(2);
+}
+
+static double parse_seconds(const char *s, int zero_ok)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (*s == '\0' || *end != '\0' || !((v > 0 || (zero_ok && v == 0)) && v <= 86400)) {
+        fprintf(stderr, "workload: bad number of seconds '%s'\n", s);
+        exit(2);
+    }
+    return v;
 }
 
 int main(int argc, char **argv)
 {
-    double duration = 60;
+    double duration = 60, linger = 0;
     int opt;
-    while ((opt = getopt(argc, argv, "d:p:h")) != -1) {
+    while ((opt = getopt(argc, argv, "d:l:p:h")) != -1) {
         switch (opt) {
-        case 'd': {
-            char *end;
-            duration = strtod(optarg, &end);
-            if (*optarg == '\0' || *end != '\0' || !(duration > 0 && duration <= 86400)) {
-                fprintf(stderr, "workload: bad duration '%s'\n", optarg);
-                return 2;
-            }
+        case 'd':
+            duration = parse_seconds(optarg, 0);
             break;
-        }
+        case 'l':
+            linger = parse_seconds(optarg, 1);
+            break;
         case 'p':
             prefix = optarg;
             if (strlen(prefix) < 1 || strlen(prefix) > 8 ||
@@ -267,17 +278,20 @@ int main(int argc, char **argv)
             break;
     }
     double end = clock_s(CLOCK_MONOTONIC);
+    if (!stop)
+        sleep_s(linger); /* a signal cuts it short */
     if (bindir[0])
         remove_links(bindir);
 
     struct rusage kids, self;
     getrusage(RUSAGE_CHILDREN, &kids);
     getrusage(RUSAGE_SELF, &self);
-    printf("{\"mode\": \"%s\", \"prefix\": \"%s\", \"duration\": %.3f, \"spawn_seconds\": %.3f, "
+    printf("{\"mode\": \"%s\", \"prefix\": \"%s\", \"duration\": %.3f, \"linger\": %.3f, "
+           "\"spawn_seconds\": %.3f, "
            "\"elapsed\": %.3f, "
            "\"started\": %ld, \"failed\": %ld, \"children_user\": %.6f, \"children_sys\": %.6f, "
            "\"children_cpu\": %.6f, \"self_cpu\": %.6f, \"stopped\": %s}\n",
-           m->name, prefix, duration, spawn_end - start, end - start, started, failed,
+           m->name, prefix, duration, linger, spawn_end - start, end - start, started, failed,
            tv_s(kids.ru_utime), tv_s(kids.ru_stime), tv_s(kids.ru_utime) + tv_s(kids.ru_stime),
            tv_s(self.ru_utime) + tv_s(self.ru_stime), stop ? "true" : "false");
     fflush(stdout);
