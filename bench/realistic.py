@@ -331,7 +331,8 @@ def prom_interval(name, args, tmp, config, label):
         s = summary(per)
         progress("%s %s: %d scrapes, median %.1f ms, max %.1f ms (%.2fx)"
                  % (label, name, s["n"], s["median"] * 1e3, s["max"] * 1e3, s["ratio"] or 0))
-        return dict(s, exporter=name, per_scrape=per, lat_p50=statistics.median(lat),
+        return dict(s, exporter=name, per_scrape=per, load=os.getloadavg()[0],
+                    lat_p50=statistics.median(lat),
                     lat_max=max(lat), rss_mib=B.peak_rss_kib(proc.pid) / 1024,
                     stat_cpu=ticks / B.HZ)
     finally:
@@ -361,7 +362,8 @@ def apps_interval(args, tmp, label):
         s = summary(per)
         progress("%s apps.plugin: %d passes, median %.1f ms, max %.1f ms (%.2fx)"
                  % (label, s["n"], s["median"] * 1e3, s["max"] * 1e3, s["ratio"] or 0))
-        return dict(s, exporter="apps.plugin", per_scrape=per, lat_p50=None, lat_max=None,
+        return dict(s, exporter="apps.plugin", per_scrape=per, load=os.getloadavg()[0],
+                    lat_p50=None, lat_max=None,
                     rss_mib=B.peak_rss_kib(plugin.proc.pid) / 1024, stat_cpu=ticks / B.HZ)
     finally:
         if plugin:
@@ -529,7 +531,7 @@ def counted(name, mode, prefix, before, after, truth, scrapes, path):
          "true": true_total, "true_children": truth["children_cpu"],
          "fraction": total / true_total if true_total > 0 else None,
          "fraction_own": own / truth["children_cpu"] if truth["children_cpu"] > 0 else None,
-         "scrapes": scrapes, "exit_path": path, "workload": truth}
+         "scrapes": scrapes, "exit_path": path, "workload": truth, "load": os.getloadavg()[0]}
     progress("%s %s: counted %.2f of %.2f s (%.1f%%), own groups %.2f of %.2f s (%.1f%%)%s"
              % (mode, name, total, true_total, 100 * (r["fraction"] or 0), own,
                 truth["children_cpu"], 100 * (r["fraction_own"] or 0),
@@ -566,33 +568,33 @@ def ms(v):
 
 def interval_table(results):
     head = ["procs", "active", "active ms/s", "exporter", "CPU/scrape median ms", "max ms", "max/median",
-            "mean ms", "scrapes", "p50 latency ms", "peak RSS MiB"]
+            "mean ms", "scrapes", "p50 latency ms", "peak RSS MiB", "load"]
     rows = []
     for res in results:
         for r in res["rows"]:
             rows.append([str(res["procs"]), res["level"], "%.3g" % res["active_ms"], r["exporter"],
                          ms(r["median"]),
                          ms(r["max"]), "%.2fx" % r["ratio"] if r["ratio"] else "-", ms(r["mean"]),
-                         str(r["n"]), ms(r["lat_p50"]), "%.1f" % r["rss_mib"]])
+                         str(r["n"]), ms(r["lat_p50"]), "%.1f" % r["rss_mib"], "%.1f" % r["load"]])
         for name, msg in res["errors"].items():
             rows.append([str(res["procs"]), res["level"], "%.3g" % res["active_ms"], name,
-                         "failed: " + msg[:40]] + ["-"] * 6)
+                         "failed: " + msg[:40]] + ["-"] * 7)
     return head, rows, 4
 
 
 def workload_table(results):
     head = ["workload", "exporter", "started", "true CPU s", "counted s", "captured", "children's true s",
-            "in own groups s", "captured in own groups", "exit path"]
+            "in own groups s", "captured in own groups", "exit path", "load"]
     rows = []
     for r in results:
         if "error" in r:
-            rows.append([r["mode"], r["exporter"], "failed: " + r["error"][:40]] + ["-"] * 7)
+            rows.append([r["mode"], r["exporter"], "failed: " + r["error"][:40]] + ["-"] * 8)
             continue
         rows.append([r["mode"], r["exporter"], str(r["workload"]["started"]), "%.2f" % r["true"], "%.2f" % r["counted"],
                      "%.1f%%" % (100 * r["fraction"]) if r["fraction"] is not None else "-",
                      "%.2f" % r["true_children"], "%.2f" % r["counted_own"],
                      "%.1f%%" % (100 * r["fraction_own"]) if r["fraction_own"] is not None else "-",
-                     r["exit_path"] or "-"])
+                     r["exit_path"] or "-", "%.1f" % r["load"]])
     return head, rows, 2
 
 
