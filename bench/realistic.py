@@ -284,6 +284,16 @@ def exit_path(body):
     return None
 
 
+def died(proc, error, log):
+    """What to say when a scrape failed: whether the exporter is gone, and its last words."""
+    log.flush()
+    msg = str(error) or type(error).__name__
+    if proc is not None and proc.poll() is not None:
+        status = proc.returncode
+        msg += "; the exporter exited, %s" % ("signal %d" % -status if status < 0 else "status %d" % status)
+    return msg + B.log_tail(log.name)
+
+
 def summary(values):
     """Median, max and max/median of per-scrape CPU seconds."""
     if not values:
@@ -335,6 +345,8 @@ def prom_interval(name, args, tmp, config, label):
                     lat_p50=statistics.median(lat),
                     lat_max=max(lat), rss_mib=B.peak_rss_kib(proc.pid) / 1024,
                     stat_cpu=ticks / B.HZ)
+    except (OSError, http.client.HTTPException) as e:
+        raise B.BenchError(died(proc, e, log))
     finally:
         B.stop_process(proc)
         log.close()
@@ -462,6 +474,8 @@ def prom_workload(name, mode, args, tmp, config):
         after = group_cpu(body)
         return counted(name, mode, args.prefix, before, after, truth, scrapes + 1,
                        exit_path(body))
+    except (OSError, http.client.HTTPException) as e:
+        raise B.BenchError(died(proc, e, log))
     finally:
         if work is not None and work.poll() is None:
             work.terminate()
