@@ -216,10 +216,12 @@ def check_limits(n, threads):
 # The pieces of one run
 
 class Spawner:
-    def __init__(self, n, args):
+    def __init__(self, n, args, extra=()):
+        """extra: more spawn_idle options, e.g. ("-a", "0.1", "-m", "1") for active children."""
         self.n = n
         argv = [os.path.join(BUILD, "bench", "spawn_idle"), "-t", str(args.threads),
-                "-g", str(args.groups), "-c", str(args.churn), "-l", str(args.spawner_lifetime), str(n)]
+                "-g", str(args.groups), "-c", str(args.churn), "-l", str(args.spawner_lifetime)]
+        argv += list(extra) + [str(n)]
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, start_new_session=True,
                                      preexec_fn=die_with_parent)
         self.churned = None

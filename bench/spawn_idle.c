@@ -1,10 +1,14 @@
 /* Starts N idle processes for the benchmark.
  *
- *   spawn_idle [-t THREADS] [-g GROUPS] [-c CHURN_PER_SEC] [-l MAX_SECONDS] N
+ *   spawn_idle [-t THREADS] [-g GROUPS] [-c CHURN_PER_SEC] [-l MAX_SECONDS]
+ *              [-a ACTIVE_FRACTION] [-m ACTIVE_MS] N
  *   spawn_idle N [THREADS] [GROUPS]          (older positional form)
  *
  * Child i takes the comm "bench-<i % GROUPS>" (at most 15 bytes, distinct per group), starts
- * THREADS-1 extra threads, and pauses. The parent prints "ready" on stdout when all are up.
+ * THREADS-1 extra threads, and pauses. With -a F, a fraction F of the children (spread evenly
+ * over the indexes) are active instead: once a second, at an offset of their own within the
+ * second, their main thread burns ACTIVE_MS (default 1) milliseconds of CPU, so every scan finds
+ * them changed. The parent prints "ready" on stdout when all are up.
  * With -c RATE the parent then kills a random child and forks a replacement in the same slot
  * (same comm) RATE times a second, so N stays constant apart from the moment of replacement.
  * SIGTERM/SIGINT, the parent's death or the lifetime alarm (default 3600 s) end it: the parent
@@ -16,6 +20,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +44,45 @@ static void *idle_thread(void *arg)
 }
 
 static pid_t parent_pid;
+
+static double thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Once a second, burn burn_ms of CPU; the first one at an offset set by the index, so that the
+ * active children do not all wake at once. */
+static void active_loop(int index, double burn_ms)
+{
+    struct timespec next;
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    next.tv_nsec += (long)((unsigned)index * 7919u % 1000u) * 1000000L;
+    for (;;) {
+        if (next.tv_nsec >= 1000000000L) {
+            next.tv_sec += next.tv_nsec / 1000000000L;
+            next.tv_nsec %= 1000000000L;
+        }
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
+            ;
+        double end = thread_cpu_s() + burn_ms / 1e3;
+        volatile unsigned long spin = 0;
+        while (thread_cpu_s() < end)
+            for (int i = 0; i < 1000; i++)
+                spin++;
+        next.tv_sec++;
+    }
+}
+
+static double active_fraction; /* -a */
+static double active_ms = 1;   /* -m */
+
+/* Child index is active when the running count floor(i * F) steps up at i: spread evenly. */
+static bool is_active(int index)
+{
+    return (long)((double)(index + 1) * active_fraction) > (long)((double)index * active_fraction);
+}
 
 static void child(int index, int threads, int groups)
 {
@@ -65,6 +109,8 @@ static void child(int index, int threads, int groups)
             _exit(1);
         pthread_attr_destroy(&attr);
     }
+    if (is_active(index))
+        active_loop(index, active_ms);
     for (;;)
         pause();
 }
@@ -93,6 +139,18 @@ static uint64_t rng(void)
     return rng_state * 2685821657736338717ULL;
 }
 
+static double parse_double(const char *s, double lo, double hi, const char *what)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *s == '\0' || *end != '\0' || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "spawn_idle: bad %s '%s' (%g..%g)\n", what, s, lo, hi);
+        exit(2);
+    }
+    return v;
+}
+
 static int parse_int(const char *s, int lo, int hi, const char *what)
 {
     char *end;
@@ -108,7 +166,8 @@ static int parse_int(const char *s, int lo, int hi, const char *what)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: spawn_idle [-t THREADS] [-g GROUPS] [-c CHURN_PER_SEC] [-l MAX_SECONDS] N\n");
+            "usage: spawn_idle [-t THREADS] [-g GROUPS] [-c CHURN_PER_SEC] [-l MAX_SECONDS]\n"
+            "                  [-a ACTIVE_FRACTION] [-m ACTIVE_MS] N\n");
     exit(2);
 }
 
@@ -133,7 +192,7 @@ int main(int argc, char **argv)
 {
     int threads = 1, groups = 10, churn = 0, lifetime = 3600;
     int opt;
-    while ((opt = getopt(argc, argv, "t:g:c:l:h")) != -1) {
+    while ((opt = getopt(argc, argv, "t:g:c:l:a:m:h")) != -1) {
         switch (opt) {
         case 't':
             threads = parse_int(optarg, 1, MAX_THREADS, "thread count");
@@ -146,6 +205,12 @@ int main(int argc, char **argv)
             break;
         case 'l':
             lifetime = parse_int(optarg, 1, 7 * 24 * 3600, "lifetime");
+            break;
+        case 'a':
+            active_fraction = parse_double(optarg, 0, 1, "active fraction");
+            break;
+        case 'm':
+            active_ms = parse_double(optarg, 0.001, 900, "active milliseconds");
             break;
         default:
             usage();
