@@ -63,6 +63,11 @@ class ChurnTest(unittest.TestCase):
             rss.append(rss_kib(server.proc.pid))
             last = h.parse(server.scrape())[0]
             self.assertGreater(scrapes, 10)
+            if os.geteuid() == 0:
+                # As root the exits are counted from the kernel's records, none lost.
+                self.assertEqual(h.value(last, "proctrack_exit_accounting", path="taskstats"), 1)
+                self.assertGreater(h.value(last, "proctrack_exit_records_total"), 1000)
+                self.assertEqual(h.value(last, "proctrack_exit_record_overruns_total"), 0)
             # Exits in the middle of a read are not errors.
             self.assertEqual(errors(last), base_errors)
             # The churning groups are there and full.

@@ -53,6 +53,7 @@ def run_workload(server, mode, prefix):
         if work.poll() is None:
             work.kill()
         work.wait()
+        work.stdout.close()
     # One more interval, so that the last exits are in.
     time.sleep(SCRAPE_EVERY)
     server.scrape()
@@ -93,6 +94,8 @@ class ExitAccountingTest(unittest.TestCase):
         for mode in ("forks", "slow", "pipelines"):
             true, self_cpu, own, total, counted, last = self.measure(mode)
             why = "%s: true %.3f s (+%.3f s the parent's own), counted %s" % (mode, true, self_cpu, counted)
+            print("records %s: own %.1f%% total %.1f%%" % (mode, 100 * own / true, 100 * total / true),
+                  file=sys.stderr)
             self.assertGreater(true, 0.5 if mode == "pipelines" else 3.0, why)
             # Counted once: never more than the children and the parent used (the parent's own
             # time is in its group, measured by the kernel's ticks: a tick of slack).
@@ -120,6 +123,8 @@ class ExitAccountingTest(unittest.TestCase):
         for mode in ("forks", "slow"):
             true, self_cpu, own, total, counted, _ = self.measure(mode)
             why = "%s: true %.3f s (+%.3f s the parent's own), counted %s" % (mode, true, self_cpu, counted)
+            print("children %s: own %.1f%% total %.1f%%" % (mode, 100 * own / true, 100 * total / true),
+                  file=sys.stderr)
             self.assertGreaterEqual(total, true * 0.95, why)
             self.assertLessEqual(total, (true + self_cpu) * 1.02 + 0.02, why)
 
