@@ -76,6 +76,9 @@ class PackageTest(unittest.TestCase):
             unit = f.read()
         self.assertIn("ExecStart=/usr/bin/proctrack -config.path /etc/proctrack/config.yml", unit)
         self.assertIn("User=proctrack", unit)
+        # The exit records need CAP_NET_ADMIN and a netlink socket.
+        self.assertIn("CAP_NET_ADMIN", unit.split("AmbientCapabilities=")[1].split("\n")[0])
+        self.assertIn("AF_NETLINK", unit.split("RestrictAddressFamilies=")[1].split("\n")[0])
 
     def test_docs_present(self):
         for name in ("README.md", "BENCHMARKS.md"):
