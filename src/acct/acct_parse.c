@@ -68,10 +68,12 @@ static void fill_exit(const unsigned char *data, size_t len, struct acct_exit *o
     out->stime_us = out->stime_sampled_us = ts.ac_stime;
     uint64_t exact_us = ts.cpu_run_virtual_total / 1000;
     if (exact_us) {
-        uint64_t sampled = ts.ac_utime + ts.ac_stime;
-        uint64_t user = ts.ac_stime == 0 || sampled == 0
-                            ? exact_us
-                            : (uint64_t)((double)exact_us * ((double)ts.ac_utime / sampled));
+        double u = (double)ts.ac_utime, s = (double)ts.ac_stime;
+        uint64_t user = exact_us;
+        if (ts.ac_stime != 0) {
+            double part = (double)exact_us * (u / (u + s));
+            user = part < (double)exact_us ? (uint64_t)part : exact_us;
+        }
         out->utime_us = user;
         out->stime_us = exact_us - user;
     }
