@@ -1284,6 +1284,64 @@ static void test_thread_exits_count_once(void **state)
     fixture_free(fx);
 }
 
+/* Children times count what exit records lose, and only that: with the record of a child, the
+ * parent's growth beyond it (the slice a record misses) goes to the child's group; with the
+ * records lost, all of it goes to the parent's. The groups add up to the parent's growth. */
+static void test_children_times_fill_in_what_records_lose(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_exits(false);
+    struct fake_proc *p = fake_set(&fx->fake, 5, "make", 10);
+    scan(fx);
+    p = fake_find(&fx->fake, 5);
+    p->st.cutime_ticks = 1;
+    add_exit(fx, 90, 90, "cc", 1050, 7000, 0)->ppid = 5;
+    scan(fx);
+    assert_int_equal(group(fx, "cc")->counters.v[TRACKER_CPU_USER], US(1));
+    assert_int_equal(group(fx, "make")->counters.v[TRACKER_CPU_USER], 0);
+    p->st.cutime_ticks = 3;
+    fx->fake.exits_lost = true;
+    scan(fx);
+    assert_int_equal(group(fx, "cc")->counters.v[TRACKER_CPU_USER], US(1));
+    assert_int_equal(group(fx, "make")->counters.v[TRACKER_CPU_USER], US(2));
+    assert_int_equal(tracker_exit_stats(fx->t)->lost_intervals, 1);
+    /* A claim that comes before the reaping waits for it. */
+    add_exit(fx, 91, 91, "cc", 1350, 40000, 0)->ppid = 5;
+    scan(fx);
+    assert_int_equal(group(fx, "cc")->counters.v[TRACKER_CPU_USER], US(1) + 40000);
+    p->st.cutime_ticks = 3 + 5;
+    scan(fx);
+    assert_int_equal(group(fx, "cc")->counters.v[TRACKER_CPU_USER], US(1) + 50000);
+    assert_int_equal(group(fx, "make")->counters.v[TRACKER_CPU_USER], US(2));
+    fixture_free(fx);
+}
+
+/* Without records: a tracked child's last interval comes from its parent's children times, in
+ * the child's group; a child no scan saw is counted in its parent's group. */
+static void test_children_path_counts_last_intervals_and_unseen_children(void **state)
+{
+    (void)state;
+    struct tracker_options o = {.page_size = 4096, .exits = TRACKER_EXITS_CHILDREN};
+    struct fixture *fx = fixture_with(o);
+    struct fake_proc *p = fake_set(&fx->fake, 5, "make", 10);
+    scan(fx);
+    struct fake_proc *c = fake_set(&fx->fake, 90, "cc", 1050);
+    c->st.ppid = 5;
+    c->st.utime_ticks = 10;
+    scan(fx);
+    assert_int_equal(group(fx, "cc")->counters.v[TRACKER_CPU_USER], US(10));
+    fake_remove(&fx->fake, 90);
+    p = fake_find(&fx->fake, 5);
+    p->st.cutime_ticks = 14; /* cc's 14 ticks: 4 after its last reading */
+    scan(fx);
+    assert_int_equal(group(fx, "cc")->counters.v[TRACKER_CPU_USER], US(14));
+    p->st.cutime_ticks = 14 + 6; /* a child no scan saw */
+    scan(fx);
+    assert_int_equal(group(fx, "make")->counters.v[TRACKER_CPU_USER], US(6));
+    assert_int_equal(group(fx, "cc")->counters.v[TRACKER_CPU_USER], US(14));
+    fixture_free(fx);
+}
+
 static int classify_reloaded(void *ctx, const struct proc_identity *id, struct strbuf *name)
 {
     (void)ctx;
@@ -1942,6 +2000,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_unseen_child_joins_its_parents_group),
         cmocka_unit_test(test_zombie_after_record_and_reuse_in_the_same_tick),
         cmocka_unit_test(test_thread_exits_count_once),
+        cmocka_unit_test(test_children_times_fill_in_what_records_lose),
+        cmocka_unit_test(test_children_path_counts_last_intervals_and_unseen_children),
         cmocka_unit_test(test_full_read_at_least_every_refresh_period),
         cmocka_unit_test(test_periodic_full_reads_spread_over_the_period),
         cmocka_unit_test(test_swap_of_a_quiet_process_follows_the_system_swap_counters),
