@@ -169,6 +169,14 @@ static void claim_ended(struct tracker *t, const struct entry *e, const struct t
                            r->sampled_user_us + r->sampled_system_us + 1);
 }
 
+bool tracker_counted_gone(const struct tracker *t, const struct proc_stat *st)
+{
+    const struct entry *g = table_find(&t->gone, st->pid);
+    /* The record's start time may be late (it is taken from when the record was received). */
+    return g && !g->vanished && g->starttime_ticks + 1 >= st->starttime_ticks &&
+           g->starttime_ticks <= st->starttime_ticks + START_SLACK_TICKS;
+}
+
 void tracker_keep_vanished(struct tracker *t, const struct entry *e)
 {
     if (t->options.exits != TRACKER_EXITS_RECORDS || e->kind != ENTRY_TRACKED)
@@ -222,6 +230,8 @@ static void take_record(struct tracker *t, const struct tracker_source *src,
     struct tracker_counters growth;
     task_growth(t, e, r, &growth);
     bool ended = r->process_ended || (r->tid == r->pid && e->last_num_threads <= 1);
+    if (ended)
+        e->final_cpu_us = r->raw[TRACKER_CPU_USER] + r->raw[TRACKER_CPU_SYSTEM];
     if (e->kind != ENTRY_TRACKED) {
         if (ended)
             claim_ended(t, e, r, &growth);

@@ -113,6 +113,9 @@ void tracker_drop_pending(struct tracker *t, struct entry *e);
 /* A process vanished before its exit record was taken (the records fell behind): it is kept for
  * two scans in the gone table, so that a late record counts from its last reading. */
 void tracker_keep_vanished(struct tracker *t, const struct entry *e);
+/* Whether the walk reads a process that was counted whole from its exit record, finishing its
+ * exit() (or a zombie): it must not be seen as new. */
+bool tracker_counted_gone(const struct tracker *t, const struct proc_stat *st);
 /* A tracked process vanished without an exit record: what is known of its threads counts. */
 void tracker_flush_pending(struct tracker *t, struct entry *e);
 /* children.c */

@@ -47,6 +47,7 @@ struct entry {
     int64_t last_num_threads;
     uint64_t last_run_ns, last_slices; /* schedstat at the last full read */
     uint64_t last_full_ticks;          /* when status, io... were last read */
+    uint64_t final_cpu_us;             /* ended: the CPU of its last task's exit record */
     struct {
         uint64_t swap, fds, fd_limit, pss, swap_pss;
     } cache; /* processes: the slow-changing gauges of the last full read */

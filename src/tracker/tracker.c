@@ -59,6 +59,22 @@ static bool reused_within_a_tick(const struct tracker *t, const struct tracker_s
     return e->kind == ENTRY_TRACKED && stat_counters_went_back(t, e, st);
 }
 
+/* An ended process seen again with its start time: the same one finishing exit() (its memory
+ * already gone, so its program looks changed) or a zombie; or a new one started in the same
+ * tick, told by its process key, else by counters below its last reading or above its final
+ * record (two ticks of slack for the part of exit() after the record). */
+static bool same_ended_process(const struct tracker *t, const struct tracker_source *src,
+                               const struct entry *e, const struct proc_stat *st)
+{
+    if (st->state == 'Z' || st->state == 'X')
+        return true;
+    uint64_t key;
+    if (e->has_key && src->process_key && src->process_key(src->ctx, st->pid, &key) == 0)
+        return entry_key_bits(key) == e->key;
+    uint64_t cpu = tracker_ticks_us(t, st->utime_ticks) + tracker_ticks_us(t, st->stime_ticks);
+    return !stat_counters_went_back(t, e, st) && cpu <= e->final_cpu_us + tracker_ticks_us(t, 2);
+}
+
 int tracker_scan(struct tracker *t, const struct tracker_source *src)
 {
     t->ndecisions = 0;
@@ -88,13 +104,15 @@ int tracker_scan(struct tracker *t, const struct tracker_source *src)
                 e->seen = t->gen;
             continue;
         }
-        if (e && e->ended && (st.state == 'Z' || st.state == 'X')) {
-            /* Its exit record was counted: what is left is a zombie, waiting for its parent. */
+        bool same_start = e && e->starttime_ticks == st.starttime_ticks;
+        if (e && e->ended && same_start && same_ended_process(t, src, e, &st)) {
+            /* Its exit record was counted: what is left finishes exit() (its memory already
+             * gone, so its program looks changed; its process key and counters say it is the
+             * same) or is a zombie waiting for its parent. */
             tracker_account_ended(t, e, &st);
             continue;
         }
-        if (e && (e->starttime_ticks != st.starttime_ticks || e->ended ||
-                  reused_within_a_tick(t, src, e, &st))) {
+        if (e && (!same_start || e->ended || reused_within_a_tick(t, src, e, &st))) {
             /* The pid was reused (an ended process that runs again is a new one, started in the
              * same tick): the old process is gone, its usage stays in its group. Its main
              * thread's entry may share the new one's tid and start time: it goes too. */
@@ -105,6 +123,8 @@ int tracker_scan(struct tracker *t, const struct tracker_source *src)
             table_delete(&t->procs, e);
             e = NULL;
         }
+        if (!e && tracker_counted_gone(t, &st))
+            continue; /* counted whole from its record, now finishing exit() */
         if (!e) {
             tracker_see_new(t, src, &st);
         } else if (e->reclassify) {

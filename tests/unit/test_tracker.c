@@ -1194,6 +1194,27 @@ static void test_unseen_process_counts_in_its_own_group(void **state)
     fixture_free(fx);
 }
 
+/* A process counted whole from its record may still be finishing exit() when the walk reads
+ * it, its memory (and command line) gone: it is not a new process, and counts nothing more. */
+static void test_process_finishing_exit_is_not_new(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_exits(true);
+    fake_set(&fx->fake, 5, "make", 10);
+    scan(fx);
+    add_exit(fx, 90, 90, "cc", 1050, 2000000, 0)->ppid = 5;
+    struct fake_proc *c = fake_set(&fx->fake, 90, "xexiting", 1050);
+    c->st.ppid = 5;
+    c->st.state = 'R';
+    c->st.utime_ticks = 200;
+    scan(fx);
+    fake_remove(&fx->fake, 90);
+    scan(fx);
+    assert_int_equal(group(fx, "cc")->counters.v[TRACKER_CPU_USER], 2000000);
+    assert_int_equal(group(fx, "make")->counters.v[TRACKER_CPU_USER], 0);
+    fixture_free(fx);
+}
+
 /* With -children, an unmatched process known only from its records joins its parent's group,
  * and so do its own children. */
 static void test_unseen_child_joins_its_parents_group(void **state)
@@ -1998,6 +2019,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_exit_record_counts_the_last_interval),
         cmocka_unit_test(test_unseen_process_counts_in_its_own_group),
         cmocka_unit_test(test_unseen_child_joins_its_parents_group),
+        cmocka_unit_test(test_process_finishing_exit_is_not_new),
         cmocka_unit_test(test_zombie_after_record_and_reuse_in_the_same_tick),
         cmocka_unit_test(test_thread_exits_count_once),
         cmocka_unit_test(test_children_times_fill_in_what_records_lose),
