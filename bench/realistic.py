@@ -68,7 +68,7 @@ LEVELS = {"idle": 0.0, "10%": 0.1, "all": 1.0}
 
 CPU_RE = re.compile(rb'^namedprocess_namegroup_cpu_seconds_total\{([^}]*)\} (\S+)$', re.M)
 GROUP_RE = re.compile(rb'groupname="((?:[^"\\]|\\.)*)"')
-PATH_RE = re.compile(rb'^proctrack_exit_accounting_path\{path="([^"]*)"\} (\S+)$', re.M)
+PATH_RE = re.compile(rb'^proctrack_exit_accounting\{path="([^"]*)"\} (\S+)$', re.M)
 
 progress = B.progress
 
@@ -277,7 +277,7 @@ def group_cpu(body):
 
 
 def exit_path(body):
-    """The path proctrack_exit_accounting_path says is active, or None without the gauge."""
+    """The path proctrack_exit_accounting says is active, or None without the gauge."""
     for path, value in PATH_RE.findall(body):
         if float(value) == 1:
             return path.decode()
