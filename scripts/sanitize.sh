@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 install_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${SANITIZE_PACKAGES[@]}"
 FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 # The unit tests that start threads. The rest of the suite is single-threaded: ASan covers it.
-TSAN_TESTS=(test_exporter test_http test_basicauth)
+TSAN_TESTS=(test_exporter test_http test_basicauth test_acct)
 
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROCTRACK_WERROR=ON \
     -DPROCTRACK_SANITIZE=ON >/dev/null
