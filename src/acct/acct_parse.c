@@ -101,17 +101,25 @@ static const struct attr *aggregate_stats(const struct attr *aggr, struct attr *
     return NULL;
 }
 
+/* The netlink header of a message of `len` bytes: 1 when it is of type `type`, 0 when of
+ * another, -EINVAL when it does not fit. */
+static int nl_header(const unsigned char *p, size_t len, uint16_t type, struct nlmsghdr *nlh)
+{
+    if (len < NLMSG_HDRLEN)
+        return -EINVAL;
+    memcpy(nlh, p, sizeof(*nlh));
+    if (nlh->nlmsg_len < NLMSG_HDRLEN || nlh->nlmsg_len > len)
+        return -EINVAL;
+    return nlh->nlmsg_type == type;
+}
+
 int acct_parse_taskstats(const void *msg, size_t len, uint16_t family, struct acct_exit *out)
 {
     const unsigned char *p = msg;
     struct nlmsghdr nlh;
-    if (len < NLMSG_HDRLEN)
-        return -EINVAL;
-    memcpy(&nlh, p, sizeof(nlh));
-    if (nlh.nlmsg_len < NLMSG_HDRLEN || nlh.nlmsg_len > len)
-        return -EINVAL;
-    if (nlh.nlmsg_type != family)
-        return 0;
+    int rc = nl_header(p, len, family, &nlh);
+    if (rc <= 0)
+        return rc;
     if (nlh.nlmsg_len < NLMSG_HDRLEN + GENL_HDRLEN)
         return -EINVAL;
     struct genlmsghdr genl;
@@ -143,13 +151,9 @@ int acct_parse_proc_event(const void *msg, size_t len, struct acct_event *out)
 {
     const unsigned char *p = msg;
     struct nlmsghdr nlh;
-    if (len < NLMSG_HDRLEN)
-        return -EINVAL;
-    memcpy(&nlh, p, sizeof(nlh));
-    if (nlh.nlmsg_len < NLMSG_HDRLEN || nlh.nlmsg_len > len)
-        return -EINVAL;
-    if (nlh.nlmsg_type != NLMSG_DONE)
-        return 0;
+    int rc = nl_header(p, len, NLMSG_DONE, &nlh);
+    if (rc <= 0)
+        return rc;
     size_t body = nlh.nlmsg_len - NLMSG_HDRLEN;
     struct cn_msg cn;
     if (body < sizeof(cn))

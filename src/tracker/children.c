@@ -146,11 +146,7 @@ static bool claim_may_wait(struct tracker *t, const struct kin *k)
 
 static void add_counters(struct tracker *t, int group, const struct tracker_counters *add)
 {
-    struct tracker_counters *total = &t->groups.slots[group].counters;
-    for (unsigned c = 0; c < TRACKER_COUNTER_COUNT; c++) {
-        uint64_t sum = total->v[c] + add->v[c];
-        total->v[c] = sum < add->v[c] ? UINT64_MAX : sum;
-    }
+    tracker_counters_add(&t->groups.slots[group].counters, add);
 }
 
 /* What no claim explains goes to the exited children's groups, in proportion to their weights,

@@ -17,6 +17,18 @@ uint64_t tracker_delta(uint64_t *last, bool *has_last, uint64_t raw, bool from_z
     return growth;
 }
 
+static uint64_t saturating_add(uint64_t a, uint64_t b)
+{
+    uint64_t sum = a + b;
+    return sum < b ? UINT64_MAX : sum;
+}
+
+void tracker_counters_add(struct tracker_counters *total, const struct tracker_counters *growth)
+{
+    for (unsigned c = 0; c < TRACKER_COUNTER_COUNT; c++)
+        total->v[c] = saturating_add(total->v[c], growth->v[c]);
+}
+
 void tracker_counters_advance(struct tracker_baseline *base, const uint64_t *raw, uint32_t present,
                               bool from_zero, struct tracker_counters *const *totals,
                               unsigned ntotals)
@@ -34,8 +46,7 @@ void tracker_counters_advance(struct tracker_baseline *base, const uint64_t *raw
             if (!totals[t])
                 continue;
             /* Saturate rather than wrap: a total never goes back. */
-            uint64_t sum = totals[t]->v[c] + growth;
-            totals[t]->v[c] = sum < growth ? UINT64_MAX : sum;
+            totals[t]->v[c] = saturating_add(totals[t]->v[c], growth);
         }
     }
 }

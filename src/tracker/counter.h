@@ -78,6 +78,10 @@ void tracker_counters_advance(struct tracker_baseline *base, const uint64_t *raw
                               bool from_zero, struct tracker_counters *const *totals,
                               unsigned ntotals);
 
+/* Adds `growth` to `total`, every counter saturating rather than wrapping. For growth that is
+ * already a difference (an exit record's final interval, children times not claimed). */
+void tracker_counters_add(struct tracker_counters *total, const struct tracker_counters *growth);
+
 /* Forgets the baselines in `which`: the next reading of those only sets them. */
 static inline void tracker_baseline_reset(struct tracker_baseline *base, uint32_t which)
 {

@@ -24,14 +24,6 @@ static bool same_process(const struct entry *e, const struct tracker_exit *r)
            r->starttime_ticks <= e->starttime_ticks + START_SLACK_TICKS;
 }
 
-static void add_total(struct tracker_counters *total, const struct tracker_counters *growth)
-{
-    for (unsigned c = 0; c < TRACKER_COUNTER_COUNT; c++) {
-        uint64_t sum = total->v[c] + growth->v[c];
-        total->v[c] = sum < growth->v[c] ? UINT64_MAX : sum;
-    }
-}
-
 static struct pending_exit *find_pending(struct tracker *t, int pid)
 {
     for (size_t i = 0; i < t->npending_exits; i++)
@@ -47,7 +39,7 @@ static void remove_pending(struct tracker *t, struct entry *e, struct tracker_co
     if (!p)
         return;
     if (out)
-        add_total(out, &p->growth);
+        tracker_counters_add(out, &p->growth);
     *p = t->pending_exits[--t->npending_exits];
 }
 
@@ -61,7 +53,7 @@ void tracker_flush_pending(struct tracker *t, struct entry *e)
     struct tracker_counters growth = {0};
     remove_pending(t, e, &growth);
     if (e->kind == ENTRY_TRACKED)
-        add_total(&t->groups.slots[e->group].counters, &growth);
+        tracker_counters_add(&t->groups.slots[e->group].counters, &growth);
 }
 
 /* The growth of a task since `base`: its final reading minus the baseline, or the whole reading
@@ -151,7 +143,7 @@ static void count_unseen(struct tracker *t, const struct tracker_source *src,
     uint64_t sampled = r->sampled_user_us + r->sampled_system_us;
     tracker_children_claim(t, r->ppid, r->pid, own, NULL, group, sampled + 1);
     if (group >= 0)
-        add_total(&t->groups.slots[group].counters, &growth);
+        tracker_counters_add(&t->groups.slots[group].counters, &growth);
 }
 
 /* A process ended: its parent's children times hold its usage until its last reading plus what
@@ -201,7 +193,7 @@ static bool take_late_record(struct tracker *t, const struct tracker_exit *r)
         return true;
     struct tracker_counters growth;
     task_growth(t, g, r, &growth);
-    add_total(&t->groups.slots[g->group].counters, &growth);
+    tracker_counters_add(&t->groups.slots[g->group].counters, &growth);
     g->ended = r->process_ended || (r->tid == r->pid && g->last_num_threads <= 1);
     return true;
 }
@@ -240,7 +232,7 @@ static void take_record(struct tracker *t, const struct tracker_source *src,
     }
     if (ended) {
         remove_pending(t, e, &growth);
-        add_total(&t->groups.slots[e->group].counters, &growth);
+        tracker_counters_add(&t->groups.slots[e->group].counters, &growth);
         claim_ended(t, e, r, &growth);
         e->ended = true;
         return;
@@ -254,7 +246,7 @@ static void take_record(struct tracker *t, const struct tracker_source *src,
         p->pid = e->id;
         e->has_pending = true;
     }
-    add_total(&p->growth, &growth);
+    tracker_counters_add(&p->growth, &growth);
 }
 
 void tracker_take_exits(struct tracker *t, const struct tracker_source *src)
