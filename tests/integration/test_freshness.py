@@ -9,6 +9,7 @@
 
 import ctypes
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -109,6 +110,7 @@ class ThreadsOffTest(unittest.TestCase):
         cls.pt.close()
         if cls.pe:
             cls.pe.close()
+        shutil.rmtree(cls.dir, ignore_errors=True)
 
     def scrape_between(self, server):
         before = task_ctx_sum(self.load.pid)
