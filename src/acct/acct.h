@@ -39,6 +39,12 @@ struct acct_exit {
  * command, an ack), or -EINVAL for a malformed message. `out->received_ns` is left alone. */
 int acct_parse_taskstats(const void *msg, size_t len, uint16_t family, struct acct_exit *out);
 
+/* Parses the kernel's answer to a TASKSTATS_CMD_GET for the task `tid`. Returns 1 with `out`
+ * filled, 0 for a message that is not that answer, or a negative errno: the kernel's error
+ * (-ESRCH: no such task), -EINVAL for a malformed message. */
+int acct_parse_task_switches(const void *msg, size_t len, uint16_t family, int tid,
+                             struct proc_switches *out);
+
 /* A process connector event. */
 enum acct_event_kind { ACCT_EVENT_OTHER, ACCT_EVENT_FORK, ACCT_EVENT_EXEC, ACCT_EVENT_COMM };
 
@@ -88,6 +94,12 @@ size_t acct_listener_take(struct acct_listener *listener, const struct acct_exit
  * -ENOENT. Identities are kept for two takes after they were captured. */
 int acct_listener_identity(struct acct_listener *listener, int pid, uint64_t starttime_ticks,
                            struct proc_identity *id);
+
+/* The context switches of the task `tid` now, asked of the kernel: one TASKSTATS_CMD_GET on a
+ * socket of its own, answered before the request returns. Cheaper than reading the task's status
+ * file. For one caller at a time (the scan). Returns 0, -ESRCH when the task is gone, or another
+ * negative errno. */
+int acct_listener_task_switches(struct acct_listener *listener, int tid, struct proc_switches *out);
 
 /* Totals since start. */
 struct acct_stats {

@@ -56,6 +56,10 @@ struct acct_listener {
     bool running;
     int ts_fd, cn_fd, stop_fd[2];
     uint16_t family;
+    /* The scan's own socket for questions about live tasks, apart from the exit records. */
+    int query_fd;
+    uint32_t query_seq;
+    unsigned char query_buf[4096];
 
     pthread_mutex_t lock;
     struct acct_exit *queue, *taken;
@@ -235,6 +239,19 @@ static int open_taskstats(struct acct_listener *l, const char *sysfs, char *err,
         return rc;
     }
     return 0;
+}
+
+/* A socket that is not registered for exit records: its only messages are answers. */
+static void open_query(struct acct_listener *l)
+{
+    l->query_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
+    if (l->query_fd < 0)
+        return;
+    struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+    if (bind(l->query_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        close(l->query_fd);
+        l->query_fd = -1;
+    }
 }
 
 static int open_connector(struct acct_listener *l)
@@ -435,7 +452,7 @@ int acct_listener_start(const struct acct_listener_options *o, struct acct_liste
                         char *err, size_t errlen)
 {
     struct acct_listener *l = xcalloc(1, sizeof(*l));
-    l->ts_fd = l->cn_fd = l->stop_fd[0] = l->stop_fd[1] = -1;
+    l->ts_fd = l->cn_fd = l->query_fd = l->stop_fd[0] = l->stop_fd[1] = -1;
     l->max_records = o->max_records ? o->max_records : 1u << 16;
     l->nids = o->max_identities ? o->max_identities : 1u << 14;
     l->ids = xcalloc(l->nids, sizeof(*l->ids));
@@ -448,6 +465,7 @@ int acct_listener_start(const struct acct_listener_options *o, struct acct_liste
     int rc = open_taskstats(l, o->sysfs, err, errlen);
     if (rc < 0)
         goto fail;
+    open_query(l);
     l->reader = proc_reader_new(o->procfs, err, errlen);
     if (!l->reader) {
         rc = -EINVAL;
@@ -494,6 +512,8 @@ void acct_listener_stop(struct acct_listener *l)
         close(l->ts_fd); /* the kernel drops a closed socket's registration */
     if (l->cn_fd >= 0)
         close(l->cn_fd);
+    if (l->query_fd >= 0)
+        close(l->query_fd);
     proc_reader_free(l->reader);
     for (size_t i = 0; i < l->nids; i++)
         free(l->ids[i].text);
@@ -518,6 +538,43 @@ void acct_listener_set_needs(struct acct_listener *l, unsigned needs)
 bool acct_listener_has_events(const struct acct_listener *l)
 {
     return l->cn_fd >= 0;
+}
+
+int acct_listener_task_switches(struct acct_listener *l, int tid, struct proc_switches *out)
+{
+    if (l->query_fd < 0)
+        return -ENOTSUP;
+    unsigned char msg[64];
+    size_t len = NLMSG_HDRLEN + GENL_HDRLEN;
+    memset(msg, 0, sizeof(msg));
+    struct genlmsghdr genl = {.cmd = TASKSTATS_CMD_GET, .version = 1};
+    memcpy(msg + NLMSG_HDRLEN, &genl, sizeof(genl));
+    uint32_t id = (uint32_t)tid;
+    put_attr(msg, &len, TASKSTATS_CMD_ATTR_PID, &id, sizeof(id));
+    struct nlmsghdr nlh = {.nlmsg_len = (uint32_t)len,
+                           .nlmsg_type = l->family,
+                           .nlmsg_flags = NLM_F_REQUEST,
+                           .nlmsg_seq = ++l->query_seq};
+    memcpy(msg, &nlh, sizeof(nlh));
+    int rc = nl_send(l->query_fd, msg, len);
+    if (rc < 0)
+        return rc;
+    /* The kernel answers within the send; what is queued before the answer is an answer to an
+     * earlier question that was given up on. */
+    for (;;) {
+        ssize_t n = recv(l->query_fd, l->query_buf, sizeof(l->query_buf), MSG_DONTWAIT);
+        if (n < 0)
+            return errno == EAGAIN ? -EIO : -errno;
+        size_t left = (size_t)n;
+        for (struct nlmsghdr *h = (struct nlmsghdr *)l->query_buf; NLMSG_OK(h, left);
+             h = NLMSG_NEXT(h, left)) {
+            if (h->nlmsg_seq != nlh.nlmsg_seq)
+                continue;
+            rc = acct_parse_task_switches(h, h->nlmsg_len, l->family, tid, out);
+            if (rc != 0)
+                return rc < 0 ? rc : 0;
+        }
+    }
 }
 
 size_t acct_listener_take(struct acct_listener *l, const struct acct_exit **records, bool *lost)

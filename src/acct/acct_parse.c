@@ -147,6 +147,62 @@ int acct_parse_taskstats(const void *msg, size_t len, uint16_t family, struct ac
     return 1;
 }
 
+int acct_parse_task_switches(const void *msg, size_t len, uint16_t family, int tid,
+                             struct proc_switches *out)
+{
+    const unsigned char *p = msg;
+    struct nlmsghdr nlh;
+    int rc = nl_header(p, len, NLMSG_ERROR, &nlh);
+    if (rc < 0)
+        return rc;
+    if (rc == 1) {
+        struct nlmsgerr e;
+        if (nlh.nlmsg_len < NLMSG_LENGTH(sizeof(e)))
+            return -EINVAL;
+        memcpy(&e, p + NLMSG_HDRLEN, sizeof(e));
+        return e.error < 0 ? e.error : 0;
+    }
+    if (nlh.nlmsg_type != family)
+        return 0;
+    if (nlh.nlmsg_len < NLMSG_HDRLEN + GENL_HDRLEN)
+        return -EINVAL;
+    struct genlmsghdr genl;
+    memcpy(&genl, p + NLMSG_HDRLEN, sizeof(genl));
+    if (genl.cmd != TASKSTATS_CMD_NEW)
+        return 0;
+
+    struct attr top[4], inner[4];
+    size_t n =
+        attrs(p + NLMSG_HDRLEN + GENL_HDRLEN, nlh.nlmsg_len - NLMSG_HDRLEN - GENL_HDRLEN, top, 4);
+    for (size_t i = 0; i < n; i++) {
+        if (top[i].type != TASKSTATS_TYPE_AGGR_PID)
+            continue;
+        size_t m = attrs(top[i].data, top[i].len, inner, 4);
+        const struct attr *stats = NULL;
+        bool same_task = false;
+        for (size_t j = 0; j < m; j++) {
+            uint32_t id;
+            if (inner[j].type == TASKSTATS_TYPE_STATS)
+                stats = &inner[j];
+            else if (inner[j].type == TASKSTATS_TYPE_PID && inner[j].len >= sizeof(id)) {
+                memcpy(&id, inner[j].data, sizeof(id));
+                same_task = id == (uint32_t)tid;
+            }
+        }
+        if (!same_task)
+            return 0;
+        if (!stats || !HAS_FIELD(stats->len, nivcsw))
+            return -EINVAL;
+        struct taskstats ts;
+        memset(&ts, 0, sizeof(ts));
+        memcpy(&ts, stats->data, sizeof(ts) < stats->len ? sizeof(ts) : stats->len);
+        out->voluntary = ts.nvcsw;
+        out->involuntary = ts.nivcsw;
+        return 1;
+    }
+    return 0;
+}
+
 int acct_parse_proc_event(const void *msg, size_t len, struct acct_event *out)
 {
     const unsigned char *p = msg;

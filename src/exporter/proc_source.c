@@ -121,6 +121,11 @@ static size_t src_exits(void *ctx, const struct tracker_exit **records, bool *lo
     return n;
 }
 
+static int src_switches(void *ctx, int tid, struct proc_switches *out)
+{
+    return acct_listener_task_switches(((struct proc_source *)ctx)->listener, tid, out);
+}
+
 static int src_gone_identity(void *ctx, const struct tracker_exit *r, struct proc_identity *id)
 {
     struct proc_source *ps = ctx;
@@ -156,6 +161,8 @@ struct tracker_source proc_source(struct proc_source *ps)
         .tasks = src_tasks,
         .thread = src_thread,
         .schedstat = src_schedstat,
+        /* The kernel is asked by pid: only for pids of our own namespace. */
+        .switches = ps->listener && proc_reader_own_pid_ns(ps->reader) ? src_switches : NULL,
         .swap_moves = src_swap_moves,
         .now_ticks = src_now_ticks,
         .process_key = src_process_key,

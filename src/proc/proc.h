@@ -46,6 +46,12 @@ struct proc_status {
     uint64_t vm_swap_bytes;     /* VmSwap, kB * 1024; 0 for kernel threads */
 };
 
+/* The context switches of one task: its own, as its status file shows them. */
+struct proc_switches {
+    uint64_t voluntary;
+    uint64_t involuntary;
+};
+
 /* /proc/PID/io */
 struct proc_io {
     uint64_t rchar;

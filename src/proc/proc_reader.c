@@ -118,6 +118,11 @@ out_free:
     return NULL;
 }
 
+bool proc_reader_own_pid_ns(const struct proc_reader *r)
+{
+    return r->own_pid_ns;
+}
+
 void proc_reader_free(struct proc_reader *r)
 {
     if (!r)

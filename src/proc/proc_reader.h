@@ -3,6 +3,7 @@
 #ifndef PROCTRACK_PROC_PROC_READER_H
 #define PROCTRACK_PROC_PROC_READER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -21,6 +22,9 @@ void proc_reader_free(struct proc_reader *reader);
 uint64_t proc_reader_ticks_per_second(const struct proc_reader *reader);
 uint64_t proc_reader_page_size(const struct proc_reader *reader);
 uint64_t proc_reader_btime(const struct proc_reader *reader);
+/* Whether the procfs is /proc of our own pid namespace, so that its pids can be given to the
+ * kernel in syscalls and netlink requests. */
+bool proc_reader_own_pid_ns(const struct proc_reader *reader);
 
 /* The swap counters of <procfs>/vmstat (see proc_parse_vmstat_swap). Returns 0 or a negative
  * errno (a kernel without swap support, a fixture tree without the file). */

@@ -135,7 +135,25 @@ static bool refresh_due(const struct tracker *t, const struct entry *e)
 
 static bool schedstat_same(const struct entry *e, const struct proc_schedstat *ss)
 {
-    return e->has_schedstat && ss->run_ns == e->last_run_ns && ss->slices == e->last_slices;
+    return e->probe == PROBE_SCHEDSTAT && ss->run_ns == e->probe_values[0] &&
+           ss->slices == e->probe_values[1];
+}
+
+static void keep_schedstat(struct entry *e, bool have, const struct proc_schedstat *ss)
+{
+    e->probe = have ? PROBE_SCHEDSTAT : PROBE_NONE;
+    if (have) {
+        e->probe_values[0] = ss->run_ns;
+        e->probe_values[1] = ss->slices;
+    }
+}
+
+/* Asked after the stat read, so a process that was running then shows in `state`; one that ran
+ * since its last full read and is not running now was switched out since. */
+static bool switches_same(const struct entry *e, const struct proc_switches *sw, char state)
+{
+    return e->probe == PROBE_SWITCHES && state != 'R' && sw->voluntary == e->probe_values[0] &&
+           sw->involuntary == e->probe_values[1];
 }
 
 /* A thread whose last full read is still true: count what it was. */
@@ -234,11 +252,7 @@ static void account_thread(struct thread_pass *pass, int tid)
     size_t name_len = strnlen(th.stat.comm, sizeof(te->name) - 1);
     memcpy(te->name, th.stat.comm, name_len);
     te->name[name_len] = '\0';
-    te->has_schedstat = have_ss;
-    if (have_ss) {
-        te->last_run_ns = ss.run_ns;
-        te->last_slices = ss.slices;
-    }
+    keep_schedstat(te, have_ss, &ss);
     te->last_full_ticks = t->now_ticks;
     te->has_cache = true;
 }
@@ -321,6 +335,15 @@ static void read_volatile(struct tracker *t, const struct tracker_source *src, i
         m->pss_bytes = now.pss_bytes;
         m->swap_pss_bytes = now.swap_pss_bytes;
     }
+}
+
+/* Whether an active process's VmSwap is known without its status file: it was 0 at the last full
+ * read and no page went to swap since. Swap entries are added to a process only when its pages
+ * go out (which moves the system's counters); they are removed when pages come back (which does
+ * too) or by the process itself (munmap, exit), which cannot take 0 lower. */
+static bool swap_unchanged(const struct tracker *t, const struct entry *e)
+{
+    return e->has_cache && (e->cache_has & CACHE_STATUS) && e->cache.swap == 0 && !t->swap_moved;
 }
 
 void tracker_account_begin(struct tracker *t, const struct tracker_source *src)
@@ -428,12 +451,18 @@ void tracker_account(struct tracker *t, const struct tracker_source *src, struct
     bool threads_read = threaded && account_threads(&pass);
     e->threads_known = threads_read;
 
-    /* Single-threaded: the process's schedstat is its only thread's. Read it before the files,
-     * so that activity between the two shows as a change next time. */
+    /* Single-threaded: the process's probe is its only thread's, asked before the files so that
+     * activity between the two shows as a change next time. The kernel's answer for its context
+     * switches when it gives one (they then stand for the status file's too), else schedstat. */
+    bool single = !threaded && st->num_threads == 1;
+    struct proc_switches sw;
     struct proc_schedstat ss;
-    bool have_ss = !threaded && st->num_threads == 1 && src->schedstat &&
-                   t->options.refresh_ticks && src->schedstat(src->ctx, st->pid, 0, &ss) == 0;
-    bool quiet = may_skip && (threads_read ? pass.all_quiet : have_ss && schedstat_same(e, &ss));
+    bool have_sw = single && src->switches && src->switches(src->ctx, st->pid, &sw) == 0;
+    bool have_ss = single && !have_sw && src->schedstat && t->options.refresh_ticks &&
+                   src->schedstat(src->ctx, st->pid, 0, &ss) == 0;
+    bool quiet = may_skip && (threads_read ? pass.all_quiet
+                              : have_sw    ? switches_same(e, &sw, st->state)
+                                           : have_ss && schedstat_same(e, &ss));
 
     struct proc_metrics m;
     bool fresh = false; /* m was read now, not taken from the cache */
@@ -445,6 +474,9 @@ void tracker_account(struct tracker *t, const struct tracker_source *src, struct
         unsigned wants = PROC_WANT_FULL | (t->options.smaps ? PROC_WANT_SMAPS : 0);
         if (t->options.wchan && !threads_read && sleeping(st->state))
             wants |= PROC_WANT_WCHAN;
+        bool swap_known = have_sw && swap_unchanged(t, e);
+        if (swap_known)
+            wants &= ~PROC_WANT_STATUS;
         fresh = src->metrics(src->ctx, st->pid, wants, &m) != -ESRCH;
         if (!fresh && !threads_read)
             return; /* gone: not marked seen, swept at the end of this scan */
@@ -452,16 +484,21 @@ void tracker_account(struct tracker *t, const struct tracker_source *src, struct
             /* Gone after its threads were counted in the states: count the process too, from
              * its stat, so that the states still add up to num_threads. */
             memset(&m, 0, sizeof(m));
+        } else if (swap_known) {
+            m.has_status = true;
+            m.status.vm_swap_bytes = 0;
         }
     }
     if (fresh) {
         tracker_count_failed(t, m.failed);
         metrics_to_cache(e, &m);
         e->wchan = wchan_intern(t, m.wchan);
-        e->has_schedstat = have_ss;
-        if (have_ss) {
-            e->last_run_ns = ss.run_ns;
-            e->last_slices = ss.slices;
+        if (have_sw) {
+            e->probe = PROBE_SWITCHES;
+            e->probe_values[0] = sw.voluntary;
+            e->probe_values[1] = sw.involuntary;
+        } else {
+            keep_schedstat(e, have_ss, &ss);
         }
         e->last_full_ticks = t->now_ticks;
         e->has_cache = true;
@@ -481,7 +518,11 @@ void tracker_account(struct tracker *t, const struct tracker_source *src, struct
     if (threads_read)
         return;
     /* Single-threaded, or task/ unreadable: what the process itself says. */
-    if (fresh && m.has_status && m.status.has_ctxt) {
+    if (have_sw) {
+        raw[TRACKER_CTX_VOLUNTARY] = sw.voluntary;
+        raw[TRACKER_CTX_NONVOLUNTARY] = sw.involuntary;
+        advance(e, raw, CTX_BITS, &g->counters, NULL);
+    } else if (fresh && m.has_status && m.status.has_ctxt) {
         ctx_readings(&m.status, raw);
         advance(e, raw, CTX_BITS, &g->counters, NULL);
     }

@@ -24,8 +24,9 @@ struct entry {
     bool from_birth; /* born after tracking began: its whole usage counts */
     bool reclassify; /* match again under new rules at the next scan */
     bool carry_on;   /* tracked before a reload, waiting for its ancestor's group: keep counting */
-    /* For skipping the reads of a task that has not run since the last full read. */
-    bool has_schedstat;
+    /* For skipping the reads of a task that has not run since the last full read: PROBE_*, what
+     * `probe` holds. */
+    uint8_t probe;
     bool has_cache;
     bool ended;         /* its exit record was counted; a zombie, or gone */
     bool has_pending;   /* exited threads' growth waits in tracker.pending_exits */
@@ -45,13 +46,19 @@ struct entry {
     struct tracker_baseline base;
     uint64_t child_last[4]; /* cutime, cstime (µs), cminflt, cmajflt at the last read */
     int64_t last_num_threads;
-    uint64_t last_run_ns, last_slices; /* schedstat at the last full read */
-    uint64_t last_full_ticks;          /* when status, io... were last read */
-    uint64_t final_cpu_us;             /* ended: the CPU of its last task's exit record */
+    uint64_t probe_values[2]; /* at the last full read: run_ns and slices, or the switches */
+    uint64_t last_full_ticks; /* when status, io... were last read */
+    uint64_t final_cpu_us;    /* ended: the CPU of its last task's exit record */
     struct {
         uint64_t swap, fds, fd_limit, pss, swap_pss;
     } cache; /* processes: the slow-changing gauges of the last full read */
 };
+
+/* What tells that a task has not run since its last full read: its schedstat (time on CPU and
+ * timeslices, which grow when it runs), or, for a single-threaded process the kernel answers for
+ * (tracker_source.switches), its context switches together with its state: a task that ran and
+ * is not running now was switched out since, and every switch out counts in one of the two. */
+enum { PROBE_NONE, PROBE_SCHEDSTAT, PROBE_SWITCHES };
 
 enum { CACHE_STATUS = 1, CACHE_FDS = 2, CACHE_LIMIT = 4, CACHE_SMAPS = 8 };
 

@@ -61,6 +61,10 @@ struct tracker_source {
                   unsigned *failed);
     /* May be NULL: then every tracked task is read in full on every scan. */
     int (*schedstat)(void *ctx, int pid, int tid, struct proc_schedstat *out);
+    /* May be NULL, or fail: the context switches of the task `tid` now (its own, as its status
+     * file has them), answered more cheaply than by that file. For a single-threaded process
+     * they then replace both its status file's switches and its schedstat as the quiet test. */
+    int (*switches)(void *ctx, int tid, struct proc_switches *out);
     /* The system's swap-in and swap-out counters, summed; called once per scan. May be NULL (or
      * fail): then the swap of every quiet process is read again on every scan. */
     int (*swap_moves)(void *ctx, uint64_t *moves);

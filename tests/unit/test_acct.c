@@ -12,6 +12,9 @@
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
 #include <linux/taskstats.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -178,6 +181,97 @@ static void burn_ms(int ms)
 /* The real kernel, as root: a child that burns 30 ms and exits is in the next take, with its
  * CPU, and its identity was captured at its fork. Under ThreadSanitizer this also checks the
  * listener thread against the takes. */
+static void test_task_switches_answer(void **state)
+{
+    (void)state;
+    unsigned char m[2048];
+    struct taskstats ts = sample_stats();
+    ts.nvcsw = 1234;
+    ts.nivcsw = 56;
+    size_t len = exit_message(m, &ts, sizeof(ts), false);
+    struct proc_switches sw = {0};
+    assert_int_equal(acct_parse_task_switches(m, len, FAMILY, 4243, &sw), 1);
+    assert_int_equal(sw.voluntary, 1234);
+    assert_int_equal(sw.involuntary, 56);
+    /* An answer about another task, or of another family, is not this one. */
+    assert_int_equal(acct_parse_task_switches(m, len, FAMILY, 4242, &sw), 0);
+    assert_int_equal(acct_parse_task_switches(m, len, FAMILY + 1, 4243, &sw), 0);
+    /* Stats that stop before the switches are malformed, not zero. */
+    len = exit_message(m, &ts, offsetof(struct taskstats, nvcsw), false);
+    assert_int_equal(acct_parse_task_switches(m, len, FAMILY, 4243, &sw), -EINVAL);
+    /* A message shorter than it says. */
+    len = exit_message(m, &ts, sizeof(ts), false);
+    assert_int_equal(acct_parse_task_switches(m, len - 8, FAMILY, 4243, &sw), -EINVAL);
+}
+
+static void test_task_switches_error(void **state)
+{
+    (void)state;
+    unsigned char m[NLMSG_HDRLEN + sizeof(struct nlmsgerr)];
+    struct nlmsgerr e = {.error = -ESRCH};
+    struct nlmsghdr h = {.nlmsg_len = sizeof(m), .nlmsg_type = NLMSG_ERROR};
+    memcpy(m, &h, sizeof(h));
+    memcpy(m + NLMSG_HDRLEN, &e, sizeof(e));
+    struct proc_switches sw;
+    assert_int_equal(acct_parse_task_switches(m, sizeof(m), FAMILY, 1, &sw), -ESRCH);
+    assert_int_equal(acct_parse_task_switches(m, NLMSG_HDRLEN + 2, FAMILY, 1, &sw), -EINVAL);
+}
+
+/* The status file's voluntary_ctxt_switches and nonvoluntary_ctxt_switches of `pid`. */
+static void status_switches(int pid, struct proc_switches *out)
+{
+    char path[64], text[4096];
+    snprintf(path, sizeof(path), "/proc/%d/status", pid);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    const char *v = strstr(text, "\nvoluntary_ctxt_switches:");
+    const char *nv = strstr(text, "\nnonvoluntary_ctxt_switches:");
+    assert_non_null(v);
+    assert_non_null(nv);
+    out->voluntary = strtoull(strchr(v, ':') + 1, NULL, 10);
+    out->involuntary = strtoull(strchr(nv, ':') + 1, NULL, 10);
+}
+
+static void test_listener_answers_a_tasks_switches(void **state)
+{
+    (void)state;
+    struct acct_listener *l = NULL;
+    char err[256];
+    struct acct_listener_options o = {.procfs = "/proc", .sysfs = "/sys", .needs = 0};
+    int rc = acct_listener_start(&o, &l, err, sizeof(err));
+    if (rc == -EPERM || rc == -ENOENT || rc == -EPROTONOSUPPORT) {
+        print_message("no taskstats here (%s): skipped\n", err);
+        skip();
+    }
+    assert_int_equal(rc, 0);
+    /* A child that switches out 40 times, then waits stopped so that nothing changes. */
+    pid_t child = fork();
+    if (child == 0) {
+        for (int i = 0; i < 40; i++)
+            usleep(200);
+        raise(SIGSTOP);
+        _exit(0);
+    }
+    assert_true(child > 0);
+    int status;
+    assert_int_equal(waitpid(child, &status, WUNTRACED), child);
+    assert_true(WIFSTOPPED(status));
+    struct proc_switches asked, read;
+    assert_int_equal(acct_listener_task_switches(l, child, &asked), 0);
+    status_switches(child, &read);
+    assert_int_equal(asked.voluntary, read.voluntary);
+    assert_int_equal(asked.involuntary, read.involuntary);
+    assert_true(asked.voluntary >= 40);
+    kill(child, SIGKILL);
+    assert_int_equal(waitpid(child, NULL, 0), child);
+    /* Reaped: the kernel no longer knows the task. */
+    assert_int_equal(acct_listener_task_switches(l, child, &asked), -ESRCH);
+    acct_listener_stop(l);
+}
+
 static void test_listener_receives_a_childs_exit(void **state)
 {
     (void)state;
@@ -229,6 +323,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_truncated_exit_records_are_rejected),
         cmocka_unit_test(test_proc_events),
         cmocka_unit_test(test_listener_receives_a_childs_exit),
+        cmocka_unit_test(test_task_switches_answer),
+        cmocka_unit_test(test_task_switches_error),
+        cmocka_unit_test(test_listener_answers_a_tasks_switches),
     };
     test_filter_from_args(argc, argv);
     return cmocka_run_group_tests(tests, NULL, NULL);

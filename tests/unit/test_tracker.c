@@ -32,6 +32,8 @@ struct fake_proc {
     unsigned threads_calls;
     unsigned thread_reads;
     unsigned schedstat_calls;
+    unsigned switches_calls;
+    int switches_error; /* what the kernel answers instead of the switches; 0: them */
     unsigned last_wants;
 };
 
@@ -118,7 +120,7 @@ static int f_identity(void *ctx, const struct proc_stat *st, unsigned needs,
 static int f_metrics(void *ctx, int pid, unsigned wants, struct proc_metrics *m)
 {
     struct fake_proc *p = fake_find(ctx, pid);
-    if ((wants & PROC_WANT_FULL) == PROC_WANT_FULL)
+    if (wants & PROC_WANT_IO)
         p->metrics_calls++;
     else
         p->volatile_calls++;
@@ -200,6 +202,20 @@ static int f_schedstat(void *ctx, int pid, int tid, struct proc_schedstat *out)
             return -ESRCH;
         out->run_ns = hash_bytes(th, sizeof(*th));
     }
+    return 0;
+}
+
+/* The kernel's answer for a task's switches: those of its status file. */
+static int f_switches(void *ctx, int tid, struct proc_switches *out)
+{
+    struct fake_proc *p = fake_find(ctx, tid);
+    if (!p)
+        return -ESRCH;
+    p->switches_calls++;
+    if (p->switches_error)
+        return p->switches_error;
+    out->voluntary = p->m.status.voluntary_ctxt;
+    out->involuntary = p->m.status.nonvoluntary_ctxt;
     return 0;
 }
 
@@ -1435,6 +1451,110 @@ static void test_quiet_process_is_read_once_until_it_runs(void **state)
     fixture_free(fx);
 }
 
+/* A source that answers for a task's switches (exit records on). */
+static struct fixture *fixture_with_switches(void)
+{
+    struct fixture *fx = fixture_skipping();
+    fx->src.switches = f_switches;
+    return fx;
+}
+
+static void test_switches_stand_for_status_and_schedstat(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_with_switches();
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
+    a->st.state = 'S';
+    a->m.status.voluntary_ctxt = 5;
+    scan(fx);
+    a = fake_find(&fx->fake, 10);
+    /* The first full read has no VmSwap to go by: status is read. */
+    assert_true(a->last_wants & PROC_WANT_STATUS);
+    for (int i = 0; i < 3; i++)
+        scan(fx);
+    assert_int_equal(a->metrics_calls, 1);
+    assert_int_equal(a->schedstat_calls, 0);
+    assert_int_equal(a->switches_calls, 4);
+
+    /* It ran: the switches moved. Everything but status is read; VmSwap was 0 and no page went
+     * to swap, so it is still 0. */
+    a->m.status.voluntary_ctxt = 9;
+    a->m.status.nonvoluntary_ctxt = 2;
+    a->m.io.read_bytes = 500;
+    a->m.status.vm_swap_bytes = 0;
+    scan(fx);
+    assert_int_equal(a->metrics_calls, 2);
+    assert_int_equal(a->last_wants & PROC_WANT_STATUS, 0);
+    const struct tracker_group *g = group(fx, "app");
+    assert_int_equal(g->counters.v[TRACKER_CTX_VOLUNTARY], 4);
+    assert_int_equal(g->counters.v[TRACKER_CTX_NONVOLUNTARY], 2);
+    assert_int_equal(g->counters.v[TRACKER_READ_BYTES], 500);
+    assert_int_equal(g->gauges.v[TRACKER_SWAPPED_BYTES], 0);
+    assert_int_equal(a->schedstat_calls, 0);
+    fixture_free(fx);
+}
+
+static void test_switches_running_task_is_read_in_full(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_with_switches();
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
+    a->st.state = 'S';
+    scan(fx);
+    scan(fx);
+    a = fake_find(&fx->fake, 10);
+    assert_int_equal(a->metrics_calls, 1);
+    /* On a CPU since it was last read, never switched out: the switches cannot tell, the state
+     * does. */
+    a->st.state = 'R';
+    a->m.io.write_bytes = 4096;
+    scan(fx);
+    assert_int_equal(a->metrics_calls, 2);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_WRITE_BYTES], 4096);
+    fixture_free(fx);
+}
+
+static void test_switches_swapped_process_reads_status(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_with_switches();
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
+    a->st.state = 'S';
+    a->m.status.vm_swap_bytes = 8192;
+    scan(fx);
+    a = fake_find(&fx->fake, 10);
+    /* It runs and frees memory that was in swap: nothing moved in the system's counters, yet its
+     * VmSwap fell. Only 0 is known to stay 0. */
+    a->m.status.voluntary_ctxt = 1;
+    a->m.status.vm_swap_bytes = 4096;
+    scan(fx);
+    assert_true(a->last_wants & PROC_WANT_STATUS);
+    assert_int_equal(group(fx, "app")->gauges.v[TRACKER_SWAPPED_BYTES], 4096);
+    fixture_free(fx);
+}
+
+static void test_switches_unanswered_fall_back_to_schedstat(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_with_switches();
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
+    a->st.state = 'S';
+    a->m.status.voluntary_ctxt = 3;
+    scan(fx);
+    a = fake_find(&fx->fake, 10);
+    a->switches_error = -EIO;
+    scan(fx); /* the probe changed kind: read in full once */
+    scan(fx);
+    assert_int_equal(a->metrics_calls, 2);
+    assert_int_equal(a->schedstat_calls, 2);
+    a->m.status.voluntary_ctxt = 7;
+    scan(fx);
+    assert_int_equal(a->metrics_calls, 3);
+    assert_true(a->last_wants & PROC_WANT_STATUS);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CTX_VOLUNTARY], 4);
+    fixture_free(fx);
+}
+
 static void test_sub_tick_activity_is_not_missed(void **state)
 {
     (void)state;
@@ -2014,6 +2134,10 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_reload_moves_processes_and_keeps_counters, setup,
                                         teardown),
         cmocka_unit_test(test_quiet_process_is_read_once_until_it_runs),
+        cmocka_unit_test(test_switches_stand_for_status_and_schedstat),
+        cmocka_unit_test(test_switches_running_task_is_read_in_full),
+        cmocka_unit_test(test_switches_swapped_process_reads_status),
+        cmocka_unit_test(test_switches_unanswered_fall_back_to_schedstat),
         cmocka_unit_test(test_sub_tick_activity_is_not_missed),
         cmocka_unit_test(test_quiet_threads_cost_a_schedstat_read),
         cmocka_unit_test(test_exit_record_counts_the_last_interval),
