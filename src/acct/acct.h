@@ -28,6 +28,7 @@ struct acct_exit {
     uint64_t utime_us, stime_us; /* exact: the time on CPU until the record was sent */
     uint64_t utime_sampled_us, stime_sampled_us; /* the scheduler tick's samples */
     uint64_t minflt, majflt;
+    uint64_t peak_rss_kb; /* hiwater_rss */
     uint64_t blkio_delay_ns;
     bool has_io; /* the kernel's record is new enough to carry I/O and context switches */
     uint64_t rchar, wchar, syscr, syscw, read_bytes, write_bytes;

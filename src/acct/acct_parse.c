@@ -79,6 +79,7 @@ static void fill_exit(const unsigned char *data, size_t len, struct acct_exit *o
     }
     out->minflt = ts.ac_minflt;
     out->majflt = ts.ac_majflt;
+    out->peak_rss_kb = ts.hiwater_rss;
     out->blkio_delay_ns = ts.blkio_delay_total;
     out->has_io = HAS_FIELD(len, nivcsw);
     out->rchar = ts.read_char;

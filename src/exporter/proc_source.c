@@ -84,8 +84,7 @@ static void convert(const struct proc_source *ps, const struct acct_exit *in,
     memcpy(out->comm, in->comm, sizeof(out->comm));
     out->raw[TRACKER_CPU_USER] = in->utime_us;
     out->raw[TRACKER_CPU_SYSTEM] = in->stime_us;
-    out->sampled_user_us = in->utime_sampled_us;
-    out->sampled_system_us = in->stime_sampled_us;
+    out->peak_rss_kb = in->peak_rss_kb;
     out->raw[TRACKER_MINOR_FAULTS] = in->minflt;
     out->raw[TRACKER_MAJOR_FAULTS] = in->majflt;
     out->raw[TRACKER_BLKIO_DELAY] = in->blkio_delay_ns / 1000;

@@ -128,8 +128,14 @@ void tracker_children_claim_entry(struct tracker *t, const struct entry *e)
     uint64_t own[CHILD_COUNTERS];
     for (unsigned i = 0; i < CHILD_COUNTERS; i++)
         own[i] = e->base.last[child_counter[i]];
+    /* Without its record, what a child's claim leaves is its whole last interval: shared by the
+     * CPU it had used, the rate it is likely to have gone on at. When no record was lost, a
+     * process swept without one is one whose record comes late, and only its exit is missing
+     * (see exit_weight() in exits.c): one unit. */
+    bool records = t->options.exits == TRACKER_EXITS_RECORDS && !t->records_lost;
+    uint64_t weight = records ? 1024 : own[0] + own[1] + 1;
     tracker_children_claim(t, e->ppid, e->id, own, e->has_child_last ? e->child_last : NULL,
-                           e->kind == ENTRY_TRACKED ? (int)e->group : -1, own[0] + own[1] + 1);
+                           e->kind == ENTRY_TRACKED ? (int)e->group : -1, weight);
 }
 
 /* Whether a claim still waiting for its parent to reap the child can still be matched. Exit

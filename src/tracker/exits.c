@@ -108,6 +108,21 @@ static void task_growth(struct tracker *t, const struct entry *e, const struct t
         growth_since(r, NULL, single || e->threads_known, out);
 }
 
+/* What a task's record cannot hold is the CPU it used after the record was sent: the rest of its
+ * last slice (the exact time is brought up to date at a tick or a switch) and exit() itself,
+ * most of which is tearing down its memory. Both reach its parent's children times when the
+ * parent reaps it (children.c), and are shared among the exited children's groups by these
+ * weights: one unit per process, which every exit costs, plus its pages for the last task of a
+ * process (4 MiB, 1,024 pages, weigh one more unit). Not by its CPU: a long-lived parent's
+ * second of CPU says nothing of what its exit costs, and would draw its short children's
+ * remainders into its own group. */
+static uint64_t exit_weight(const struct tracker_exit *r)
+{
+    uint64_t unit = 1024;
+    bool last_task = r->process_ended || r->tid == r->pid;
+    return unit + (last_task ? r->peak_rss_kb / 4 : 0);
+}
+
 /* A process known only from its records: counted whole, in the group its rules give it. */
 static void count_unseen(struct tracker *t, const struct tracker_source *src,
                          const struct tracker_exit *r)
@@ -134,14 +149,9 @@ static void count_unseen(struct tracker *t, const struct tracker_source *src,
     int group = g->kind == ENTRY_TRACKED ? (int)g->group : -1;
     struct tracker_counters growth;
     growth_since(r, NULL, true, &growth);
-    /* Its exact time falls short by the slice it ran last (the kernel adds it to the total only
-     * after the record): the parent's children times make up for it (children.c), shared among
-     * the children in proportion to the tick's samples, which add up right over many short
-     * processes where the exact time of each does not. */
     uint64_t own[CHILD_COUNTERS] = {growth.v[TRACKER_CPU_USER], growth.v[TRACKER_CPU_SYSTEM],
                                     growth.v[TRACKER_MINOR_FAULTS], growth.v[TRACKER_MAJOR_FAULTS]};
-    uint64_t sampled = r->sampled_user_us + r->sampled_system_us;
-    tracker_children_claim(t, r->ppid, r->pid, own, NULL, group, sampled + 1);
+    tracker_children_claim(t, r->ppid, r->pid, own, NULL, group, exit_weight(r));
     if (group >= 0)
         tracker_counters_add(&t->groups.slots[group].counters, &growth);
 }
@@ -157,8 +167,7 @@ static void claim_ended(struct tracker *t, const struct entry *e, const struct t
     for (unsigned i = 0; i < CHILD_COUNTERS; i++)
         own[i] = e->base.last[own_counter[i]] + growth->v[own_counter[i]];
     tracker_children_claim(t, r->ppid, e->id, own, e->has_child_last ? e->child_last : NULL,
-                           e->kind == ENTRY_TRACKED ? (int)e->group : -1,
-                           r->sampled_user_us + r->sampled_system_us + 1);
+                           e->kind == ENTRY_TRACKED ? (int)e->group : -1, exit_weight(r));
 }
 
 bool tracker_counted_gone(const struct tracker *t, const struct proc_stat *st)

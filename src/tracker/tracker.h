@@ -35,9 +35,9 @@ struct tracker_exit {
     char comm[16];                       /* the task's name when it exited */
     uint64_t raw[TRACKER_COUNTER_COUNT]; /* CPU: the exact time, which lags by up to a tick */
     uint32_t present;                    /* TRACKER_BIT()s of the counters in raw */
-    /* The scheduler tick's samples of CPU (0 when not known): unbiased over many tasks, where
-     * the exact time of a task shorter than a tick is mostly not there yet. */
-    uint64_t sampled_user_us, sampled_system_us;
+    /* The peak resident size of the task's memory, in KiB (0 when not known): what its exit
+     * has to tear down after the record was sent. */
+    uint64_t peak_rss_kb;
 };
 
 /* How the usage of processes is counted when they exit (README, "Exit accounting"). */
