@@ -84,6 +84,8 @@ void tracker_children_read(struct tracker *t, struct entry *e, const struct proc
         k->growth[i] += growth[i];
 }
 
+static bool settle_kin(struct tracker *t, struct kin *k);
+
 static void add_share(struct kin *k, int group, uint64_t weight)
 {
     if (group < 0)
@@ -107,9 +109,13 @@ void tracker_children_claim(struct tracker *t, int ppid, int pid, const uint64_t
     struct kin *k = kin_get(t, ppid);
     for (unsigned i = 0; i < CHILD_COUNTERS; i++)
         k->claimed[i] += own[i] + (children ? children[i] : 0);
-    /* What the child's own reaped children claimed from it is in what it hands its parent. */
+    /* What the child's own reaped children claimed from it is in what it hands its parent. Its
+     * growth read in this scan is in that too (its children times at its last reading): the
+     * claims that growth explains are settled here, as the child's, and only those still
+     * waiting go up. */
     struct kin *c = pid > 0 ? kin_find(t, pid) : NULL;
     if (c) {
+        settle_kin(t, c);
         k = kin_get(t, ppid); /* kin_find may not move the array, kin_get may have */
         c = kin_find(t, pid);
         for (unsigned i = 0; i < CHILD_COUNTERS; i++) {
@@ -183,6 +189,42 @@ static void share_out(struct tracker *t, const struct kin *k, const struct track
     }
 }
 
+/* Matches a parent's growth against the claims of its exited children: what the claims do not
+ * explain is shared out now; claims the growth does not reach yet stay. Returns whether some
+ * stay. */
+static bool settle_kin(struct tracker *t, struct kin *k)
+{
+    struct tracker_counters rem = {0};
+    bool left = false;
+    /* CPU as one sum: the kernel splits a child's time between user and system anew when its
+     * parent reaps it, so the split of the claims and of the growth differ. */
+    uint64_t grown = k->growth[0] + k->growth[1], claimed = k->claimed[0] + k->claimed[1];
+    if (grown >= claimed) {
+        uint64_t cpu = grown - claimed;
+        uint64_t user = grown ? (uint64_t)((double)cpu * k->growth[0] / grown) : 0;
+        rem.v[TRACKER_CPU_USER] = user;
+        rem.v[TRACKER_CPU_SYSTEM] = cpu - user;
+        k->claimed[0] = k->claimed[1] = 0;
+    } else {
+        /* Claimed before its parent reaped it (or before it was read): wait for that. */
+        k->claimed[0] = claimed - grown;
+        k->claimed[1] = 0;
+        left = true;
+    }
+    for (unsigned c = 2; c < CHILD_COUNTERS; c++) {
+        if (k->growth[c] >= k->claimed[c]) {
+            rem.v[child_counter[c]] = k->growth[c] - k->claimed[c];
+            k->claimed[c] = 0;
+        } else {
+            k->claimed[c] -= k->growth[c];
+            left = true;
+        }
+    }
+    memset(k->growth, 0, sizeof(k->growth));
+    share_out(t, k, &rem);
+    return left;
+}
+
 void tracker_children_settle(struct tracker *t)
 {
     if (t->records_lost)
@@ -190,35 +232,7 @@ void tracker_children_settle(struct tracker *t)
     size_t keep = 0;
     for (size_t i = 0; i < t->nkin; i++) {
         struct kin *k = &t->kin[i];
-        struct tracker_counters rem = {0};
-        bool left = false;
-        /* CPU as one sum: the kernel splits a child's time between user and system anew when
-         * its parent reaps it, so the split of the claims and of the growth differ. */
-        uint64_t grown = k->growth[0] + k->growth[1], claimed = k->claimed[0] + k->claimed[1];
-        if (grown >= claimed) {
-            uint64_t cpu = grown - claimed;
-            uint64_t user = grown ? (uint64_t)((double)cpu * k->growth[0] / grown) : 0;
-            rem.v[TRACKER_CPU_USER] = user;
-            rem.v[TRACKER_CPU_SYSTEM] = cpu - user;
-            k->claimed[0] = k->claimed[1] = 0;
-        } else {
-            /* Claimed before its parent reaped it (or before it was read): wait for that. */
-            uint64_t wait = claimed - grown;
-            k->claimed[0] = wait;
-            k->claimed[1] = 0;
-            left = true;
-        }
-        for (unsigned c = 2; c < CHILD_COUNTERS; c++) {
-            if (k->growth[c] >= k->claimed[c]) {
-                rem.v[child_counter[c]] = k->growth[c] - k->claimed[c];
-                k->claimed[c] = 0;
-            } else {
-                k->claimed[c] -= k->growth[c];
-                left = true;
-            }
-        }
-        memset(k->growth, 0, sizeof(k->growth));
-        share_out(t, k, &rem);
+        bool left = settle_kin(t, k);
         k->age++;
         if (left && claim_may_wait(t, k)) {
             /* The claims wait for their growth, and their groups with them. */
