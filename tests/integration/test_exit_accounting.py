@@ -103,11 +103,11 @@ class ExitAccountingTest(unittest.TestCase):
             # time is in its group, measured by the kernel's ticks: a tick of slack).
             self.assertLessEqual(total, (true + self_cpu) * 1.02 + 0.02, why)
             # In the children's own groups, not the parent's. Pipelines are processes of a few
-            # milliseconds, most of whose time is the last slice their records cannot hold: it
-            # comes from their parents' children times when the parent is next read, shared
-            # among their groups by the tick's samples (measured: 98-104% on a quiet machine,
-            # down to 79% with the two cores loaded, when the last of it comes a scrape late).
-            low = 0.97 if mode != "pipelines" else 0.75
+            # milliseconds, a fifth of whose time is what their records cannot hold (their last
+            # slice and exit()): it comes from their parents' children times, shared by exits
+            # (measured: 98.7-101% with the two cores loaded; a short run leaves room for the
+            # children times' 10 ms ticks).
+            low = 0.97 if mode != "pipelines" else 0.95
             self.assertGreaterEqual(own, true * low, why)
             self.assertGreaterEqual(total, true * low, why)
         self.assertGreater(h.value(last, "proctrack_exit_unseen_processes_total"), 300)
