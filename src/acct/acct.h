@@ -24,6 +24,9 @@ struct acct_exit {
     bool process_ended;   /* the record came with its process's aggregate: the last task exited */
     uint64_t elapsed_us;  /* ac_etime: since the start of the task's process */
     uint64_t received_ns; /* CLOCK_BOOTTIME when it was received */
+    /* CLOCK_BOOTTIME when the socket was last seen empty before it was received: it was sent
+     * after that. Together with received_ns, how late the exit may have been. */
+    uint64_t sent_after_ns;
     char comm[16];
     uint64_t utime_us, stime_us; /* exact: the time on CPU until the record was sent */
     uint64_t utime_sampled_us, stime_sampled_us; /* the scheduler tick's samples */
@@ -37,7 +40,8 @@ struct acct_exit {
 
 /* Parses one netlink message of the TASKSTATS generic netlink family (`family` is its resolved
  * id). Returns 1 with `out` filled for an exit record, 0 for a message that is not one (another
- * command, an ack), or -EINVAL for a malformed message. `out->received_ns` is left alone. */
+ * command, an ack), or -EINVAL for a malformed message. `out->received_ns` and
+ * `out->sent_after_ns` are left alone. */
 int acct_parse_taskstats(const void *msg, size_t len, uint16_t family, struct acct_exit *out);
 
 /* Parses the kernel's answer to a TASKSTATS_CMD_GET for the task `tid`. Returns 1 with `out`
@@ -90,11 +94,12 @@ bool acct_listener_has_events(const struct acct_listener *listener);
 size_t acct_listener_take(struct acct_listener *listener, const struct acct_exit **records,
                           bool *lost);
 
-/* The identity of a process captured at its fork or exec, when it started in the tick
- * `starttime_ticks` (±1). Pointers in `id` stay valid until the next call. Returns 0 or
- * -ENOENT. Identities are kept for two takes after they were captured. */
-int acct_listener_identity(struct acct_listener *listener, int pid, uint64_t starttime_ticks,
-                           struct proc_identity *id);
+/* The identity of a process captured at its fork or exec, when it started between the ticks
+ * `earliest_ticks` and `latest_ticks` (±1): the newest capture of that pid in that span. Pointers
+ * in `id` stay valid until the next call. Returns 0 or -ENOENT. Identities are kept for two takes
+ * after they were captured. */
+int acct_listener_identity(struct acct_listener *listener, int pid, uint64_t earliest_ticks,
+                           uint64_t latest_ticks, struct proc_identity *id);
 
 /* The context switches of the task `tid` now, asked of the kernel: one TASKSTATS_CMD_GET on a
  * socket of its own, answered before the request returns. Cheaper than reading the task's status

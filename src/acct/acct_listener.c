@@ -63,6 +63,7 @@ struct acct_listener {
 
     pthread_mutex_t lock;
     struct acct_exit *queue, *taken;
+    uint64_t empty_ns; /* the records socket was last seen empty then */
     size_t nqueue, queue_cap, ntaken, taken_cap, max_records;
     bool lost, full_counted;
     struct acct_stats stats;
@@ -230,6 +231,7 @@ static int open_taskstats(struct acct_listener *l, const char *sysfs, char *err,
         return -ENOENT;
     }
     grow_rcvbuf(l->ts_fd);
+    l->empty_ns = boot_ns(); /* no record is sent before the registration */
     unsigned char reply[1024];
     ssize_t got = 0;
     rc = genl_request(l->ts_fd, l->family, TASKSTATS_CMD_GET, TASKSTATS_CMD_ATTR_REGISTER_CPUMASK,
@@ -295,8 +297,12 @@ static unsigned drain_records(struct acct_listener *l, unsigned max)
 {
     unsigned got = 0;
     for (unsigned i = 0; i < max; i++) {
+        /* A datagram that was not there when the socket was found empty was sent after it. */
+        uint64_t before = boot_ns();
         ssize_t n = recv(l->ts_fd, l->buf, sizeof(l->buf), MSG_DONTWAIT);
         if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                l->empty_ns = before;
             if (errno == ENOBUFS) { /* the kernel dropped records: say so, go on */
                 l->lost = true;
                 l->stats.overruns++;
@@ -315,6 +321,7 @@ static unsigned drain_records(struct acct_listener *l, unsigned max)
             if (acct_parse_taskstats(h, h->nlmsg_len, l->family, &rec) != 1)
                 continue;
             rec.received_ns = now;
+            rec.sent_after_ns = l->empty_ns;
             l->stats.records++;
             push_record(l, &rec);
         }
@@ -605,22 +612,22 @@ size_t acct_listener_take(struct acct_listener *l, const struct acct_exit **reco
     return l->ntaken;
 }
 
-int acct_listener_identity(struct acct_listener *l, int pid, uint64_t starttime_ticks,
-                           struct proc_identity *out)
+int acct_listener_identity(struct acct_listener *l, int pid, uint64_t earliest_ticks,
+                           uint64_t latest_ticks, struct proc_identity *out)
 {
     pthread_mutex_lock(&l->lock);
     /* The newest capture of that pid whose process did not start after the record's. */
     const struct identity *best = NULL;
     for (int i = l->buckets[bucket_of(l, pid)]; i >= 0; i = l->ids[i].next) {
         const struct identity *id = &l->ids[i];
-        if (id->pid != pid || id->starttime_ticks > starttime_ticks + 1)
+        if (id->pid != pid || id->starttime_ticks > latest_ticks + 1)
             continue;
         if (!best || id->starttime_ticks > best->starttime_ticks ||
             (id->starttime_ticks == best->starttime_ticks && id->take >= best->take))
             best = id;
     }
     int rc = -ENOENT;
-    if (best && best->starttime_ticks + 1 >= starttime_ticks) {
+    if (best && best->starttime_ticks + 1 >= earliest_ticks) {
         l->argv = xgrow(l->argv, &l->argv_cap, best->argc + 1, sizeof(*l->argv));
         l->cgroups = xgrow(l->cgroups, &l->cgroups_cap, best->ncgroups + 1, sizeof(*l->cgroups));
         l->out_text = xgrow(l->out_text, &l->out_text_cap, best->text_len, 1);

@@ -78,6 +78,8 @@ static void convert(const struct proc_source *ps, const struct acct_exit *in,
     uint64_t elapsed_ns = in->elapsed_us * 1000;
     out->starttime_ticks =
         in->received_ns > elapsed_ns ? (in->received_ns - elapsed_ns) / ns_per_tick : 0;
+    out->earliest_starttime_ticks =
+        in->sent_after_ns > elapsed_ns ? (in->sent_after_ns - elapsed_ns) / ns_per_tick : 0;
     out->process_ended = in->process_ended;
     out->has_uid = true;
     out->uid = in->uid;
@@ -130,7 +132,8 @@ static int src_gone_identity(void *ctx, const struct tracker_exit *r, struct pro
     struct proc_source *ps = ctx;
     if (!ps->listener)
         return -ENOENT;
-    return acct_listener_identity(ps->listener, r->pid, r->starttime_ticks, id);
+    return acct_listener_identity(ps->listener, r->pid, r->earliest_starttime_ticks,
+                                  r->starttime_ticks, id);
 }
 
 void proc_source_init(struct proc_source *ps, struct proc_reader *reader,

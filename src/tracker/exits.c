@@ -15,13 +15,29 @@
 #include "tracker/internal.h"
 #include "util/xalloc.h"
 
-/* How late a record's start time may be: receiving it may lag behind the exit. */
+/* How late a record's start time may be at least: receiving it may lag behind the exit, and a
+ * kernel before taskstats version 12 gives a thread's elapsed time, not its process's. */
 #define START_SLACK_TICKS 200
+
+/* The earliest start of the record's process: what the source says, widened to the slack. */
+static uint64_t earliest_start(const struct tracker_exit *r)
+{
+    uint64_t slack =
+        r->starttime_ticks > START_SLACK_TICKS ? r->starttime_ticks - START_SLACK_TICKS : 0;
+    return r->earliest_starttime_ticks && r->earliest_starttime_ticks < slack
+               ? r->earliest_starttime_ticks
+               : slack;
+}
+
+/* Whether a process that started in the tick `start` (±1) may be the record's. */
+static bool starts_within(uint64_t start, uint64_t earliest, uint64_t latest)
+{
+    return start <= latest + 1 && start + 1 >= earliest;
+}
 
 static bool same_process(const struct entry *e, const struct tracker_exit *r)
 {
-    return r->starttime_ticks + 1 >= e->starttime_ticks &&
-           r->starttime_ticks <= e->starttime_ticks + START_SLACK_TICKS;
+    return starts_within(e->starttime_ticks, earliest_start(r), r->starttime_ticks);
 }
 
 static struct pending_exit *find_pending(struct tracker *t, int pid)
@@ -140,6 +156,7 @@ static void count_unseen(struct tracker *t, const struct tracker_source *src,
         int group = tracker_classify_gone(t, src, r);
         g = table_insert(&t->gone, r->pid);
         g->starttime_ticks = r->starttime_ticks;
+        g->earliest_starttime_ticks = earliest_start(r);
         g->ppid = r->ppid;
         g->kind = group >= 0 ? ENTRY_TRACKED : ENTRY_IGNORED;
         g->group = group >= 0 ? (uint32_t)group : 0;
@@ -173,9 +190,9 @@ static void claim_ended(struct tracker *t, const struct entry *e, const struct t
 bool tracker_counted_gone(const struct tracker *t, const struct proc_stat *st)
 {
     const struct entry *g = table_find(&t->gone, st->pid);
-    /* The record's start time may be late (it is taken from when the record was received). */
-    return g && !g->vanished && g->starttime_ticks + 1 >= st->starttime_ticks &&
-           g->starttime_ticks <= st->starttime_ticks + START_SLACK_TICKS;
+    /* What the record said of the start: a span (see struct tracker_exit). */
+    return g && !g->vanished &&
+           starts_within(st->starttime_ticks, g->earliest_starttime_ticks, g->starttime_ticks);
 }
 
 void tracker_keep_vanished(struct tracker *t, const struct entry *e)

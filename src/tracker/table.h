@@ -41,6 +41,7 @@ struct entry {
     uint32_t key : 31;
     uint32_t has_key : 1;
     uint64_t starttime_ticks;
+    uint64_t earliest_starttime_ticks; /* gone, from a record: the start is known to a span */
     uint64_t fingerprint; /* the program it runs (see tracker_fingerprint() in account.c) */
     /* The raw counters at the last scan; group counters grow by the differences. */
     struct tracker_baseline base;

@@ -24,12 +24,15 @@
 
 /* A task that exited, from the kernel's exit record: its final counters. */
 struct tracker_exit {
-    int tid;                  /* the task */
-    int pid;                  /* its process */
-    int ppid;                 /* the process's parent when it exited */
-    uint64_t starttime_ticks; /* the process's start, on stat's clock; may be late by a tick or
-                                 by the time the record waited to be received */
-    bool process_ended;       /* the last task of the process: the process ended */
+    int tid;  /* the task */
+    int pid;  /* its process */
+    int ppid; /* the process's parent when it exited */
+    /* The process's start, on stat's clock: at the latest, and at the earliest (0: unknown). A
+     * record tells only how long ago its process started, and it may have waited to be
+     * received. */
+    uint64_t starttime_ticks;
+    uint64_t earliest_starttime_ticks;
+    bool process_ended; /* the last task of the process: the process ended */
     bool has_uid;
     uint32_t uid;
     char comm[16];                       /* the task's name when it exited */

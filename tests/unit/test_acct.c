@@ -304,6 +304,9 @@ static void test_listener_receives_a_childs_exit(void **state)
             assert_string_equal(recs[i].comm, "acct-test");
             assert_int_equal(recs[i].ppid, getpid());
             assert_true(recs[i].utime_us + recs[i].stime_us >= 25000);
+            /* Sent between the last time the socket was empty and its receipt. */
+            assert_true(recs[i].sent_after_ns > 0);
+            assert_true(recs[i].sent_after_ns <= recs[i].received_ns);
         }
         if (!found)
             usleep(10000);

@@ -1194,6 +1194,28 @@ static void test_exit_record_counts_the_last_interval(void **state)
     fixture_free(fx);
 }
 
+/* A record received long after the exit (its socket flooded): its latest start is seconds after
+ * the process's, but the span the source gives holds it. Still the same process: its last
+ * interval counts once, not its whole life again as a new one's. */
+static void test_late_record_is_still_the_same_process(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_exits(false);
+    fake_set(&fx->fake, 5, "other", 10);
+    scan(fx);
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 1050);
+    a->st.utime_ticks = 100;
+    scan(fx);
+    fake_remove(&fx->fake, 10);
+    struct tracker_exit *r = add_exit(fx, 10, 10, "app", 1050 + 500, 1200000, 0);
+    r->earliest_starttime_ticks = 1040;
+    scan(fx);
+    scan(fx);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], 1200000);
+    assert_int_equal(tracker_exit_stats(fx->t)->unseen, 0);
+    fixture_free(fx);
+}
+
 /* A process that lived between two scans counts whole, in its own group; one that started
  * before the first scan counts nothing, and neither does anything before the first scan. */
 static void test_unseen_process_counts_in_its_own_group(void **state)
@@ -2193,6 +2215,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_thread_exits_count_once),
         cmocka_unit_test(test_children_times_fill_in_what_records_lose),
         cmocka_unit_test(test_parent_ending_in_the_scan_that_reads_its_growth),
+        cmocka_unit_test(test_late_record_is_still_the_same_process),
         cmocka_unit_test(test_children_path_counts_last_intervals_and_unseen_children),
         cmocka_unit_test(test_full_read_at_least_every_refresh_period),
         cmocka_unit_test(test_periodic_full_reads_spread_over_the_period),
