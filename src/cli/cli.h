@@ -10,6 +10,10 @@
 
 #include "util/log.h"
 
+/* The largest -web.max-connections and -web.max-connections-per-ip: a connection is a file
+ * descriptor, and Linux's default ceiling of open files per process (fs.nr_open) is 2^20. */
+#define CLI_MAX_CONNECTIONS 1048576
+
 struct cli_options {
     const char *listen_address;
     const char *telemetry_path;
@@ -53,7 +57,8 @@ enum cli_result { CLI_OK = 0, CLI_ERROR = -1 };
 int cli_parse(int argc, char **argv, struct cli_options *opts, char *err, size_t errlen);
 void cli_usage(FILE *out, const char *argv0);
 
-/* Go's time.ParseDuration: "300ms", "1.5h", "2h45m", "0". Returns 0 or -EINVAL. */
+/* Go's time.ParseDuration: "300ms", "1.5h", "2h45m", "0". Returns 0, -EINVAL, or -ERANGE for a
+ * duration past Go's (an int64 of nanoseconds, some 292 years). */
 int cli_parse_duration(const char *s, uint64_t *ns);
 
 #endif /* PROCTRACK_CLI_CLI_H */

@@ -137,6 +137,25 @@ class FlagsTest(unittest.TestCase):
         self.assertEqual(h.value(samples, "namedprocess_namegroup_num_procs", groupname="pt_load"), 1)
         self.assertEqual(h.promtool_check(r.stdout)[0], 0)
 
+    def test_numbers_out_of_range_exit_2_naming_the_flag(self):
+        # Each used to be cut down by an unsigned cast: a timeout of 2^32 s became none at all,
+        # 2^32 + 1 connections became one.
+        cases = [
+            (["-web.connection-timeout", "4294967296s"], "-web.connection-timeout", "must be at most 24h"),
+            (["-web.max-connections", "4294967297"], "-web.max-connections", "must be between 1 and 1048576"),
+            (["-web.max-connections-per-ip=18446744073709551616"], "-web.max-connections-per-ip",
+             "value out of range"),
+            (["-once-to-stdout-delay", "2562048h"], "-once-to-stdout-delay", "value out of range"),
+        ]
+        for args, flag, why in cases:
+            r = subprocess.run([h.PROCTRACK, "-web.listen-address", "127.0.0.1:0"] + args,
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            first = r.stderr.splitlines()[0]
+            self.assertEqual(first, 'invalid value "%s" for flag %s: %s' % (args[-1].split("=")[-1], flag, why))
+            self.assertIn("Usage of", r.stderr)
+            self.assertNotIn("serving", r.stderr)
+
     def test_legacy_flags_match_process_exporter(self):
         self.w.start("pt-plain")
         self.w.start("pt-plain")
