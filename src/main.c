@@ -121,12 +121,43 @@ static void landing_status(void *arg, struct strbuf *text)
                   st.reload_ok ? "" : "; the last reload failed", st.groups, st.tracked);
 }
 
-/* -once-to-stdout-delay: the first scan (done) primes the counters; wait, scan again, print. */
-static int print_once(struct exporter *exporter, uint64_t delay_ns)
+/* Ends the process the way `sig` would have, had it not been blocked: a shell that runs
+ * proctrack sees it killed by SIGINT or SIGTERM, not a status it could take for a result. */
+static void die_of(int sig)
 {
-    struct timespec ts = {(time_t)(delay_ns / 1000000000ull), (long)(delay_ns % 1000000000ull)};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, sig);
+    signal(sig, SIG_DFL);
+    pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+    raise(sig);
+    _exit(128 + sig); /* not reached: the default action of these signals ends the process */
+}
+
+static uint64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* -once-to-stdout-delay: the first scan (done) primes the counters; wait, scan again, print.
+ * The stop signals stay blocked, for the threads the exporter started; the wait is a
+ * sigtimedwait on them, so that one of them ends it and proctrack at once, printing nothing. */
+static int print_once(struct exporter *exporter, uint64_t delay_ns, const sigset_t *signals)
+{
+    uint64_t deadline = monotonic_ns() + delay_ns;
+    for (uint64_t now = monotonic_ns(); now < deadline; now = monotonic_ns()) {
+        uint64_t left = deadline - now;
+        struct timespec ts = {(time_t)(left / 1000000000ull), (long)(left % 1000000000ull)};
+        int sig = sigtimedwait(signals, NULL, &ts);
+        if (sig > 0) {
+            exporter_free(exporter);
+            die_of(sig);
+        }
+        if (errno == EAGAIN)
+            break;
+    }
     struct strbuf body = STRBUF_INIT;
     exporter_collect(exporter, &body);
     int rc = fwrite(body.buf, 1, body.len, stdout) == body.len && fflush(stdout) == 0 ? 0 : 1;
@@ -240,7 +271,7 @@ int main(int argc, char **argv)
         return fflush(stdout) == 0 ? 0 : EXIT_FAILURE;
     }
     if (opts.once_to_stdout_delay_ns > 0)
-        return print_once(exporter, opts.once_to_stdout_delay_ns);
+        return print_once(exporter, opts.once_to_stdout_delay_ns, &signals);
 
     /* TLS and authentication, read before the port is bound. */
     struct webconfig *web = NULL;
