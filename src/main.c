@@ -13,11 +13,22 @@
 #include "http/webconfig.h"
 #include "rules/rules.h"
 #include "util/log.h"
+#include "util/nofile.h"
 
 extern const char proctrack_default_config[];
 extern const size_t proctrack_default_config_len;
 
 #define EXIT_USAGE 2
+
+/* The descriptors proctrack holds at once besides its connections' sockets: the procfs root, and
+ * while a scan runs one file or directory and a pidfd (3); the exit accounting listener's procfs
+ * root, its two netlink sockets, its stop pipe and the file it reads (6); the listening socket,
+ * libmicrohttpd's inter-thread channel and its epoll descriptor (3); a config file being read on
+ * a reload (1); room for the C library's and TLS's own (4). Counted from `ls /proc/PID/fd` of a
+ * scraped proctrack, which holds 8 of them between scrapes, with the standard streams apart. */
+#define FDS_OWN 17
+/* Fewer connections than this, and a scrape could find every one taken by idle clients. */
+#define FDS_MIN_CONNECTIONS 4
 
 /* A config loader's warning ("FILE:LINE:COL: unknown key ..."): logged, except under
  * -config.check, whose report on the terminal it is part of. */
@@ -166,6 +177,49 @@ static int print_once(struct exporter *exporter, uint64_t delay_ns, const sigset
     return rc;
 }
 
+/* RLIMIT_NOFILE at start-up: room for proctrack's own descriptors and, when it serves, for its
+ * connections, raising the soft limit to the hard one if that helps. Without room for
+ * FDS_MIN_CONNECTIONS, libmicrohttpd would find no descriptor for its first connection and
+ * retry accept() in a loop, never serving: say what limit is needed instead. With room for some
+ * but not -web.max-connections, lowers `*connections` to what fits, so that the connection limit
+ * is met before the descriptor limit. Returns false when proctrack cannot run. */
+static bool check_descriptors(bool serve, uint64_t *connections)
+{
+    uint64_t conns = serve ? *connections : 0;
+    uint64_t want = FDS_OWN + conns;
+    uint64_t need = FDS_OWN + (conns < FDS_MIN_CONNECTIONS ? conns : FDS_MIN_CONNECTIONS);
+    struct nofile_status st;
+    struct log_line line;
+    if (nofile_make_room(want, &st) != 0)
+        return true; /* the limits cannot be read: nothing to say about them */
+    if (st.free < need) {
+        if (log_begin(&line, LOG_ERROR, "too few file descriptors allowed (RLIMIT_NOFILE)")) {
+            log_u64(&line, "limit", st.limit);
+            log_u64(&line, "hard_limit", st.hard);
+            log_u64(&line, "need", st.in_use + need);
+            log_end(&line);
+        }
+        return false;
+    }
+    if (serve && st.raised_from && log_begin(&line, LOG_INFO, "raised the file descriptor limit")) {
+        log_u64(&line, "from", st.raised_from);
+        log_u64(&line, "to", st.limit);
+        log_end(&line);
+    }
+    if (st.free < want) {
+        *connections = st.free - FDS_OWN;
+        if (log_begin(&line, LOG_WARN,
+                      "fewer connections than -web.max-connections fit under "
+                      "RLIMIT_NOFILE")) {
+            log_u64(&line, "limit", st.limit);
+            log_u64(&line, "max_connections", *connections);
+            log_u64(&line, "need", st.in_use + want);
+            log_end(&line);
+        }
+    }
+    return true;
+}
+
 static const char *signal_name(int sig)
 {
     switch (sig) {
@@ -235,6 +289,12 @@ int main(int argc, char **argv)
         return 0;
     }
 
+    uint64_t max_connections = opts.max_connections;
+    if (!check_descriptors(serve, &max_connections)) {
+        rules_free(rules);
+        return EXIT_FAILURE;
+    }
+
     /* Block the stop signals before any thread starts, so every thread inherits the mask and
      * only sigwait() below receives them. */
     sigset_t signals;
@@ -289,7 +349,7 @@ int main(int argc, char **argv)
     struct http_config hc = {
         .listen_address = opts.listen_address,
         .telemetry_path = opts.telemetry_path,
-        .max_connections = (unsigned)opts.max_connections,
+        .max_connections = (unsigned)max_connections, /* at most CLI_MAX_CONNECTIONS */
         .max_connections_per_ip = (unsigned)opts.max_connections_per_ip,
         .timeout_seconds = (unsigned)((opts.connection_timeout_ns + 999999999) / 1000000000),
         .gzip = !opts.disable_compression,
