@@ -309,6 +309,7 @@ int main(int argc, char **argv)
         .procfs = opts.procfs,
         .children = opts.children,
         .threads = opts.threads,
+        .thread_names_max = (size_t)opts.thread_names_max, /* at most CLI_MAX_THREAD_NAMES */
         .exits = (enum exporter_exits)opts.exits,
         .smaps = opts.gather_smaps,
         .recheck = opts.recheck || opts.recheck_time_limit_ns > 0,

@@ -76,6 +76,9 @@ static const struct flag flags[] = {
     {"threads", FLAG_BOOL, OPT(threads), "true",
      "report metrics per thread name (thread_* families), and states and wchan per thread; "
      "with false no task/ directory is read"},
+    {"threads.max-names", FLAG_UINT, OPT(thread_names_max), "256",
+     "thread names tallied per group; threads with a name beyond these are counted under the "
+     "threadname \"" CLI_THREAD_NAME_OVERFLOW "\""},
     {"version", FLAG_BOOL, OPT(version), "false", "print version information and exit"},
     {"web.config.file", FLAG_STRING, OPT(web_config_file), "",
      "path to configuration file that can enable TLS or authentication (exporter-toolkit's "
@@ -112,6 +115,7 @@ static const struct flag_range {
     {OPT(connection_timeout_ns), 0, 24 * HOUR},
     {OPT(max_connections), 1, CLI_MAX_CONNECTIONS},
     {OPT(max_connections_per_ip), 0, CLI_MAX_CONNECTIONS},
+    {OPT(thread_names_max), 1, CLI_MAX_THREAD_NAMES},
 };
 
 /* strconv.ParseBool */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "tracker/tracker.h"
 
 static int parse(struct cli_options *o, char *err, int argc, char **argv)
 {
@@ -234,6 +235,25 @@ static void test_numbers_at_the_ends_of_their_range(void **state)
     assert_true(o.max_connections == 1);
 }
 
+static void test_thread_names_max(void **state)
+{
+    (void)state;
+    struct cli_options o;
+    char err[256];
+    char *argv[] = {"proctrack"};
+    assert_int_equal(parse(&o, err, 1, argv), CLI_OK);
+    assert_true(o.thread_names_max == TRACKER_THREAD_NAMES_MAX);
+    char *argv2[] = {"proctrack", "-threads.max-names", "1"};
+    assert_int_equal(parse(&o, err, 3, argv2), CLI_OK);
+    assert_true(o.thread_names_max == 1);
+    char *argv3[] = {"proctrack", "-threads.max-names=0"};
+    assert_int_equal(parse(&o, err, 2, argv3), CLI_ERROR);
+    assert_string_equal(err, "invalid value \"0\" for flag -threads.max-names: must be between 1 "
+                             "and 65536");
+    /* What -h names is what the output shows. */
+    assert_string_equal(CLI_THREAD_NAME_OVERFLOW, TRACKER_THREAD_NAME_OVERFLOW);
+}
+
 int main(int argc, char **argv)
 {
     test_filter_from_args(argc, argv);
@@ -248,6 +268,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_go_durations),
         cmocka_unit_test(test_numbers_out_of_range_are_refused),
         cmocka_unit_test(test_numbers_at_the_ends_of_their_range),
+        cmocka_unit_test(test_thread_names_max),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
