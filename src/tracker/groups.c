@@ -155,10 +155,12 @@ static struct tracker_thread_name *thread_find(const struct tracker_group *g, co
     return NULL;
 }
 
-/* Rebuilds the index, at a size that keeps it at most half full with `room` more names. */
+/* Rebuilds the index, at a size that keeps it at most half full with `room` more names. It never
+ * shrinks (it is bounded by the cap on names): names that expire are mostly replaced by new ones,
+ * and the index need not be reallocated for them. */
 static void thread_reindex(struct tracker_group *g, size_t room)
 {
-    size_t cap = 16;
+    size_t cap = g->thread_index_cap ? g->thread_index_cap : 16;
     while (cap < (g->nthreads + room) * 2)
         cap *= 2;
     if (cap != g->thread_index_cap) {
