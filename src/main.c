@@ -13,11 +13,22 @@
 #include "http/webconfig.h"
 #include "rules/rules.h"
 #include "util/log.h"
+#include "util/nofile.h"
 
 extern const char proctrack_default_config[];
 extern const size_t proctrack_default_config_len;
 
 #define EXIT_USAGE 2
+
+/* The descriptors proctrack holds at once besides its connections' sockets: the procfs root, and
+ * while a scan runs one file or directory and a pidfd (3); the exit accounting listener's procfs
+ * root, its two netlink sockets, its stop pipe and the file it reads (6); the listening socket,
+ * libmicrohttpd's inter-thread channel and its epoll descriptor (3); a config file being read on
+ * a reload (1); room for the C library's and TLS's own (4). Counted from `ls /proc/PID/fd` of a
+ * scraped proctrack, which holds 8 of them between scrapes, with the standard streams apart. */
+#define FDS_OWN 17
+/* Fewer connections than this, and a scrape could find every one taken by idle clients. */
+#define FDS_MIN_CONNECTIONS 4
 
 /* A config loader's warning ("FILE:LINE:COL: unknown key ..."): logged, except under
  * -config.check, whose report on the terminal it is part of. */
@@ -121,18 +132,92 @@ static void landing_status(void *arg, struct strbuf *text)
                   st.reload_ok ? "" : "; the last reload failed", st.groups, st.tracked);
 }
 
-/* -once-to-stdout-delay: the first scan (done) primes the counters; wait, scan again, print. */
-static int print_once(struct exporter *exporter, uint64_t delay_ns)
+/* Ends the process the way `sig` would have, had it not been blocked: a shell that runs
+ * proctrack sees it killed by SIGINT or SIGTERM, not a status it could take for a result. */
+static void die_of(int sig)
 {
-    struct timespec ts = {(time_t)(delay_ns / 1000000000ull), (long)(delay_ns % 1000000000ull)};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, sig);
+    signal(sig, SIG_DFL);
+    pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+    raise(sig);
+    _exit(128 + sig); /* not reached: the default action of these signals ends the process */
+}
+
+static uint64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* -once-to-stdout-delay: the first scan (done) primes the counters; wait, scan again, print.
+ * The stop signals stay blocked, for the threads the exporter started; the wait is a
+ * sigtimedwait on them, so that one of them ends it and proctrack at once, printing nothing. */
+static int print_once(struct exporter *exporter, uint64_t delay_ns, const sigset_t *signals)
+{
+    uint64_t deadline = monotonic_ns() + delay_ns;
+    for (uint64_t now = monotonic_ns(); now < deadline; now = monotonic_ns()) {
+        uint64_t left = deadline - now;
+        struct timespec ts = {(time_t)(left / 1000000000ull), (long)(left % 1000000000ull)};
+        int sig = sigtimedwait(signals, NULL, &ts);
+        if (sig > 0) {
+            exporter_free(exporter);
+            die_of(sig);
+        }
+        if (errno == EAGAIN)
+            break;
+    }
     struct strbuf body = STRBUF_INIT;
     exporter_collect(exporter, &body);
     int rc = fwrite(body.buf, 1, body.len, stdout) == body.len && fflush(stdout) == 0 ? 0 : 1;
     strbuf_free(&body);
     exporter_free(exporter);
     return rc;
+}
+
+/* RLIMIT_NOFILE at start-up: room for proctrack's own descriptors and, when it serves, for its
+ * connections, raising the soft limit to the hard one if that helps. Without room for
+ * FDS_MIN_CONNECTIONS, libmicrohttpd would find no descriptor for its first connection and
+ * retry accept() in a loop, never serving: say what limit is needed instead. With room for some
+ * but not -web.max-connections, lowers `*connections` to what fits, so that the connection limit
+ * is met before the descriptor limit. Returns false when proctrack cannot run. */
+static bool check_descriptors(bool serve, uint64_t *connections)
+{
+    uint64_t conns = serve ? *connections : 0;
+    uint64_t want = FDS_OWN + conns;
+    uint64_t need = FDS_OWN + (conns < FDS_MIN_CONNECTIONS ? conns : FDS_MIN_CONNECTIONS);
+    struct nofile_status st;
+    struct log_line line;
+    if (nofile_make_room(want, &st) != 0)
+        return true; /* the limits cannot be read: nothing to say about them */
+    if (st.free < need) {
+        if (log_begin(&line, LOG_ERROR, "too few file descriptors allowed (RLIMIT_NOFILE)")) {
+            log_u64(&line, "limit", st.limit);
+            log_u64(&line, "hard_limit", st.hard);
+            log_u64(&line, "need", st.in_use + need);
+            log_end(&line);
+        }
+        return false;
+    }
+    if (serve && st.raised_from && log_begin(&line, LOG_INFO, "raised the file descriptor limit")) {
+        log_u64(&line, "from", st.raised_from);
+        log_u64(&line, "to", st.limit);
+        log_end(&line);
+    }
+    if (st.free < want) {
+        *connections = st.free - FDS_OWN;
+        if (log_begin(&line, LOG_WARN,
+                      "fewer connections than -web.max-connections fit under "
+                      "RLIMIT_NOFILE")) {
+            log_u64(&line, "limit", st.limit);
+            log_u64(&line, "max_connections", *connections);
+            log_u64(&line, "need", st.in_use + want);
+            log_end(&line);
+        }
+    }
+    return true;
 }
 
 static const char *signal_name(int sig)
@@ -204,6 +289,12 @@ int main(int argc, char **argv)
         return 0;
     }
 
+    uint64_t max_connections = opts.max_connections;
+    if (!check_descriptors(serve, &max_connections)) {
+        rules_free(rules);
+        return EXIT_FAILURE;
+    }
+
     /* Block the stop signals before any thread starts, so every thread inherits the mask and
      * only sigwait() below receives them. */
     sigset_t signals;
@@ -218,6 +309,7 @@ int main(int argc, char **argv)
         .procfs = opts.procfs,
         .children = opts.children,
         .threads = opts.threads,
+        .thread_names_max = (size_t)opts.thread_names_max, /* at most CLI_MAX_THREAD_NAMES */
         .exits = (enum exporter_exits)opts.exits,
         .smaps = opts.gather_smaps,
         .recheck = opts.recheck || opts.recheck_time_limit_ns > 0,
@@ -240,7 +332,7 @@ int main(int argc, char **argv)
         return fflush(stdout) == 0 ? 0 : EXIT_FAILURE;
     }
     if (opts.once_to_stdout_delay_ns > 0)
-        return print_once(exporter, opts.once_to_stdout_delay_ns);
+        return print_once(exporter, opts.once_to_stdout_delay_ns, &signals);
 
     /* TLS and authentication, read before the port is bound. */
     struct webconfig *web = NULL;
@@ -258,7 +350,7 @@ int main(int argc, char **argv)
     struct http_config hc = {
         .listen_address = opts.listen_address,
         .telemetry_path = opts.telemetry_path,
-        .max_connections = (unsigned)opts.max_connections,
+        .max_connections = (unsigned)max_connections, /* at most CLI_MAX_CONNECTIONS */
         .max_connections_per_ip = (unsigned)opts.max_connections_per_ip,
         .timeout_seconds = (unsigned)((opts.connection_timeout_ns + 999999999) / 1000000000),
         .gzip = !opts.disable_compression,

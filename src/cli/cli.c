@@ -76,12 +76,15 @@ static const struct flag flags[] = {
     {"threads", FLAG_BOOL, OPT(threads), "true",
      "report metrics per thread name (thread_* families), and states and wchan per thread; "
      "with false no task/ directory is read"},
+    {"threads.max-names", FLAG_UINT, OPT(thread_names_max), "256",
+     "thread names tallied per group; threads with a name beyond these are counted under the "
+     "threadname \"" CLI_THREAD_NAME_OVERFLOW "\""},
     {"version", FLAG_BOOL, OPT(version), "false", "print version information and exit"},
     {"web.config.file", FLAG_STRING, OPT(web_config_file), "",
      "path to configuration file that can enable TLS or authentication (exporter-toolkit's "
      "web config format)"},
     {"web.connection-timeout", FLAG_DURATION, OPT(connection_timeout_ns), "30s",
-     "close a connection idle for this long"},
+     "close a connection idle for this long; 0 for never"},
     {"web.disable-compression", FLAG_BOOL, OPT(disable_compression), "false",
      "never gzip the metrics response, even when the client accepts it"},
     {"web.enable-lifecycle", FLAG_BOOL, OPT(enable_lifecycle), "false",
@@ -97,6 +100,23 @@ static const struct flag flags[] = {
 };
 
 #define NFLAGS (sizeof(flags) / sizeof(flags[0]))
+
+#define SECOND 1000000000ull
+#define HOUR (3600 * SECOND)
+
+/* The values accepted by numeric flags (durations in nanoseconds), so that none is cut down by a
+ * narrower type where it is used (an unsigned int of seconds, of connections). A FLAG_UINT or
+ * FLAG_DURATION flag not listed takes any value its type holds. */
+static const struct flag_range {
+    size_t offset;
+    uint64_t min, max;
+} ranges[] = {
+    /* libmicrohttpd's timeout is an unsigned int of seconds; a day is already no timeout. */
+    {OPT(connection_timeout_ns), 0, 24 * HOUR},
+    {OPT(max_connections), 1, CLI_MAX_CONNECTIONS},
+    {OPT(max_connections_per_ip), 0, CLI_MAX_CONNECTIONS},
+    {OPT(thread_names_max), 1, CLI_MAX_THREAD_NAMES},
+};
 
 /* strconv.ParseBool */
 static int parse_bool(const char *s, bool *out)
@@ -116,6 +136,7 @@ static int parse_bool(const char *s, bool *out)
     return -EINVAL;
 }
 
+/* strconv.ParseUint(s, 10, 64): -EINVAL for a malformed number, -ERANGE for one past 2^64-1. */
 static int parse_uint(const char *s, uint64_t *out)
 {
     char *end;
@@ -123,8 +144,10 @@ static int parse_uint(const char *s, uint64_t *out)
         return -EINVAL;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end)
+    if (*end)
         return -EINVAL;
+    if (errno)
+        return -ERANGE;
     *out = v;
     return 0;
 }
@@ -169,8 +192,8 @@ int cli_parse_duration(const char *s, uint64_t *ns)
         total += v * units[found].ns;
         p += best;
     }
-    if (total > 9.2e18)
-        return -EINVAL;
+    if (total >= 0x1p63) /* Go's Duration is an int64 of nanoseconds */
+        return -ERANGE;
     *ns = (uint64_t)total;
     return 0;
 }
@@ -183,10 +206,52 @@ static const struct flag *find_flag(const char *name, size_t len)
     return NULL;
 }
 
+/* A bound of a range, in the largest unit that divides it: "24h", "90m", "250ms", "0s". */
+static void format_duration(uint64_t ns, char *out, size_t outlen)
+{
+    static const struct {
+        uint64_t ns;
+        const char *unit;
+    } units[] = {{HOUR, "h"}, {60 * SECOND, "m"}, {SECOND, "s"}, {1000000, "ms"}, {1000, "us"}};
+    size_t i = 0;
+    while (i < sizeof(units) / sizeof(units[0]) && ns % units[i].ns != 0)
+        i++;
+    if (ns == 0 || i == sizeof(units) / sizeof(units[0]))
+        snprintf(out, outlen, "%lluns", (unsigned long long)ns);
+    else
+        snprintf(out, outlen, "%llu%s", (unsigned long long)(ns / units[i].ns), units[i].unit);
+}
+
+/* The value of a FLAG_UINT or FLAG_DURATION flag against its range: 0, or -ERANGE with the
+ * range in words in `why`. */
+static int check_range(const struct flag *f, uint64_t v, char *why, size_t whylen)
+{
+    const struct flag_range *r = NULL;
+    for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+        if (ranges[i].offset == f->offset)
+            r = &ranges[i];
+    if (!r || (v >= r->min && v <= r->max))
+        return 0;
+    char lo[32], hi[32];
+    if (f->kind == FLAG_DURATION) {
+        format_duration(r->min, lo, sizeof(lo));
+        format_duration(r->max, hi, sizeof(hi));
+    } else {
+        snprintf(lo, sizeof(lo), "%llu", (unsigned long long)r->min);
+        snprintf(hi, sizeof(hi), "%llu", (unsigned long long)r->max);
+    }
+    if (r->min == 0)
+        snprintf(why, whylen, "must be at most %s", hi);
+    else
+        snprintf(why, whylen, "must be between %s and %s", lo, hi);
+    return -ERANGE;
+}
+
 static int set_flag(const struct flag *f, const char *value, struct cli_options *opts, char *err,
                     size_t errlen)
 {
     void *dst = (char *)opts + f->offset;
+    char why[96] = "parse error";
     int rc = 0;
     switch (f->kind) {
     case FLAG_BOOL:
@@ -196,11 +261,17 @@ static int set_flag(const struct flag *f, const char *value, struct cli_options 
         *(const char **)dst = value;
         break;
     case FLAG_UINT:
-        rc = parse_uint(value, dst);
+    case FLAG_DURATION: {
+        uint64_t v;
+        rc = f->kind == FLAG_UINT ? parse_uint(value, &v) : cli_parse_duration(value, &v);
+        if (rc == -ERANGE)
+            snprintf(why, sizeof(why), "value out of range");
+        else if (rc == 0)
+            rc = check_range(f, v, why, sizeof(why));
+        if (rc == 0)
+            *(uint64_t *)dst = v;
         break;
-    case FLAG_DURATION:
-        rc = cli_parse_duration(value, dst);
-        break;
+    }
     case FLAG_LOG_LEVEL:
         rc = log_parse_level(value, dst);
         break;
@@ -212,7 +283,7 @@ static int set_flag(const struct flag *f, const char *value, struct cli_options 
         snprintf(err, errlen, "invalid value \"%s\" for flag -%s: %s", value, f->name,
                  f->kind == FLAG_LOG_LEVEL    ? "must be debug, info, warn or error"
                  : f->kind == FLAG_LOG_FORMAT ? "must be logfmt or json"
-                                              : "parse error");
+                                              : why);
     return rc;
 }
 

@@ -10,6 +10,15 @@
 
 #include "util/log.h"
 
+/* The largest -web.max-connections and -web.max-connections-per-ip: a connection is a file
+ * descriptor, and Linux's default ceiling of open files per process (fs.nr_open) is 2^20. */
+#define CLI_MAX_CONNECTIONS 1048576
+/* The largest -threads.max-names; the tally behind each name is some 200 bytes. */
+#define CLI_MAX_THREAD_NAMES 65536
+/* The name -h gives for threads beyond -threads.max-names: the tracker's
+ * TRACKER_THREAD_NAME_OVERFLOW (cli knows nothing of the tracker; test_cli checks they agree). */
+#define CLI_THREAD_NAME_OVERFLOW "(other thread names)"
+
 struct cli_options {
     const char *listen_address;
     const char *telemetry_path;
@@ -21,6 +30,7 @@ struct cli_options {
     const char *cgroupfs;
     bool children;
     bool threads;
+    uint64_t thread_names_max; /* -threads.max-names */
     const char *exit_accounting;
     int exits; /* index of exit_accounting in auto, taskstats, children, none */
     bool gather_smaps;
@@ -53,7 +63,8 @@ enum cli_result { CLI_OK = 0, CLI_ERROR = -1 };
 int cli_parse(int argc, char **argv, struct cli_options *opts, char *err, size_t errlen);
 void cli_usage(FILE *out, const char *argv0);
 
-/* Go's time.ParseDuration: "300ms", "1.5h", "2h45m", "0". Returns 0 or -EINVAL. */
+/* Go's time.ParseDuration: "300ms", "1.5h", "2h45m", "0". Returns 0, -EINVAL, or -ERANGE for a
+ * duration past Go's (an int64 of nanoseconds, some 292 years). */
 int cli_parse_duration(const char *s, uint64_t *ns);
 
 #endif /* PROCTRACK_CLI_CLI_H */

@@ -267,6 +267,7 @@ struct exporter *exporter_new(const struct exporter_options *options, struct rul
         .ticks_per_second = proc_reader_ticks_per_second(reader),
         .children = options->children,
         .threads = options->threads,
+        .thread_names_max = options->thread_names_max,
         .smaps = options->smaps,
         .wchan = true, /* threads_wchan is written with -threads=false too */
         .recheck = options->recheck,

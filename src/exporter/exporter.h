@@ -23,6 +23,7 @@ struct exporter_options {
     const char *procfs; /* "/proc" */
     bool children;
     bool threads;              /* per-thread-name families; read task/ of multi-threaded members */
+    size_t thread_names_max;   /* thread names tallied per group; 0: the tracker's default */
     bool smaps;                /* proportional memory from smaps_rollup */
     bool recheck;              /* match ignored processes again after an exec */
     uint64_t recheck_limit_ns; /* 0: always; else only while younger than this */

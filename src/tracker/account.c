@@ -160,7 +160,7 @@ static bool switches_same(const struct entry *e, const struct proc_switches *sw,
 static void recount_quiet_thread(struct thread_pass *pass, struct entry *te)
 {
     if (pass->t->options.threads)
-        groups_thread_name(pass->group, te->name)->count++;
+        groups_thread_name(pass->group, te->name, pass->t->options.thread_names_max)->count++;
     pass->group->gauges.states[state_of(te->state)]++;
     if (pass->t->options.wchan)
         groups_count_wchan(pass->group, wchan_name(pass->t, te->wchan));
@@ -223,7 +223,7 @@ static void account_thread(struct thread_pass *pass, int tid)
     /* Per thread name only with -threads: without, nothing would show it. */
     struct tracker_thread_name *tn = NULL;
     if (t->options.threads) {
-        tn = groups_thread_name(g, th.stat.comm);
+        tn = groups_thread_name(g, th.stat.comm, t->options.thread_names_max);
         tn->count++;
         stat_readings(t, &th.stat, raw);
         advance(te, raw, TRACKER_FROM_STAT, &tn->counters, NULL);

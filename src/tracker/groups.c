@@ -24,6 +24,7 @@ static void group_release(struct tracker_group *g)
     for (size_t i = 0; i < g->nthreads; i++)
         free(g->threads[i].name);
     free(g->threads);
+    free(g->thread_index);
     for (size_t i = 0; i < g->nwchans; i++)
         free(g->wchans[i].name);
     free(g->wchans);
@@ -138,6 +139,57 @@ void groups_begin_scan(struct groups *gs)
     }
 }
 
+/* ---- thread names: a dense array, a hash index into it, sorted once per scan ---- */
+
+static struct tracker_thread_name *thread_find(const struct tracker_group *g, const char *name,
+                                               size_t *slot)
+{
+    size_t mask = g->thread_index_cap - 1;
+    size_t i = hash_name(name) & mask;
+    for (; g->thread_index[i] != 0; i = (i + 1) & mask) {
+        struct tracker_thread_name *t = &g->threads[g->thread_index[i] - 1];
+        if (strcmp(t->name, name) == 0)
+            return t;
+    }
+    *slot = i;
+    return NULL;
+}
+
+/* Rebuilds the index, at a size that keeps it at most half full with `room` more names. It never
+ * shrinks (it is bounded by the cap on names): names that expire are mostly replaced by new ones,
+ * and the index need not be reallocated for them. */
+static void thread_reindex(struct tracker_group *g, size_t room)
+{
+    size_t cap = g->thread_index_cap ? g->thread_index_cap : 16;
+    while (cap < (g->nthreads + room) * 2)
+        cap *= 2;
+    if (cap != g->thread_index_cap) {
+        free(g->thread_index);
+        g->thread_index = xcalloc(cap, sizeof(*g->thread_index));
+        g->thread_index_cap = cap;
+    } else {
+        memset(g->thread_index, 0, cap * sizeof(*g->thread_index));
+    }
+    g->thread_overflow = false;
+    for (size_t k = 0; k < g->nthreads; k++) {
+        const char *name = g->threads[k].name;
+        size_t i = hash_name(name) & (cap - 1);
+        while (g->thread_index[i] != 0)
+            i = (i + 1) & (cap - 1);
+        g->thread_index[i] = (uint32_t)k + 1;
+        if (strcmp(name, TRACKER_THREAD_NAME_OVERFLOW) == 0)
+            g->thread_overflow = true;
+    }
+}
+
+static int compare_thread_names(const void *a, const void *b)
+{
+    return strcmp(((const struct tracker_thread_name *)a)->name,
+                  ((const struct tracker_thread_name *)b)->name);
+}
+
+/* Forgets the names absent for longer than the TTL; then, if names came or went, puts the rest
+ * in name order (the order of the output) and indexes them again. */
 static void age_thread_names(struct tracker_group *g, uint64_t now_ticks, uint64_t ttl_ticks)
 {
     size_t kept = 0;
@@ -151,7 +203,13 @@ static void age_thread_names(struct tracker_group *g, uint64_t now_ticks, uint64
         }
         g->threads[kept++] = *t;
     }
+    if (kept == g->nthreads && !g->threads_unsorted)
+        return;
     g->nthreads = kept;
+    if (g->threads_unsorted)
+        qsort(g->threads, g->nthreads, sizeof(*g->threads), compare_thread_names);
+    g->threads_unsorted = false;
+    thread_reindex(g, 0);
 }
 
 void groups_end_scan(struct groups *gs, bool remove_empty, uint64_t now_ticks, uint64_t ttl_ticks)
@@ -170,25 +228,29 @@ void groups_end_scan(struct groups *gs, bool remove_empty, uint64_t now_ticks, u
         reindex(gs);
 }
 
-struct tracker_thread_name *groups_thread_name(struct tracker_group *g, const char *name)
+struct tracker_thread_name *groups_thread_name(struct tracker_group *g, const char *name,
+                                               size_t max)
 {
-    size_t lo = 0, hi = g->nthreads;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(g->threads[mid].name, name);
-        if (c == 0)
-            return &g->threads[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+    size_t slot;
+    if ((g->nthreads + 1) * 2 > g->thread_index_cap)
+        thread_reindex(g, 1);
+    struct tracker_thread_name *t = thread_find(g, name, &slot);
+    if (t)
+        return t;
+    if (g->nthreads - g->thread_overflow >= max) {
+        name = TRACKER_THREAD_NAME_OVERFLOW;
+        t = thread_find(g, name, &slot);
+        if (t)
+            return t;
+        g->thread_overflow = true;
     }
     g->threads = xgrow(g->threads, &g->threads_cap, g->nthreads + 1, sizeof(*g->threads));
-    memmove(&g->threads[lo + 1], &g->threads[lo], (g->nthreads - lo) * sizeof(*g->threads));
-    memset(&g->threads[lo], 0, sizeof(g->threads[lo]));
-    g->threads[lo].name = xstrdup(name);
-    g->nthreads++;
-    return &g->threads[lo];
+    t = &g->threads[g->nthreads];
+    memset(t, 0, sizeof(*t));
+    t->name = xstrdup(name);
+    g->thread_index[slot] = (uint32_t)++g->nthreads;
+    g->threads_unsorted = true;
+    return t;
 }
 
 void groups_count_wchan(struct tracker_group *g, const char *wchan)

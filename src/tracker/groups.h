@@ -10,8 +10,8 @@
 
 #include "tracker/tracker.h"
 
-/* A thread name absent for this long loses its counters (numbered thread names would otherwise
- * grow memory without bound). Time, not scans: short-lived threads are missed by most scans, and
+/* A thread name absent for this long loses its counters (so that numbered thread names do not
+ * fill the table for good). Time, not scans: short-lived threads are missed by most scans, and
  * scans come as often as scrapes do. */
 #define GROUPS_THREAD_NAME_TTL_SECONDS 600
 
@@ -37,7 +37,12 @@ void groups_begin_scan(struct groups *gs);
  * that have no member. */
 void groups_end_scan(struct groups *gs, bool remove_empty, uint64_t now_ticks, uint64_t ttl_ticks);
 
-struct tracker_thread_name *groups_thread_name(struct tracker_group *g, const char *name);
+/* The tally of a thread name in the group, created if needed: found through a hash table and
+ * added at the end, in constant time however many names there are; put in name order at the end
+ * of the scan. When the group already has `max` names, a new name is tallied under
+ * TRACKER_THREAD_NAME_OVERFLOW instead. */
+struct tracker_thread_name *groups_thread_name(struct tracker_group *g, const char *name,
+                                               size_t max);
 void groups_count_wchan(struct tracker_group *g, const char *wchan);
 
 #endif /* PROCTRACK_TRACKER_GROUPS_H */

@@ -179,6 +179,8 @@ struct tracker *tracker_new(const struct tracker_options *options,
         t->options.page_size = 4096;
     if (t->options.ticks_per_second == 0)
         t->options.ticks_per_second = 100;
+    if (t->options.thread_names_max == 0)
+        t->options.thread_names_max = TRACKER_THREAD_NAMES_MAX;
     t->classifier = *classifier;
     table_init(&t->procs);
     table_init(&t->threads);

@@ -108,6 +108,10 @@ struct tracker_options {
      * thread, context switches are summed over threads. This adds the per-thread-name tallies
      * (the thread_* families) and the per-thread io reads they need. */
     bool threads;
+    /* Thread names tallied per group (0: TRACKER_THREAD_NAMES_MAX). Threads whose name would be
+     * one more are tallied under TRACKER_THREAD_NAME_OVERFLOW: a process that renames its threads
+     * without end costs a bounded table, not one entry per name it ever used. */
+    size_t thread_names_max;
     bool smaps;   /* read smaps_rollup for proportional memory, on every scan */
     bool wchan;   /* tally the kernel functions sleeping threads wait in */
     bool recheck; /* match ignored processes again after an exec (comm or program change) */
@@ -153,6 +157,11 @@ struct tracker_gauges {
     uint64_t oldest_start_ticks; /* stat starttime of the oldest member */
 };
 
+#define TRACKER_THREAD_NAMES_MAX 256
+/* 20 bytes: no thread can have it, since the kernel keeps at most 15 bytes of a user thread's
+ * name (TASK_COMM_LEN), whatever the bytes. */
+#define TRACKER_THREAD_NAME_OVERFLOW "(other thread names)"
+
 /* The threads of a group's multi-threaded members that share one name (thread comm). */
 struct tracker_thread_name {
     char *name;
@@ -171,13 +180,18 @@ struct tracker_group {
     char *name;
     struct tracker_counters counters;
     struct tracker_gauges gauges;
-    struct tracker_thread_name *threads; /* in name order */
+    /* In name order after each scan; at most the cap of names and the overflow name. */
+    struct tracker_thread_name *threads;
     size_t nthreads;
     struct tracker_wchan *wchans; /* in name order; count 0: not reported */
     size_t nwchans;
     /* Bookkeeping of the tracker. */
     size_t threads_cap, wchans_cap;
-    size_t members; /* processes in the table that belong here */
+    uint32_t *thread_index; /* open addressing by thread name: index in threads + 1, 0 = empty */
+    size_t thread_index_cap;
+    bool threads_unsorted; /* names were added in this scan, at the end of threads */
+    bool thread_overflow;  /* threads holds TRACKER_THREAD_NAME_OVERFLOW */
+    size_t members;        /* processes in the table that belong here */
     bool alive;
 };
 

@@ -2,6 +2,7 @@
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -136,6 +137,57 @@ class FlagsTest(unittest.TestCase):
         samples = h.parse(r.stdout)[0]
         self.assertEqual(h.value(samples, "namedprocess_namegroup_num_procs", groupname="pt_load"), 1)
         self.assertEqual(h.promtool_check(r.stdout)[0], 0)
+
+    def test_numbers_out_of_range_exit_2_naming_the_flag(self):
+        # Each used to be cut down by an unsigned cast: a timeout of 2^32 s became none at all,
+        # 2^32 + 1 connections became one.
+        cases = [
+            (["-web.connection-timeout", "4294967296s"], "-web.connection-timeout", "must be at most 24h"),
+            (["-web.max-connections", "4294967297"], "-web.max-connections", "must be between 1 and 1048576"),
+            (["-web.max-connections-per-ip=18446744073709551616"], "-web.max-connections-per-ip",
+             "value out of range"),
+            (["-once-to-stdout-delay", "2562048h"], "-once-to-stdout-delay", "value out of range"),
+        ]
+        for args, flag, why in cases:
+            r = subprocess.run([h.PROCTRACK, "-web.listen-address", "127.0.0.1:0"] + args,
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            first = r.stderr.splitlines()[0]
+            self.assertEqual(first, 'invalid value "%s" for flag %s: %s' % (args[-1].split("=")[-1], flag, why))
+            self.assertIn("Usage of", r.stderr)
+            self.assertNotIn("serving", r.stderr)
+
+    def test_once_to_stdout_delay_ends_on_sigterm_and_sigint(self):
+        # The stop signals are blocked for the exporter's threads; the delay used to sleep through
+        # them. Now either ends the wait at once, prints nothing, and proctrack dies of it.
+        cfg = self.config("process_names:\n  - comm: [pt-once]\n")
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            p = subprocess.Popen([h.PROCTRACK, "-config.path", cfg, "-once-to-stdout-delay", "10m"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            try:
+                # Signal it in the wait itself (root can read the main thread's wchan); where the
+                # wchan is hidden, after a second, when the first scan is long done.
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:
+                    try:
+                        with open("/proc/%d/task/%d/wchan" % (p.pid, p.pid)) as f:
+                            wchan = f.read()
+                    except OSError:
+                        wchan = ""
+                    if "sigtimedwait" in wchan or wchan in ("", "0") and time.monotonic() > deadline - 9:
+                        break
+                    time.sleep(0.02)
+                sent = time.monotonic()
+                p.send_signal(sig)
+                out, err = p.communicate(timeout=10)
+                took = time.monotonic() - sent
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+            self.assertEqual(p.returncode, -sig, err)
+            self.assertLess(took, 5)
+            self.assertEqual(out, b"")
 
     def test_legacy_flags_match_process_exporter(self):
         self.w.start("pt-plain")

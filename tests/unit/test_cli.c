@@ -7,9 +7,11 @@
 
 #include "test_main.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "tracker/tracker.h"
 
 static int parse(struct cli_options *o, char *err, int argc, char **argv)
 {
@@ -170,8 +172,86 @@ static void test_go_durations(void **state)
     assert_int_equal(cli_parse_duration("1e3s", &ns), -22);
     assert_int_equal(cli_parse_duration("0x10s", &ns), -22);
     assert_int_equal(cli_parse_duration("1.2.3s", &ns), -22);
+    assert_int_equal(cli_parse_duration("2562048h", &ns), -ERANGE); /* past Go's int64 */
     assert_int_equal(cli_parse_duration(".5s", &ns), 0);
     assert_true(ns == 500000000ull);
+}
+
+/* A value a narrower type would cut down is refused, naming the flag, rather than wrapped:
+ * 4294967296s of timeout used to become 0 (none), 4294967297 connections 1. */
+static void test_numbers_out_of_range_are_refused(void **state)
+{
+    (void)state;
+    struct cli_options o;
+    char err[256];
+    static const struct {
+        const char *arg, *message;
+    } refused[] = {
+        {"-web.connection-timeout=4294967296s",
+         "invalid value \"4294967296s\" for flag -web.connection-timeout: must be at most 24h"},
+        {"-web.connection-timeout=24h0m0.001s",
+         "invalid value \"24h0m0.001s\" for flag -web.connection-timeout: must be at most 24h"},
+        {"-web.max-connections=4294967297",
+         "invalid value \"4294967297\" for flag -web.max-connections: must be between 1 and "
+         "1048576"},
+        {"-web.max-connections=0",
+         "invalid value \"0\" for flag -web.max-connections: must be between 1 and 1048576"},
+        {"-web.max-connections=18446744073709551616",
+         "invalid value \"18446744073709551616\" for flag -web.max-connections: value out of "
+         "range"},
+        {"-web.max-connections-per-ip=1048577",
+         "invalid value \"1048577\" for flag -web.max-connections-per-ip: must be at most "
+         "1048576"},
+        {"-once-to-stdout-delay=2562048h",
+         "invalid value \"2562048h\" for flag -once-to-stdout-delay: value out of range"},
+        {"-recheck-with-time-limit=9999999999999999999ns",
+         "invalid value \"9999999999999999999ns\" for flag -recheck-with-time-limit: value out "
+         "of range"},
+        {"-web.max-connections=-1",
+         "invalid value \"-1\" for flag -web.max-connections: parse error"},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        char *argv[] = {"proctrack", (char *)refused[i].arg};
+        assert_int_equal(parse(&o, err, 2, argv), CLI_ERROR);
+        assert_string_equal(err, refused[i].message);
+    }
+}
+
+static void test_numbers_at_the_ends_of_their_range(void **state)
+{
+    (void)state;
+    struct cli_options o;
+    char err[256];
+    char *argv[] = {"proctrack", "-web.connection-timeout=24h", "-web.max-connections=1048576",
+                    "-web.max-connections-per-ip=0", "-once-to-stdout-delay=2562047h"};
+    assert_int_equal(parse(&o, err, 5, argv), CLI_OK);
+    assert_true(o.connection_timeout_ns == 24ull * 3600 * 1000000000);
+    assert_true(o.max_connections == 1048576);
+    assert_true(o.max_connections_per_ip == 0);
+    assert_true(o.once_to_stdout_delay_ns == 2562047ull * 3600 * 1000000000);
+    char *argv2[] = {"proctrack", "-web.connection-timeout=0", "-web.max-connections=1"};
+    assert_int_equal(parse(&o, err, 3, argv2), CLI_OK);
+    assert_true(o.connection_timeout_ns == 0);
+    assert_true(o.max_connections == 1);
+}
+
+static void test_thread_names_max(void **state)
+{
+    (void)state;
+    struct cli_options o;
+    char err[256];
+    char *argv[] = {"proctrack"};
+    assert_int_equal(parse(&o, err, 1, argv), CLI_OK);
+    assert_true(o.thread_names_max == TRACKER_THREAD_NAMES_MAX);
+    char *argv2[] = {"proctrack", "-threads.max-names", "1"};
+    assert_int_equal(parse(&o, err, 3, argv2), CLI_OK);
+    assert_true(o.thread_names_max == 1);
+    char *argv3[] = {"proctrack", "-threads.max-names=0"};
+    assert_int_equal(parse(&o, err, 2, argv3), CLI_ERROR);
+    assert_string_equal(err, "invalid value \"0\" for flag -threads.max-names: must be between 1 "
+                             "and 65536");
+    /* What -h names is what the output shows. */
+    assert_string_equal(CLI_THREAD_NAME_OVERFLOW, TRACKER_THREAD_NAME_OVERFLOW);
 }
 
 int main(int argc, char **argv)
@@ -186,6 +266,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_help_flags),
         cmocka_unit_test(test_log_level_and_format),
         cmocka_unit_test(test_go_durations),
+        cmocka_unit_test(test_numbers_out_of_range_are_refused),
+        cmocka_unit_test(test_numbers_at_the_ends_of_their_range),
+        cmocka_unit_test(test_thread_names_max),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -939,6 +939,34 @@ static void test_thread_name_counters_survive_absence_until_ttl(void **state)
     assert_null(thread_name(group(fx, "app"), "short"));
 }
 
+/* -threads.max-names: a process renaming its threads fills its group's table up to the cap, and
+ * the names past it are tallied, counters and all, under the overflow name. */
+static void test_thread_names_past_the_cap_are_tallied_under_one_name(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_with((struct tracker_options){
+        .page_size = 4096, .children = true, .threads = true, .thread_names_max = 2});
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", 100);
+    fake_thread(a, 10, "app", 100);
+    fake_thread(a, 11, "w1", 100);
+    scan(fx);
+    a = fake_find(&fx->fake, 10);
+    snprintf(a->th[1].stat.comm, sizeof(a->th[1].stat.comm), "w2"); /* renamed */
+    fake_thread(a, 12, "w3", fx->fake.now)->stat.utime_ticks = 4;
+    fake_thread(a, 13, "w4", fx->fake.now)->stat.utime_ticks = 6;
+    scan(fx);
+    const struct tracker_group *g = group(fx, "app");
+    assert_int_equal(g->nthreads, 3);
+    assert_string_equal(g->threads[0].name, TRACKER_THREAD_NAME_OVERFLOW); /* '(' sorts first */
+    assert_string_equal(g->threads[1].name, "app");
+    assert_string_equal(g->threads[2].name, "w1");
+    assert_int_equal(thread_name(g, "w1")->count, 0); /* renamed away, kept for the TTL */
+    assert_int_equal(thread_name(g, TRACKER_THREAD_NAME_OVERFLOW)->count, 3);
+    assert_int_equal(thread_name(g, TRACKER_THREAD_NAME_OVERFLOW)->counters.v[TRACKER_CPU_USER],
+                     US(10));
+    fixture_free(fx);
+}
+
 static void test_process_going_single_threaded_continues_from_main_thread(void **state)
 {
     struct fixture *fx = *state;
@@ -2190,6 +2218,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_thread_exit_keeps_counters_monotonic, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_process_going_single_threaded_continues_from_main_thread, setup, teardown),
+        cmocka_unit_test(test_thread_names_past_the_cap_are_tallied_under_one_name),
         cmocka_unit_test_setup_teardown(test_thread_name_counters_survive_absence_until_ttl, setup,
                                         teardown),
         cmocka_unit_test(test_threads_off_still_counts_every_thread),
