@@ -261,6 +261,7 @@ int main(int argc, char **argv)
         .max_connections = (unsigned)opts.max_connections,
         .max_connections_per_ip = (unsigned)opts.max_connections_per_ip,
         .timeout_seconds = (unsigned)((opts.connection_timeout_ns + 999999999) / 1000000000),
+        .request_timeout_ms = (unsigned)((opts.request_timeout_ns + 999999) / 1000000),
         .gzip = !opts.disable_compression,
         .metrics = collect,
         .metrics_arg = exporter,
