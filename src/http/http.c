@@ -380,7 +380,8 @@ struct http_server *http_start(const struct http_config *config, char *err, size
     srv->daemon = MHD_start_daemon(
         flags, addr.port, NULL, NULL, http_handle_request, srv, MHD_OPTION_EXTERNAL_LOGGER, log_mhd,
         srv, MHD_OPTION_UNESCAPE_CALLBACK, http_unescape_url, NULL, MHD_OPTION_NOTIFY_CONNECTION,
-        notify_connection, srv, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+        notify_connection, srv, MHD_OPTION_NOTIFY_COMPLETED, http_request_completed, srv,
+        MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     pthread_mutex_lock(&srv->log_lock);
     srv->log_capture = false;
     pthread_mutex_unlock(&srv->log_lock);
