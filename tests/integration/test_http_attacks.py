@@ -82,7 +82,9 @@ def read_responses(s, deadline):
             break
         statuses.append(int(m.group(1)))
         length = re.search(rb"(?im)^content-length: *(\d+)", m.group(2))
-        data = data[m.end() + (int(length.group(1)) if length else 0):]
+        if not length:
+            break  # the body runs to the close (Go's error answers)
+        data = data[m.end() + int(length.group(1)):]
     return statuses
 
 
