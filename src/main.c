@@ -185,9 +185,12 @@ static int print_once(struct exporter *exporter, uint64_t delay_ns, const sigset
  * is met before the descriptor limit. Returns false when proctrack cannot run. */
 static bool check_descriptors(bool serve, uint64_t *connections)
 {
+    /* Each connection, and each libmicrohttpd may accept beyond the limit before the longest
+     * waiting ones are closed (http_connection_headroom), takes a descriptor. */
     uint64_t conns = serve ? *connections : 0;
-    uint64_t want = FDS_OWN + conns;
-    uint64_t need = FDS_OWN + (conns < FDS_MIN_CONNECTIONS ? conns : FDS_MIN_CONNECTIONS);
+    uint64_t least = conns < FDS_MIN_CONNECTIONS ? conns : FDS_MIN_CONNECTIONS;
+    uint64_t want = FDS_OWN + conns + http_connection_headroom((unsigned)conns);
+    uint64_t need = FDS_OWN + least + http_connection_headroom((unsigned)least);
     struct nofile_status st;
     struct log_line line;
     if (nofile_make_room(want, &st) != 0)
@@ -207,7 +210,9 @@ static bool check_descriptors(bool serve, uint64_t *connections)
         log_end(&line);
     }
     if (st.free < want) {
-        *connections = st.free - FDS_OWN;
+        /* The most connections whose headroom fits too. */
+        uint64_t room = st.free - FDS_OWN;
+        *connections = room >= 128 ? room - 64 : room / 2;
         if (log_begin(&line, LOG_WARN,
                       "fewer connections than -web.max-connections fit under "
                       "RLIMIT_NOFILE")) {
@@ -353,6 +358,7 @@ int main(int argc, char **argv)
         .max_connections = (unsigned)max_connections, /* at most CLI_MAX_CONNECTIONS */
         .max_connections_per_ip = (unsigned)opts.max_connections_per_ip,
         .timeout_seconds = (unsigned)((opts.connection_timeout_ns + 999999999) / 1000000000),
+        .request_timeout_ms = (unsigned)((opts.request_timeout_ns + 999999) / 1000000),
         .gzip = !opts.disable_compression,
         .metrics = collect,
         .metrics_arg = exporter,

@@ -84,17 +84,23 @@ static const struct flag flags[] = {
      "path to configuration file that can enable TLS or authentication (exporter-toolkit's "
      "web config format)"},
     {"web.connection-timeout", FLAG_DURATION, OPT(connection_timeout_ns), "30s",
-     "close a connection idle for this long; 0 for never"},
+     "close a kept-alive connection whose next request is not in within this long of the "
+     "previous response, or that makes no progress for this long; 0 for never"},
     {"web.disable-compression", FLAG_BOOL, OPT(disable_compression), "false",
      "never gzip the metrics response, even when the client accepts it"},
     {"web.enable-lifecycle", FLAG_BOOL, OPT(enable_lifecycle), "false",
      "enable POST /-/reload, which reloads the config like SIGHUP"},
     {"web.listen-address", FLAG_STRING, OPT(listen_address), ":9256",
      "address on which to expose metrics and web interface"},
-    {"web.max-connections", FLAG_UINT, OPT(max_connections), "64",
-     "maximum number of concurrent HTTP connections; further ones are closed at once"},
-    {"web.max-connections-per-ip", FLAG_UINT, OPT(max_connections_per_ip), "16",
-     "maximum concurrent HTTP connections from one client address; 0 for no limit"},
+    {"web.max-connections", FLAG_UINT, OPT(max_connections), "4096",
+     "maximum number of concurrent HTTP connections; a new one beyond it closes the connection "
+     "that has waited longest for its request"},
+    {"web.max-connections-per-ip", FLAG_UINT, OPT(max_connections_per_ip), "512",
+     "share of the connections one client address may hold; a new one beyond it closes that "
+     "address's connection that has waited longest for its request; 0 for no share"},
+    {"web.request-timeout", FLAG_DURATION, OPT(request_timeout_ns), "10s",
+     "close a new connection whose request (line, headers, body) is not in within this long, "
+     "however slowly it trickles in"},
     {"web.telemetry-path", FLAG_STRING, OPT(telemetry_path), "/metrics",
      "path under which to expose metrics"},
 };
@@ -113,6 +119,8 @@ static const struct flag_range {
 } ranges[] = {
     /* libmicrohttpd's timeout is an unsigned int of seconds; a day is already no timeout. */
     {OPT(connection_timeout_ns), 0, 24 * HOUR},
+    /* Milliseconds in an unsigned int where it is used. */
+    {OPT(request_timeout_ns), SECOND / 1000, 24 * HOUR},
     {OPT(max_connections), 1, CLI_MAX_CONNECTIONS},
     {OPT(max_connections_per_ip), 0, CLI_MAX_CONNECTIONS},
     {OPT(thread_names_max), 1, CLI_MAX_THREAD_NAMES},

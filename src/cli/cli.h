@@ -51,6 +51,7 @@ struct cli_options {
     uint64_t max_connections;
     uint64_t max_connections_per_ip;
     uint64_t connection_timeout_ns;
+    uint64_t request_timeout_ns;
     bool disable_compression;
     bool enable_lifecycle;
     const char *web_config_file; /* NULL: plain HTTP, no authentication */

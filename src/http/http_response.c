@@ -39,11 +39,15 @@ bool http_add_headers(const struct http_server *srv, struct MHD_Response *resp,
     return true;
 }
 
-static mhd_result queue(const struct http_server *srv, struct MHD_Connection *conn, unsigned status,
-                        struct MHD_Response *resp, const char *content_type)
+/* Error answers close the connection: after a request we refused, what follows on the
+ * connection may be the rest of it (an unread body, a smuggled request), not a new one. */
+mhd_result http_queue(const struct http_server *srv, struct MHD_Connection *conn, unsigned status,
+                      struct MHD_Response *resp, const char *content_type)
 {
     mhd_result ret = MHD_NO;
-    if (http_add_headers(srv, resp, content_type))
+    if (http_add_headers(srv, resp, content_type) &&
+        (status < 400 ||
+         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") == MHD_YES))
         ret = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -62,7 +66,7 @@ mhd_result http_reply_persistent(const struct http_server *srv, struct MHD_Conne
         MHD_destroy_response(resp);
         return MHD_NO;
     }
-    return queue(srv, conn, status, resp, content_type);
+    return http_queue(srv, conn, status, resp, content_type);
 }
 
 mhd_result http_reply_text(const struct http_server *srv, struct MHD_Connection *conn,
@@ -71,31 +75,43 @@ mhd_result http_reply_text(const struct http_server *srv, struct MHD_Connection 
     struct MHD_Response *resp = response_from_strbuf(body);
     if (!resp)
         return MHD_NO;
-    return queue(srv, conn, status, resp, TEXT_PLAIN);
+    return http_queue(srv, conn, status, resp, TEXT_PLAIN);
 }
 
-mhd_result http_serve_metrics(struct http_server *srv, struct MHD_Connection *conn)
+mhd_result http_reply_error(const struct http_server *srv, struct MHD_Connection *conn,
+                            unsigned status, const char *text, const char *allow)
+{
+    return http_reply_persistent(srv, conn, status, TEXT_PLAIN, text, strlen(text), allow);
+}
+
+struct MHD_Response *http_error_response(const struct http_server *srv, int rc)
 {
     struct strbuf body = STRBUF_INIT;
-
-    int rc = srv->metrics(srv->metrics_arg, &body);
-    if (rc < 0) {
-        strbuf_reset(&body);
-        strbuf_printf(&body, "error collecting metrics: %s\n", strerror(-rc));
-        return http_reply_text(srv, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, &body);
+    strbuf_printf(&body, "error collecting metrics: %s\n", strerror(-rc));
+    struct MHD_Response *resp = response_from_strbuf(&body);
+    if (resp && (!http_add_headers(srv, resp, TEXT_PLAIN) ||
+                 MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES)) {
+        MHD_destroy_response(resp);
+        resp = NULL;
     }
+    return resp;
+}
 
+/* Called by the worker, once per form a scan's scrapes asked for. */
+struct MHD_Response *http_metrics_response(const struct http_server *srv, const struct strbuf *text,
+                                           unsigned variant)
+{
+    struct strbuf body = STRBUF_INIT;
     const char *content_type = EXPO_CONTENT_TYPE;
-    if (http_client_wants_openmetrics(conn)) {
-        struct strbuf om = STRBUF_INIT;
-        expo_openmetrics(body.buf ? body.buf : "", body.len, &om);
-        strbuf_free(&body);
-        body = om;
+    if (variant & HTTP_VARIANT_OPENMETRICS) {
+        expo_openmetrics(text->buf ? text->buf : "", text->len, &body);
         content_type = EXPO_OPENMETRICS_CONTENT_TYPE;
+    } else {
+        strbuf_append(&body, text->buf ? text->buf : "", text->len);
     }
 
     bool compressed = false;
-    if (srv->gzip && http_client_accepts_gzip(conn)) {
+    if (variant & HTTP_VARIANT_GZIP) {
         struct strbuf gz = STRBUF_INIT;
         if (expo_gzip(body.buf ? body.buf : "", body.len, &gz) == 0) {
             strbuf_free(&body);
@@ -108,27 +124,28 @@ mhd_result http_serve_metrics(struct http_server *srv, struct MHD_Connection *co
 
     struct MHD_Response *resp = response_from_strbuf(&body);
     if (!resp)
-        return MHD_NO;
-    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding") != MHD_YES ||
+        return NULL;
+    if (!http_add_headers(srv, resp, content_type) ||
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding") != MHD_YES ||
         (compressed &&
          MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip") != MHD_YES)) {
         MHD_destroy_response(resp);
-        return MHD_NO;
+        return NULL;
     }
-    return queue(srv, conn, MHD_HTTP_OK, resp, content_type);
+    return resp;
 }
 
-mhd_result http_serve_reload(struct http_server *srv, struct MHD_Connection *conn)
+mhd_result http_reply_reload(struct http_server *srv, struct MHD_Connection *conn,
+                             const struct http_job *job)
 {
-    char err[1024] = "";
-    int rc = srv->reload(srv->reload_arg, err, sizeof(err));
-    if (rc == 0)
+    if (job->reload_rc == 0)
         return REPLY_LITERAL(srv, conn, MHD_HTTP_OK, "OK\n", NULL);
     struct strbuf body = STRBUF_INIT;
-    if (err[0])
-        strbuf_printf(&body, "%s\n", err);
+    if (job->reload_err[0])
+        strbuf_printf(&body, "%s\n", job->reload_err);
     else
-        strbuf_printf(&body, "reload failed: %s\n", rc < 0 ? strerror(-rc) : "unknown error");
+        strbuf_printf(&body, "reload failed: %s\n",
+                      job->reload_rc < 0 ? strerror(-job->reload_rc) : "unknown error");
     return http_reply_text(srv, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, &body);
 }
 
@@ -195,5 +212,5 @@ mhd_result http_serve_landing(struct http_server *srv, struct MHD_Connection *co
     struct MHD_Response *resp = response_from_strbuf(&page);
     if (!resp)
         return MHD_NO;
-    return queue(srv, conn, MHD_HTTP_OK, resp, "text/html; charset=utf-8");
+    return http_queue(srv, conn, MHD_HTTP_OK, resp, "text/html; charset=utf-8");
 }

@@ -32,7 +32,9 @@ static void test_defaults_match_process_exporter(void **state)
     assert_true(o.children);
     assert_false(o.debug);
     assert_false(o.config_check);
-    assert_int_equal(o.max_connections, 64);
+    assert_int_equal(o.max_connections, 4096);
+    assert_int_equal(o.max_connections_per_ip, 512);
+    assert_true(o.request_timeout_ns == 10000000000ull);
     assert_true(o.connection_timeout_ns == 30000000000ull);
 }
 
