@@ -248,7 +248,10 @@ class FlagsTest(unittest.TestCase):
                         lines[evil.pid])
         for line in rows:
             self.assertNotRegex(line, r"[\x00-\x1f\x7f\x80-\x9f\ufffd\udc80-\udcff]")
-            self.assertNotEqual(line[-1], " ", line)  # a command line, or "[comm]" without one
+        # A command line, or "[comm]" without one (another process's last argument may be a
+        # space: only this test's own are looked at).
+        for pid in (gen.pid, child, lone.pid, evil.pid):
+            self.assertNotEqual(lines[pid][-1], " ", lines[pid])
         kernel = [line for line in rows[1:] if re.match(r"\d+\s+kthreadd ", line)]
         for line in kernel:  # (none in a container's pid namespace)
             self.assertTrue(line.endswith("  [kthreadd]"), line)
