@@ -114,9 +114,11 @@ static int nl_header(const unsigned char *p, size_t len, uint16_t type, struct n
     return nlh->nlmsg_type == type;
 }
 
-int acct_parse_taskstats(const void *msg, size_t len, uint16_t family, struct acct_exit *out)
+/* The top-level attributes of a TASKSTATS_CMD_NEW message of the family, at most `max`: their
+ * count, 0 for a message that is not one, or -EINVAL when it does not fit. */
+static int taskstats_attrs(const unsigned char *p, size_t len, uint16_t family, struct attr *top,
+                           size_t max)
 {
-    const unsigned char *p = msg;
     struct nlmsghdr nlh;
     int rc = nl_header(p, len, family, &nlh);
     if (rc <= 0)
@@ -127,13 +129,20 @@ int acct_parse_taskstats(const void *msg, size_t len, uint16_t family, struct ac
     memcpy(&genl, p + NLMSG_HDRLEN, sizeof(genl));
     if (genl.cmd != TASKSTATS_CMD_NEW)
         return 0;
+    return (int)attrs(p + NLMSG_HDRLEN + GENL_HDRLEN, nlh.nlmsg_len - NLMSG_HDRLEN - GENL_HDRLEN,
+                      top, max);
+}
 
+int acct_parse_taskstats(const void *msg, size_t len, uint16_t family, struct acct_exit *out)
+{
+    const unsigned char *p = msg;
     struct attr top[8], inner[8];
-    size_t n =
-        attrs(p + NLMSG_HDRLEN + GENL_HDRLEN, nlh.nlmsg_len - NLMSG_HDRLEN - GENL_HDRLEN, top, 8);
+    int n = taskstats_attrs(p, len, family, top, 8);
+    if (n <= 0)
+        return n;
     const struct attr *task = NULL;
     bool ended = false;
-    for (size_t i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++) {
         if (top[i].type == TASKSTATS_TYPE_AGGR_PID && !task)
             task = aggregate_stats(&top[i], inner, 8);
         else if (top[i].type == TASKSTATS_TYPE_AGGR_TGID)
@@ -163,19 +172,11 @@ int acct_parse_task_switches(const void *msg, size_t len, uint16_t family, int t
         memcpy(&e, p + NLMSG_HDRLEN, sizeof(e));
         return e.error < 0 ? e.error : 0;
     }
-    if (nlh.nlmsg_type != family)
-        return 0;
-    if (nlh.nlmsg_len < NLMSG_HDRLEN + GENL_HDRLEN)
-        return -EINVAL;
-    struct genlmsghdr genl;
-    memcpy(&genl, p + NLMSG_HDRLEN, sizeof(genl));
-    if (genl.cmd != TASKSTATS_CMD_NEW)
-        return 0;
-
     struct attr top[4], inner[4];
-    size_t n =
-        attrs(p + NLMSG_HDRLEN + GENL_HDRLEN, nlh.nlmsg_len - NLMSG_HDRLEN - GENL_HDRLEN, top, 4);
-    for (size_t i = 0; i < n; i++) {
+    int n = taskstats_attrs(p, len, family, top, 4);
+    if (n <= 0)
+        return n;
+    for (int i = 0; i < n; i++) {
         if (top[i].type != TASKSTATS_TYPE_AGGR_PID)
             continue;
         size_t m = attrs(top[i].data, top[i].len, inner, 4);

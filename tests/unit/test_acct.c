@@ -181,6 +181,21 @@ static void burn_ms(int ms)
 /* The real kernel, as root: a child that burns 30 ms and exits is in the next take, with its
  * CPU, and its identity was captured at its fork. Under ThreadSanitizer this also checks the
  * listener thread against the takes. */
+/* A listener on this machine's /proc, or the test is skipped where the kernel offers none. */
+static struct acct_listener *start_or_skip(void)
+{
+    struct acct_listener *l = NULL;
+    char err[256];
+    struct acct_listener_options o = {.procfs = "/proc", .sysfs = "/sys", .needs = 0};
+    int rc = acct_listener_start(&o, &l, err, sizeof(err));
+    if (rc == -EPERM || rc == -ENOENT || rc == -EPROTONOSUPPORT) {
+        print_message("no exit records here (%s): skipped\n", err);
+        skip();
+    }
+    assert_int_equal(rc, 0);
+    return l;
+}
+
 static void test_task_switches_answer(void **state)
 {
     (void)state;
@@ -238,15 +253,7 @@ static void status_switches(int pid, struct proc_switches *out)
 static void test_listener_answers_a_tasks_switches(void **state)
 {
     (void)state;
-    struct acct_listener *l = NULL;
-    char err[256];
-    struct acct_listener_options o = {.procfs = "/proc", .sysfs = "/sys", .needs = 0};
-    int rc = acct_listener_start(&o, &l, err, sizeof(err));
-    if (rc == -EPERM || rc == -ENOENT || rc == -EPROTONOSUPPORT) {
-        print_message("no taskstats here (%s): skipped\n", err);
-        skip();
-    }
-    assert_int_equal(rc, 0);
+    struct acct_listener *l = start_or_skip();
     /* A child that switches out 40 times, then waits stopped so that nothing changes. */
     pid_t child = fork();
     if (child == 0) {
@@ -275,15 +282,7 @@ static void test_listener_answers_a_tasks_switches(void **state)
 static void test_listener_receives_a_childs_exit(void **state)
 {
     (void)state;
-    struct acct_listener *l = NULL;
-    char err[256];
-    struct acct_listener_options o = {.procfs = "/proc", .sysfs = "/sys", .needs = 0};
-    int rc = acct_listener_start(&o, &l, err, sizeof(err));
-    if (rc == -EPERM || rc == -ENOENT || rc == -EPROTONOSUPPORT) {
-        print_message("no exit records here (%s): skipped\n", err);
-        skip();
-    }
-    assert_int_equal(rc, 0);
+    struct acct_listener *l = start_or_skip();
     pid_t child = fork();
     if (child == 0) {
         prctl(PR_SET_NAME, "acct-test");
