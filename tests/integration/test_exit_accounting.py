@@ -104,10 +104,11 @@ class ExitAccountingTest(unittest.TestCase):
             self.assertLessEqual(total, (true + self_cpu) * 1.02 + 0.02, why)
             # In the children's own groups, not the parent's. Pipelines are processes of a few
             # milliseconds, a fifth of whose time is what their records cannot hold (their last
-            # slice and exit()): it comes from their parents' children times, shared by exits
-            # (measured: 98.7-101% with the two cores loaded; a short run leaves room for the
-            # children times' 10 ms ticks).
-            low = 0.97 if mode != "pipelines" else 0.95
+            # slice and exit()): it comes from their parents' children times, shared by exits.
+            # And a shell a scan reads between its fork and its exec is, by its rules, in its
+            # parent's group, with its own CPU. Measured over 20 runs while the whole suite ran
+            # alongside: 93.4-101.3% (the 30 s benchmark: 99.6%).
+            low = 0.97 if mode != "pipelines" else 0.90
             self.assertGreaterEqual(own, true * low, why)
             self.assertGreaterEqual(total, true * low, why)
         self.assertGreater(h.value(last, "proctrack_exit_unseen_processes_total"), 300)
