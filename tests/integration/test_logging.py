@@ -244,10 +244,12 @@ class LoggingCases:
         finally:
             idle.close()
         s.stop()
+        # One line per 10 s at most: a later one may count the closing of another connection.
         closed = [r for r in self.records(s.log()) if r["msg"] == "connections closed"]
-        self.assertEqual(len(closed), 1, s.log())
-        self.assertEqual(closed[0]["level"], "warn")
-        self.assertEqual(closed[0]["to_make_room"], 1 if self.FORMAT == "json" else "1")
+        self.assertGreaterEqual(len(closed), 1, s.log())
+        self.assertLessEqual(len(closed), 3, s.log())
+        self.assertEqual({r["level"] for r in closed}, {"warn"})
+        self.assertGreaterEqual(sum(int(r["to_make_room"]) for r in closed), 1, s.log())
 
 
 class LogfmtTest(LoggingCases, unittest.TestCase):
