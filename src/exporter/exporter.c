@@ -158,6 +158,18 @@ static struct tracker_classifier classifier_for(struct exporter *e, const struct
     };
 }
 
+/* The groups of the rules' `always: true` items exist from now on (before the next scan). */
+static void set_always_groups(struct exporter *e, const struct rules *rules)
+{
+    size_t n = rules_count(rules), count = 0;
+    const char **names = xcalloc(n ? n : 1, sizeof(*names));
+    for (size_t i = 0; i < n; i++)
+        if (rules_always_group(rules, i))
+            names[count++] = rules_always_group(rules, i);
+    tracker_set_always(e->tracker, names, count);
+    free(names);
+}
+
 /* Hands `rules` the PVE matcher when they use it; creates or drops the PVE state to match. */
 static void attach_pve(struct exporter *e, struct rules *rules)
 {
@@ -280,6 +292,7 @@ struct exporter *exporter_new(const struct exporter_options *options, struct rul
     attach_pve(e, rules);
     struct tracker_classifier classifier = classifier_for(e, rules);
     e->tracker = tracker_new(&topts, &classifier);
+    set_always_groups(e, rules);
     scan(e);
     e->scans = 1;
     e->groups_now = tracker_group_count(e->tracker);
@@ -403,6 +416,7 @@ void exporter_reload(struct exporter *e, struct rules *rules)
     attach_pve(e, rules);
     struct tracker_classifier classifier = classifier_for(e, rules);
     tracker_set_classifier(e->tracker, &classifier);
+    set_always_groups(e, rules);
     if (e->listener)
         acct_listener_set_needs(e->listener, classifier.needs);
     e->reload_ok = true;

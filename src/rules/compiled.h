@@ -60,6 +60,7 @@ struct rule {
     size_t ncaptures;
     struct tmpl_span *captures; /* values from the last successful match, by slot */
     struct tmpl *name;          /* NAMING_TEMPLATE only */
+    char *always_group;         /* `always: true`: the literal name; else NULL */
     char *description;
 };
 

@@ -37,6 +37,8 @@ struct rules_item {
     struct rules_strings comm;
     struct rules_strings exe;
     struct rules_strings cmdline;
+    bool always; /* `always: true`, a proctrack extension: the group exists from the start */
+    struct rules_pos always_pos;
 };
 
 struct rules *rules_new(void);

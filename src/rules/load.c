@@ -115,6 +115,15 @@ static int load_scalar(struct loader *ld, const char *key, bool *has, struct rul
     return 0;
 }
 
+/* `always: true`: proctrack's own key (process-exporter ignores it, as any unknown key). */
+static int load_always(struct loader *ld, const char *key, struct rules_item *it)
+{
+    if (yamlread_bool(&ld->yr, key, &it->always))
+        return -1;
+    it->always_pos = pos_of(ld->yr.event.start_mark);
+    return 0;
+}
+
 static int load_item(struct loader *ld, size_t index)
 {
     struct rules_item it = {.pos = pos_of(ld->yr.event.start_mark)};
@@ -132,6 +141,8 @@ static int load_item(struct loader *ld, size_t index)
             rc = load_string_list(ld, key, &it.exe);
         else if (strcmp(key, "cmdline") == 0)
             rc = load_string_list(ld, key, &it.cmdline);
+        else if (strcmp(key, "always") == 0)
+            rc = load_always(ld, key, &it);
         else
             rc = skip_unknown(ld, key);
         if (rc)

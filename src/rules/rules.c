@@ -58,6 +58,7 @@ static void rule_free(struct rule *r)
     free(r->capture_names);
     free(r->captures);
     tmpl_free(r->name);
+    free(r->always_group);
     free(r->description);
 }
 
@@ -184,9 +185,31 @@ static char **steal_strings(struct rules_strings *l)
     return v;
 }
 
+/* `always: true` asks for the group before any process is in it, so its name must be known
+ * without one: literal text. A template is refused rather than the key ignored, since a group
+ * that silently never appears is what the key is there to prevent. */
+static int check_always(const char *config_name, const struct rules_item *it, char *err,
+                        size_t errlen)
+{
+    if (!it->always)
+        return 0;
+    if (!it->has_name || it->name.len == 0)
+        return fail(err, errlen, config_name, it->always_pos,
+                    "\"always: true\" needs a literal name: without \"name\" each process "
+                    "names its group");
+    if (strstr(it->name.s, "{{"))
+        return fail(err, errlen, config_name, it->always_pos,
+                    "\"always: true\" needs a literal name, not the template \"%s\": a "
+                    "templated name is known only when a process matches",
+                    it->name.s);
+    return 0;
+}
+
 static void append_rule(struct rules *rules, struct rule *r, const char *config_name, size_t index,
                         const struct rules_item *it, unsigned needs)
 {
+    if (it->always)
+        r->always_group = xstrdup(it->name.s);
     struct strbuf desc = STRBUF_INIT;
     strbuf_printf(&desc, "process_names[%zu] (%s:%zu:%zu)", index, config_name, it->pos.line,
                   it->pos.column);
@@ -275,6 +298,8 @@ bool rules_uses_builtin(const struct rules *rules, const char *builtin)
 int rules_add_item(struct rules *rules, const char *config_name, size_t index,
                    struct rules_item *it, char *err, size_t errlen)
 {
+    if (check_always(config_name, it, err, errlen))
+        return -1;
     if (it->has_builtin)
         return add_builtin_item(rules, config_name, index, it, err, errlen);
     if (it->comm.n == 0 && it->exe.n == 0 && it->cmdline.n == 0)
@@ -400,6 +425,11 @@ size_t rules_count(const struct rules *rules)
 unsigned rules_needs(const struct rules *rules)
 {
     return rules->needs;
+}
+
+const char *rules_always_group(const struct rules *rules, size_t index)
+{
+    return index < rules->nrules ? rules->rules[index].always_group : NULL;
 }
 
 const char *rules_describe(const struct rules *rules, size_t index)

@@ -89,6 +89,11 @@ const char *rules_builtin_of(const struct rules *rules, size_t index);
 /* Whether any rule uses this builtin. */
 bool rules_uses_builtin(const struct rules *rules, const char *builtin);
 
+/* The group of rule `index` when its item says `always: true` (a proctrack extension): a literal
+ * name, whose group exists from the first scan on, with num_procs 0 while no process is in it.
+ * NULL for other rules. */
+const char *rules_always_group(const struct rules *rules, size_t index);
+
 /* A short description of rule `index` for logs, e.g. "process_names[2] (default.yml:7:5)" or
  * "-namemapping \"java\"". */
 const char *rules_describe(const struct rules *rules, size_t index);

@@ -219,7 +219,7 @@ void groups_end_scan(struct groups *gs, bool remove_empty, uint64_t now_ticks, u
         struct tracker_group *g = &gs->slots[gs->order[k]];
         age_thread_names(g, now_ticks, ttl_ticks);
         /* A member whose stat was unreadable this scan still holds the slot. */
-        if (remove_empty && g->gauges.v[TRACKER_PROCS] == 0 && g->members == 0) {
+        if (remove_empty && !g->always && g->gauges.v[TRACKER_PROCS] == 0 && g->members == 0) {
             remove_group(gs, k);
             removed = true;
         }

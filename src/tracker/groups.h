@@ -34,7 +34,7 @@ uint32_t groups_get(struct groups *gs, const char *name);
 /* Zeroes every gauge and tally before a scan. */
 void groups_begin_scan(struct groups *gs);
 /* Forgets thread names not seen for longer than `ttl_ticks`, and with remove_empty drops groups
- * that have no member. */
+ * that have no member, except those marked `always`. */
 void groups_end_scan(struct groups *gs, bool remove_empty, uint64_t now_ticks, uint64_t ttl_ticks);
 
 /* The tally of a thread name in the group, created if needed: found through a hash table and

@@ -209,6 +209,16 @@ void tracker_free(struct tracker *t)
     free(t);
 }
 
+void tracker_set_always(struct tracker *t, const char *const *names, size_t count)
+{
+    for (size_t k = 0; k < t->groups.norder; k++)
+        t->groups.slots[t->groups.order[k]].always = false;
+    for (size_t i = 0; i < count; i++) {
+        uint32_t slot = groups_get(&t->groups, names[i]); /* may move the slots */
+        t->groups.slots[slot].always = true;
+    }
+}
+
 size_t tracker_group_count(const struct tracker *t)
 {
     return t->groups.norder;

@@ -192,6 +192,7 @@ struct tracker_group {
     bool threads_unsorted; /* names were added in this scan, at the end of threads */
     bool thread_overflow;  /* threads holds TRACKER_THREAD_NAME_OVERFLOW */
     size_t members;        /* processes in the table that belong here */
+    bool always;           /* named by tracker_set_always: kept with no member */
     bool alive;
 };
 
@@ -219,6 +220,12 @@ void tracker_free(struct tracker *tracker);
  * that lands in the same group carries on; one that moves takes its growth from then on to its
  * new group; the usage already counted stays where it was. Groups keep their counters. */
 void tracker_set_classifier(struct tracker *tracker, const struct tracker_classifier *classifier);
+
+/* Groups that exist whether or not a process is in them (the config's `always: true`): created
+ * now, with every counter at 0 if new, and never removed, not by remove_empty_groups either.
+ * Replaces the previous set (a reload): a group named before but not now is kept as any other
+ * group is. The names are copied. */
+void tracker_set_always(struct tracker *tracker, const char *const *names, size_t count);
 
 /* One pass over the source. Returns 0, or the negative errno of a failed listing (counted in
  * errors.scan; groups keep their previous values). */
