@@ -856,6 +856,72 @@ static void test_builtin_item_errors(void **state)
                         "test.yml:2:14: \"builtin\" must be a string, not a sequence");
 }
 
+/* ---- always: true (a proctrack extension) ---- */
+
+static void test_always_item_names_its_literal_group(void **state)
+{
+    (void)state;
+    const char *yaml = "process_names:\n"
+                       "  - name: postgres\n    always: true\n    comm: [postgres]\n"
+                       "  - name: '{{.Comm}}'\n    always: false\n    comm: [nginx]\n"
+                       "  - name: cron\n    comm: [cron]\n"
+                       "  - name: qemu-vms\n    always: yes\n    builtin: pve-qemu\n";
+    struct warnings w = {0};
+    char err[512] = "";
+    struct rules *rules =
+        rules_load_buffer("test.yml", yaml, strlen(yaml), err, sizeof(err), collect_warning, &w);
+    assert_non_null(rules);
+    assert_int_equal(w.n, 0); /* a key of its own, not an unknown one */
+    assert_string_equal(rules_always_group(rules, 0), "postgres");
+    assert_null(rules_always_group(rules, 1));
+    assert_null(rules_always_group(rules, 2));
+    assert_string_equal(rules_always_group(rules, 3), "qemu-vms");
+    assert_null(rules_always_group(rules, 4));
+    /* The item matches as any other. */
+    struct fake_proc p;
+    assert_match(rules, make_proc(&p, "postgres", ARGV("postgres", "-D", "/srv")), 0, "postgres");
+    assert_match(rules, make_proc(&p, "nginx", ARGV("nginx")), 1, "nginx");
+    rules_free(rules);
+}
+
+static void test_always_needs_a_literal_name(void **state)
+{
+    (void)state;
+    const char *templated = "process_names:\n"
+                            "  - name: '{{.Comm}}'\n    comm: [sshd]\n    always: true\n";
+    assert_buffer_error(templated, strlen(templated),
+                        "test.yml:4:13: \"always: true\" needs a literal name, not the template "
+                        "\"{{.Comm}}\": a templated name is known only when a process matches");
+    const char *partly =
+        "process_names:\n"
+        "  - {name: 'java-{{.Matches.app}}', always: true, cmdline: ['(?P<app>x)']}\n";
+    assert_buffer_error(partly, strlen(partly),
+                        "test.yml:2:45: \"always: true\" needs a literal name, not the template "
+                        "\"java-{{.Matches.app}}\": a templated name is known only when a process "
+                        "matches");
+    const char *unnamed = "process_names:\n  - always: true\n    comm: [sshd]\n";
+    assert_buffer_error(unnamed, strlen(unnamed),
+                        "test.yml:2:13: \"always: true\" needs a literal name: without \"name\" "
+                        "each process names its group");
+    const char *empty = "process_names:\n  - name: ''\n    always: true\n    comm: [sshd]\n";
+    assert_buffer_error(empty, strlen(empty),
+                        "test.yml:3:13: \"always: true\" needs a literal name: without \"name\" "
+                        "each process names its group");
+    const char *builtin = "process_names:\n  - builtin: pve-qemu\n    always: true\n";
+    assert_buffer_error(builtin, strlen(builtin),
+                        "test.yml:3:13: \"always: true\" needs a literal name: without \"name\" "
+                        "each process names its group");
+    const char *not_bool = "process_names:\n  - name: sshd\n    always: maybe\n    comm: [sshd]\n";
+    assert_buffer_error(not_bool, strlen(not_bool),
+                        "test.yml:3:13: \"always\" must be true or false, not \"maybe\"");
+    const char *list = "process_names:\n  - name: sshd\n    always: [true]\n    comm: [sshd]\n";
+    assert_buffer_error(list, strlen(list),
+                        "test.yml:3:13: \"always\" must be true or false, not a sequence");
+    const char *twice = "process_names:\n"
+                        "  - name: sshd\n    always: true\n    always: false\n    comm: [sshd]\n";
+    assert_buffer_error(twice, strlen(twice), "test.yml:4:5: duplicate key \"always\"");
+}
+
 int main(int argc, char **argv)
 {
     test_filter_from_args(argc, argv);
@@ -863,6 +929,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_builtin_item_matches_through_its_function),
         cmocka_unit_test(test_builtin_scratch_is_lent_afresh_to_each_call),
         cmocka_unit_test(test_builtin_item_errors),
+        cmocka_unit_test(test_always_item_names_its_literal_group),
+        cmocka_unit_test(test_always_needs_a_literal_name),
         cmocka_unit_test(test_packaged_all_yaml_groups_processes_with_a_cmdline_by_comm),
         cmocka_unit_test(test_embedded_default_config_is_pve_then_the_catch_all),
         cmocka_unit_test(test_readme_selector_example_matches_like_process_exporter),

@@ -1168,6 +1168,95 @@ static void test_empty_group_stays_without_the_option(void **state)
     assert_int_equal(group(fx, "app")->gauges.v[TRACKER_PROCS], 0);
 }
 
+/* `always: true`: the group is there at 0 before its first process, and stays. */
+static void test_always_group_exists_before_its_first_process(void **state)
+{
+    (void)state;
+    struct tracker_options o = {.page_size = 4096, .threads = true, .remove_empty_groups = true};
+    struct fixture *fx = fixture_with(o);
+    static const char *const always[] = {"app"};
+    tracker_set_always(fx->t, always, 1);
+    fake_set(&fx->fake, 11, "other", 100);
+    scan(fx);
+    assert_int_equal(tracker_group_count(fx->t), 2);
+    const struct tracker_group *g = group(fx, "app");
+    assert_true(g->always);
+    assert_int_equal(g->gauges.v[TRACKER_PROCS], 0);
+    for (size_t c = 0; c < TRACKER_COUNTER_COUNT; c++)
+        assert_int_equal(g->counters.v[c], 0);
+    assert_int_equal(g->nthreads, 0);
+
+    /* Its first process, born after the first scan, counts from birth. */
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", fx->fake.now + 1);
+    a->st.utime_ticks = 30;
+    a->st.num_threads = 2;
+    fake_thread(a, 10, "app", fx->fake.now + 1);
+    fake_thread(a, 12, "worker", fx->fake.now + 1);
+    scan(fx);
+    g = group(fx, "app");
+    assert_int_equal(g->gauges.v[TRACKER_PROCS], 1);
+    assert_int_equal(g->counters.v[TRACKER_CPU_USER], US(30));
+    assert_int_equal(g->nthreads, 2);
+
+    /* It exits: the group stays, at 0 processes, with -remove-empty-groups too, and keeps its
+     * counters; the thread names are no longer reported. */
+    fake_remove(&fx->fake, 10);
+    fake_remove(&fx->fake, 11);
+    scan(fx);
+    assert_null(tracker_group_find(fx->t, "other"));
+    g = group(fx, "app");
+    assert_int_equal(g->gauges.v[TRACKER_PROCS], 0);
+    assert_int_equal(g->gauges.v[TRACKER_THREADS], 0);
+    assert_int_equal(g->counters.v[TRACKER_CPU_USER], US(30));
+    for (size_t i = 0; i < g->nthreads; i++)
+        assert_int_equal(g->threads[i].count, 0);
+
+    /* The next one adds to them. */
+    a = fake_set(&fx->fake, 13, "app", fx->fake.now + 1);
+    a->st.utime_ticks = 5;
+    scan(fx);
+    g = group(fx, "app");
+    assert_int_equal(g->gauges.v[TRACKER_PROCS], 1);
+    assert_int_equal(g->counters.v[TRACKER_CPU_USER], US(35));
+    fixture_free(fx);
+}
+
+/* A reload replaces the set: new names appear before the next scan, a name no longer listed is
+ * an ordinary group again (removed when empty with -remove-empty-groups), a name listed again
+ * keeps its counters. */
+static void test_always_set_is_replaced_on_reload(void **state)
+{
+    (void)state;
+    struct tracker_options o = {.page_size = 4096, .remove_empty_groups = true};
+    struct fixture *fx = fixture_with(o);
+    static const char *const before[] = {"app", "db"};
+    tracker_set_always(fx->t, before, 2);
+    struct fake_proc *a = fake_set(&fx->fake, 10, "app", fx->fake.now + 1);
+    scan(fx);
+    a = fake_find(&fx->fake, 10);
+    a->st.utime_ticks = 40;
+    scan(fx);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], US(40));
+
+    static const char *const after[] = {"cache", "app", "app"};
+    tracker_set_always(fx->t, after, 3);
+    assert_int_equal(tracker_group_count(fx->t), 3);
+    assert_string_equal(tracker_group_at(fx->t, 0)->name, "app");
+    assert_string_equal(tracker_group_at(fx->t, 1)->name, "cache");
+    assert_false(group(fx, "db")->always);
+    fake_remove(&fx->fake, 10);
+    scan(fx);
+    assert_null(tracker_group_find(fx->t, "db"));
+    assert_int_equal(tracker_group_count(fx->t), 2);
+    assert_int_equal(group(fx, "app")->counters.v[TRACKER_CPU_USER], US(40));
+    assert_int_equal(group(fx, "cache")->gauges.v[TRACKER_PROCS], 0);
+
+    tracker_set_always(fx->t, NULL, 0);
+    scan(fx);
+    assert_int_equal(tracker_group_count(fx->t), 0);
+    fixture_free(fx);
+}
+
 /* Rules after a reload: "app" is now named "new-app", "other" matches nothing. */
 
 /* ---- exit records ---- */
@@ -2227,6 +2316,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_recheck_matches_again_only_after_exec),
         cmocka_unit_test(test_recheck_time_limit),
         cmocka_unit_test(test_remove_empty_groups),
+        cmocka_unit_test(test_always_group_exists_before_its_first_process),
+        cmocka_unit_test(test_always_set_is_replaced_on_reload),
         cmocka_unit_test_setup_teardown(test_reload_moves_processes_and_keeps_counters, setup,
                                         teardown),
         cmocka_unit_test(test_quiet_process_is_read_once_until_it_runs),
