@@ -117,6 +117,14 @@ static void describe_why(const struct explain *x, const struct explain_row *row,
     }
 }
 
+static bool has_member(const struct explain *x, const char *group)
+{
+    for (size_t i = 0; x && i < x->n; i++)
+        if (x->rows[i].group && strcmp(x->rows[i].group, group) == 0)
+            return true;
+    return false;
+}
+
 void explain_write(struct explain *x, const struct rules *rules, struct proc_reader *reader,
                    FILE *out)
 {
@@ -137,6 +145,18 @@ void explain_write(struct explain *x, const struct rules *rules, struct proc_rea
         column(out, &tmp, row->group ? row->group : "-", 24, false);
         column(out, &tmp, strbuf_str(&how), 40, false);
         column(out, &tmp, strbuf_str(&cmdline), 70, true);
+        fputc('\n', out);
+    }
+    /* The groups that exist without a process (`always: true`) and have none: there, at 0. */
+    for (size_t i = 0; i < rules_count(rules); i++) {
+        const char *always = rules_always_group(rules, i);
+        if (!always || has_member(x, always))
+            continue;
+        fprintf(out, "%-8s", "-");
+        column(out, &tmp, "-", 15, false);
+        column(out, &tmp, always, 24, false);
+        column(out, &tmp, rules_describe(rules, i), 40, false);
+        column(out, &tmp, "(always: true, no process)", 70, true);
         fputc('\n', out);
     }
     strbuf_free(&cmdline);

@@ -19,7 +19,8 @@ void explain_free(struct explain *explain);
  * `rule` the index of the rule that matched or -1, `adopted_from` the ancestor it came through. */
 void explain_record(struct explain *explain, int pid, const char *comm, const char *group, int rule,
                     int adopted_from);
-/* Writes the table of the processes recorded, by pid, with their command lines read now. */
+/* Writes the table of the processes recorded, by pid, with their command lines read now; then a
+ * row ("-" for pid and comm) for each group of an `always: true` rule that no process joined. */
 void explain_write(struct explain *explain, const struct rules *rules, struct proc_reader *reader,
                    FILE *out);
 

@@ -3,7 +3,9 @@ first scrape on, before its first process and after its last, with -remove-empty
 counters never go back. process-exporter ignores the key, as any unknown key."""
 
 import os
+import re
 import signal
+import subprocess
 import sys
 import time
 import unittest
@@ -150,6 +152,19 @@ class AlwaysTest(unittest.TestCase):
         _, s2, _ = self.scrape()
         self.assertEqual(h.value(s2, "namedprocess_namegroup_num_procs", groupname="pt-later"), 0)
         self.assertEqual(h.value(s2, "proctrack_config_last_reload_successful"), 0)
+
+    def test_explain_lists_the_group_without_a_process(self):
+        self.w.start("pt-alw-other")
+        path = h.write_config(self.w.dir, CONFIG.replace("comm: [pt-alw-other]", "comm: [pt-alw-other]\n    always: true"))
+        r = subprocess.run([h.PROCTRACK, "-config.path", path, "-explain"], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = r.stdout.rstrip("\n").split("\n")
+        always = [row for row in rows if row.startswith("-")]
+        self.assertEqual(len(always), 1, r.stdout)
+        self.assertRegex(always[0], r"^-\s+-\s+pt-svc\s+process_names\[0\] \(.*\(always: true, no process\)$")
+        self.assertTrue([row for row in rows if re.search(r"pt-alw-other\s+pt-other\s+process_names\[1\]", row)],
+                        r.stdout)
 
     @unittest.skipUnless(os.path.exists(h.PROCESS_EXPORTER), "process-exporter is not installed")
     def test_process_exporter_ignores_the_key(self):
