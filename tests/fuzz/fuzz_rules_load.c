@@ -1,5 +1,6 @@
 /* rules_load_buffer on arbitrary bytes as a config file. A config that loads is matched against a
- * fixed process, with the pve-qemu builtin registered, and described rule by rule; one that does
+ * fixed process, with the pve-qemu builtin registered, and described rule by rule (an `always`
+ * group is the name a match renders); one that does
  * not must say why. LeakSanitizer checks that both paths free what they allocated. */
 #include "fuzz.h"
 #include "fuzz_identity.h"
@@ -43,6 +44,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int index = rules_match(rules, &id, &groupname);
     FUZZ_CHECK(index >= -1 && index < (int)rules_count(rules));
     FUZZ_CHECK(index >= 0 || groupname.len == 0);
+    /* An `always: true` group is named before any process: the name a match renders. */
+    const char *always = index >= 0 ? rules_always_group(rules, (size_t)index) : NULL;
+    FUZZ_CHECK(always == NULL || (strlen(always) == groupname.len &&
+                                  memcmp(always, groupname.buf, groupname.len) == 0));
     /* Matching again gives the same answer: the reused match buffers hold no state. */
     struct strbuf again = STRBUF_INIT;
     FUZZ_CHECK(rules_match(rules, &id, &again) == index);
