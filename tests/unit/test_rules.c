@@ -887,39 +887,34 @@ static void test_always_item_names_its_literal_group(void **state)
 static void test_always_needs_a_literal_name(void **state)
 {
     (void)state;
-    const char *templated = "process_names:\n"
-                            "  - name: '{{.Comm}}'\n    comm: [sshd]\n    always: true\n";
-    assert_buffer_error(templated, strlen(templated),
-                        "test.yml:4:13: \"always: true\" needs a literal name, not the template "
-                        "\"{{.Comm}}\": a templated name is known only when a process matches");
-    const char *partly =
-        "process_names:\n"
-        "  - {name: 'java-{{.Matches.app}}', always: true, cmdline: ['(?P<app>x)']}\n";
-    assert_buffer_error(partly, strlen(partly),
-                        "test.yml:2:45: \"always: true\" needs a literal name, not the template "
-                        "\"java-{{.Matches.app}}\": a templated name is known only when a process "
-                        "matches");
-    const char *unnamed = "process_names:\n  - always: true\n    comm: [sshd]\n";
-    assert_buffer_error(unnamed, strlen(unnamed),
-                        "test.yml:2:13: \"always: true\" needs a literal name: without \"name\" "
-                        "each process names its group");
-    const char *empty = "process_names:\n  - name: ''\n    always: true\n    comm: [sshd]\n";
-    assert_buffer_error(empty, strlen(empty),
-                        "test.yml:3:13: \"always: true\" needs a literal name: without \"name\" "
-                        "each process names its group");
-    const char *builtin = "process_names:\n  - builtin: pve-qemu\n    always: true\n";
-    assert_buffer_error(builtin, strlen(builtin),
-                        "test.yml:3:13: \"always: true\" needs a literal name: without \"name\" "
-                        "each process names its group");
-    const char *not_bool = "process_names:\n  - name: sshd\n    always: maybe\n    comm: [sshd]\n";
-    assert_buffer_error(not_bool, strlen(not_bool),
-                        "test.yml:3:13: \"always\" must be true or false, not \"maybe\"");
-    const char *list = "process_names:\n  - name: sshd\n    always: [true]\n    comm: [sshd]\n";
-    assert_buffer_error(list, strlen(list),
-                        "test.yml:3:13: \"always\" must be true or false, not a sequence");
-    const char *twice = "process_names:\n"
-                        "  - name: sshd\n    always: true\n    always: false\n    comm: [sshd]\n";
-    assert_buffer_error(twice, strlen(twice), "test.yml:4:5: duplicate key \"always\"");
+    static const char templated[] = "\"always: true\" needs a literal name, not the template ";
+    static const char unnamed[] =
+        "\"always: true\" needs a literal name: without \"name\" each process names its group";
+    static const struct {
+        const char *yaml, *where, *reason, *rest;
+    } cases[] = {
+        {"  - name: '{{.Comm}}'\n    comm: [sshd]\n    always: true\n", "4:13", templated,
+         "\"{{.Comm}}\": a templated name is known only when a process matches"},
+        {"  - {name: 'java-{{.Matches.app}}', always: true, cmdline: ['(?P<app>x)']}\n", "2:45",
+         templated,
+         "\"java-{{.Matches.app}}\": a templated name is known only when a process matches"},
+        {"  - always: true\n    comm: [sshd]\n", "2:13", unnamed, ""},
+        {"  - name: ''\n    always: true\n    comm: [sshd]\n", "3:13", unnamed, ""},
+        {"  - builtin: pve-qemu\n    always: true\n", "3:13", unnamed, ""},
+        {"  - name: sshd\n    always: maybe\n    comm: [sshd]\n", "3:13",
+         "\"always\" must be true or false, not \"maybe\"", ""},
+        {"  - name: sshd\n    always: [true]\n    comm: [sshd]\n", "3:13",
+         "\"always\" must be true or false, not a sequence", ""},
+        {"  - name: sshd\n    always: true\n    always: false\n    comm: [sshd]\n", "4:5",
+         "duplicate key \"always\"", ""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char yaml[256], expected[512];
+        snprintf(yaml, sizeof(yaml), "process_names:\n%s", cases[i].yaml);
+        snprintf(expected, sizeof(expected), "test.yml:%s: %s%s", cases[i].where, cases[i].reason,
+                 cases[i].rest);
+        assert_buffer_error(yaml, strlen(yaml), expected);
+    }
 }
 
 int main(int argc, char **argv)
