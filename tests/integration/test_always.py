@@ -167,18 +167,40 @@ class AlwaysTest(unittest.TestCase):
                         r.stdout)
 
     @unittest.skipUnless(os.path.exists(h.PROCESS_EXPORTER), "process-exporter is not installed")
-    def test_process_exporter_ignores_the_key(self):
+    def test_process_exporter_ignores_the_key_and_empty_groups_look_alike(self):
         """The same config loads in process-exporter, which ignores `always` (yaml.v2, not
-        strict) and so has no series for the group until a process joins it."""
+        strict) and so has no series for the group until a process joins it. Once that process
+        has exited, its group has the series proctrack gives the always group from the start,
+        but for the oldest start time (its -62135596800, which proctrack leaves out)."""
         path = h.write_config(self.w.dir, CONFIG + '  - {name: "{{.Comm}}", always: maybe, comm: [pt-alw-x]}\n')
-        self.server = h.start_process_exporter("-config.path", path)
+        self.server = h.start_process_exporter("-config.path", path, "-threads")
         _, s0, _ = self.scrape()
         self.assertNotIn("pt-svc", h.groups(s0))
-        self.w.start("pt-alw")
+        p = self.w.start("pt-alw", "threads", "pt-alw-t1", "pt-alw-t2")
         time.sleep(0.2)
         _, s1, _ = self.scrape()
         self.assertEqual(h.value(s1, "namedprocess_namegroup_num_procs", groupname="pt-svc"), 1)
+        self.assertIn("namedprocess_namegroup_thread_count", {n for n, _ in group_series(s1, "pt-svc")})
+        self.w.stop_one(p)
+        _, s2, _ = self.scrape()
+        pe_empty = group_series(s2, "pt-svc")
+        self.assertEqual(pe_empty.pop(("namedprocess_namegroup_oldest_start_time_seconds", ())), -62135596800)
+        self.server.close()
 
+        # proctrack refuses what process-exporter ignored: a templated always item, a value that
+        # is not a boolean.
+        r = subprocess.run([h.PROCTRACK, "-config.check", "-config.path", path], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn('%s:7:33: "always" must be true or false, not "maybe"' % path, r.stderr)
+        path = h.write_config(self.w.dir, CONFIG)
+        self.server = h.start_proctrack("-config.path", path, "-threads")
+        _, s3, _ = self.scrape()
+        ours = group_series(s3, "pt-svc")
+        self.assertEqual(sorted(ours), sorted(pe_empty))
+        for key in ours:
+            if not key[0].endswith("_total"):
+                self.assertEqual(ours[key], pe_empty[key], key)  # gauges at 0 in both
 
 if __name__ == "__main__":
     h.main()
