@@ -50,6 +50,7 @@ struct rule {
     const struct builtin_def *builtin; /* NULL for ordinary rules */
     rules_builtin_fn builtin_fn;
     void *builtin_ctx;
+    bool matches_nothing; /* `comm: []` or `exe: []` */
     char **comms;
     size_t ncomms;
     struct exe_rule *exes;

@@ -172,6 +172,8 @@ int rules_match(struct rules *rules, const struct proc_identity *id, struct strb
                                                  (struct rules_span *)r->captures, &rules->scratch))
                 continue;
         }
+        if (r->matches_nothing)
+            continue;
         if (r->ncomms > 0 && !comm_matches(r, id))
             continue;
         if (r->nexes > 0 && !exe_matches(r, id))

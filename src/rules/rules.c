@@ -277,12 +277,14 @@ int rules_add_item(struct rules *rules, const char *config_name, size_t index,
 {
     if (it->has_builtin)
         return add_builtin_item(rules, config_name, index, it, err, errlen);
-    if (it->comm.n == 0 && it->exe.n == 0 && it->cmdline.n == 0)
+    if (!it->comm.set && !it->exe.set && !it->cmdline.set)
         return fail(err, errlen, config_name, it->pos,
                     "no matchers provided: an item needs comm, exe or cmdline");
 
     struct rule r = {0};
     unsigned needs = 0;
+    /* As in process-exporter, an empty comm or exe list is a matcher that takes no process. */
+    r.matches_nothing = (it->comm.set && it->comm.n == 0) || (it->exe.set && it->exe.n == 0);
     r.ncomms = it->comm.n;
     r.comms = steal_strings(&it->comm);
 
