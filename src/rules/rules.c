@@ -100,6 +100,8 @@ void rules_free(struct rules *rules)
     free(rules->rules);
     for (size_t i = 0; i < rules->nusers; i++)
         free(rules->users[i].name);
+    strbuf_free(&rules->go_subject);
+    free(rules->go_offsets);
     pcre2_jit_stack_free(rules->jit_stack);
     pcre2_match_context_free(rules->match_context);
     free(rules);
@@ -119,9 +121,10 @@ static size_t capture_slot(struct rule *r, const char *name)
 }
 
 /* Go's RE2 syntax maps onto PCRE2 with these options: `$` without (?m) matches only at the very
- * end, and a command line with invalid UTF-8 is searched instead of rejected (invalid bytes never
- * match, where Go would see U+FFFD). */
-#define REGEX_OPTIONS (PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY)
+ * end, \C (one byte, which RE2 refuses) is refused, and a command line with invalid UTF-8 is
+ * searched instead of rejected; match.c shows it to PCRE2 as Go's regexp sees it. */
+#define REGEX_OPTIONS                                                                              \
+    (PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C)
 
 __attribute__((format(printf, 5, 6))) static int
 fail(char *err, size_t errlen, const char *config_name, struct rules_pos pos, const char *fmt, ...)

@@ -410,9 +410,48 @@ static void test_invalid_utf8_cmdline_is_searched_not_rejected(void **state)
     struct fake_proc p;
     assert_match(rules, make_proc(&p, "tool", ARGV("tool\xff\xfe", "--file=caf\xc3\xa9.txt")), 0,
                  "caf\xc3\xa9.txt");
-    /* Invalid bytes never match anything, so \S+ stops before them. */
-    assert_match(rules, make_proc(&p, "tool", ARGV("tool", "--file=a\xc3\x28", "x")), 0, "a");
+    /* As in Go, a byte that starts no valid sequence is one character, U+FFFD, which \S
+     * matches; the capture holds the original bytes. */
+    assert_match(rules, make_proc(&p, "tool", ARGV("tool", "--file=a\xc3\x28", "x")), 0, "a\xc3(");
     rules_free(rules);
+}
+
+/* Checked against process-exporter 0.7.10 on live processes in
+ * tests/integration/test_yaml_compat.py. */
+static void test_invalid_utf8_bytes_are_one_character_each_as_in_go(void **state)
+{
+    (void)state;
+    struct rules *rules = load("process_names:\n"
+                               "  - name: dot\n"
+                               "    cmdline: ['^/opt/x.z$']\n"
+                               "  - name: three\n"
+                               "    cmdline: ['^s...e$']\n"
+                               "  - name: fffd\n"
+                               "    cmdline: ['^r\\x{FFFD}\\x{FFFD}$']\n"
+                               "  - name: \"{{.Matches.all}}\"\n"
+                               "    cmdline: ['^(?P<all>.+)$']\n");
+    struct fake_proc p;
+    assert_match(rules, make_proc(&p, "x", ARGV("/opt/x\xffz")), 0, "dot");
+    /* A surrogate's encoding (ED A0 80) is three invalid bytes, three characters. */
+    assert_match(rules,
+                 make_proc(&p, "s",
+                           ARGV("s\xed\xa0\x80"
+                                "e")),
+                 1, "three");
+    /* A truncated sequence is one character per byte too. */
+    assert_match(rules, make_proc(&p, "r", ARGV("r\xe2\x82")), 2, "fffd");
+    assert_match(rules, make_proc(&p, "q", ARGV("q\xc3\xa9\xff", "\xfe")), 3, "q\xc3\xa9\xff \xfe");
+    rules_free(rules);
+}
+
+static void test_backslash_c_is_refused_as_go_refuses_it(void **state)
+{
+    (void)state;
+    const char *yaml = "process_names:\n  - cmdline: ['a\\Cb']\n";
+    char err[512] = "";
+    assert_null(rules_load_buffer("test.yml", yaml, strlen(yaml), err, sizeof(err), NULL, NULL));
+    assert_string_equal(err, "test.yml:2:15: bad cmdline regex \"a\\Cb\": using \\C is "
+                             "disabled by the application at offset 3");
 }
 
 /* A process identity around a long command line (the fake one holds 1 KiB). */
@@ -898,6 +937,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_dollar_matches_only_at_the_very_end),
         cmocka_unit_test(test_go_regex_syntax_works),
         cmocka_unit_test(test_invalid_utf8_cmdline_is_searched_not_rejected),
+        cmocka_unit_test(test_invalid_utf8_bytes_are_one_character_each_as_in_go),
+        cmocka_unit_test(test_backslash_c_is_refused_as_go_refuses_it),
         cmocka_unit_test(test_backtracking_regex_gives_up_and_is_counted),
         cmocka_unit_test(test_named_captures_merge_and_later_regexes_win),
         cmocka_unit_test(test_named_group_that_did_not_take_part_is_empty),
