@@ -53,6 +53,9 @@ void yamlread_end(struct yamlread *yr)
     free(yr->recs);
     free(yr->open_recs);
     free(yr->sources);
+    free(yr->anchors);
+    yr->anchors = NULL;
+    yr->nanchors = yr->capanchors = 0;
     yr->store = NULL;
     yr->recs = NULL;
     yr->open_recs = NULL;
@@ -344,15 +347,45 @@ static bool is_end(const yaml_event_t *ev)
     return ev->type == YAML_SEQUENCE_END_EVENT || ev->type == YAML_MAPPING_END_EVENT;
 }
 
-/* The latest definition of an anchor before this point, as yaml.v2 resolves it. A linear search:
- * a config has few anchors. */
+static size_t anchor_hash(const char *name)
+{
+    size_t h = 14695981039346656037u; /* FNV-1a */
+    for (; *name; name++)
+        h = (h ^ (unsigned char)*name) * 1099511628211u;
+    return h;
+}
+
+/* The slot of `name` in the anchor table, or the free slot where it would go. */
+static size_t anchor_slot(const struct yamlread *yr, const char *name)
+{
+    size_t mask = yr->capanchors - 1, i = anchor_hash(name) & mask;
+    while (yr->anchors[i] != SIZE_MAX && strcmp(yr->recs[yr->anchors[i]].anchor, name) != 0)
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* The latest definition of an anchor before this point, as yaml.v2 resolves it. */
 static size_t find_anchor(const struct yamlread *yr, const char *name)
 {
-    for (size_t i = yr->nrecs; i-- > 0;) {
-        if (yr->recs[i].anchor && strcmp(yr->recs[i].anchor, name) == 0)
-            return i;
+    return yr->capanchors ? yr->anchors[anchor_slot(yr, name)] : SIZE_MAX;
+}
+
+static void define_anchor(struct yamlread *yr, size_t rec)
+{
+    if (2 * (yr->nanchors + 1) > yr->capanchors) {
+        size_t *old = yr->anchors, oldcap = yr->capanchors;
+        yr->capanchors = oldcap ? 2 * oldcap : 16;
+        yr->anchors = xmalloc(yr->capanchors * sizeof(*yr->anchors));
+        memset(yr->anchors, 0xff, yr->capanchors * sizeof(*yr->anchors));
+        for (size_t i = 0; i < oldcap; i++) {
+            if (old[i] != SIZE_MAX)
+                yr->anchors[anchor_slot(yr, yr->recs[old[i]].anchor)] = old[i];
+        }
+        free(old);
     }
-    return SIZE_MAX;
+    size_t slot = anchor_slot(yr, yr->recs[rec].anchor);
+    yr->nanchors += yr->anchors[slot] == SIZE_MAX;
+    yr->anchors[slot] = rec;
 }
 
 static void open_recording(struct yamlread *yr, const yaml_char_t *anchor)
@@ -366,6 +399,8 @@ static void open_recording(struct yamlread *yr, const yaml_char_t *anchor)
     };
     yr->open_recs = xgrow(yr->open_recs, &yr->capopen, yr->nopen + 1, sizeof(*yr->open_recs));
     yr->open_recs[yr->nopen++] = yr->nrecs++;
+    if (anchor)
+        define_anchor(yr, yr->nrecs - 1);
 }
 
 /* Closes the recordings whose node the last parser event completed, innermost first. */

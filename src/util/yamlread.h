@@ -54,6 +54,8 @@ struct yamlread {
     size_t nstore, capstore;
     struct yamlread_recording *recs;
     size_t nrecs, caprecs;
+    size_t *anchors; /* hash table: the latest recording of each anchor name, SIZE_MAX free */
+    size_t nanchors, capanchors;
     size_t *open_recs; /* recordings still open, innermost last */
     size_t nopen, capopen;
     struct yamlread_source *sources; /* replays, innermost last; the parser is below them */

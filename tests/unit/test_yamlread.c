@@ -46,7 +46,7 @@ static void test_syntax_errors_say_where(void **state)
 }
 
 struct text {
-    char buf[256];
+    char buf[2048];
     size_t used;
 };
 
@@ -102,7 +102,7 @@ static int scalars(const char *yaml, char *out, size_t outlen)
 static void test_limits_aliases_and_tags(void **state)
 {
     (void)state;
-    char out[256];
+    char out[2048];
     assert_int_equal(read_all("a: {b: {c: d}}\n", 3), 0);
     assert_int_equal(read_all("a: {b: {c: [d]}}\n", 3), -1);
     assert_string_equal(err, "t.yml:1:12: nesting deeper than 3 levels");
@@ -132,7 +132,7 @@ static void test_limits_aliases_and_tags(void **state)
 static void test_merge_keys_splice_the_merged_mappings_in(void **state)
 {
     (void)state;
-    char out[256];
+    char out[2048];
     assert_int_equal(scalars("a: &a {x: 1, y: 2}\nb: {<<: *a, z: 3}\n", out, sizeof(out)), 0);
     assert_string_equal(out, "{a={x=1,y=2,},b={x=1,y=2,z=3,},}");
     /* In a list, the later mapping's keys come first, so that an earlier one overwrites. */
@@ -143,6 +143,41 @@ static void test_merge_keys_splice_the_merged_mappings_in(void **state)
     assert_string_equal(out, "{c={x=1,y=2,},}");
     assert_int_equal(scalars("a: &a {<<: *a}\n", out, sizeof(out)), -1);
     assert_string_equal(err, "t.yml:1:12: anchor 'a' value contains itself");
+}
+
+/* Past the anchor table's first growth, every alias still finds its anchor's latest definition. */
+static void test_many_anchors(void **state)
+{
+    (void)state;
+    char yaml[8192], want[4096];
+    size_t len = 0, wlen = 0;
+    for (int i = 0; i < 100; i++)
+        len += (size_t)snprintf(yaml + len, sizeof(yaml) - len, "a%d: &x%d v%d\n", i, i, i);
+    len += (size_t)snprintf(yaml + len, sizeof(yaml) - len, "r: &x7 again\nb: [");
+    wlen += (size_t)snprintf(want + wlen, sizeof(want) - wlen, "r=again,b=[");
+    for (int i = 99; i >= 0; i--) {
+        len += (size_t)snprintf(yaml + len, sizeof(yaml) - len, "*x%d,", i);
+        wlen += (size_t)snprintf(want + wlen, sizeof(want) - wlen, i == 7 ? "again," : "v%d,", i);
+    }
+    snprintf(yaml + len, sizeof(yaml) - len, "]\n");
+    snprintf(want + wlen, sizeof(want) - wlen, "],}");
+    char out[4096];
+    struct yamlread yr;
+    struct yamlread_keys seen = {0};
+    open_doc(&yr, yaml, 8);
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(yamlread_next_key(&yr, &seen), 1);
+        assert_int_equal(yamlread_skip(&yr), 0);
+    }
+    yamlread_keys_free(&seen);
+    struct text t = {.used = 0};
+    t.buf[0] = '\0';
+    /* The rest of the top mapping: r and b. */
+    yr.event.type = YAML_MAPPING_START_EVENT;
+    assert_int_equal(write_value(&yr, &t), 0);
+    yamlread_end(&yr);
+    snprintf(out, sizeof(out), "%s", t.buf + 1);
+    assert_string_equal(out, want);
 }
 
 static void test_strict_keys_refuse_a_key_twice_in_one_mapping(void **state)
@@ -300,6 +335,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_limits_aliases_and_tags),
         cmocka_unit_test(test_merge_keys_splice_the_merged_mappings_in),
         cmocka_unit_test(test_strict_keys_refuse_a_key_twice_in_one_mapping),
+        cmocka_unit_test(test_many_anchors),
         cmocka_unit_test(test_keys_values_and_nulls),
         cmocka_unit_test(test_type_errors),
         cmocka_unit_test(test_skip_and_sequences),
