@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "rules/compiled.h"
+#include "rules/gosyntax.h"
 #include "rules/item.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -143,6 +144,8 @@ fail(char *err, size_t errlen, const char *config_name, struct rules_pos pos, co
 static int compile_regex(const struct rules *rs, struct rule *r, const char *pattern, size_t len,
                          char *reason, size_t reasonlen)
 {
+    if (rules_go_syntax_check(pattern, len, reason, reasonlen))
+        return -1;
     int errcode;
     PCRE2_SIZE erroff;
     pcre2_code *code =
