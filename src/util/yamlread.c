@@ -169,8 +169,8 @@ const char *yamlread_kind(const yaml_event_t *ev)
 }
 
 /* yaml.v2 resolves a tagged scalar and refuses one whose text is not of the tag's kind. Its
- * rules: underscores dropped; ints as Go's strconv.ParseInt with base 0 (0x, 0o, 0b, 0 octal);
- * floats as [-+]?(.d+|d+(.d*)?)([eE][-+]?d+)? or .inf/.nan, and any int. Range is not checked. */
+ * rules: underscores dropped; ints as Go's strconv.ParseInt with base 0 (0x, 0o, 0b, 0 octal),
+ * or ParseUint; floats as [-+]?(.d+|d+(.d*)?)([eE][-+]?d+)? or .inf/.nan, and any int. */
 static bool is_int_text(const char *v)
 {
     char digits[128];
@@ -182,18 +182,32 @@ static bool is_int_text(const char *v)
         return false;
     digits[n] = '\0';
     const char *p = digits;
+    bool negative = *p == '-';
     if (*p == '+' || *p == '-')
         p++;
-    const char *set = "0123456789";
+    unsigned base = 10;
     if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
-        set = "0123456789abcdefABCDEF", p += 2;
+        base = 16, p += 2;
     else if (p[0] == '0' && (p[1] == 'o' || p[1] == 'O'))
-        set = "01234567", p += 2;
+        base = 8, p += 2;
     else if (p[0] == '0' && (p[1] == 'b' || p[1] == 'B'))
-        set = "01", p += 2;
+        base = 2, p += 2;
     else if (p[0] == '0' && p[1] != '\0')
-        set = "01234567", p += 1;
-    return *p != '\0' && strspn(p, set) == strlen(p);
+        base = 8, p += 1;
+    if (*p == '\0')
+        return false;
+    /* In range of Go's int64, or of uint64 when not negative. */
+    uint64_t value = 0, limit = negative ? (uint64_t)1 << 63 : UINT64_MAX;
+    for (; *p; p++) {
+        unsigned d = *p >= '0' && *p <= '9'   ? (unsigned)(*p - '0')
+                     : *p >= 'a' && *p <= 'f' ? (unsigned)(*p - 'a' + 10)
+                     : *p >= 'A' && *p <= 'F' ? (unsigned)(*p - 'A' + 10)
+                                              : 99;
+        if (d >= base || value > (limit - d) / base)
+            return false;
+        value = value * base + d;
+    }
+    return true;
 }
 
 static bool is_float_text(const char *v)
