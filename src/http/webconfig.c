@@ -418,6 +418,7 @@ struct webconfig *webconfig_load_buffer(const char *name, const char *buf, size_
     struct reader rd = {.base_dir = base_dir};
     if (yamlread_init(&rd.yr, name, buf, len, WEBCONFIG_MAX_DEPTH, err, errlen))
         return NULL;
+    rd.yr.strict_keys = true; /* exporter-toolkit decodes with yaml.v2's UnmarshalStrict */
     rd.wc = xcalloc(1, sizeof(*rd.wc));
     rd.wc->min_version = WEBCONFIG_TLS12;
     rd.wc->max_version = WEBCONFIG_TLS13;

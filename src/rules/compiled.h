@@ -11,6 +11,7 @@
 
 #include "rules/rules.h"
 #include "rules/template.h"
+#include "util/strbuf.h"
 
 /* Distinct effective uids whose names are remembered; past that, entries are replaced in turn. */
 #define USER_CACHE_MAX 256
@@ -50,6 +51,7 @@ struct rule {
     const struct builtin_def *builtin; /* NULL for ordinary rules */
     rules_builtin_fn builtin_fn;
     void *builtin_ctx;
+    bool matches_nothing; /* `comm: []` or `exe: []` */
     char **comms;
     size_t ncomms;
     struct exe_rule *exes;
@@ -82,6 +84,11 @@ struct rules {
     size_t next_user_slot;
     struct rules_match_errors errors;
     struct rules_scratch scratch; /* lent to the builtin matchers, one call at a time */
+    /* A command line with invalid UTF-8 as Go's regexp sees it (match.c), and for each of its
+     * bytes the offset in the real command line. */
+    struct strbuf go_subject;
+    size_t *go_offsets;
+    size_t go_offsets_cap;
 };
 
 #endif /* PROCTRACK_RULES_COMPILED_H */

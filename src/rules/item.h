@@ -26,6 +26,7 @@ struct rules_strings {
     struct rules_string *v;
     size_t n;
     size_t cap;
+    bool set; /* written as a list, maybe empty; `comm: []` matches nothing, `cmdline: []` all */
 };
 
 struct rules_item {

@@ -23,7 +23,10 @@ struct loader {
     struct yamlread yr;
     rules_warn_fn warn;
     void *warn_arg;
-    struct rules *rules;
+    /* The items of `process_names`, compiled once the document is read: yaml.v2 decodes the
+     * whole document first, and a later `process_names` replaces an earlier one. */
+    struct rules_item *items;
+    size_t nitems, capitems;
 };
 
 static void strings_free(struct rules_strings *l)
@@ -31,6 +34,7 @@ static void strings_free(struct rules_strings *l)
     for (size_t i = 0; i < l->n; i++)
         free(l->v[i].s);
     free(l->v);
+    *l = (struct rules_strings){0};
 }
 
 static void item_free(struct rules_item *it)
@@ -78,13 +82,16 @@ static int skip_unknown(struct loader *ld, const char *key)
     return yamlread_skip(&ld->yr);
 }
 
-/* A selector: a sequence of strings. Null or empty means absent, as in process-exporter. */
+/* A selector: a sequence of strings, replacing what an earlier same key gave (yaml.v2: the last
+ * one wins). Null means absent; an empty list is present, as process-exporter tells them apart. */
 static int load_string_list(struct loader *ld, const char *key, struct rules_strings *out)
 {
     struct yamlread *yr = &ld->yr;
+    strings_free(out);
     int rc = yamlread_sequence_start(yr, key, "of strings");
     if (rc <= 0)
         return rc;
+    out->set = true;
     for (;;) {
         if (yamlread_next(yr))
             return -1;
@@ -101,13 +108,17 @@ static int load_string_list(struct loader *ld, const char *key, struct rules_str
     }
 }
 
-/* A string-valued key of an item (`name`, `builtin`); null leaves it unset, "" sets it empty. */
+/* A string-valued key of an item (`name`, `builtin`), replacing an earlier same key; null
+ * unsets it (yaml.v2 decodes null as ""), "" sets it empty. */
 static int load_scalar(struct loader *ld, const char *key, bool *has, struct rules_string *out)
 {
     char *value = NULL;
     yaml_mark_t mark;
     if (yamlread_string(&ld->yr, key, true, &value, &mark))
         return -1;
+    free(out->s);
+    *out = (struct rules_string){0};
+    *has = false;
     if (value) {
         *has = true;
         *out = (struct rules_string){value, strlen(value), pos_of(mark)};
@@ -124,7 +135,7 @@ static int load_always(struct loader *ld, const char *key, struct rules_item *it
     return 0;
 }
 
-static int load_item(struct loader *ld, size_t index)
+static int load_item(struct loader *ld)
 {
     struct rules_item it = {.pos = pos_of(ld->yr.event.start_mark)};
     struct yamlread_keys seen = {0};
@@ -148,20 +159,31 @@ static int load_item(struct loader *ld, size_t index)
         if (rc)
             break;
     }
-    if (rc == 0)
-        rc = rules_add_item(ld->rules, ld->yr.name, index, &it, ld->yr.err, ld->yr.errlen);
     yamlread_keys_free(&seen);
-    item_free(&it);
-    return rc;
+    if (rc) {
+        item_free(&it);
+        return rc;
+    }
+    ld->items = xgrow(ld->items, &ld->capitems, ld->nitems + 1, sizeof(*ld->items));
+    ld->items[ld->nitems++] = it;
+    return 0;
+}
+
+static void items_free(struct loader *ld)
+{
+    for (size_t i = 0; i < ld->nitems; i++)
+        item_free(&ld->items[i]);
+    ld->nitems = 0;
 }
 
 static int load_items(struct loader *ld)
 {
     struct yamlread *yr = &ld->yr;
+    items_free(ld);
     int rc = yamlread_sequence_start(yr, "process_names", "");
     if (rc <= 0)
         return rc;
-    for (size_t index = 0;; index++) {
+    for (;;) {
         if (yamlread_next(yr))
             return -1;
         const yaml_event_t *ev = &yr->event;
@@ -173,7 +195,7 @@ static int load_items(struct loader *ld)
             return yamlread_fail(yr, ev->start_mark,
                                  "items of \"process_names\" must be mappings, not %s",
                                  yamlread_kind(ev));
-        if (load_item(ld, index))
+        if (load_item(ld))
             return -1;
     }
 }
@@ -233,14 +255,18 @@ struct rules *rules_load_buffer(const char *name, const char *buf, size_t len, c
     struct loader ld = {.warn = warn, .warn_arg = warn_arg};
     if (yamlread_init(&ld.yr, name, buf, len, RULES_MAX_DEPTH, err, errlen))
         return NULL;
-    ld.rules = rules_new();
+    struct rules *rules = rules_new();
     int rc = load_stream(&ld);
     yamlread_end(&ld.yr);
+    for (size_t i = 0; rc == 0 && i < ld.nitems; i++)
+        rc = rules_add_item(rules, name, i, &ld.items[i], err, errlen);
+    items_free(&ld);
+    free(ld.items);
     if (rc) {
-        rules_free(ld.rules);
+        rules_free(rules);
         return NULL;
     }
-    return ld.rules;
+    return rules;
 }
 
 struct rules *rules_load_file(const char *path, char *err, size_t errlen, rules_warn_fn warn,

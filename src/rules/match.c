@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "rules/compiled.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 /* A builtin fills the rule's capture table directly: the two span types must be one layout. */
@@ -67,18 +68,76 @@ static uint32_t match_limit(size_t subject_len)
     return limit > UINT32_MAX ? UINT32_MAX : (uint32_t)limit;
 }
 
+static size_t utf8_char_len(const char *s, size_t avail)
+{
+    return (unsigned char)s[0] < 0x80 ? 1 : utf8_seq_len((const unsigned char *)s, avail);
+}
+
+/* Go's regexp reads a string as UTF-8 in which each byte that starts no valid sequence is one
+ * character, U+FFFD: `.`, `\S` and `[^/]` match it, and so does a literal U+FFFD. PCRE2 (with
+ * PCRE2_MATCH_INVALID_UTF) matches nothing there, so a command line with such bytes is searched
+ * as Go sees it: each of them replaced by EF BF BD, with the offsets mapped back after the match
+ * (map_offsets) so that captures hold the original bytes, as Go's slices of the string do.
+ * Returns the subject to search; `mapped` tells whether it is the copy. */
+static const char *go_view(struct rules *rs, const char *s, size_t len, size_t *view_len,
+                           bool *mapped)
+{
+    size_t i = 0, n;
+    while (i < len && (n = utf8_char_len(s + i, len - i)) != 0)
+        i += n;
+    *mapped = i < len;
+    *view_len = len;
+    if (!*mapped)
+        return s;
+    strbuf_reset(&rs->go_subject);
+    rs->go_offsets =
+        xgrow(rs->go_offsets, &rs->go_offsets_cap, 3 * len + 1, sizeof(*rs->go_offsets));
+    for (i = 0; i < len; i += n) {
+        n = utf8_char_len(s + i, len - i);
+        size_t at = rs->go_subject.len;
+        if (n == 0) {
+            strbuf_append(&rs->go_subject, "\xef\xbf\xbd", 3);
+            rs->go_offsets[at] = rs->go_offsets[at + 1] = rs->go_offsets[at + 2] = i;
+            n = 1;
+        } else {
+            strbuf_append(&rs->go_subject, s + i, n);
+            for (size_t k = 0; k < n; k++)
+                rs->go_offsets[at + k] = i + k;
+        }
+    }
+    rs->go_offsets[rs->go_subject.len] = len;
+    *view_len = rs->go_subject.len;
+    return rs->go_subject.buf;
+}
+
+/* Turns the match's offsets into the go_view copy into offsets into the real command line. A
+ * match starts and ends on whole characters, so never inside a replaced byte's three. */
+static void map_offsets(const struct rules *rs, pcre2_match_data *md)
+{
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+    for (uint32_t k = 0; k < 2 * pcre2_get_ovector_count(md); k++) {
+        if (ov[k] != PCRE2_UNSET)
+            ov[k] = rs->go_offsets[ov[k]];
+    }
+}
+
 /* Every regex must match; named captures of later regexes overwrite earlier ones, and a group
  * that did not take part reads "", as with Go's FindStringSubmatch. */
 static bool cmdline_matches(struct rules *rs, struct rule *r, const struct proc_identity *id)
 {
     const char *subject = id->cmdline ? id->cmdline : "";
     size_t subject_len = id->cmdline ? id->cmdline_len : 0;
+    size_t view_len = 0;
+    bool mapped = false;
+    const char *view = r->nregexes ? go_view(rs, subject, subject_len, &view_len, &mapped) : "";
     for (size_t i = 0; i < r->nregexes; i++) {
         struct regex *re = &r->regexes[i];
-        pcre2_set_match_limit(rs->match_context, match_limit(subject_len));
-        int rc = pcre2_match(re->code, (PCRE2_SPTR)subject, subject_len, 0, 0, re->match_data,
+        pcre2_set_match_limit(rs->match_context, match_limit(view_len));
+        int rc = pcre2_match(re->code, (PCRE2_SPTR)view, view_len, 0, 0, re->match_data,
                              rs->match_context);
         re->last_rc = rc;
+        if (rc >= 0 && mapped)
+            map_offsets(rs, re->match_data);
         if (rc < 0) {
             /* A match or resource limit (a regex that backtracks without end on this command
              * line) counts as no match: the process stays out of the group, and it is counted. */
@@ -172,6 +231,8 @@ int rules_match(struct rules *rules, const struct proc_identity *id, struct strb
                                                  (struct rules_span *)r->captures, &rules->scratch))
                 continue;
         }
+        if (r->matches_nothing)
+            continue;
         if (r->ncomms > 0 && !comm_matches(r, id))
             continue;
         if (r->nexes > 0 && !exe_matches(r, id))

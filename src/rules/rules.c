@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "rules/compiled.h"
+#include "rules/gosyntax.h"
 #include "rules/item.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -101,6 +102,8 @@ void rules_free(struct rules *rules)
     free(rules->rules);
     for (size_t i = 0; i < rules->nusers; i++)
         free(rules->users[i].name);
+    strbuf_free(&rules->go_subject);
+    free(rules->go_offsets);
     pcre2_jit_stack_free(rules->jit_stack);
     pcre2_match_context_free(rules->match_context);
     free(rules);
@@ -120,9 +123,10 @@ static size_t capture_slot(struct rule *r, const char *name)
 }
 
 /* Go's RE2 syntax maps onto PCRE2 with these options: `$` without (?m) matches only at the very
- * end, and a command line with invalid UTF-8 is searched instead of rejected (invalid bytes never
- * match, where Go would see U+FFFD). */
-#define REGEX_OPTIONS (PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY)
+ * end, \C (one byte, which RE2 refuses) is refused, and a command line with invalid UTF-8 is
+ * searched instead of rejected; match.c shows it to PCRE2 as Go's regexp sees it. */
+#define REGEX_OPTIONS                                                                              \
+    (PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C)
 
 __attribute__((format(printf, 5, 6))) static int
 fail(char *err, size_t errlen, const char *config_name, struct rules_pos pos, const char *fmt, ...)
@@ -141,6 +145,8 @@ fail(char *err, size_t errlen, const char *config_name, struct rules_pos pos, co
 static int compile_regex(const struct rules *rs, struct rule *r, const char *pattern, size_t len,
                          char *reason, size_t reasonlen)
 {
+    if (rules_go_syntax_check(pattern, len, reason, reasonlen))
+        return -1;
     int errcode;
     PCRE2_SIZE erroff;
     pcre2_code *code =
@@ -302,12 +308,14 @@ int rules_add_item(struct rules *rules, const char *config_name, size_t index,
         return -1;
     if (it->has_builtin)
         return add_builtin_item(rules, config_name, index, it, err, errlen);
-    if (it->comm.n == 0 && it->exe.n == 0 && it->cmdline.n == 0)
+    if (!it->comm.set && !it->exe.set && !it->cmdline.set)
         return fail(err, errlen, config_name, it->pos,
                     "no matchers provided: an item needs comm, exe or cmdline");
 
     struct rule r = {0};
     unsigned needs = 0;
+    /* As in process-exporter, an empty comm or exe list is a matcher that takes no process. */
+    r.matches_nothing = (it->comm.set && it->comm.n == 0) || (it->exe.set && it->exe.n == 0);
     r.ncomms = it->comm.n;
     r.comms = steal_strings(&it->comm);
 

@@ -1,6 +1,10 @@
-/* A reader for fixed-schema YAML files over libyaml's event API: one current event, nesting
- * bounded (libyaml 0.2.5 has no limit of its own), aliases refused, duplicate keys found (libyaml
- * does not), and errors written as "NAME:LINE:COL: reason" (1-based), syntax errors included.
+/* A reader for fixed-schema YAML files over libyaml's event API, reading YAML the way Go's yaml.v2
+ * (v2.4, which process-exporter and exporter-toolkit decode with) does: one current event, nesting
+ * bounded (libyaml 0.2.5 has no limit of its own), aliases replayed as the events of their anchor,
+ * merge keys (`<<: *a`, `<<: [*a, *b]`) spliced into their mapping, yaml.v2's check against
+ * documents that expand aliases too much (billion laughs), and errors written as
+ * "NAME:LINE:COL: reason" (1-based), syntax errors included. Values that a loader skips are not
+ * expanded, as yaml.v2 does not decode unknown keys.
  * A loader is a small recursive descent over the schema built from these calls; every call that
  * can fail returns -1 with the message written, so loaders stop at the first error. */
 #ifndef PROCTRACK_UTIL_YAMLREAD_H
@@ -11,11 +15,56 @@
 
 #include <yaml.h>
 
+/* An event kept for replay: the events of anchored nodes and of inline merge values. */
+struct yamlread_stored {
+    yaml_event_t event;
+    size_t target; /* an alias: the recording it names */
+};
+
+/* A node's events in the store: [start, end). */
+struct yamlread_recording {
+    size_t start, end;
+    char *anchor;   /* NULL for an inline merge value */
+    bool open;      /* its node is still being read */
+    unsigned level; /* parser nesting at its start */
+};
+
+/* Where events come from: a replay of stored events, above the parser. */
+struct yamlread_source {
+    size_t first, pos, end;
+    size_t recording;
+    unsigned origin; /* which mapping a key read from here belongs to (merged keys: their own) */
+    bool from_alias;
+};
+
 struct yamlread {
     yaml_parser_t parser;
-    yaml_event_t event; /* the current event, valid after a successful yamlread_next */
+    /* The current event, valid after a successful yamlread_next; a shallow copy of `owned` or of
+     * a stored event. */
+    yaml_event_t event;
     bool have_event;
-    unsigned depth; /* open collections */
+    yaml_event_t owned; /* a parser event that no recording keeps */
+    bool have_owned;
+    unsigned origin; /* of the current event */
+    char *scalar;    /* a !!binary value, decoded */
+    /* Duplicate keys: yaml.v2's Unmarshal lets the last one win (loaders overwrite); with
+     * `strict_keys`, as UnmarshalStrict, a key twice in one mapping is an error. */
+    bool strict_keys;
+    struct yamlread_stored *store;
+    size_t nstore, capstore;
+    struct yamlread_recording *recs;
+    size_t nrecs, caprecs;
+    size_t *anchors; /* hash table: the latest recording of each anchor name, SIZE_MAX free */
+    size_t nanchors, capanchors;
+    size_t *open_recs; /* recordings still open, innermost last */
+    size_t nopen, capopen;
+    struct yamlread_source *sources; /* replays, innermost last; the parser is below them */
+    size_t nsources, capsources;
+    unsigned next_origin;
+    unsigned level;               /* the parser's open collections */
+    size_t from_alias_sources;    /* replays of aliases among the sources */
+    size_t decoded, from_aliases; /* yaml.v2's counts against alias bombs */
+    unsigned depth;               /* open collections */
     unsigned max_depth;
     const char *name;
     const char *buf;
@@ -27,8 +76,9 @@ struct yamlread {
 /* Keys already seen in one mapping. Zero-initialise; free with yamlread_keys_free. */
 struct yamlread_keys {
     char **keys;
+    unsigned *origins;
     size_t n;
-    size_t cap;
+    size_t cap, caporigins;
 };
 
 /* Reads `buf` (UTF-8; it must outlive the reader), naming it `name` in messages. Returns 0, or -1
@@ -41,8 +91,10 @@ void yamlread_end(struct yamlread *yr);
 int yamlread_fail(struct yamlread *yr, yaml_mark_t mark, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Advances to the next event. Refuses aliases, nesting past max_depth, and tags other than
- * YAML's core ones (str, bool, int, float, null, seq, map, "!"). */
+/* Advances to the next event, an alias replaced by the events of its anchor. Refuses nesting
+ * past max_depth, too much aliasing, and scalars whose !!bool, !!int, !!float, !!null or !!binary
+ * tag does not fit their text (yaml.v2's "cannot decode"); a !!binary scalar reads decoded.
+ * Other tags are accepted and ignored, as yaml.v2 does. */
 int yamlread_next(struct yamlread *yr);
 
 /* libyaml does not type scalars: a plain ~, null, Null, NULL or nothing is YAML's null. */
@@ -53,9 +105,11 @@ const char *yamlread_kind(const yaml_event_t *ev);
 /* Fails when the current scalar holds a NUL byte (C strings would cut it short). */
 int yamlread_no_nul(struct yamlread *yr);
 
-/* Reads the next key of a mapping whose start was consumed. Returns 1 with the key as the current
- * event, 0 at the end of the mapping, -1 on error: a key that is not a string, holds a NUL byte or
- * is already in `seen`. */
+/* Reads the next key of a mapping whose start was consumed, merge keys spliced in: the keys of
+ * the merged mappings come where the `<<` stood, for `<<: [*a, *b]` those of *b first, so that
+ * the loader's "a later key overwrites" gives yaml.v2's precedence. Returns 1 with the key as the
+ * current event, 0 at the end of the mapping, -1 on error: a key that is a collection or holds a
+ * NUL byte, a key already in `seen` when strict_keys. A null key reads as "". */
 int yamlread_next_key(struct yamlread *yr, struct yamlread_keys *seen);
 /* The key yamlread_next_key returned, as a copy that stays valid while its value is read. */
 const char *yamlread_last_key(const struct yamlread_keys *seen);
@@ -65,9 +119,10 @@ void yamlread_keys_free(struct yamlread_keys *seen);
  * *out unchanged; so does "" unless `keep_empty`; otherwise *out is a new copy. */
 int yamlread_string(struct yamlread *yr, const char *key, bool keep_empty, char **out,
                     yaml_mark_t *mark);
-/* A YAML 1.1 boolean (true/false, yes/no, on/off, in three capitalisations), as yaml.v2 reads. */
+/* A YAML 1.1 boolean as yaml.v2 reads one: y/n, yes/no, true/false, on/off, capitalised or not. */
 int yamlread_bool(struct yamlread *yr, const char *key, bool *out);
-/* Reads and drops the next value, whatever it holds (nested collections included). */
+/* Reads and drops the next value, whatever it holds (nested collections included), without
+ * expanding its aliases. */
 int yamlread_skip(struct yamlread *yr);
 /* A mapping value. Returns 1 after its start, 0 for null (absent), -1 on error. */
 int yamlread_mapping_start(struct yamlread *yr, const char *key);
