@@ -27,6 +27,10 @@ struct regex {
     struct named_group *groups;
     size_t ngroups;
     int last_rc; /* what the last pcre2_match returned, to read its numbered groups */
+    /* Go stores the whole match and every unnamed group under the key "": the last of them
+     * (the highest-numbered unnamed group, or 0) wins. */
+    uint32_t unnamed_group;
+    size_t unnamed_slot;
 };
 
 struct exe_rule {
@@ -81,6 +85,8 @@ struct rules {
     size_t next_user_slot;
     struct rules_match_errors errors;
     struct rules_scratch scratch; /* lent to the builtin matchers, one call at a time */
+    rules_warn_fn warn;
+    void *warn_arg;
 };
 
 #endif /* PROCTRACK_RULES_COMPILED_H */

@@ -1,0 +1,1110 @@
+/* Go's fmt (Sprint, Sprintln, Sprintf: flags, width, precision, the verbs and their %!
+ * complaints) and time.Time's printing, for the value types a group-name template sees. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rules/template_impl.h"
+
+const char *const ttime_month_names[12] = {"January",   "February", "March",    "April",
+                                           "May",       "June",     "July",     "August",
+                                           "September", "October",  "November", "December"};
+const char *const ttime_day_names[7] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                        "Thursday", "Friday", "Saturday"};
+
+/* ---- time.Time ---- */
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+void ttime_civil(const struct tval *t, struct ttime_civil *c)
+{
+    int64_t secs = floor_div(t->ns, 1000000000) + t->offset;
+    c->nanosecond = (int)(t->ns - floor_div(t->ns, 1000000000) * 1000000000);
+    int64_t days = floor_div(secs, 86400);
+    int64_t sod = secs - days * 86400;
+    c->hour = (int)(sod / 3600);
+    c->minute = (int)(sod / 60 % 60);
+    c->second = (int)(sod % 60);
+    c->weekday = (int)(((days + 4) % 7 + 7) % 7); /* 1970-01-01 was a Thursday */
+    /* Howard Hinnant's civil_from_days. */
+    int64_t z = days + 719468;
+    int64_t era = floor_div(z, 146097);
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    c->day = (int)(doy - (153 * mp + 2) / 5 + 1);
+    c->month = (int)(mp < 10 ? mp + 3 : mp - 9);
+    c->year = yoe + era * 400 + (c->month <= 2);
+    static const int before[] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+    bool leap = (c->year % 4 == 0 && c->year % 100 != 0) || c->year % 400 == 0;
+    c->yearday = before[c->month - 1] + c->day + (leap && c->month > 2);
+}
+
+struct tval ttime_local(const struct tval *t)
+{
+    struct tval local = *t;
+    time_t secs = (time_t)floor_div(t->ns, 1000000000);
+    struct tm tm;
+    if (localtime_r(&secs, &tm) == NULL) {
+        local.offset = 0;
+        local.zone = "UTC";
+        return local;
+    }
+    local.offset = (int32_t)tm.tm_gmtoff;
+    local.zone = tm.tm_zone ? tm.tm_zone : "";
+    return local;
+}
+
+static void put_int(struct strbuf *out, int64_t v, int width)
+{
+    if (v < 0) {
+        strbuf_putc(out, '-');
+        v = -v;
+    }
+    strbuf_printf(out, "%0*lld", width, (long long)v);
+}
+
+enum std {
+    STD_NONE,
+    STD_LONG_MONTH,
+    STD_MONTH,
+    STD_NUM_MONTH,
+    STD_ZERO_MONTH,
+    STD_LONG_WEEKDAY,
+    STD_WEEKDAY,
+    STD_DAY,
+    STD_UNDER_DAY,
+    STD_ZERO_DAY,
+    STD_HOUR,
+    STD_HOUR12,
+    STD_ZERO_HOUR12,
+    STD_MINUTE,
+    STD_ZERO_MINUTE,
+    STD_SECOND,
+    STD_ZERO_SECOND,
+    STD_LONG_YEAR,
+    STD_YEAR,
+    STD_PM,
+    STD_pm,
+    STD_TZ,
+    STD_ISO_TZ,         /* Z0700 */
+    STD_ISO_SECONDS_TZ, /* Z070000 */
+    STD_ISO_SHORT_TZ,   /* Z07 */
+    STD_ISO_COLON_TZ,   /* Z07:00 */
+    STD_ISO_COLON_SECONDS_TZ,
+    STD_NUM_TZ,         /* -0700 */
+    STD_NUM_SECONDS_TZ, /* -070000 */
+    STD_NUM_SHORT_TZ,   /* -07 */
+    STD_NUM_COLON_TZ,   /* -07:00 */
+    STD_NUM_COLON_SECONDS_TZ,
+    STD_FRAC0, /* .000 */
+    STD_FRAC9, /* .999 */
+};
+
+static bool starts_lower(const char *s, size_t n)
+{
+    return n > 0 && s[0] >= 'a' && s[0] <= 'z';
+}
+
+static bool pre(const char *s, size_t n, const char *p)
+{
+    size_t k = strlen(p);
+    return n >= k && memcmp(s, p, k) == 0;
+}
+
+/* Go's nextStdChunk (as of Go 1.19): the literal prefix length, the element, and its length. */
+static enum std next_std(const char *l, size_t n, size_t *prefix, size_t *elen, int *digits,
+                         char *sep)
+{
+    static const struct {
+        const char *text;
+        enum std iso, num;
+    } zones[] = {
+        {"070000", STD_ISO_SECONDS_TZ, STD_NUM_SECONDS_TZ},
+        {"07:00:00", STD_ISO_COLON_SECONDS_TZ, STD_NUM_COLON_SECONDS_TZ},
+        {"0700", STD_ISO_TZ, STD_NUM_TZ},
+        {"07:00", STD_ISO_COLON_TZ, STD_NUM_COLON_TZ},
+        {"07", STD_ISO_SHORT_TZ, STD_NUM_SHORT_TZ},
+    };
+    for (size_t i = 0; i < n; i++) {
+        const char *s = l + i;
+        size_t r = n - i;
+        *prefix = i;
+        switch (s[0]) {
+        case 'J':
+            if (pre(s, r, "January"))
+                return *elen = 7, STD_LONG_MONTH;
+            if (pre(s, r, "Jan") && !starts_lower(s + 3, r - 3))
+                return *elen = 3, STD_MONTH;
+            break;
+        case 'M':
+            if (pre(s, r, "Monday"))
+                return *elen = 6, STD_LONG_WEEKDAY;
+            if (pre(s, r, "Mon") && !starts_lower(s + 3, r - 3))
+                return *elen = 3, STD_WEEKDAY;
+            if (pre(s, r, "MST"))
+                return *elen = 3, STD_TZ;
+            break;
+        case '0':
+            if (r >= 2 && s[1] >= '1' && s[1] <= '6') {
+                static const enum std z[] = {STD_ZERO_MONTH,  STD_ZERO_DAY,    STD_ZERO_HOUR12,
+                                             STD_ZERO_MINUTE, STD_ZERO_SECOND, STD_YEAR};
+                return *elen = 2, z[s[1] - '1'];
+            }
+            break;
+        case '1':
+            if (r >= 2 && s[1] == '5')
+                return *elen = 2, STD_HOUR;
+            return *elen = 1, STD_NUM_MONTH;
+        case '2':
+            if (pre(s, r, "2006"))
+                return *elen = 4, STD_LONG_YEAR;
+            return *elen = 1, STD_DAY;
+        case '_':
+            if (r >= 2 && s[1] == '2') {
+                if (pre(s + 1, r - 1, "2006")) {
+                    *prefix = i + 1;
+                    return *elen = 4, STD_LONG_YEAR;
+                }
+                return *elen = 2, STD_UNDER_DAY;
+            }
+            break;
+        case '3':
+            return *elen = 1, STD_HOUR12;
+        case '4':
+            return *elen = 1, STD_MINUTE;
+        case '5':
+            return *elen = 1, STD_SECOND;
+        case 'P':
+            if (r >= 2 && s[1] == 'M')
+                return *elen = 2, STD_PM;
+            break;
+        case 'p':
+            if (r >= 2 && s[1] == 'm')
+                return *elen = 2, STD_pm;
+            break;
+        case '-':
+        case 'Z':
+            for (size_t k = 0; k < sizeof(zones) / sizeof(zones[0]); k++)
+                if (pre(s + 1, r - 1, zones[k].text)) {
+                    *elen = 1 + strlen(zones[k].text);
+                    return s[0] == 'Z' ? zones[k].iso : zones[k].num;
+                }
+            break;
+        case '.':
+        case ',':
+            if (r >= 2 && (s[1] == '0' || s[1] == '9')) {
+                size_t j = 1;
+                while (j < r && s[j] == s[1])
+                    j++;
+                if (!(j < r && s[j] >= '0' && s[j] <= '9')) {
+                    *digits = (int)(j - 1);
+                    *sep = s[0];
+                    *elen = j;
+                    return s[1] == '0' ? STD_FRAC0 : STD_FRAC9;
+                }
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    *prefix = n;
+    *elen = 0;
+    return STD_NONE;
+}
+
+static void put_zone(struct strbuf *out, enum std std, int32_t offset)
+{
+    bool iso = std >= STD_ISO_TZ && std <= STD_ISO_COLON_SECONDS_TZ;
+    if (iso && offset == 0) {
+        strbuf_putc(out, 'Z');
+        return;
+    }
+    int32_t zone = offset / 60;
+    int32_t abs_off = offset < 0 ? -offset : offset;
+    strbuf_putc(out, zone < 0 ? '-' : '+');
+    if (zone < 0)
+        zone = -zone;
+    strbuf_printf(out, "%02d", zone / 60);
+    bool colon = std == STD_ISO_COLON_TZ || std == STD_NUM_COLON_TZ ||
+                 std == STD_ISO_COLON_SECONDS_TZ || std == STD_NUM_COLON_SECONDS_TZ;
+    if (std == STD_ISO_SHORT_TZ || std == STD_NUM_SHORT_TZ)
+        return;
+    if (colon)
+        strbuf_putc(out, ':');
+    strbuf_printf(out, "%02d", zone % 60);
+    if (std == STD_ISO_SECONDS_TZ || std == STD_NUM_SECONDS_TZ || std == STD_ISO_COLON_SECONDS_TZ ||
+        std == STD_NUM_COLON_SECONDS_TZ) {
+        if (colon)
+            strbuf_putc(out, ':');
+        strbuf_printf(out, "%02d", abs_off % 60);
+    }
+}
+
+void ttime_format(struct strbuf *out, const struct tval *t, const char *layout, size_t len)
+{
+    struct ttime_civil c;
+    ttime_civil(t, &c);
+    while (len > 0) {
+        size_t prefix, elen;
+        int digits = 0;
+        char sep = '.';
+        enum std std = next_std(layout, len, &prefix, &elen, &digits, &sep);
+        strbuf_append(out, layout, prefix);
+        if (std == STD_NONE)
+            return;
+        layout += prefix + elen;
+        len -= prefix + elen;
+        int hour12 = c.hour % 12 == 0 ? 12 : c.hour % 12;
+        switch (std) {
+        case STD_NONE:
+            break;
+        case STD_LONG_MONTH:
+            strbuf_puts(out, ttime_month_names[c.month - 1]);
+            break;
+        case STD_MONTH:
+            strbuf_append(out, ttime_month_names[c.month - 1], 3);
+            break;
+        case STD_NUM_MONTH:
+            put_int(out, c.month, 0);
+            break;
+        case STD_ZERO_MONTH:
+            put_int(out, c.month, 2);
+            break;
+        case STD_LONG_WEEKDAY:
+            strbuf_puts(out, ttime_day_names[c.weekday]);
+            break;
+        case STD_WEEKDAY:
+            strbuf_append(out, ttime_day_names[c.weekday], 3);
+            break;
+        case STD_DAY:
+            put_int(out, c.day, 0);
+            break;
+        case STD_UNDER_DAY:
+            if (c.day < 10)
+                strbuf_putc(out, ' ');
+            put_int(out, c.day, 0);
+            break;
+        case STD_ZERO_DAY:
+            put_int(out, c.day, 2);
+            break;
+        case STD_HOUR:
+            put_int(out, c.hour, 2);
+            break;
+        case STD_HOUR12:
+            put_int(out, hour12, 0);
+            break;
+        case STD_ZERO_HOUR12:
+            put_int(out, hour12, 2);
+            break;
+        case STD_MINUTE:
+            put_int(out, c.minute, 0);
+            break;
+        case STD_ZERO_MINUTE:
+            put_int(out, c.minute, 2);
+            break;
+        case STD_SECOND:
+            put_int(out, c.second, 0);
+            break;
+        case STD_ZERO_SECOND:
+            put_int(out, c.second, 2);
+            break;
+        case STD_LONG_YEAR:
+            put_int(out, c.year, 4);
+            break;
+        case STD_YEAR:
+            put_int(out, ((c.year % 100) + 100) % 100, 2);
+            break;
+        case STD_PM:
+            strbuf_puts(out, c.hour >= 12 ? "PM" : "AM");
+            break;
+        case STD_pm:
+            strbuf_puts(out, c.hour >= 12 ? "pm" : "am");
+            break;
+        case STD_TZ:
+            if (t->zone && *t->zone) {
+                strbuf_puts(out, t->zone);
+            } else {
+                put_zone(out, STD_NUM_TZ, t->offset);
+            }
+            break;
+        case STD_FRAC0:
+        case STD_FRAC9: {
+            char buf[16];
+            snprintf(buf, sizeof(buf), "%09d", c.nanosecond);
+            int n = digits > 9 ? 9 : digits;
+            if (std == STD_FRAC9) {
+                while (n > 0 && buf[n - 1] == '0')
+                    n--;
+                if (n == 0)
+                    break;
+            }
+            strbuf_putc(out, sep);
+            strbuf_append(out, buf, (size_t)n);
+            break;
+        }
+        default:
+            put_zone(out, std, t->offset);
+        }
+    }
+}
+
+static const char time_string_layout[] = "2006-01-02 15:04:05.999999999 -0700 MST";
+
+void tmpl_format_time(unsigned long long ns_since_epoch, struct strbuf *out)
+{
+    struct tval t = {.kind = TV_TIME, .ns = (int64_t)ns_since_epoch, .zone = "UTC"};
+    ttime_format(out, &t, time_string_layout, strlen(time_string_layout));
+}
+
+/* ---- fmt ---- */
+
+struct fmtspec {
+    bool plus, minus, sharp, space, zero, plus_v, sharp_v;
+    int width, prec; /* -1: none */
+};
+
+const char *tfmt_type_name(const struct tval *v)
+{
+    switch (v->kind) {
+    case TV_MISSING:
+    case TV_NIL:
+        return "<nil>";
+    case TV_BOOL:
+        return "bool";
+    case TV_INT:
+        return v->type == TT_INT64     ? "int64"
+               : v->type == TT_MONTH   ? "time.Month"
+               : v->type == TT_WEEKDAY ? "time.Weekday"
+                                       : "int";
+    case TV_UINT:
+        return "uint8";
+    case TV_FLOAT:
+        return "float64";
+    case TV_STRING:
+        return "string";
+    case TV_TIME:
+        return "time.Time";
+    case TV_SLICE:
+        return "[]string";
+    case TV_MAP:
+        return "map[string]string";
+    case TV_PARAMS:
+        return "*config.templateParams";
+    }
+    return "?";
+}
+
+static size_t rune_count(const char *s, size_t n)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < n; count++) {
+        size_t size;
+        tmpl_decode_rune(s + i, n - i, &size);
+        i += size;
+    }
+    return count;
+}
+
+static void padding(struct strbuf *out, size_t n, char c)
+{
+    for (size_t i = 0; i < n; i++)
+        strbuf_putc(out, c);
+}
+
+/* Go's fmt.pad: to the width in runes, zeros only on the left. */
+static void pad(struct strbuf *out, const struct fmtspec *f, const char *s, size_t n)
+{
+    size_t runes = rune_count(s, n);
+    size_t fill = f->width > 0 && (size_t)f->width > runes ? (size_t)f->width - runes : 0;
+    if (f->minus) {
+        strbuf_append(out, s, n);
+        padding(out, fill, ' ');
+    } else {
+        padding(out, fill, f->zero ? '0' : ' ');
+        strbuf_append(out, s, n);
+    }
+}
+
+/* strconv.Quote (ASCII only with '+'), or a raw string with '#' where Go's CanBackquote. */
+static void quote(struct strbuf *b, const char *s, size_t n, bool ascii, bool backquote)
+{
+    if (backquote) {
+        bool can = true;
+        for (size_t i = 0; i < n && can; i++) {
+            unsigned char c = (unsigned char)s[i];
+            can = c != '`' && c != 0x7f && (c >= ' ' || c == '\t');
+        }
+        size_t size;
+        for (size_t i = 0; i < n && can; i += size)
+            can = !(tmpl_decode_rune(s + i, n - i, &size) == 0xfffd && size == 1 &&
+                    (unsigned char)s[i] >= 0x80);
+        if (can) {
+            strbuf_putc(b, '`');
+            strbuf_append(b, s, n);
+            strbuf_putc(b, '`');
+            return;
+        }
+    }
+    strbuf_putc(b, '"');
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t size;
+        uint32_t r = tmpl_decode_rune(s + i, n - i, &size);
+        if (r == 0xfffd && size == 1 && c >= 0x80) {
+            strbuf_printf(b, "\\x%02x", c);
+        } else if (c == '"' || c == '\\') {
+            strbuf_putc(b, '\\');
+            strbuf_putc(b, (char)c);
+        } else if (r < 0x80 && r >= ' ' && r != 0x7f) {
+            strbuf_putc(b, (char)c);
+        } else if (r < 0x80) {
+            const char *esc = strchr("\a\b\f\n\r\t\v", (int)r);
+            if (esc && r)
+                strbuf_printf(b, "\\%c", "abfnrtv"[esc - "\a\b\f\n\r\t\v"]);
+            else
+                strbuf_printf(b, "\\x%02x", c);
+        } else if (ascii || (r >= 0x80 && r < 0xa0) || r == 0xad || r == 0x2028 || r == 0x2029 ||
+                   r == 0xfeff) {
+            if (r < 0x10000)
+                strbuf_printf(b, "\\u%04x", r);
+            else
+                strbuf_printf(b, "\\U%08x", r);
+        } else {
+            strbuf_append(b, s + i, size);
+        }
+        i += size;
+    }
+    strbuf_putc(b, '"');
+}
+
+static void fmt_string(struct strbuf *out, const struct fmtspec *f, char verb, const char *s,
+                       size_t n)
+{
+    struct strbuf b = STRBUF_INIT;
+    switch (verb) {
+    case 'v':
+        if (f->sharp_v) {
+            quote(&b, s, n, false, false);
+            break;
+        }
+        /* fall through */
+    case 's': {
+        /* The precision cuts runes. */
+        size_t end = n;
+        if (f->prec >= 0) {
+            size_t i = 0, runes = 0, size;
+            while (i < n && runes < (size_t)f->prec) {
+                tmpl_decode_rune(s + i, n - i, &size);
+                i += size;
+                runes++;
+            }
+            end = i;
+        }
+        strbuf_append(&b, s, end);
+        break;
+    }
+    case 'q':
+        quote(&b, s, n, f->plus, f->sharp);
+        break;
+    case 'x':
+    case 'X': {
+        size_t len = f->prec >= 0 && (size_t)f->prec < n ? (size_t)f->prec : n;
+        const char *digits = verb == 'x' ? "0123456789abcdef" : "0123456789ABCDEF";
+        for (size_t i = 0; i < len; i++) {
+            if (f->space && i > 0)
+                strbuf_putc(&b, ' ');
+            if (f->sharp && (f->space || i == 0))
+                strbuf_puts(&b, verb == 'x' ? "0x" : "0X");
+            strbuf_putc(&b, digits[(unsigned char)s[i] >> 4]);
+            strbuf_putc(&b, digits[(unsigned char)s[i] & 15]);
+        }
+        break;
+    }
+    }
+    pad(out, f, b.buf ? b.buf : "", b.len);
+    strbuf_free(&b);
+}
+
+static void print_value(struct strbuf *out, const struct texec_data *d, const struct tval *v,
+                        char verb, const struct fmtspec *f, int depth);
+
+static void bad_verb(struct strbuf *out, const struct texec_data *d, const struct tval *v,
+                     char verb)
+{
+    strbuf_printf(out, "%%!%c(", verb);
+    if (v->kind == TV_NIL || v->kind == TV_MISSING) {
+        strbuf_puts(out, "<nil>");
+    } else {
+        strbuf_puts(out, tfmt_type_name(v));
+        strbuf_putc(out, '=');
+        struct fmtspec plain = {.width = -1, .prec = -1};
+        print_value(out, d, v, 'v', &plain, 0);
+    }
+    strbuf_putc(out, ')');
+}
+
+static void put_utf8_rune(struct strbuf *b, uint64_t r)
+{
+    if (r > 0x10ffff || (r >= 0xd800 && r <= 0xdfff))
+        r = 0xfffd;
+    char buf[4];
+    size_t n;
+    if (r < 0x80) {
+        buf[0] = (char)r, n = 1;
+    } else if (r < 0x800) {
+        buf[0] = (char)(0xc0 | r >> 6), buf[1] = (char)(0x80 | (r & 0x3f)), n = 2;
+    } else if (r < 0x10000) {
+        buf[0] = (char)(0xe0 | r >> 12), buf[1] = (char)(0x80 | (r >> 6 & 0x3f));
+        buf[2] = (char)(0x80 | (r & 0x3f)), n = 3;
+    } else {
+        buf[0] = (char)(0xf0 | r >> 18), buf[1] = (char)(0x80 | (r >> 12 & 0x3f));
+        buf[2] = (char)(0x80 | (r >> 6 & 0x3f)), buf[3] = (char)(0x80 | (r & 0x3f)), n = 4;
+    }
+    strbuf_append(b, buf, n);
+}
+
+/* Go's fmtInteger. */
+static void fmt_integer(struct strbuf *out, const struct texec_data *d, const struct tval *v,
+                        char verb, const struct fmtspec *f)
+{
+    bool neg = v->kind == TV_INT && v->i < 0;
+    uint64_t u = v->kind == TV_INT ? (neg ? 0 - (uint64_t)v->i : (uint64_t)v->i) : v->u;
+    unsigned base;
+    switch (verb) {
+    case 'v':
+        if (f->sharp_v && v->kind == TV_UINT) {
+            strbuf_printf(out, "0x%llx", (unsigned long long)u);
+            return;
+        }
+        /* fall through */
+    case 'd':
+        base = 10;
+        break;
+    case 'b':
+        base = 2;
+        break;
+    case 'o':
+    case 'O':
+        base = 8;
+        break;
+    case 'x':
+    case 'X':
+        base = 16;
+        break;
+    case 'c': {
+        struct strbuf b = STRBUF_INIT;
+        put_utf8_rune(&b, neg ? 0xfffd : u);
+        pad(out, f, b.buf, b.len);
+        strbuf_free(&b);
+        return;
+    }
+    case 'q': {
+        struct strbuf r = STRBUF_INIT, b = STRBUF_INIT;
+        put_utf8_rune(&r, neg ? 0xfffd : u);
+        quote(&b, r.buf, r.len, f->plus, false);
+        b.buf[0] = b.buf[b.len - 1] = '\'';
+        pad(out, f, b.buf, b.len);
+        strbuf_free(&r);
+        strbuf_free(&b);
+        return;
+    }
+    case 'U': {
+        struct strbuf b = STRBUF_INIT;
+        strbuf_printf(&b, "U+%04llX", (unsigned long long)u);
+        if (f->sharp && u <= 0x10ffff) {
+            strbuf_puts(&b, " '");
+            put_utf8_rune(&b, u);
+            strbuf_putc(&b, '\'');
+        }
+        pad(out, f, b.buf, b.len);
+        strbuf_free(&b);
+        return;
+    }
+    default:
+        bad_verb(out, d, v, verb);
+        return;
+    }
+    char digits[80];
+    size_t nd = 0;
+    const char *set = verb == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
+    do {
+        digits[nd++] = set[u % base];
+        u /= base;
+    } while (u > 0);
+    int prec = 0;
+    bool zero_value = nd == 1 && digits[0] == '0';
+    struct fmtspec g = *f;
+    if (f->prec >= 0) {
+        prec = f->prec;
+        if (prec == 0 && zero_value) {
+            g.zero = false;
+            pad(out, &g, "", 0);
+            return;
+        }
+    } else if (f->zero && f->width > 0 && !f->minus) {
+        prec = f->width;
+        if (neg || f->plus || f->space)
+            prec--;
+    }
+    struct strbuf b = STRBUF_INIT;
+    if (neg)
+        strbuf_putc(&b, '-');
+    else if (f->plus)
+        strbuf_putc(&b, '+');
+    else if (f->space)
+        strbuf_putc(&b, ' ');
+    if (f->sharp) {
+        if (verb == 'b')
+            strbuf_puts(&b, "0b");
+        else if (verb == 'x')
+            strbuf_puts(&b, "0x");
+        else if (verb == 'X')
+            strbuf_puts(&b, "0X");
+        else if (verb == 'o' && !(prec <= (int)nd && digits[nd - 1] == '0'))
+            strbuf_putc(&b, '0');
+    }
+    if (verb == 'O')
+        strbuf_puts(&b, "0o");
+    for (int i = (int)nd; i < prec; i++)
+        strbuf_putc(&b, '0');
+    while (nd > 0)
+        strbuf_putc(&b, digits[--nd]);
+    g.zero = false;
+    pad(out, &g, b.buf, b.len);
+    strbuf_free(&b);
+}
+
+/* strconv's shortest 'g' (%v and %g): the fewest digits that read back as the same float64, in
+ * exponent form when the decimal exponent is below -4 or at least 6. */
+static void shortest_g(struct strbuf *b, double v, char e)
+{
+    char buf[64];
+    int p;
+    for (p = 1; p <= 17; p++) {
+        snprintf(buf, sizeof(buf), "%.*e", p - 1, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    /* buf: [-]d.ddde[+-]XX */
+    char *ep = strchr(buf, 'e');
+    int exp = atoi(ep + 1);
+    char digs[32];
+    size_t nd = 0;
+    for (char *q = buf; q < ep; q++)
+        if (*q >= '0' && *q <= '9')
+            digs[nd++] = *q;
+    while (nd > 1 && digs[nd - 1] == '0')
+        nd--;
+    if (v < 0)
+        strbuf_putc(b, '-');
+    if (exp < -4 || exp >= 6) {
+        strbuf_putc(b, digs[0]);
+        if (nd > 1) {
+            strbuf_putc(b, '.');
+            strbuf_append(b, digs + 1, nd - 1);
+        }
+        strbuf_printf(b, "%c%c%02d", e, exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+        return;
+    }
+    if (exp < 0) {
+        strbuf_puts(b, "0.");
+        for (int i = -1; i > exp; i--)
+            strbuf_putc(b, '0');
+        strbuf_append(b, digs, nd);
+        return;
+    }
+    for (int i = 0; i <= exp; i++)
+        strbuf_putc(b, (size_t)i < nd ? digs[i] : '0');
+    if ((size_t)exp + 1 < nd) {
+        strbuf_putc(b, '.');
+        strbuf_append(b, digs + exp + 1, nd - (size_t)exp - 1);
+    }
+}
+
+/* Go's fmtFloat. */
+static void fmt_float(struct strbuf *out, const struct texec_data *d, const struct tval *v,
+                      char verb, const struct fmtspec *f)
+{
+    struct strbuf num = STRBUF_INIT;
+    double x = v->f;
+    if (!strchr("vbgGxXfFeE", verb)) {
+        bad_verb(out, d, v, verb);
+        return;
+    }
+    if (isinf(x) || isnan(x)) {
+        strbuf_puts(&num, isnan(x) ? "NaN" : x < 0 ? "-Inf" : f->plus ? "+Inf" : "+Inf");
+        if (!isnan(x) && x > 0 && !f->plus)
+            memmove(num.buf, num.buf + 1, num.len--);
+    } else if ((verb == 'v' || verb == 'g' || verb == 'G') && f->prec < 0) {
+        shortest_g(&num, x, verb == 'G' ? 'E' : 'e');
+    } else {
+        char cfmt[8] = "%.*";
+        char c = verb == 'F' ? 'f' : verb == 'x' ? 'a' : verb == 'X' ? 'A' : verb;
+        cfmt[3] = c;
+        cfmt[4] = '\0';
+        int prec = f->prec >= 0 ? f->prec : (c == 'a' || c == 'A') ? -1 : 6;
+        char buf[512];
+        if (prec < 0)
+            snprintf(buf, sizeof(buf), c == 'a' ? "%a" : "%A", x);
+        else
+            snprintf(buf, sizeof(buf), cfmt, prec > 400 ? 400 : prec, x);
+        strbuf_puts(&num, buf);
+    }
+    struct strbuf b = STRBUF_INIT;
+    const char *s = num.buf;
+    bool neg = s[0] == '-';
+    if (neg)
+        s++;
+    if (neg)
+        strbuf_putc(&b, '-');
+    else if (f->plus && s[0] != '+')
+        strbuf_putc(&b, '+');
+    else if (f->space && s[0] != '+')
+        strbuf_putc(&b, ' ');
+    size_t body = strlen(s);
+    if (f->zero && !f->minus && f->width > 0 && !isinf(x) && !isnan(x) &&
+        (size_t)f->width > b.len + body) {
+        padding(&b, (size_t)f->width - b.len - body, '0');
+    }
+    strbuf_puts(&b, s);
+    struct fmtspec g = *f;
+    g.zero = false;
+    pad(out, &g, b.buf, b.len);
+    strbuf_free(&b);
+    strbuf_free(&num);
+}
+
+static void go_time(struct strbuf *out, const struct tval *t)
+{
+    struct ttime_civil c;
+    ttime_civil(t, &c);
+    strbuf_printf(out, "time.Date(%lld, time.%s, %d, %d, %d, %d, %d, ", (long long)c.year,
+                  ttime_month_names[c.month - 1], c.day, c.hour, c.minute, c.second, c.nanosecond);
+    if (strcmp(t->zone, "UTC") == 0 && t->offset == 0)
+        strbuf_puts(out, "time.UTC)");
+    else
+        strbuf_puts(out, "time.Local)");
+}
+
+static void print_value(struct strbuf *out, const struct texec_data *d, const struct tval *v,
+                        char verb, const struct fmtspec *f, int depth)
+{
+    switch (v->kind) {
+    case TV_MISSING:
+    case TV_NIL:
+        if (verb == 'v')
+            pad(out, f, "<nil>", 5);
+        else
+            bad_verb(out, d, v, verb);
+        return;
+    case TV_BOOL:
+        if (verb == 'v' || verb == 't')
+            pad(out, f, v->b ? "true" : "false", v->b ? 4 : 5);
+        else
+            bad_verb(out, d, v, verb);
+        return;
+    case TV_INT:
+        if ((v->type == TT_MONTH || v->type == TT_WEEKDAY) && strchr("vsxXq", verb) &&
+            !f->sharp_v) {
+            /* Stringer: "November", or "%!Month(13)" out of range. */
+            struct strbuf b = STRBUF_INIT;
+            bool month = v->type == TT_MONTH;
+            if (month ? v->i >= 1 && v->i <= 12 : v->i >= 0 && v->i <= 6)
+                strbuf_puts(&b, month ? ttime_month_names[v->i - 1] : ttime_day_names[v->i]);
+            else
+                strbuf_printf(&b, "%%!%s(%lld)", month ? "Month" : "Weekday", (long long)v->i);
+            fmt_string(out, f, verb, b.buf, b.len);
+            strbuf_free(&b);
+            return;
+        }
+        fmt_integer(out, d, v, verb, f);
+        return;
+    case TV_UINT:
+        fmt_integer(out, d, v, verb, f);
+        return;
+    case TV_FLOAT:
+        fmt_float(out, d, v, verb, f);
+        return;
+    case TV_STRING:
+        if (strchr("vsxXq", verb))
+            fmt_string(out, f, verb, v->s, v->len);
+        else
+            bad_verb(out, d, v, verb);
+        return;
+    case TV_TIME: {
+        if (f->sharp_v) {
+            go_time(out, v);
+            return;
+        }
+        if (!strchr("vsxXq", verb)) {
+            bad_verb(out, d, v, verb);
+            return;
+        }
+        struct strbuf b = STRBUF_INIT;
+        ttime_format(&b, v, time_string_layout, strlen(time_string_layout));
+        fmt_string(out, f, verb, b.buf, b.len);
+        strbuf_free(&b);
+        return;
+    }
+    case TV_SLICE:
+        strbuf_puts(out, f->sharp_v ? "[]string{" : "[");
+        for (size_t i = 0; i < v->nitems; i++) {
+            if (i > 0)
+                strbuf_puts(out, f->sharp_v ? ", " : " ");
+            const char *e = v->items[i] ? v->items[i] : "";
+            struct tval ev = {.kind = TV_STRING, .s = e, .len = strlen(e)};
+            print_value(out, d, &ev, verb, f, depth + 1);
+        }
+        strbuf_puts(out, f->sharp_v ? "}" : "]");
+        return;
+    case TV_MAP:
+        strbuf_puts(out, f->sharp_v ? "map[string]string{" : "map[");
+        for (size_t i = 0; i < d->tmpl->nkeys; i++) {
+            if (i > 0)
+                strbuf_puts(out, f->sharp_v ? ", " : " ");
+            const char *k = d->tmpl->keys[i];
+            size_t slot = d->tmpl->key_slots[i];
+            struct tval kv = {.kind = TV_STRING, .s = k, .len = strlen(k)};
+            struct tval vv = {.kind = TV_STRING, .s = "", .len = 0};
+            if (slot < d->values->ncaptures) {
+                vv.s = d->values->captures[slot].ptr;
+                vv.len = d->values->captures[slot].len;
+            }
+            print_value(out, d, &kv, verb, f, depth + 1);
+            strbuf_putc(out, ':');
+            print_value(out, d, &vv, verb, f, depth + 1);
+        }
+        strbuf_puts(out, f->sharp_v ? "}" : "]");
+        return;
+    case TV_PARAMS: {
+        /* The struct's fields in declaration order (process-exporter 0.7.10's templateParams). */
+        static const char *const names[] = {"Cgroups",  "Comm", "ExeBase",   "ExeFull",
+                                            "Username", "PID",  "StartTime", "Matches"};
+        const struct proc_identity *id = d->values->id;
+        const char *comm = id->comm ? id->comm : "";
+        const char *full = id->argc > 0 ? id->argv[0] : comm;
+        const char *user = d->values->username ? d->values->username : "";
+        struct tval fields[8] = {
+            {.kind = TV_SLICE, .items = id->cgroups, .nitems = id->ncgroups},
+            {.kind = TV_STRING, .s = comm, .len = strlen(comm)},
+            {.kind = TV_STRING, .s = d->exe_base, .len = d->exe_base_len},
+            {.kind = TV_STRING, .s = full, .len = strlen(full)},
+            {.kind = TV_STRING, .s = user, .len = strlen(user)},
+            {.kind = TV_INT, .i = id->pid},
+            {.kind = TV_TIME, .ns = (int64_t)id->start_time_ns, .zone = "UTC"},
+            {.kind = TV_MAP},
+        };
+        strbuf_puts(out, f->sharp_v ? "&config.templateParams{" : "&{");
+        for (size_t i = 0; i < 8; i++) {
+            if (i > 0)
+                strbuf_puts(out, f->sharp_v ? ", " : " ");
+            if (f->plus_v || f->sharp_v) {
+                strbuf_puts(out, names[i]);
+                strbuf_putc(out, ':');
+            }
+            print_value(out, d, &fields[i], verb, f, depth + 1);
+        }
+        strbuf_putc(out, '}');
+        return;
+    }
+    }
+}
+
+static void print_arg(struct strbuf *out, const struct texec_data *d, const struct tval *v,
+                      char verb, const struct fmtspec *f)
+{
+    if (verb == 'T') {
+        const char *name = tfmt_type_name(v);
+        fmt_string(out, f, 's', name, strlen(name));
+        return;
+    }
+    if (verb == 'p') {
+        bad_verb(out, d, v, verb);
+        return;
+    }
+    print_value(out, d, v, verb, f, 0);
+}
+
+void tfmt_value(struct strbuf *out, const struct texec_data *d, const struct tval *v)
+{
+    struct fmtspec f = {.width = -1, .prec = -1};
+    print_arg(out, d, v, 'v', &f);
+}
+
+void tfmt_print(struct strbuf *out, const struct texec_data *d, const struct tval *args, size_t n,
+                bool println)
+{
+    bool prev_string = false;
+    for (size_t i = 0; i < n; i++) {
+        bool is_string = args[i].kind == TV_STRING;
+        if (i > 0 && (println || (!is_string && !prev_string)))
+            strbuf_putc(out, ' ');
+        tfmt_value(out, d, &args[i]);
+        prev_string = is_string;
+    }
+    if (println)
+        strbuf_putc(out, '\n');
+}
+
+/* A number in the format at *i, at most 1e6 as Go's parsenum reads it. */
+static bool parse_num(const char *s, size_t n, size_t *i, int *out)
+{
+    if (*i >= n || s[*i] < '0' || s[*i] > '9')
+        return false;
+    long v = 0;
+    while (*i < n && s[*i] >= '0' && s[*i] <= '9') {
+        if (v > 1000000)
+            return false;
+        v = v * 10 + (s[*i] - '0');
+        (*i)++;
+    }
+    *out = (int)v;
+    return true;
+}
+
+/* An [n] argument index; returns false for a bad one. */
+static bool arg_index(const char *s, size_t n, size_t *i, size_t *argnum, size_t nargs,
+                      bool *reordered)
+{
+    if (*i >= n || s[*i] != '[')
+        return true;
+    *reordered = true;
+    size_t j = *i + 1;
+    int v;
+    if (!parse_num(s, n, &j, &v) || j >= n || s[j] != ']' || v < 1 || (size_t)v > nargs) {
+        while (j < n && s[j] != ']')
+            j++;
+        *i = j < n ? j + 1 : j;
+        return false;
+    }
+    *argnum = (size_t)v - 1;
+    *i = j + 1;
+    return true;
+}
+
+static bool int_arg(const struct tval *args, size_t nargs, size_t *argnum, int *out)
+{
+    if (*argnum >= nargs)
+        return false;
+    const struct tval *v = &args[(*argnum)++];
+    if (v->kind == TV_INT && v->i >= -1000000 && v->i <= 1000000) {
+        *out = (int)v->i;
+        return true;
+    }
+    if (v->kind == TV_UINT && v->u <= 1000000) {
+        *out = (int)v->u;
+        return true;
+    }
+    return false;
+}
+
+void tfmt_printf(struct strbuf *out, const struct texec_data *d, const char *s, size_t n,
+                 const struct tval *args, size_t nargs)
+{
+    size_t argnum = 0;
+    bool reordered = false;
+    for (size_t i = 0; i < n;) {
+        if (s[i] != '%') {
+            size_t j = i;
+            while (j < n && s[j] != '%')
+                j++;
+            strbuf_append(out, s + i, j - i);
+            i = j;
+            continue;
+        }
+        i++;
+        struct fmtspec f = {.width = -1, .prec = -1};
+        for (; i < n; i++) {
+            char c = s[i];
+            if (c == '#')
+                f.sharp = true;
+            else if (c == '0')
+                f.zero = !f.minus;
+            else if (c == '+')
+                f.plus = true;
+            else if (c == '-')
+                f.minus = true, f.zero = false;
+            else if (c == ' ')
+                f.space = true;
+            else
+                break;
+        }
+        bool good = arg_index(s, n, &i, &argnum, nargs, &reordered);
+        if (i < n && s[i] == '*') {
+            i++;
+            if (!int_arg(args, nargs, &argnum, &f.width)) {
+                strbuf_puts(out, "%!(BADWIDTH)");
+            } else if (f.width < 0) {
+                f.width = -f.width;
+                f.minus = true;
+                f.zero = false;
+            }
+        } else {
+            parse_num(s, n, &i, &f.width);
+        }
+        if (i < n && s[i] == '.') {
+            i++;
+            good = arg_index(s, n, &i, &argnum, nargs, &reordered) && good;
+            if (i < n && s[i] == '*') {
+                i++;
+                if (!int_arg(args, nargs, &argnum, &f.prec) || f.prec < 0) {
+                    f.prec = -1;
+                    strbuf_puts(out, "%!(BADPREC)");
+                }
+            } else if (!parse_num(s, n, &i, &f.prec)) {
+                f.prec = 0;
+            }
+        }
+        good = arg_index(s, n, &i, &argnum, nargs, &reordered) && good;
+        if (i >= n) {
+            strbuf_puts(out, "%!(NOVERB)");
+            break;
+        }
+        size_t size;
+        uint32_t verb_rune = tmpl_decode_rune(s + i, n - i, &size);
+        char verb = verb_rune < 0x80 ? (char)verb_rune : '?';
+        i += size;
+        if (verb == '%') {
+            strbuf_putc(out, '%');
+            continue;
+        }
+        if (!good) {
+            strbuf_printf(out, "%%!%c(BADINDEX)", verb);
+            continue;
+        }
+        if (argnum >= nargs) {
+            strbuf_printf(out, "%%!%c(MISSING)", verb);
+            continue;
+        }
+        if (verb == 'v') {
+            f.sharp_v = f.sharp;
+            f.sharp = false;
+            f.plus_v = f.plus;
+            f.plus = false;
+        }
+        print_arg(out, d, &args[argnum++], verb, &f);
+    }
+    if (!reordered && argnum < nargs) {
+        strbuf_puts(out, "%!(EXTRA ");
+        for (size_t k = argnum; k < nargs; k++) {
+            if (k > argnum)
+                strbuf_puts(out, ", ");
+            if (args[k].kind == TV_NIL || args[k].kind == TV_MISSING) {
+                strbuf_puts(out, "<nil>");
+            } else {
+                strbuf_puts(out, tfmt_type_name(&args[k]));
+                strbuf_putc(out, '=');
+                tfmt_value(out, d, &args[k]);
+            }
+        }
+        strbuf_putc(out, ')');
+    }
+}

@@ -1,0 +1,167 @@
+/* The inside of group-name templates, shared by the parser (template.c), the evaluator
+ * (template_exec.c) and Go's value printing (template_fmt.c). Internal to src/rules. */
+#ifndef PROCTRACK_RULES_TEMPLATE_IMPL_H
+#define PROCTRACK_RULES_TEMPLATE_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rules/template.h"
+#include "util/strbuf.h"
+
+/* Nodes of the parse tree, as Go's text/template/parse names them. */
+enum tnode_kind {
+    TN_LIST,     /* kids: the nodes in order */
+    TN_TEXT,     /* str */
+    TN_ACTION,   /* pipe */
+    TN_IF,       /* pipe, list, else_list (may be NULL) */
+    TN_RANGE,    /* pipe, list, else_list */
+    TN_WITH,     /* pipe, list, else_list */
+    TN_BREAK,    /* inside a range */
+    TN_CONTINUE, /* inside a range */
+    TN_PIPE,     /* kids: commands; names: declared variables; assign: `=` rather than `:=` */
+    TN_COMMAND,  /* kids: operands, the first may be a function */
+    TN_FIELD,    /* names: .A.B */
+    TN_VARIABLE, /* names[0]: "$x" or "$", then fields */
+    TN_CHAIN,    /* kids[0]: the operand (a parenthesised pipe), names: the fields after it */
+    TN_DOT,
+    TN_NIL,
+    TN_BOOL,     /* boolean */
+    TN_NUMBER,   /* num */
+    TN_STRING,   /* str: the unquoted value */
+    TN_FUNCTION, /* func */
+};
+
+/* The builtin functions, in Go's names. */
+enum tfunc {
+    TF_AND,
+    TF_OR,
+    TF_NOT,
+    TF_LEN,
+    TF_INDEX,
+    TF_SLICE,
+    TF_PRINT,
+    TF_PRINTF,
+    TF_PRINTLN,
+    TF_EQ,
+    TF_NE,
+    TF_LT,
+    TF_LE,
+    TF_GT,
+    TF_GE,
+    TF_HTML,
+    TF_JS,
+    TF_URLQUERY,
+    TF_COUNT
+};
+
+/* A numeric constant as Go's parser types it: what it may be used as. */
+struct tnum {
+    bool is_int, is_uint, is_float;
+    int64_t i;
+    uint64_t u;
+    double f;
+};
+
+struct tnode {
+    enum tnode_kind kind;
+    size_t pos; /* byte offset in the template text, for messages */
+    struct tnode **kids;
+    size_t nkids, capkids;
+    struct tnode *pipe, *list, *else_list;
+    char **names;
+    size_t nnames;
+    bool assign;
+    bool boolean;
+    struct tnum num;
+    char *str;
+    size_t len;
+    enum tfunc func;
+};
+
+struct tmpl {
+    struct tnode *root;
+    struct tnode **nodes; /* every node, to free them */
+    size_t nnodes, capnodes;
+    unsigned needs;
+    /* The keys of .Matches, sorted as Go prints a map, and for each the slot of its value. */
+    char **keys;
+    size_t *key_slots;
+    size_t nkeys;
+};
+
+/* Go types a value can have; they decide %T, %v and which comparisons are allowed. */
+enum tval_kind {
+    TV_MISSING, /* reflect's invalid Value: a map key that is not there, prints <no value> */
+    TV_NIL,     /* untyped nil */
+    TV_BOOL,
+    TV_INT,  /* int, int64, time.Month, time.Weekday: see type */
+    TV_UINT, /* uint8: a byte of a string */
+    TV_FLOAT,
+    TV_STRING,
+    TV_TIME,
+    TV_SLICE,  /* []string: Cgroups or a slice of it */
+    TV_MAP,    /* map[string]string: Matches */
+    TV_PARAMS, /* the template's data, *templateParams */
+};
+
+enum tval_type { TT_PLAIN, TT_INT64, TT_MONTH, TT_WEEKDAY };
+
+struct tval {
+    enum tval_kind kind;
+    enum tval_type type; /* TV_INT only */
+    bool b;
+    int64_t i;
+    uint64_t u;
+    double f;
+    const char *s; /* TV_STRING */
+    size_t len;
+    /* TV_TIME: nanoseconds since the epoch, the zone's offset east of UTC and its name. */
+    int64_t ns;
+    int32_t offset;
+    const char *zone;
+    const char *const *items; /* TV_SLICE */
+    size_t nitems;
+};
+
+/* What evaluation reads: the process and the captures, with .Matches as sorted keys. */
+struct texec_data {
+    const struct tmpl *tmpl;
+    const struct tmpl_values *values;
+    const char *exe_base;
+    size_t exe_base_len;
+};
+
+/* Go's fmt: Sprint, Sprintln and Sprintf of evaluated values, and the printing of one value as
+ * an action prints it. */
+void tfmt_print(struct strbuf *out, const struct texec_data *d, const struct tval *args, size_t n,
+                bool println);
+void tfmt_printf(struct strbuf *out, const struct texec_data *d, const char *format, size_t flen,
+                 const struct tval *args, size_t n);
+void tfmt_value(struct strbuf *out, const struct texec_data *d, const struct tval *v);
+/* Go's type name of a value for %T and messages: "string", "time.Time", "[]string"... */
+const char *tfmt_type_name(const struct tval *v);
+
+/* time.Time's Format with a Go layout, and the civil date of an instant in its zone. */
+void ttime_format(struct strbuf *out, const struct tval *t, const char *layout, size_t len);
+struct ttime_civil {
+    int64_t year;
+    int month, day, hour, minute, second, nanosecond, weekday, yearday;
+};
+void ttime_civil(const struct tval *t, struct ttime_civil *c);
+/* The instant in the process's local zone (TZ, /etc/localtime), as time.Time.Local. */
+struct tval ttime_local(const struct tval *t);
+extern const char *const ttime_month_names[12];
+extern const char *const ttime_day_names[7];
+
+/* Decodes one UTF-8 sequence of the `n` bytes at `s`; an invalid byte reads as U+FFFD of size 1,
+ * as Go's utf8.DecodeRune reads it. */
+uint32_t tmpl_decode_rune(const char *s, size_t n, size_t *size);
+
+/* Evaluation limits: a hostile config cannot make a render run away. */
+#define TMPL_MAX_OUTPUT (64 * 1024)
+#define TMPL_MAX_STEPS 1000000
+#define TMPL_MAX_DEPTH 100
+
+#endif /* PROCTRACK_RULES_TEMPLATE_IMPL_H */
