@@ -206,7 +206,7 @@ static struct tval eval_field(struct state *s, const struct tval *dot, const str
             if (given > 0)
                 exec_fail(s);
             struct strbuf b = STRBUF_INIT;
-            tfmt_value(&b, s->d, recv);
+            tmpl_fmt_value(&b, s->d, recv);
             return keep(s, &b);
         }
         exec_fail(s);
@@ -222,13 +222,13 @@ static struct tval eval_field(struct state *s, const struct tval *dot, const str
         if (layout.kind != TV_STRING)
             exec_fail(s);
         struct strbuf b = STRBUF_INIT;
-        ttime_format(&b, recv, layout.s, layout.len);
+        tmpl_time_format(&b, recv, layout.s, layout.len);
         return keep(s, &b);
     }
     if (given > 0)
         exec_fail(s);
-    struct ttime_civil c;
-    ttime_civil(recv, &c);
+    struct tmpl_time_civil c;
+    tmpl_time_civil(recv, &c);
     if (strcmp(name, "Unix") == 0)
         return int_val(floor_div(recv->ns, 1000000000), TT_INT64);
     if (strcmp(name, "UnixNano") == 0)
@@ -260,10 +260,10 @@ static struct tval eval_field(struct state *s, const struct tval *dot, const str
     if (strcmp(name, "UTC") == 0)
         return (struct tval){.kind = TV_TIME, .ns = recv->ns, .zone = "UTC"};
     if (strcmp(name, "Local") == 0)
-        return ttime_local(recv);
+        return tmpl_time_local(recv);
     if (strcmp(name, "String") == 0) {
         struct strbuf b = STRBUF_INIT;
-        tfmt_value(&b, s->d, recv);
+        tmpl_fmt_value(&b, s->d, recv);
         return keep(s, &b);
     }
     exec_fail(s);
@@ -696,10 +696,10 @@ static struct tval eval_function(struct state *s, const struct tval *dot, enum t
         return bool_val(!lt(s, &argv[0], &argv[1]));
     case TF_PRINT:
     case TF_PRINTLN:
-        tfmt_print(&b, s->d, argv, given, func == TF_PRINTLN);
+        tmpl_fmt_print(&b, s->d, argv, given, func == TF_PRINTLN);
         return keep(s, &b);
     case TF_PRINTF:
-        tfmt_printf(&b, s->d, argv[0].s, argv[0].len, argv + 1, given - 1);
+        tmpl_fmt_printf(&b, s->d, argv[0].s, argv[0].len, argv + 1, given - 1);
         return keep(s, &b);
     case TF_HTML:
     case TF_JS:
@@ -709,7 +709,7 @@ static struct tval eval_function(struct state *s, const struct tval *dot, enum t
         if (given == 1 && argv[0].kind == TV_STRING)
             strbuf_append(&text, argv[0].s, argv[0].len);
         else
-            tfmt_print(&text, s->d, argv, given, false);
+            tmpl_fmt_print(&text, s->d, argv, given, false);
         const char *p = text.buf ? text.buf : "";
         if (func == TF_HTML)
             html_escape(&b, p, text.len);
@@ -811,7 +811,7 @@ static void print_value(struct state *s, const struct tval *v)
     if (v->kind == TV_MISSING) {
         strbuf_puts(&b, "<no value>");
     } else {
-        tfmt_value(&b, s->d, v);
+        tmpl_fmt_value(&b, s->d, v);
         if (v->kind == TV_PARAMS && b.len > 0 && b.buf[0] == '&')
             memmove(b.buf, b.buf + 1, b.len--);
     }

@@ -8,11 +8,11 @@
 
 #include "rules/template_impl.h"
 
-const char *const ttime_month_names[12] = {"January",   "February", "March",    "April",
-                                           "May",       "June",     "July",     "August",
-                                           "September", "October",  "November", "December"};
-const char *const ttime_day_names[7] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
-                                        "Thursday", "Friday", "Saturday"};
+const char *const tmpl_time_month_names[12] = {"January",   "February", "March",    "April",
+                                               "May",       "June",     "July",     "August",
+                                               "September", "October",  "November", "December"};
+const char *const tmpl_time_day_names[7] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                            "Thursday", "Friday", "Saturday"};
 
 /* ---- time.Time ---- */
 
@@ -21,7 +21,7 @@ static int64_t floor_div(int64_t a, int64_t b)
     return a / b - (a % b != 0 && (a < 0) != (b < 0));
 }
 
-void ttime_civil(const struct tval *t, struct ttime_civil *c)
+void tmpl_time_civil(const struct tval *t, struct tmpl_time_civil *c)
 {
     int64_t secs = floor_div(t->ns, 1000000000) + t->offset;
     c->nanosecond = (int)(t->ns - floor_div(t->ns, 1000000000) * 1000000000);
@@ -46,7 +46,7 @@ void ttime_civil(const struct tval *t, struct ttime_civil *c)
     c->yearday = before[c->month - 1] + c->day + (leap && c->month > 2);
 }
 
-struct tval ttime_local(const struct tval *t)
+struct tval tmpl_time_local(const struct tval *t)
 {
     struct tval local = *t;
     time_t secs = (time_t)floor_div(t->ns, 1000000000);
@@ -248,10 +248,10 @@ static void put_zone(struct strbuf *out, enum std std, int32_t offset)
     }
 }
 
-void ttime_format(struct strbuf *out, const struct tval *t, const char *layout, size_t len)
+void tmpl_time_format(struct strbuf *out, const struct tval *t, const char *layout, size_t len)
 {
-    struct ttime_civil c;
-    ttime_civil(t, &c);
+    struct tmpl_time_civil c;
+    tmpl_time_civil(t, &c);
     while (len > 0) {
         size_t prefix, elen;
         int digits = 0;
@@ -267,10 +267,10 @@ void ttime_format(struct strbuf *out, const struct tval *t, const char *layout, 
         case STD_NONE:
             break;
         case STD_LONG_MONTH:
-            strbuf_puts(out, ttime_month_names[c.month - 1]);
+            strbuf_puts(out, tmpl_time_month_names[c.month - 1]);
             break;
         case STD_MONTH:
-            strbuf_append(out, ttime_month_names[c.month - 1], 3);
+            strbuf_append(out, tmpl_time_month_names[c.month - 1], 3);
             break;
         case STD_NUM_MONTH:
             put_int(out, c.month, 0);
@@ -279,10 +279,10 @@ void ttime_format(struct strbuf *out, const struct tval *t, const char *layout, 
             put_int(out, c.month, 2);
             break;
         case STD_LONG_WEEKDAY:
-            strbuf_puts(out, ttime_day_names[c.weekday]);
+            strbuf_puts(out, tmpl_time_day_names[c.weekday]);
             break;
         case STD_WEEKDAY:
-            strbuf_append(out, ttime_day_names[c.weekday], 3);
+            strbuf_append(out, tmpl_time_day_names[c.weekday], 3);
             break;
         case STD_DAY:
             put_int(out, c.day, 0);
@@ -361,7 +361,7 @@ static const char time_string_layout[] = "2006-01-02 15:04:05.999999999 -0700 MS
 void tmpl_format_time(unsigned long long ns_since_epoch, struct strbuf *out)
 {
     struct tval t = {.kind = TV_TIME, .ns = (int64_t)ns_since_epoch, .zone = "UTC"};
-    ttime_format(out, &t, time_string_layout, strlen(time_string_layout));
+    tmpl_time_format(out, &t, time_string_layout, strlen(time_string_layout));
 }
 
 /* ---- fmt ---- */
@@ -371,7 +371,7 @@ struct fmtspec {
     int width, prec; /* -1: none */
 };
 
-const char *tfmt_type_name(const struct tval *v)
+const char *tmpl_fmt_type_name(const struct tval *v)
 {
     switch (v->kind) {
     case TV_MISSING:
@@ -543,7 +543,7 @@ static void bad_verb(struct strbuf *out, const struct texec_data *d, const struc
     if (v->kind == TV_NIL || v->kind == TV_MISSING) {
         strbuf_puts(out, "<nil>");
     } else {
-        strbuf_puts(out, tfmt_type_name(v));
+        strbuf_puts(out, tmpl_fmt_type_name(v));
         strbuf_putc(out, '=');
         struct fmtspec plain = {.width = -1, .prec = -1};
         print_value(out, d, v, 'v', &plain, 0);
@@ -784,10 +784,11 @@ static void fmt_float(struct strbuf *out, const struct texec_data *d, const stru
 
 static void go_time(struct strbuf *out, const struct tval *t)
 {
-    struct ttime_civil c;
-    ttime_civil(t, &c);
+    struct tmpl_time_civil c;
+    tmpl_time_civil(t, &c);
     strbuf_printf(out, "time.Date(%lld, time.%s, %d, %d, %d, %d, %d, ", (long long)c.year,
-                  ttime_month_names[c.month - 1], c.day, c.hour, c.minute, c.second, c.nanosecond);
+                  tmpl_time_month_names[c.month - 1], c.day, c.hour, c.minute, c.second,
+                  c.nanosecond);
     if (strcmp(t->zone, "UTC") == 0 && t->offset == 0)
         strbuf_puts(out, "time.UTC)");
     else
@@ -818,7 +819,8 @@ static void print_value(struct strbuf *out, const struct texec_data *d, const st
             struct strbuf b = STRBUF_INIT;
             bool month = v->type == TT_MONTH;
             if (month ? v->i >= 1 && v->i <= 12 : v->i >= 0 && v->i <= 6)
-                strbuf_puts(&b, month ? ttime_month_names[v->i - 1] : ttime_day_names[v->i]);
+                strbuf_puts(&b,
+                            month ? tmpl_time_month_names[v->i - 1] : tmpl_time_day_names[v->i]);
             else
                 strbuf_printf(&b, "%%!%s(%lld)", month ? "Month" : "Weekday", (long long)v->i);
             fmt_string(out, f, verb, b.buf, b.len);
@@ -849,7 +851,7 @@ static void print_value(struct strbuf *out, const struct texec_data *d, const st
             return;
         }
         struct strbuf b = STRBUF_INIT;
-        ttime_format(&b, v, time_string_layout, strlen(time_string_layout));
+        tmpl_time_format(&b, v, time_string_layout, strlen(time_string_layout));
         fmt_string(out, f, verb, b.buf, b.len);
         strbuf_free(&b);
         return;
@@ -922,7 +924,7 @@ static void print_arg(struct strbuf *out, const struct texec_data *d, const stru
                       char verb, const struct fmtspec *f)
 {
     if (verb == 'T') {
-        const char *name = tfmt_type_name(v);
+        const char *name = tmpl_fmt_type_name(v);
         fmt_string(out, f, 's', name, strlen(name));
         return;
     }
@@ -933,21 +935,21 @@ static void print_arg(struct strbuf *out, const struct texec_data *d, const stru
     print_value(out, d, v, verb, f, 0);
 }
 
-void tfmt_value(struct strbuf *out, const struct texec_data *d, const struct tval *v)
+void tmpl_fmt_value(struct strbuf *out, const struct texec_data *d, const struct tval *v)
 {
     struct fmtspec f = {.width = -1, .prec = -1};
     print_arg(out, d, v, 'v', &f);
 }
 
-void tfmt_print(struct strbuf *out, const struct texec_data *d, const struct tval *args, size_t n,
-                bool println)
+void tmpl_fmt_print(struct strbuf *out, const struct texec_data *d, const struct tval *args,
+                    size_t n, bool println)
 {
     bool prev_string = false;
     for (size_t i = 0; i < n; i++) {
         bool is_string = args[i].kind == TV_STRING;
         if (i > 0 && (println || (!is_string && !prev_string)))
             strbuf_putc(out, ' ');
-        tfmt_value(out, d, &args[i]);
+        tmpl_fmt_value(out, d, &args[i]);
         prev_string = is_string;
     }
     if (println)
@@ -1006,8 +1008,8 @@ static bool int_arg(const struct tval *args, size_t nargs, size_t *argnum, int *
     return false;
 }
 
-void tfmt_printf(struct strbuf *out, const struct texec_data *d, const char *s, size_t n,
-                 const struct tval *args, size_t nargs)
+void tmpl_fmt_printf(struct strbuf *out, const struct texec_data *d, const char *s, size_t n,
+                     const struct tval *args, size_t nargs)
 {
     size_t argnum = 0;
     bool reordered = false;
@@ -1100,9 +1102,9 @@ void tfmt_printf(struct strbuf *out, const struct texec_data *d, const char *s, 
             if (args[k].kind == TV_NIL || args[k].kind == TV_MISSING) {
                 strbuf_puts(out, "<nil>");
             } else {
-                strbuf_puts(out, tfmt_type_name(&args[k]));
+                strbuf_puts(out, tmpl_fmt_type_name(&args[k]));
                 strbuf_putc(out, '=');
-                tfmt_value(out, d, &args[k]);
+                tmpl_fmt_value(out, d, &args[k]);
             }
         }
         strbuf_putc(out, ')');

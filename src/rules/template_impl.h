@@ -135,25 +135,25 @@ struct texec_data {
 
 /* Go's fmt: Sprint, Sprintln and Sprintf of evaluated values, and the printing of one value as
  * an action prints it. */
-void tfmt_print(struct strbuf *out, const struct texec_data *d, const struct tval *args, size_t n,
-                bool println);
-void tfmt_printf(struct strbuf *out, const struct texec_data *d, const char *format, size_t flen,
-                 const struct tval *args, size_t n);
-void tfmt_value(struct strbuf *out, const struct texec_data *d, const struct tval *v);
+void tmpl_fmt_print(struct strbuf *out, const struct texec_data *d, const struct tval *args,
+                    size_t n, bool println);
+void tmpl_fmt_printf(struct strbuf *out, const struct texec_data *d, const char *format,
+                     size_t flen, const struct tval *args, size_t n);
+void tmpl_fmt_value(struct strbuf *out, const struct texec_data *d, const struct tval *v);
 /* Go's type name of a value for %T and messages: "string", "time.Time", "[]string"... */
-const char *tfmt_type_name(const struct tval *v);
+const char *tmpl_fmt_type_name(const struct tval *v);
 
 /* time.Time's Format with a Go layout, and the civil date of an instant in its zone. */
-void ttime_format(struct strbuf *out, const struct tval *t, const char *layout, size_t len);
-struct ttime_civil {
+void tmpl_time_format(struct strbuf *out, const struct tval *t, const char *layout, size_t len);
+struct tmpl_time_civil {
     int64_t year;
     int month, day, hour, minute, second, nanosecond, weekday, yearday;
 };
-void ttime_civil(const struct tval *t, struct ttime_civil *c);
+void tmpl_time_civil(const struct tval *t, struct tmpl_time_civil *c);
 /* The instant in the process's local zone (TZ, /etc/localtime), as time.Time.Local. */
-struct tval ttime_local(const struct tval *t);
-extern const char *const ttime_month_names[12];
-extern const char *const ttime_day_names[7];
+struct tval tmpl_time_local(const struct tval *t);
+extern const char *const tmpl_time_month_names[12];
+extern const char *const tmpl_time_day_names[7];
 
 /* Decodes one UTF-8 sequence of the `n` bytes at `s`; an invalid byte reads as U+FFFD of size 1,
  * as Go's utf8.DecodeRune reads it. */
