@@ -531,7 +531,8 @@ static struct tval fn_slice(struct state *s, struct tval item, const struct tval
         exec_fail(s); /* invalid slice index */
     if (item.kind == TV_STRING)
         return str_val(item.s + x[0], (size_t)(x[1] - x[0]));
-    item.items += x[0];
+    if (x[0] > 0) /* Cgroups may be NULL when empty */
+        item.items += x[0];
     item.nitems = (size_t)(x[1] - x[0]);
     return item;
 }

@@ -133,6 +133,69 @@ struct texec_data {
     size_t exe_base_len;
 };
 
+/* Tokens, as Go's lexer names its items. */
+enum tok_kind {
+    TK_ERROR, /* str: the message */
+    TK_EOF,
+    TK_TEXT,
+    TK_LEFT_DELIM,
+    TK_RIGHT_DELIM,
+    TK_SPACE,
+    TK_PIPE,
+    TK_LEFT_PAREN,
+    TK_RIGHT_PAREN,
+    TK_DECLARE,
+    TK_ASSIGN,
+    TK_CHAR, /* any other printable ASCII character, e.g. ',' */
+    TK_CHAR_CONSTANT,
+    TK_NUMBER,
+    TK_STRING,
+    TK_RAW_STRING,
+    TK_BOOL,
+    TK_DOT,
+    TK_FIELD,
+    TK_VARIABLE,
+    TK_IDENTIFIER,
+    /* keywords */
+    TK_BLOCK,
+    TK_BREAK,
+    TK_CONTINUE,
+    TK_DEFINE,
+    TK_ELSE,
+    TK_END,
+    TK_IF,
+    TK_NIL,
+    TK_RANGE,
+    TK_TEMPLATE,
+    TK_WITH,
+};
+
+struct token {
+    enum tok_kind kind;
+    size_t pos, len; /* the token's bytes in the text */
+    const char *msg; /* TK_ERROR */
+};
+
+struct lexer {
+    const char *s;
+    size_t n;
+    size_t pos, start;
+    int paren_depth;
+    struct token *toks;
+    size_t ntoks, cap;
+    char errbuf[128];
+};
+
+/* Tokenizes l->n bytes of l->s into l->toks; the last token is TK_EOF or TK_ERROR. */
+void tmpl_lex(struct lexer *l);
+
+/* Fills the offset, line and column of `offset` in `text`. */
+void tmpl_diag_at(const char *text, size_t offset, struct tmpl_diag *d);
+
+/* Sets t->needs and fills `warning` (may be NULL) with the first odd spot of the parsed tree. */
+void tmpl_check(struct tmpl *t, const char *text, const char *const *capture_names,
+                size_t ncapture_names, struct tmpl_diag *warning);
+
 /* Go's fmt: Sprint, Sprintln and Sprintf of evaluated values, and the printing of one value as
  * an action prints it. */
 void tmpl_fmt_print(struct strbuf *out, const struct texec_data *d, const struct tval *args,
@@ -152,6 +215,8 @@ struct tmpl_time_civil {
 void tmpl_time_civil(const struct tval *t, struct tmpl_time_civil *c);
 /* The instant in the process's local zone (TZ, /etc/localtime), as time.Time.Local. */
 struct tval tmpl_time_local(const struct tval *t);
+/* time.Time.String(): "2017-10-19 22:52:51.19 +0000 UTC". */
+void tmpl_time_string(struct strbuf *out, const struct tval *t);
 extern const char *const tmpl_time_month_names[12];
 extern const char *const tmpl_time_day_names[7];
 

@@ -549,6 +549,9 @@ static void test_len_index_slice(void **state)
     assert_go("a{{index .Comm 7}}", "a");
     assert_go("{{index .Cgroups}}", "[/system.slice/a.service /user.slice]");
     assert_go("a{{len 3}}", "a");
+    /* An empty Cgroups (a kernel thread) slices to an empty slice. */
+    struct proc_identity k = kthread_id();
+    assert_renders("{{slice .Cgroups 0}}|{{slice .Cgroups}}|{{len .Cgroups}}", &k, "[]|[]|0");
     assert_go("a{{index .StartTime 0}}", "a");
 }
 
