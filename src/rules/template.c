@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rules/template_impl.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 /* ---- Parser ---- */
@@ -195,26 +196,19 @@ static void put_utf8(struct strbuf *b, uint32_t r)
     }
 }
 
-/* Decodes one UTF-8 sequence at s (n bytes left); invalid bytes read as U+FFFD of length 1. */
 uint32_t tmpl_decode_rune(const char *s, size_t n, size_t *size)
 {
     const unsigned char *u = (const unsigned char *)s;
     *size = 1;
     if (u[0] < 0x80)
         return u[0];
-    int need = u[0] >= 0xf0 && u[0] < 0xf5 ? 3 : u[0] >= 0xe0 ? 2 : u[0] >= 0xc2 ? 1 : -1;
-    if (u[0] >= 0xf5 || need < 0 || (size_t)need >= n)
+    size_t len = utf8_seq_len(u, n);
+    if (len == 0)
         return 0xfffd;
-    uint32_t r = u[0] & (0x3f >> need);
-    for (int i = 1; i <= need; i++) {
-        if ((u[i] & 0xc0) != 0x80)
-            return 0xfffd;
+    *size = len;
+    uint32_t r = u[0] & (0x7f >> len);
+    for (size_t i = 1; i < len; i++)
         r = r << 6 | (u[i] & 0x3f);
-    }
-    static const uint32_t min[] = {0, 0x80, 0x800, 0x10000};
-    if (r < min[need] || r > 0x10ffff || (r >= 0xd800 && r <= 0xdfff))
-        return 0xfffd;
-    *size = (size_t)need + 1;
     return r;
 }
 

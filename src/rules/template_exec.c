@@ -24,8 +24,9 @@ struct state {
     struct strbuf *out;
     size_t out_start;
     size_t steps;
-    struct var *vars;
+    struct var *vars; /* `few` until more are needed: most templates declare none */
     size_t nvars, capvars;
+    struct var few[8];
     char **strings; /* results of printf and friends, freed after the render */
     size_t nstrings, capstrings;
     enum loop_signal loop;
@@ -71,7 +72,15 @@ static struct tval keep(struct state *s, struct strbuf *b)
 
 static void push_var(struct state *s, const char *name, struct tval v)
 {
-    s->vars = xgrow(s->vars, &s->capvars, s->nvars + 1, sizeof(*s->vars));
+    if (s->nvars == s->capvars) {
+        size_t cap = s->capvars * 2;
+        struct var *grown = xcalloc(cap, sizeof(*grown));
+        memcpy(grown, s->vars, s->nvars * sizeof(*grown));
+        if (s->vars != s->few)
+            free(s->vars);
+        s->vars = grown;
+        s->capvars = cap;
+    }
     s->vars[s->nvars++] = (struct var){name, v};
 }
 
@@ -924,11 +933,14 @@ void tmpl_render(const struct tmpl *tmpl, const struct tmpl_values *values, stru
         d.exe_base_len = strlen(d.exe_base);
     }
     struct state s = {.d = &d, .out = out, .out_start = out->len};
+    s.vars = s.few;
+    s.capvars = sizeof(s.few) / sizeof(s.few[0]);
     struct tval root = {.kind = TV_PARAMS};
     push_var(&s, "$", root);
     render(&s, &root);
     for (size_t i = 0; i < s.nstrings; i++)
         free(s.strings[i]);
     free(s.strings);
-    free(s.vars);
+    if (s.vars != s.few)
+        free(s.vars);
 }

@@ -445,6 +445,10 @@ static void test_variables_declare_assign_and_scope(void **state)
     assert_go("{{$c := .Comm}}{{$c}}-{{$c | len}}", "python3-7");
     /* A declaration prints nothing. */
     assert_go("[{{$x := .Comm}}]", "[]");
+    /* Many variables at once. */
+    assert_go("{{$a := 1}}{{$b := 2}}{{$c := 3}}{{$d := 4}}{{$e := 5}}{{$f := 6}}{{$g := 7}}"
+              "{{$h := 8}}{{$i := 9}}{{$j := 10}}{{$k := 11}}{{$l := .Comm}}{{$a}}{{$k}}{{$l}}",
+              "111python3");
 }
 
 static void test_if_else_if_else(void **state)
