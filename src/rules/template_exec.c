@@ -716,6 +716,10 @@ static struct tval eval_function(struct state *s, const struct tval *dot, enum t
     case TF_URLQUERY: {
         /* Go's evalArgs: one string as it is, anything else as fmt.Sprint prints it. */
         struct strbuf text = STRBUF_INIT;
+        /* printableValue: a nil argument reads "<no value>" here, not fmt's "<nil>". */
+        for (size_t i = 0; i < given; i++)
+            if (argv[i].kind == TV_NIL)
+                argv[i] = str_val("<no value>", 10);
         if (given == 1 && argv[0].kind == TV_STRING)
             strbuf_append(&text, argv[0].s, argv[0].len);
         else

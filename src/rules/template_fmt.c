@@ -128,6 +128,17 @@ static void quote(struct strbuf *b, const char *s, size_t n, bool ascii, bool ba
     strbuf_putc(b, '"');
 }
 
+/* The byte length of the first `runes` runes of s[0..n). */
+static size_t prefix_runes(const char *s, size_t n, size_t runes)
+{
+    size_t i = 0, size;
+    for (size_t k = 0; i < n && k < runes; k++) {
+        tmpl_decode_rune(s + i, n - i, &size);
+        i += size;
+    }
+    return i;
+}
+
 static void fmt_string(struct strbuf *out, const struct fmtspec *f, char verb, const char *s,
                        size_t n)
 {
@@ -141,22 +152,16 @@ static void fmt_string(struct strbuf *out, const struct fmtspec *f, char verb, c
         /* fall through */
     case 's': {
         /* The precision cuts runes. */
-        size_t end = n;
-        if (f->prec >= 0) {
-            size_t i = 0, runes = 0, size;
-            while (i < n && runes < (size_t)f->prec) {
-                tmpl_decode_rune(s + i, n - i, &size);
-                i += size;
-                runes++;
-            }
-            end = i;
-        }
-        strbuf_append(&b, s, end);
+        strbuf_append(&b, s, f->prec >= 0 ? prefix_runes(s, n, (size_t)f->prec) : n);
         break;
     }
-    case 'q':
-        quote(&b, s, n, f->plus, f->sharp);
+    case 'q': {
+        size_t end = n;
+        if (f->prec >= 0) /* Go cuts to the precision in runes, then quotes */
+            end = prefix_runes(s, n, (size_t)f->prec);
+        quote(&b, s, end, f->plus, f->sharp);
         break;
+    }
     case 'x':
     case 'X': {
         size_t len = f->prec >= 0 && (size_t)f->prec < n ? (size_t)f->prec : n;
@@ -388,9 +393,18 @@ static void fmt_float(struct strbuf *out, const struct texec_data *d, const stru
             memmove(num.buf, num.buf + 1, num.len--);
     } else if ((verb == 'v' || verb == 'g' || verb == 'G') && f->prec < 0) {
         shortest_g(&num, x, verb == 'G' ? 'E' : 'e');
+    } else if (verb == 'b') {
+        /* Go's %b: a decimal mantissa and a binary exponent, 1.0 is "4503599627370496p-52". */
+        int e;
+        double m = frexp(x, &e);
+        strbuf_printf(&num, "%lldp%+d", (long long)ldexp(m, 53), x == 0 ? -1074 : e - 53);
     } else {
         char cfmt[8] = "%.*";
-        char c = verb == 'F' ? 'f' : verb == 'x' ? 'a' : verb == 'X' ? 'A' : verb;
+        char c = verb == 'F'   ? 'f'
+                 : verb == 'x' ? 'a'
+                 : verb == 'X' ? 'A'
+                 : verb == 'v' ? 'g'
+                               : verb;
         cfmt[3] = c;
         cfmt[4] = '\0';
         int prec = f->prec >= 0 ? f->prec : (c == 'a' || c == 'A') ? -1 : 6;
@@ -399,6 +413,13 @@ static void fmt_float(struct strbuf *out, const struct texec_data *d, const stru
             snprintf(buf, sizeof(buf), c == 'a' ? "%a" : "%A", x);
         else
             snprintf(buf, sizeof(buf), cfmt, prec > 400 ? 400 : prec, x);
+        char *p = strpbrk(buf, "pP");
+        if ((c == 'a' || c == 'A') && p && p[1] && p[2] && !p[3]) {
+            /* Go writes at least two exponent digits: 0x1.cp+01 where C writes 0x1.cp+1. */
+            p[3] = p[2];
+            p[2] = '0';
+            p[4] = '\0';
+        }
         strbuf_puts(&num, buf);
     }
     struct strbuf b = STRBUF_INIT;

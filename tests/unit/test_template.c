@@ -581,6 +581,17 @@ static void test_print_println_printf(void **state)
     assert_go("{{printf \"%10.3v|%-10v|\" \"tq4\" \"tq49\"}}", "       tq4|tq49      |");
     assert_go("{{printf \"%c|%q|%v\" 'x' '\\n' '\\u00e9'}}", "x|'\\n'|233");
     assert_go("{{printf \"%.3s\" .Comm}}", "pyt");
+    /* PE: precision cuts runes before quoting; %X of a float; %b of a float; %v with a
+     * precision is %g's. */
+    assert_go("{{printf \"%.2s|%.1q|%.3x\" \"h\xc3\xa9llo\" \"h\xc3\xa9llo\" \"h\xc3\xa9llo\"}}",
+              "h\xc3\xa9|\"h\"|68c3a9");
+    assert_go("{{printf \"%5t|%-7v|%q|%x|%X|%o|%c\" true false 65 -1 3.5 9 128512}}",
+              " true|false  |'A'|-1|0X1.CP+01|11|\xf0\x9f\x98\x80");
+    assert_go("{{printf \"%6.2v|%g|%g|%b\" 3.14159 100000.0 1000000.0 1.0}}",
+              "   3.1|100000|1e+06|4503599627370496p-52");
+    assert_go("{{printf \"%[3]*.[2]*[1]f|%[1]d %d\" 12.0 2 6}}", " 12.00|%!d(float64=12) 2");
+    assert_go("{{printf \"%T\" nil}}|{{printf \"%d\" true}}|{{printf \"%v\" .Matches.nope}}",
+              "<nil>|%!d(bool=true)|<nil>");
 }
 
 static void test_printf_complaints(void **state)
@@ -644,6 +655,10 @@ static void test_html_js_urlquery(void **state)
     assert_go("{{html .Cgroups}}|{{urlquery .Comm 5}}",
               "[/system.slice/a.service /user.slice]|python35");
     assert_go("{{js \"\\u2028\xc3\xa9\\x7f\"}}", "\\u2028\xc3\xa9\x7f");
+    /* PE: a nil or missing argument reads "<no value>" here (printableValue), not "<nil>". */
+    assert_go("{{html nil}}|{{js .Matches.nope}}|{{urlquery .Matches}}",
+              "&lt;no value&gt;|\\u003Cno "
+              "value\\u003E|map%5B%3A-m+http.server+first%3A-m+second%3Ahttp.server%5D");
 }
 
 static void test_start_time_methods(void **state)
