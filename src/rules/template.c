@@ -24,8 +24,10 @@ struct parser {
     const char **vars; /* variables in scope, "$" first */
     size_t *var_lens;
     size_t nvars, capvars, caplens;
+    size_t var_base; /* a template body sees only the variables from here on */
     int range_depth;
     int depth;
+    bool in_define;
     struct tmpl_diag *err;
     jmp_buf fail;
 };
@@ -417,6 +419,8 @@ static struct tnode *string_node(struct parser *p, const struct token *tk)
 static struct tnode *pipeline(struct parser *p, const char *context, enum tok_kind end);
 static struct tnode *item_list(struct parser *p, enum tok_kind *ended, size_t *end_pos);
 static struct tnode *if_control(struct parser *p, size_t pos);
+static struct tnode *define_control(struct parser *p, const struct token *tk);
+static struct tnode *template_control(struct parser *p, const struct token *tk);
 
 static const struct func_name {
     const char *name;
@@ -433,7 +437,7 @@ static const struct func_name {
 static struct tnode *use_var(struct parser *p, const struct token *tk)
 {
     const char *name = p->text + tk->pos;
-    for (size_t i = 0; i < p->nvars; i++)
+    for (size_t i = p->var_base; i < p->nvars; i++)
         if (p->var_lens[i] == tk->len && memcmp(p->vars[i], name, tk->len) == 0) {
             struct tnode *n = new_node(p, TN_VARIABLE, tk->pos);
             add_name(n, name, tk->len);
@@ -688,11 +692,14 @@ static struct tnode *text_or_action(struct parser *p, enum tok_kind *ended, size
         expect(p, TK_RIGHT_DELIM, brk ? "{{break}}" : "{{continue}}");
         return new_node(p, brk ? TN_BREAK : TN_CONTINUE, tk->pos);
     }
-    case TK_BLOCK:
-    case TK_DEFINE:
     case TK_TEMPLATE:
-        parse_fail(p, tk->pos, "{{%.*s}} is not supported in group names", (int)tk->len,
-                   p->text + tk->pos);
+    case TK_BLOCK:
+        return template_control(p, tk);
+    case TK_DEFINE:
+        /* Only at the top level, as Go's parse loop takes it; elsewhere it is an operand. */
+        if (p->depth == 0 && !p->in_define)
+            return define_control(p, tk);
+        /* fall through */
     default: {
         backup(p, tk);
         struct tnode *n = new_node(p, TN_ACTION, tk->pos);
@@ -700,6 +707,87 @@ static struct tnode *text_or_action(struct parser *p, enum tok_kind *ended, size
         return n;
     }
     }
+}
+
+/* The name of {{template "name"}}, {{block "name"}} or {{define "name"}}. */
+static char *template_name(struct parser *p, const char *context)
+{
+    const struct token *tk = next_non_space(p);
+    if (tk->kind != TK_STRING && tk->kind != TK_RAW_STRING)
+        unexpected(p, tk, context);
+    struct tnode *n = string_node(p, tk);
+    return n->str;
+}
+
+/* Parses a template body into t->defs[name], with variables and range nesting of its own, as Go
+ * parses a definition into a tree of its own. */
+static void define_body(struct parser *p, const char *name, size_t pos, const char *context)
+{
+    size_t base = p->var_base, nvars = p->nvars;
+    int range_depth = p->range_depth;
+    bool in_define = p->in_define;
+    p->var_base = p->nvars;
+    push_var(p, "$", 1);
+    p->range_depth = 0;
+    p->in_define = true;
+    enum tok_kind ended;
+    size_t end_pos;
+    struct tnode *body = item_list(p, &ended, &end_pos);
+    if (ended != TK_END)
+        parse_fail(p, end_pos, "unexpected {{else}} in %s", context);
+    p->var_base = base;
+    p->nvars = nvars;
+    p->range_depth = range_depth;
+    p->in_define = in_define;
+
+    struct tmpl *t = p->t;
+    bool empty = true; /* Go's IsEmptyTree: nothing but spaces */
+    for (size_t i = 0; i < body->nkids && empty; i++)
+        for (size_t k = 0; k < body->kids[i]->len && empty; k++)
+            empty = body->kids[i]->kind == TN_TEXT && strchr(" \t\r\n", body->kids[i]->str[k]);
+    empty = empty && (body->nkids == 0 || body->kids[0]->kind == TN_TEXT);
+    for (size_t i = 0; i < t->ndefs; i++) {
+        if (strcmp(t->defs[i].name, name) == 0) {
+            if (!empty && !t->defs[i].empty)
+                parse_fail(p, pos, "template: multiple definition of template \"%s\"", name);
+            if (!empty)
+                t->defs[i] = (struct tdef){name, body, empty};
+            return;
+        }
+    }
+    t->defs = xgrow(t->defs, &t->capdefs, t->ndefs + 1, sizeof(*t->defs));
+    t->defs[t->ndefs++] = (struct tdef){name, body, empty};
+}
+
+static struct tnode *define_control(struct parser *p, const struct token *tk)
+{
+    char *name = template_name(p, "define clause");
+    expect(p, TK_RIGHT_DELIM, "define clause");
+    define_body(p, name, tk->pos, "define clause");
+    return new_node(p, TN_LIST, tk->pos); /* renders nothing where it stands */
+}
+
+/* {{template "name" pipeline}}, and {{block "name" pipeline}}...{{end}}, which defines the
+ * template and runs it. */
+static struct tnode *template_control(struct parser *p, const struct token *tk)
+{
+    bool block = tk->kind == TK_BLOCK;
+    const char *context = block ? "block clause" : "template clause";
+    struct tnode *n = new_node(p, TN_TEMPLATE, tk->pos);
+    n->str = xstrdup(template_name(p, context));
+    enter(p, tk->pos);
+    if (block) {
+        n->pipe = pipeline(p, context, TK_RIGHT_DELIM);
+        define_body(p, n->str, tk->pos, context);
+    } else {
+        const struct token *after = next_non_space(p);
+        if (after->kind != TK_RIGHT_DELIM) {
+            backup(p, after);
+            n->pipe = pipeline(p, context, TK_RIGHT_DELIM);
+        }
+    }
+    p->depth--;
+    return n;
 }
 
 static struct tnode *item_list(struct parser *p, enum tok_kind *ended, size_t *end_pos)
@@ -806,6 +894,7 @@ void tmpl_free(struct tmpl *tmpl)
         free(n);
     }
     free(tmpl->nodes);
+    free(tmpl->defs);
     for (size_t i = 0; i < tmpl->nkeys; i++)
         free(tmpl->keys[i]);
     free(tmpl->keys);

@@ -277,6 +277,10 @@ static void check_node(struct checker *c, const struct tnode *n, enum stype dot)
             check_list(c, n->else_list, dot);
         break;
     }
+    case TN_TEMPLATE:
+        if (n->pipe)
+            whole(c, check_pipe(c, n->pipe, dot));
+        return;
     case TN_RANGE: {
         enum stype t = check_pipe(c, n->pipe, dot);
         enum stype elem = t == ST_SLICE || t == ST_MAP ? ST_STRING : ST_UNKNOWN;
@@ -317,6 +321,12 @@ void tmpl_check(struct tmpl *t, const char *text, const char *const *capture_nam
                         .warning = warning};
     check_declare(&c, "$", ST_ROOT, false);
     check_list(&c, t->root, ST_ROOT);
+    /* A template body's dot is whatever a call passes it: anything, as far as is known here. */
+    for (size_t i = 0; i < t->ndefs; i++) {
+        c.nvars = 0;
+        check_declare(&c, "$", ST_UNKNOWN, false);
+        check_list(&c, t->defs[i].body, ST_UNKNOWN);
+    }
     free(c.vars);
     free(c.var_types);
 }

@@ -27,7 +27,9 @@ struct state {
     struct var *vars; /* `few` until more are needed: most templates declare none */
     size_t nvars, capvars;
     struct var few[8];
-    char **strings; /* results of printf and friends, freed after the render */
+    size_t var_base; /* the running template body's variables start here */
+    int depth;       /* {{template}} calls in progress */
+    char **strings;  /* results of printf and friends, freed after the render */
     size_t nstrings, capstrings;
     enum loop_signal loop;
     jmp_buf fail;
@@ -86,7 +88,7 @@ static void push_var(struct state *s, const char *name, struct tval v)
 
 static void set_var(struct state *s, const char *name, struct tval v)
 {
-    for (size_t i = s->nvars; i-- > 0;)
+    for (size_t i = s->nvars; i-- > s->var_base;)
         if (strcmp(s->vars[i].name, name) == 0) {
             s->vars[i].value = v;
             return;
@@ -96,7 +98,7 @@ static void set_var(struct state *s, const char *name, struct tval v)
 
 static struct tval var_value(struct state *s, const char *name)
 {
-    for (size_t i = s->nvars; i-- > 0;)
+    for (size_t i = s->nvars; i-- > s->var_base;)
         if (strcmp(s->vars[i].name, name) == 0)
             return s->vars[i].value;
     exec_fail(s);
@@ -834,6 +836,7 @@ static void print_value(struct state *s, const struct tval *v)
 }
 
 static void walk(struct state *s, const struct tval *dot, const struct tnode *n);
+static void walk_template(struct state *s, const struct tval *dot, const struct tnode *n);
 
 static void walk_range(struct state *s, const struct tval *dot, const struct tnode *n)
 {
@@ -875,6 +878,32 @@ static void walk_range(struct state *s, const struct tval *dot, const struct tno
     s->nvars = mark;
 }
 
+/* {{template "name" pipeline}}: the body with the pipeline's value as dot and as $, and no
+ * other variables. process-exporter's template is named "cmdname". */
+static void walk_template(struct state *s, const struct tval *dot, const struct tnode *n)
+{
+    const struct tmpl *t = s->d->tmpl;
+    const struct tnode *body = NULL;
+    for (size_t i = 0; i < t->ndefs && !body; i++)
+        if (strcmp(t->defs[i].name, n->str) == 0)
+            body = t->defs[i].body;
+    if (!body && strcmp(n->str, "cmdname") == 0)
+        body = t->root;
+    if (!body || s->depth >= TMPL_MAX_DEPTH)
+        exec_fail(s); /* template not defined; exceeded maximum template depth */
+    struct tval v = {.kind = TV_MISSING};
+    if (n->pipe)
+        v = eval_pipeline(s, dot, n->pipe);
+    size_t base = s->var_base, nvars = s->nvars;
+    s->var_base = s->nvars;
+    push_var(s, "$", v);
+    s->depth++;
+    walk(s, &v, body);
+    s->depth--;
+    s->var_base = base;
+    s->nvars = nvars;
+}
+
 static void walk(struct state *s, const struct tval *dot, const struct tnode *n)
 {
     step(s);
@@ -905,6 +934,9 @@ static void walk(struct state *s, const struct tval *dot, const struct tnode *n)
     }
     case TN_RANGE:
         walk_range(s, dot, n);
+        return;
+    case TN_TEMPLATE:
+        walk_template(s, dot, n);
         return;
     case TN_BREAK:
         s->loop = LOOP_BREAK;

@@ -31,6 +31,7 @@ enum tnode_kind {
     TN_NUMBER,   /* num */
     TN_STRING,   /* str: the unquoted value */
     TN_FUNCTION, /* func */
+    TN_TEMPLATE, /* str: the name; pipe (may be NULL): its dot */
 };
 
 /* The builtin functions, in Go's names. */
@@ -80,8 +81,17 @@ struct tnode {
     enum tfunc func;
 };
 
+/* A named template: {{define "name"}} or {{block "name"}}. */
+struct tdef {
+    const char *name; /* owned by a node */
+    struct tnode *body;
+    bool empty;
+};
+
 struct tmpl {
     struct tnode *root;
+    struct tdef *defs;
+    size_t ndefs, capdefs;
     struct tnode **nodes; /* every node, to free them */
     size_t nnodes, capnodes;
     unsigned needs;

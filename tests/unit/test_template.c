@@ -496,6 +496,29 @@ static void test_with_sets_dot(void **state)
     assert_go("{{with .StartTime}}{{.Year}}{{end}}", "2017");
 }
 
+static void test_define_template_block(void **state)
+{
+    (void)state;
+    /* PE: each of these; a template body has its own $ and variables, a missing template or
+     * argument behaves as Go's. */
+    assert_go("{{define \"x\"}}[{{.}}]{{end}}a{{template \"x\" .Comm}}b", "a[python3]b");
+    assert_go("{{block \"y\" .PID}}<{{.}}>{{end}}", "<4242>");
+    assert_go("{{define \"z\"}}{{$}}{{end}}{{template \"z\" 5}}", "5");
+    assert_go("{{template \"nope\" .}}after", "");
+    assert_go("{{define \"x\"}} {{end}}{{define \"x\"}}2{{end}}{{template \"x\"}}", "2");
+    assert_go("{{define \"w\"}}{{.Comm}}{{end}}{{template \"w\" .}}-{{template \"w\"}}",
+              "python3-<no value>");
+    assert_go("{{range .Cgroups}}{{block \"b\" .}}{{len .}}{{end}}{{end}}", "2311");
+    assert_go("{{if true}}{{template \"q\" 1}}{{end}}{{define \"q\"}}Q{{.}}{{end}}", "Q1");
+    assert_go("{{define \"v\"}}{{$x := 1}}{{$x}}{{end}}{{$x := 2}}{{template \"v\"}}{{$x}}", "12");
+    /* Go recurses into "cmdname", process-exporter's template, 100000 deep; here 100. */
+    struct strbuf expected = STRBUF_INIT;
+    for (int i = 0; i < 101; i++)
+        strbuf_putc(&expected, 'x');
+    assert_go("x{{template \"cmdname\" 1}}", strbuf_str(&expected));
+    strbuf_free(&expected);
+}
+
 static void test_trim_markers_and_comments(void **state)
 {
     (void)state;
@@ -763,7 +786,11 @@ static void test_syntax_errors_name_the_token(void **state)
     assert_compile_error_at("{{99999999999999999999}}", 1, 3,
                             "integer overflow: \"99999999999999999999\"");
     assert_compile_error_at("{{\"\\q\"}}", 1, 3, "invalid syntax in \"\\q\"");
-    assert_compile_error("{{define \"x\"}}{{end}}", "{{define}} is not supported in group names");
+    assert_compile_error("{{define \"x\"}}1{{end}}{{define \"x\"}}2{{end}}",
+                         "template: multiple definition of template \"x\"");
+    assert_compile_error("{{if true}}{{define \"x\"}}{{end}}{{end}}",
+                         "unexpected <define> in command");
+    assert_compile_error("{{template .Comm}}", "unexpected \".Comm\" in template clause");
     assert_compile_error("{{.Comm := 3}}", "unexpected \":=\" in operand");
     /* A variable's scope ends with the if that declared it. */
     assert_compile_error("{{if true}}{{$y := 1}}{{end}}{{$y}}", "undefined variable \"$y\"");
@@ -905,6 +932,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_if_else_if_else),
         cmocka_unit_test(test_range_over_slices_and_maps),
         cmocka_unit_test(test_with_sets_dot),
+        cmocka_unit_test(test_define_template_block),
         cmocka_unit_test(test_trim_markers_and_comments),
         cmocka_unit_test(test_and_or_not_short_circuit),
         cmocka_unit_test(test_comparisons),
