@@ -31,6 +31,7 @@ struct state {
     int depth;       /* {{template}} calls in progress */
     char **strings;  /* results of printf and friends, freed after the render */
     size_t nstrings, capstrings;
+    size_t kept; /* their bytes */
     enum loop_signal loop;
     jmp_buf fail;
 };
@@ -63,9 +64,16 @@ static struct tval bool_val(bool b)
     return (struct tval){.kind = TV_BOOL, .b = b};
 }
 
-/* Keeps a built string alive until the render ends. */
+/* Keeps a built string alive until the render ends. A string longer than the output may be,
+ * or strings adding up to 16 times that, stop the render: `$x = printf "%q%q" $x $x` in a
+ * chain would otherwise double without end. */
 static struct tval keep(struct state *s, struct strbuf *b)
 {
+    s->kept += b->len;
+    if (b->len > TMPL_MAX_OUTPUT || s->kept > 16 * TMPL_MAX_OUTPUT) {
+        strbuf_free(b);
+        exec_fail(s);
+    }
     char *p = b->buf ? b->buf : xstrdup("");
     s->strings = xgrow(s->strings, &s->capstrings, s->nstrings + 1, sizeof(*s->strings));
     s->strings[s->nstrings++] = p;

@@ -838,6 +838,17 @@ static void test_output_and_work_are_bounded(void **state)
     tmpl_render(t, &values, &out);
     assert_int_equal(out.len, 64 * 1024);
     tmpl_free(t);
+    /* A string that doubles in a variable stops the render, output or not. */
+    strbuf_reset(&out);
+    strbuf_reset(&text);
+    strbuf_puts(&text, "a{{$x := .Comm}}");
+    for (int i = 0; i < 40; i++)
+        strbuf_puts(&text, "{{$x = printf \"%q%x\" $x $x}}");
+    strbuf_puts(&text, "{{len $x}}");
+    t = compile(strbuf_str(&text), NULL);
+    tmpl_render(t, &values, &out);
+    assert_string_equal(strbuf_str(&out), "a");
+    tmpl_free(t);
     strbuf_free(&out);
     strbuf_free(&text);
 }
