@@ -78,6 +78,7 @@ static const char *config_source(const struct cli_options *opts)
 static struct rules *load_rules(const struct cli_options *opts, char *err, size_t errlen)
 {
     void *arg = (void *)opts;
+    rules_set_strict_templates(opts->config_strict_templates);
     if (legacy_mode(opts))
         return rules_load_legacy(opts->procnames, opts->namemapping, err, errlen);
     if (opts->config_path)

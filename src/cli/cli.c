@@ -39,6 +39,9 @@ static const struct flag flags[] = {
     {"config.path", FLAG_STRING, OPT(config_path), "",
      "path to YAML config file (process-exporter's format); empty: the embedded default, which "
      "groups every process with a command line by its comm"},
+    {"config.strict-templates", FLAG_BOOL, OPT(config_strict_templates), "false",
+     "refuse a config whose name templates Go renders oddly (a .Matches key no regex captures "
+     "renders \"<no value>\", an unknown field ends the name early) instead of warning"},
     {"debug", FLAG_BOOL, OPT(debug), "false",
      "log each new process and the group it joined, or why it joined none, at level debug; "
      "implies -log.level=debug unless -log.level is given"},

@@ -24,6 +24,7 @@ struct cli_options {
     const char *telemetry_path;
     const char *config_path; /* NULL: the embedded default */
     bool config_check;
+    bool config_strict_templates;
     const char *procfs;
     const char *pve_config_dir;
     const char *sysfs;

@@ -28,6 +28,10 @@ struct regex {
     struct named_group *groups;
     size_t ngroups;
     int last_rc; /* what the last pcre2_match returned, to read its numbered groups */
+    /* Go stores the whole match and every unnamed group under the key "": the last of them
+     * (the highest-numbered unnamed group, or 0) wins. */
+    uint32_t unnamed_group;
+    size_t unnamed_slot;
 };
 
 struct exe_rule {
@@ -89,6 +93,8 @@ struct rules {
     struct strbuf go_subject;
     size_t *go_offsets;
     size_t go_offsets_cap;
+    rules_warn_fn warn;
+    void *warn_arg;
 };
 
 #endif /* PROCTRACK_RULES_COMPILED_H */

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "rules/rules.h"
+
 struct rules;
 
 /* A place in the config, 1-based. */
@@ -20,6 +22,10 @@ struct rules_string {
     char *s;
     size_t len;
     struct rules_pos pos;
+    /* The value stands in the file byte for byte from `value_pos` on (a one-line plain or
+     * quoted scalar without escapes), so a place in it is a place in the file. */
+    bool verbatim;
+    struct rules_pos value_pos;
 };
 
 struct rules_strings {
@@ -43,6 +49,9 @@ struct rules_item {
 };
 
 struct rules *rules_new(void);
+/* Where rules_add_item reports findings that do not stop loading (name templates that render
+ * "<no value>" or stop early); `warn` may be NULL. */
+void rules_set_warn(struct rules *rules, rules_warn_fn warn, void *warn_arg);
 
 /* Compiles item number `index` of config `config_name` and appends it as the next rule, taking
  * ownership of the strings it keeps (those are set to NULL in `item`). On error returns -1 and

@@ -71,8 +71,9 @@ static struct rules_string current_string(const struct loader *ld)
 {
     const yaml_event_t *ev = &ld->yr.event;
     size_t len = yamlread_is_null(ev) ? 0 : ev->data.scalar.length;
-    return (struct rules_string){xstrndup((const char *)ev->data.scalar.value, len), len,
-                                 pos_of(ev->start_mark)};
+    return (struct rules_string){.s = xstrndup((const char *)ev->data.scalar.value, len),
+                                 .len = len,
+                                 .pos = pos_of(ev->start_mark)};
 }
 
 /* process-exporter ignores unknown keys silently; a warning helps find typos such as `cmdlines`. */
@@ -108,6 +109,24 @@ static int load_string_list(struct loader *ld, const char *key, struct rules_str
     }
 }
 
+/* Whether `value` stands in the file as it is from `mark` on (after an opening quote), so that
+ * a place in it (a template error) is a place in the file. */
+static bool is_verbatim(const struct loader *ld, yaml_mark_t mark, const char *value,
+                        struct rules_pos *value_pos)
+{
+    const char *p = ld->yr.buf, *end = ld->yr.buf + ld->yr.len;
+    for (size_t line = 0; line < mark.line && p < end; p++)
+        line += *p == '\n';
+    for (size_t col = 0; col < mark.column && p < end; col++) /* libyaml counts characters */
+        for (p++; p < end && (*p & 0xc0) == 0x80; p++)
+            ;
+    size_t quote = p < end && (*p == '"' || *p == '\'') ? 1 : 0;
+    size_t len = strlen(value);
+    *value_pos = (struct rules_pos){mark.line + 1, mark.column + 1 + quote};
+    return !strchr(value, '\n') && (size_t)(end - p) >= quote + len &&
+           memcmp(p + quote, value, len) == 0;
+}
+
 /* A string-valued key of an item (`name`, `builtin`), replacing an earlier same key; null
  * unsets it (yaml.v2 decodes null as ""), "" sets it empty. */
 static int load_scalar(struct loader *ld, const char *key, bool *has, struct rules_string *out)
@@ -121,7 +140,8 @@ static int load_scalar(struct loader *ld, const char *key, bool *has, struct rul
     *has = false;
     if (value) {
         *has = true;
-        *out = (struct rules_string){value, strlen(value), pos_of(mark)};
+        *out = (struct rules_string){.s = value, .len = strlen(value), .pos = pos_of(mark)};
+        out->verbatim = is_verbatim(ld, mark, value, &out->value_pos);
     }
     return 0;
 }
@@ -256,6 +276,7 @@ struct rules *rules_load_buffer(const char *name, const char *buf, size_t len, c
     if (yamlread_init(&ld.yr, name, buf, len, RULES_MAX_DEPTH, err, errlen))
         return NULL;
     struct rules *rules = rules_new();
+    rules_set_warn(rules, warn, warn_arg);
     int rc = load_stream(&ld);
     yamlread_end(&ld.yr);
     for (size_t i = 0; rc == 0 && i < ld.nitems; i++)

@@ -121,8 +121,8 @@ static void map_offsets(const struct rules *rs, pcre2_match_data *md)
     }
 }
 
-/* Every regex must match; named captures of later regexes overwrite earlier ones, and a group
- * that did not take part reads "", as with Go's FindStringSubmatch. */
+/* Every regex must match; captures of later regexes overwrite earlier ones, and a group that did
+ * not take part reads "", as with Go's FindStringSubmatch. */
 static bool cmdline_matches(struct rules *rs, struct rule *r, const struct proc_identity *id)
 {
     const char *subject = id->cmdline ? id->cmdline : "";
@@ -149,6 +149,11 @@ static bool cmdline_matches(struct rules *rs, struct rule *r, const struct proc_
             return false;
         }
         const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(re->match_data);
+        uint32_t u = re->unnamed_group;
+        struct tmpl_span whole = {"", 0};
+        if ((rc == 0 || u < (uint32_t)rc) && ov[2 * u] != PCRE2_UNSET)
+            whole = (struct tmpl_span){subject + ov[2 * u], ov[2 * u + 1] - ov[2 * u]};
+        r->captures[re->unnamed_slot] = whole;
         for (size_t g = 0; g < re->ngroups; g++) {
             uint32_t n = re->groups[g].group;
             struct tmpl_span value = {"", 0};

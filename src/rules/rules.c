@@ -178,6 +178,74 @@ static int compile_regex(const struct rules *rs, struct rule *r, const char *pat
         re->groups[i].slot = capture_slot(r, (const char *)entry + 2);
     }
     re->ngroups = count;
+
+    uint32_t ncaptures = 0;
+    pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &ncaptures);
+    re->unnamed_group = 0;
+    for (uint32_t n = ncaptures; n > 0 && re->unnamed_group == 0; n--) {
+        bool named = false;
+        for (uint32_t i = 0; i < count; i++)
+            named |= re->groups[i].group == n;
+        if (!named)
+            re->unnamed_group = n;
+    }
+    re->unnamed_slot = capture_slot(r, "");
+    return 0;
+}
+
+static bool strict_templates;
+
+void rules_set_strict_templates(bool strict)
+{
+    strict_templates = strict;
+}
+
+void rules_set_warn(struct rules *rules, rules_warn_fn warn, void *warn_arg)
+{
+    rules->warn = warn;
+    rules->warn_arg = warn_arg;
+}
+
+/* Where a finding in a name template is in the file: exact when the template stands in the file
+ * as it is, else the scalar's start, with the place in the template added to the message. */
+static struct rules_pos template_pos(const struct rules_string *name, const struct tmpl_diag *d,
+                                     char *where, size_t wherelen)
+{
+    where[0] = '\0';
+    if (name->verbatim && d->line == 1)
+        return (struct rules_pos){name->value_pos.line, name->value_pos.column + d->column - 1};
+    snprintf(where, wherelen, " (template line %zu, column %zu)", d->line, d->column);
+    return name->pos;
+}
+
+/* Compiles the item's name template (`name` NULL: the default `text`) into r->name. A template
+ * that Go would render oddly is a warning, or an error under rules_set_strict_templates(true). */
+static int compile_name(struct rules *rules, struct rule *r, const char *config_name,
+                        const struct rules_string *name, const char *text, char *err, size_t errlen)
+{
+    struct tmpl_diag bad, odd;
+    char where[64];
+    r->name = tmpl_compile(text, strlen(text), (const char *const *)r->capture_names, r->ncaptures,
+                           &bad, &odd);
+    if (!r->name) {
+        struct rules_pos pos =
+            name ? template_pos(name, &bad, where, sizeof(where)) : (struct rules_pos){1, 1};
+        return fail(err, errlen, config_name, pos, "bad name template \"%s\": %s%s", text,
+                    bad.message, name ? where : "");
+    }
+    if (odd.message[0] && name) {
+        struct rules_pos pos = template_pos(name, &odd, where, sizeof(where));
+        if (strict_templates)
+            return fail(err, errlen, config_name, pos,
+                        "name template \"%s\": %s%s (-config.strict-templates)", text, odd.message,
+                        where);
+        if (rules->warn) {
+            char message[1024];
+            snprintf(message, sizeof(message), "%s:%zu:%zu: name template \"%s\": %s%s",
+                     config_name, pos.line, pos.column, text, odd.message, where);
+            rules->warn(rules->warn_arg, message);
+        }
+    }
     return 0;
 }
 
@@ -250,13 +318,9 @@ static int add_builtin_item(struct rules *rules, const char *config_name, size_t
     r.exes = xcalloc(1, sizeof(*r.exes));
     r.regexes = xcalloc(1, sizeof(*r.regexes));
 
-    char reason[512];
     bool named = it->has_name && it->name.len > 0;
     const char *text = named ? it->name.s : def->default_name;
-    r.name = tmpl_compile(text, strlen(text), (const char *const *)r.capture_names, r.ncaptures,
-                          reason, sizeof(reason));
-    if (!r.name) {
-        fail(err, errlen, config_name, it->name.pos, "bad name template \"%s\": %s", text, reason);
+    if (compile_name(rules, &r, config_name, named ? &it->name : NULL, text, err, errlen)) {
         rule_free(&r);
         return -1;
     }
@@ -344,16 +408,10 @@ int rules_add_item(struct rules *rules, const char *config_name, size_t index,
         needs |= PROC_NEED_CMDLINE;
     }
 
-    static const char default_name[] = "{{.ExeBase}}";
     bool named = it->has_name && it->name.len > 0;
-    r.name =
-        tmpl_compile(named ? it->name.s : default_name, named ? it->name.len : strlen(default_name),
-                     (const char *const *)r.capture_names, r.ncaptures, reason, sizeof(reason));
-    if (r.name == NULL) {
-        fail(err, errlen, config_name, it->name.pos, "bad name template \"%s\": %s", it->name.s,
-             reason);
+    if (compile_name(rules, &r, config_name, named ? &it->name : NULL,
+                     named ? it->name.s : "{{.ExeBase}}", err, errlen))
         goto out_free;
-    }
     needs |= tmpl_needs(r.name);
     r.captures = xcalloc(r.ncaptures ? r.ncaptures : 1, sizeof(*r.captures));
     append_rule(rules, &r, config_name, index, it, needs);

@@ -18,11 +18,16 @@ typedef void (*rules_warn_fn)(void *arg, const char *message);
 /* Parses a config. `name` is used in messages (a path, or "<default>" for the embedded one).
  * On error returns NULL and writes "NAME:LINE:COL: reason" (1-based) into `err`. Loading stops at
  * the first of: YAML syntax errors, wrong types, duplicate keys, an item without
- * selectors, bad regexes, and templates outside the supported subset (see template.h). YAML
+ * selectors, bad regexes, and name templates Go's text/template would not parse (see template.h);
+ * templates that parse but render oddly are warned about (see rules_set_strict_templates). YAML
  * aliases are refused. Unknown keys are only warned about, as process-exporter ignores them;
  * `warn` may be NULL. */
 struct rules *rules_load_buffer(const char *name, const char *buf, size_t len, char *err,
                                 size_t errlen, rules_warn_fn warn, void *warn_arg);
+/* Name templates that Go renders without complaint but oddly (`{{.Matches.typo}}` renders
+ * "<no value>"; `{{.Nope}}` stops the name there) load with a warning; with `strict` they are
+ * load errors. Set once at start-up (-config.strict-templates). */
+void rules_set_strict_templates(bool strict);
 /* Reads and parses a file; an unreadable file is an error "PATH: strerror", and so is a file
  * over 16 MiB. */
 struct rules *rules_load_file(const char *path, char *err, size_t errlen, rules_warn_fn warn,

@@ -1,6 +1,10 @@
-/* Group-name templates: the subset of Go text/template that process-exporter configs use, compiled
- * once at load time into a list of pieces so that rendering a name does no parsing. Anything
- * outside the subset is refused when the config is loaded, not rendered as "" later. */
+/* Group-name templates: Go's text/template as process-exporter runs it (Go 1.19), over its
+ * templateParams (Comm, ExeBase, ExeFull, Username, PID, StartTime, Cgroups, Matches). A template
+ * is compiled once at load time into a tree, so rendering a name does no parsing. What Go refuses
+ * to parse is refused here with the position of the offending token; what Go renders, however
+ * odd (a missing capture renders "<no value>"; an unknown field stops the template, leaving what
+ * was rendered before it), renders the same, and the compiler reports the first such spot as a
+ * warning. */
 #ifndef PROCTRACK_RULES_TEMPLATE_H
 #define PROCTRACK_RULES_TEMPLATE_H
 
@@ -27,17 +31,30 @@ struct tmpl_values {
     size_t ncaptures;
 };
 
-/* Compiles `len` bytes of `text`. `.Matches.NAME` must name one of `capture_names`. On error
- * returns NULL and writes a reason that names the offending action into `err` (no position). */
+/* A finding in a template: where (a byte offset into the text, and the 1-based line and column
+ * it is at) and what. An empty message means none. */
+struct tmpl_diag {
+    size_t offset;
+    size_t line;
+    size_t column;
+    char message[256];
+};
+
+/* Compiles `len` bytes of `text`. `capture_names` are the keys of .Matches (with "" for the
+ * whole match and unnamed groups, as Go stores them). On a syntax error returns NULL and fills
+ * `err`. Otherwise fills `warning` (may be NULL) with the first spot where the template renders
+ * something other than its author probably meant: a capture name the item has not, a field that
+ * does not exist (Go stops there), or no message. */
 struct tmpl *tmpl_compile(const char *text, size_t len, const char *const *capture_names,
-                          size_t ncapture_names, char *err, size_t errlen);
+                          size_t ncapture_names, struct tmpl_diag *err, struct tmpl_diag *warning);
 void tmpl_free(struct tmpl *tmpl);
 
 /* The PROC_NEED_* bits the fields used by the template need beyond stat. */
 unsigned tmpl_needs(const struct tmpl *tmpl);
 
-/* Appends the rendered text to `out`. Never fails: a value that is not there (an out-of-range
- * `index .Cgroups N`) renders as "". */
+/* Appends the rendered text to `out`. Never fails: where Go's Execute returns an error,
+ * process-exporter keeps what was written before it, and so does this. Output is cut at 64 KiB
+ * and evaluation at a million steps. */
 void tmpl_render(const struct tmpl *tmpl, const struct tmpl_values *values, struct strbuf *out);
 
 /* The ExeBase of an argv[0]: Go's filepath.Base, which process-exporter also uses to match `exe`

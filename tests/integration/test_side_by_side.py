@@ -1,6 +1,7 @@
 """proctrack and the real process-exporter (Debian's package) on the same config and the same
 processes: the same group names and the same process counts per group."""
 
+import json
 import os
 import sys
 import time
@@ -76,6 +77,48 @@ class SideBySideTest(unittest.TestCase):
             for name in pt_fam:
                 self.assertIn(name, pe_fam)
                 self.assertEqual(pt_fam[name], pe_fam[name], name)
+        finally:
+            for s in (pt, pe):
+                if s:
+                    s.close()
+            w.stop()
+
+    def test_go_templates_render_the_same_names(self):
+        """Name templates beyond fields: process-exporter's text/template output, byte for byte,
+        including what Go renders oddly (<no value>, a name cut at an evaluation error)."""
+        templates = [
+            "{{.Matches}}",
+            "{{.Matches.nope}}",
+            "x{{.Nope}}y",
+            "{{printf \"%.3s-%05d|%q|%v\" .Comm 42 .Matches.svc .StartTime.Month}}",
+            "{{if eq .Comm \"sbt1\"}}A{{else if eq .Comm \"sbt4\"}}B{{else}}C{{end}}",
+            "{{range $i, $c := .Cgroups}}{{if $i}},{{end}}{{$c}}{{end}}",
+            "{{.StartTime.Format \"2006-01-02T15:04:05.000Z07:00 Mon Jan _2 3PM\"}}|{{.StartTime}}"
+            "|{{.StartTime.Unix}}",
+            "{{- /* c */ -}} {{len .Cgroups}} {{js \"<a'>\"}} {{urlquery \"a b/c\"}} {{html \"<&>\"}}",
+            "{{$v := index .Matches \"svc\"}}{{$v | len}}{{with .Matches.svc}}={{.}}{{end}}",
+            "{{.}}",
+            "{{print 1 2 \"a\" 3.5 nil}}|{{and .PID 0}}|{{or \"\" .Comm}}|{{slice .Comm 1 3}}|{{index .Comm 0}}",
+        ]
+        w = h.Workers()
+        pt = pe = None
+        try:
+            lines = ["process_names:"]
+            for i, t in enumerate(templates):
+                w.start("sbt%d" % i, "sleep", "--svc=api", "zone=12")
+                lines.append("  - name: %s" % json.dumps("T%d|%s" % (i, t)))
+                lines.append("    comm: [sbt%d]" % i)
+                lines.append("    cmdline: ['--svc=(?P<svc>\\w+) (zone)=(\\d+)']")
+            config = h.write_config(w.dir, "\n".join(lines) + "\n")
+            pt = h.start_proctrack("-config.path", config)
+            pe = h.start_process_exporter("-config.path", config)
+            time.sleep(0.2)
+            pt_names = sorted(h.groups(h.parse(pt.scrape())[0]))
+            pe_names = sorted(h.groups(h.parse(pe.scrape())[0]))
+            self.assertEqual(len(pe_names), len(templates))
+            self.assertIn("T1|<no value>", pe_names)
+            self.assertIn("T2|x", pe_names)
+            self.assertEqual(pt_names, pe_names)
         finally:
             for s in (pt, pe):
                 if s:

@@ -769,25 +769,99 @@ static void test_bad_regex_names_pcre2_message_and_offset(void **state)
                          "parenthesis at offset 18");
 }
 
-static void test_bad_template_points_at_the_name(void **state)
+static void test_bad_template_points_at_the_token(void **state)
 {
     (void)state;
+    /* The error is placed at the token inside the scalar when the scalar stands in the file as
+     * it is; "{{.Comm" ends at column 19 with the action unclosed. */
     assert_fixture_error("bad-template.yaml",
-                         "2:11: bad name template \"{{.Comm\": unclosed action");
-    assert_fixture_error("unknown-field.yaml", "2:11: bad name template \"{{.Comm}}-{{.Nope}}\": "
-                                               "unknown template field \".Nope\"");
-    assert_fixture_error("unsupported-action.yaml",
-                         "2:11: bad name template \"{{printf \"%.3s\" .Comm}}\": unsupported "
-                         "template action \"printf \"%.3s\" .Comm\"");
+                         "2:19: bad name template \"{{.Comm\": unclosed action");
+    assert_fixture_error("template-undefined-function.yaml",
+                         "2:24: bad name template \"{{.Comm}}-{{fo .PID}}\": function \"fo\" not "
+                         "defined");
+    assert_fixture_error("template-undefined-variable.yaml",
+                         "3:29: bad name template \"{{$x := .Comm}}{{$y}}\": undefined variable "
+                         "\"$y\"");
+    /* With escapes the scalar's start, and the place in the template. */
+    assert_fixture_error("template-end-without-if.yaml",
+                         "3:11: bad name template \"{{if eq .Comm \"bash\"}}b{{else}}other{{end}}"
+                         "{{end}}\": unexpected {{end}} (template line 1, column 46)");
 }
 
-static void test_matches_field_needs_a_capture_group_of_the_item(void **state)
+/* Loads CONFIG_DIR/strict/NAME twice: with a warning, then refused under strict templates. */
+static void assert_strict_fixture(const char *name, const char *suffix)
+{
+    char path[512], expected[1024], err[512] = "";
+    snprintf(path, sizeof(path), "%s/strict/%s", CONFIG_DIR, name);
+    snprintf(expected, sizeof(expected), "%s:%s", path, suffix);
+    struct warnings w = {0};
+    struct rules *rules = rules_load_file(path, err, sizeof(err), collect_warning, &w);
+    if (rules == NULL)
+        fail_msg("%s did not load: %s", name, err);
+    assert_int_equal(w.n, 1);
+    rules_free(rules);
+    rules_set_strict_templates(true);
+    rules = rules_load_file(path, err, sizeof(err), NULL, NULL);
+    rules_set_strict_templates(false);
+    assert_null(rules);
+    assert_string_equal(err, expected);
+    /* The warning says the same, without the flag's name. */
+    char *flag = strstr(expected, " (-config.strict-templates)");
+    assert_non_null(flag);
+    *flag = '\0';
+    assert_string_equal(w.text[0], expected);
+}
+
+static void test_odd_templates_warn_or_are_refused_when_strict(void **state)
 {
     (void)state;
-    assert_fixture_error("unknown-capture.yaml",
-                         "4:11: bad name template \"{{.ExeBase}}:{{.Matches.Config}}\": unknown "
-                         "template field \".Matches.Config\": no cmdline regex of this item has a "
-                         "capture group named \"Config\"");
+    assert_strict_fixture("unknown-field.yaml",
+                          "2:24: name template \"{{.Comm}}-{{.Nope}}\": can't evaluate field Nope "
+                          "in type *config.templateParams: the name ends with what is rendered "
+                          "before this (-config.strict-templates)");
+    assert_strict_fixture("unknown-capture.yaml",
+                          "4:35: name template \"{{.ExeBase}}:{{.Matches.Config}}\": "
+                          ".Matches.Config renders \"<no value>\": no cmdline regex of this item "
+                          "has a capture group named \"Config\" (-config.strict-templates)");
+    assert_strict_fixture("builtin-unknown-capture.yaml",
+                          "3:22: name template \"{{.Matches.pool}}\": .Matches.pool renders "
+                          "\"<no value>\": no cmdline regex of this item has a capture group "
+                          "named \"pool\" (-config.strict-templates)");
+}
+
+static void test_odd_templates_render_as_go_renders_them(void **state)
+{
+    (void)state;
+    struct rules *rules = load("process_names:\n"
+                               "  - name: 'x{{.Matches.nope}}'\n"
+                               "    comm: [a]\n"
+                               "  - name: 'b{{.Nope}}c'\n"
+                               "    comm: [b]\n"
+                               "  - name: '{{.Matches}}'\n"
+                               "    cmdline: ['^(\\S+) (?P<arg>\\S+)']\n");
+    struct proc_identity a = {.pid = 10, .comm = "a"};
+    assert_match(rules, &a, 0, "x<no value>");
+    struct proc_identity b = {.pid = 11, .comm = "b"};
+    assert_match(rules, &b, 1, "b");
+    /* process-exporter: the whole match and unnamed groups under "", the last one winning. */
+    static const char *const argv[] = {"cat", "file", "more"};
+    struct proc_identity c = {.pid = 12,
+                              .comm = "c",
+                              .argc = 3,
+                              .argv = argv,
+                              .cmdline = "cat file more",
+                              .cmdline_len = 13};
+    assert_match(rules, &c, 2, "map[:cat arg:file]");
+    rules_free(rules);
+}
+
+static void test_go_template_functions_work_in_names(void **state)
+{
+    (void)state;
+    struct rules *rules = load_fixture("functions.yaml", NULL);
+    struct proc_identity bash = {.pid = 10, .comm = "bash"};
+    assert_match(rules, &bash, 0, "bas");
+    rules_free(rules);
 }
 
 static void test_yaml_aliases_are_read(void **state)
@@ -957,11 +1031,11 @@ static void test_builtin_item_errors(void **state)
     assert_buffer_error(mixed, strlen(mixed),
                         "test.yml:2:5: a builtin item takes no comm, exe or cmdline: the builtin "
                         "is its matcher");
-    const char *capture = "process_names:\n  - builtin: pve-qemu\n    name: '{{.Matches.pool}}'\n";
+    const char *capture = "process_names:\n  - builtin: pve-qemu\n    name: '{{.Matches.pool'\n";
     char err[512] = "";
     assert_null(
         rules_load_buffer("test.yml", capture, strlen(capture), err, sizeof(err), NULL, NULL));
-    assert_non_null(strstr(err, "test.yml:3:11: bad name template"));
+    assert_non_null(strstr(err, "test.yml:3:27: bad name template"));
     const char *type = "process_names:\n  - builtin: [pve-qemu]\n";
     assert_buffer_error(type, strlen(type),
                         "test.yml:2:14: \"builtin\" must be a string, not a sequence");
@@ -1081,8 +1155,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_duplicate_keys_last_one_wins),
         cmocka_unit_test(test_item_without_selectors_is_refused),
         cmocka_unit_test(test_bad_regex_names_pcre2_message_and_offset),
-        cmocka_unit_test(test_bad_template_points_at_the_name),
-        cmocka_unit_test(test_matches_field_needs_a_capture_group_of_the_item),
+        cmocka_unit_test(test_bad_template_points_at_the_token),
+        cmocka_unit_test(test_odd_templates_warn_or_are_refused_when_strict),
+        cmocka_unit_test(test_odd_templates_render_as_go_renders_them),
+        cmocka_unit_test(test_go_template_functions_work_in_names),
         cmocka_unit_test(test_yaml_aliases_are_read),
         cmocka_unit_test(test_binary_selector_and_non_string_key_are_refused),
         cmocka_unit_test(test_string_with_nul_byte_is_refused),
