@@ -96,12 +96,14 @@ class PackageTest(unittest.TestCase):
         binary = self.path("usr/bin/proctrack")
         r = subprocess.run(["readelf", "-W", "-S", "-d", "-l", "--dyn-syms", binary], capture_output=True,
                            text=True, timeout=60, check=True)
-        self.assertNotIn(".symtab", r.stdout)
-        self.assertNotIn(".debug_info", r.stdout)
-        self.assertRegex(r.stdout, r"\(FLAGS_1\).*\bNOW\b.*\bPIE\b")  # bindnow, PIE
-        self.assertIn("GNU_RELRO", r.stdout)
-        self.assertIn("__stack_chk_fail", r.stdout)  # -fstack-protector-strong
-        self.assertRegex(r.stdout, r"__\w+_chk\b(?<!__stack_chk)")  # _FORTIFY_SOURCE
+        def has(pattern):
+            return re.search(pattern, r.stdout) is not None
+
+        self.assertFalse(has(r"\.symtab|\.debug_info|\.comment"), "not stripped")
+        self.assertTrue(has(r"\(FLAGS_1\).*\bNOW\b.*\bPIE\b"), "no bindnow or not PIE")
+        self.assertTrue(has(r"\bGNU_RELRO\b"), "no relro")
+        self.assertTrue(has(r"\b__stack_chk_fail\b"), "no -fstack-protector-strong")
+        self.assertTrue(has(r"\b__(?!stack_)\w+_chk\b"), "no _FORTIFY_SOURCE")
 
     def test_config_default_file_and_scripts(self):
         config = self.path("etc/proctrack/config.yml")
@@ -251,6 +253,9 @@ class PackageTest(unittest.TestCase):
             finally:
                 if self.installed():
                     subprocess.run(["dpkg", "--purge", "proctrack"], capture_output=True, timeout=300)
+                # Whatever a failed purge left of the enabled state.
+                subprocess.run(["deb-systemd-helper", "purge", "proctrack.service"], capture_output=True,
+                               timeout=60, env=dict(os.environ, DPKG_MAINTSCRIPT_PACKAGE="proctrack"))
                 if not had_user:
                     subprocess.run(["userdel", "proctrack"], capture_output=True, timeout=60)
                     subprocess.run(["groupdel", "proctrack"], capture_output=True, timeout=60)
@@ -267,8 +272,9 @@ class PackageTest(unittest.TestCase):
         self.assertEqual(user.pw_dir, "/nonexistent")
         if shutil.which("systemd-analyze"):
             self.assertEqual(verify_unit("/" + UNIT), [])
-        r = subprocess.run(["man", "-w", "proctrack"], capture_output=True, text=True, timeout=60)
-        self.assertEqual(r.stdout.strip(), "/usr/share/man/man1/proctrack.1.gz", r.stderr)
+        if shutil.which("man"):
+            r = subprocess.run(["man", "-w", "proctrack"], capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.stdout.strip(), "/usr/share/man/man1/proctrack.1.gz", r.stderr)
 
         # What the unit runs: ARGS from the default file, as the proctrack user; the packaged
         # config's catch-all group sees this test's process.
