@@ -96,6 +96,7 @@ class PackageTest(unittest.TestCase):
         binary = self.path("usr/bin/proctrack")
         r = subprocess.run(["readelf", "-W", "-S", "-d", "-l", "--dyn-syms", binary], capture_output=True,
                            text=True, timeout=60, check=True)
+
         def has(pattern):
             return re.search(pattern, r.stdout) is not None
 
@@ -290,7 +291,8 @@ class PackageTest(unittest.TestCase):
                                if name == "namedprocess_namegroup_num_procs"), 0)
 
         # An administrator's disable survives an upgrade (here: the same version again).
-        subprocess.run(["systemctl", "disable", "proctrack.service"], check=True, capture_output=True, timeout=60)
+        subprocess.run(["systemctl", "disable", "proctrack.service"], check=True, capture_output=True,
+                       timeout=60)
         self.assertFalse(os.path.lexists(WANTS))
         self.dpkg("install", "--reinstall", self.deb)
         self.assertFalse(os.path.lexists(WANTS))
