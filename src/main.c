@@ -12,6 +12,7 @@
 #include "http/http.h"
 #include "http/webconfig.h"
 #include "rules/rules.h"
+#include "util/build_info.h"
 #include "util/log.h"
 #include "util/nofile.h"
 
@@ -258,7 +259,9 @@ int main(int argc, char **argv)
         return 0;
     }
     if (opts.version) {
-        printf("proctrack, version %s\n", PROCTRACK_VERSION);
+        /* As prometheus/common's version banner reads. */
+        printf("proctrack, version %s (branch: %s, revision: %s)\n  compiler:         %s\n",
+               proctrack_version, proctrack_branch, proctrack_revision, PROCTRACK_COMPILER);
         return 0;
     }
     if (opts.man) {
