@@ -26,6 +26,11 @@ typedef int mhd_result;
 
 #define TEXT_PLAIN "text/plain; charset=utf-8"
 #define RELOAD_PATH "/-/reload"
+/* As Prometheus and exporter-toolkit's exporters answer them, behind the same TLS and auth as
+ * every path. The server starts after the first scan and config load, so it is ready as soon as
+ * it answers. */
+#define HEALTHY_PATH "/-/healthy"
+#define READY_PATH "/-/ready"
 
 /* ---- connections (http_conns.c) ---------------------------------------------------------- */
 

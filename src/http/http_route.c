@@ -292,6 +292,10 @@ mhd_result http_handle_request(void *cls, struct MHD_Connection *conn, const cha
         return suspend_for(srv, conn, req, HTTP_JOB_RELOAD, STEP_WORK_WAIT);
     if (strcmp(url, srv->telemetry_path) == 0)
         return suspend_for(srv, conn, req, HTTP_JOB_SCRAPE, STEP_WORK_WAIT);
+    if (strcmp(url, HEALTHY_PATH) == 0)
+        return REPLY_LITERAL(srv, conn, MHD_HTTP_OK, "proctrack is Healthy.\n", NULL);
+    if (strcmp(url, READY_PATH) == 0)
+        return REPLY_LITERAL(srv, conn, MHD_HTTP_OK, "proctrack is Ready.\n", NULL);
     if (strcmp(url, "/") == 0 && srv->landing_status)
         return http_serve_landing(srv, conn);
     if (strcmp(url, "/") == 0)

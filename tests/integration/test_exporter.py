@@ -207,6 +207,13 @@ class ExporterTest(unittest.TestCase):
         groups = int(__import__("re").search(rb"Groups: (\d+)", body).group(1))
         self.assertGreaterEqual(groups, 8)
         self.assertEqual(self.server.request("GET", "/nope")[0], 404)
+        # As Prometheus and exporters answer them; the server starts after the first scan.
+        for path, body in (("/-/healthy", b"proctrack is Healthy.\n"), ("/-/ready", b"proctrack is Ready.\n")):
+            status, headers, got = self.server.request("GET", path)
+            self.assertEqual((status, got), (200, body))
+            self.assertTrue(headers["content-type"].startswith("text/plain"))
+            self.assertEqual(self.server.request("HEAD", path)[0], 200)
+            self.assertEqual(self.server.request("POST", path)[0], 405)
         status, headers, _ = self.server.request("POST", "/metrics")
         self.assertEqual(status, 405)
         self.assertIn("GET", headers.get("allow", ""))

@@ -183,6 +183,10 @@ class TlsTest(unittest.TestCase):
         self.assertEqual(self.curl(s, "/")[:2], (0, 401))
         self.assertEqual(self.curl(s, "/nope")[:2], (0, 401))
         self.assertEqual(self.curl(s, "/nope", "-u", "prometheus:" + PASSWORD)[:2], (0, 404))
+        # The health endpoints too, as exporter-toolkit guards them.
+        for path in ("/-/healthy", "/-/ready"):
+            self.assertEqual(self.curl(s, path)[:2], (0, 401))
+            self.assertEqual(self.curl(s, path, "-u", "prometheus:" + PASSWORD)[:2], (0, 200))
 
     def test_basic_auth_without_tls(self):
         s = self.serve("basic_auth_users:\n  prometheus: '%s'\n" % self.hash)
