@@ -80,7 +80,7 @@ static struct rules *load_rules(const struct cli_options *opts, char *err, size_
 {
     void *arg = (void *)opts;
     if (legacy_mode(opts))
-        return rules_load_legacy(opts->procnames, opts->namemapping, err, errlen);
+        return rules_load_legacy(opts->procnames, opts->namemapping, err, errlen, warn_config, arg);
     if (opts->config_path)
         return rules_load_file(opts->config_path, err, errlen, warn_config, arg);
     return rules_load_buffer("<default>", proctrack_default_config, proctrack_default_config_len,
@@ -267,6 +267,13 @@ int main(int argc, char **argv)
     if (opts.man) {
         fputs(rules_legacy_manual(), stdout);
         return 0;
+    }
+    /* Go's flag package stops at the first argument that is not a flag and process-exporter
+     * ignores the rest, flags included: so do we, but say so. */
+    if (opts.first_arg < argc && log_begin(&line, LOG_WARN, "arguments after the flags ignored")) {
+        log_str(&line, "first", argv[opts.first_arg]);
+        log_i64(&line, "count", argc - opts.first_arg);
+        log_end(&line);
     }
     if (opts.config_path && legacy_mode(&opts)) {
         log_msg(LOG_ERROR, "-config.path cannot be used with -namemapping or -procnames");
