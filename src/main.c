@@ -373,6 +373,7 @@ int main(int argc, char **argv)
         .metrics = collect,
         .metrics_arg = exporter,
         .web = web,
+        .web_config_file = opts.web_config_file,
         .reload = opts.enable_lifecycle ? reload : NULL,
         .reload_arg = &reloader,
         .landing_status = landing_status,
