@@ -151,24 +151,15 @@ static int load_name_list(struct reader *rd, const char *key, int (*find)(const 
     int rc = yamlread_sequence_start(yr, key, "of strings");
     if (rc <= 0)
         return rc;
-    for (;;) {
-        if (yamlread_next(yr))
-            return -1;
-        const yaml_event_t *ev = &yr->event;
-        if (ev->type == YAML_SEQUENCE_END_EVENT)
-            return 0;
-        if (ev->type != YAML_SCALAR_EVENT)
-            return yamlread_fail(yr, ev->start_mark, "items of \"%s\" must be strings, not %s", key,
-                                 yamlread_kind(ev));
-        if (yamlread_no_nul(yr))
-            return -1;
+    while ((rc = yamlread_next_string_item(yr, key)) == 1) {
         int i = find(current_key(rd));
         if (i < 0)
-            return yamlread_fail(yr, ev->start_mark, "unknown %s \"%s\" in %s (%s)", what,
+            return yamlread_fail(yr, yr->event.start_mark, "unknown %s \"%s\" in %s (%s)", what,
                                  current_key(rd), key, hint);
         if (!memchr(out, i, *n))
             out[(*n)++] = (unsigned char)i;
     }
+    return rc;
 }
 
 static int find_cipher_suite(const char *name)

@@ -433,6 +433,8 @@ static void test_cipher_suites_and_curves(void **state)
     expect_error(TLS_OK "  curve_preferences: [P256]\n",
                  "web.yml:4:23: unknown curve \"P256\" in curve_preferences (want CurveP256, "
                  "CurveP384, CurveP521 or X25519)");
+    expect_error(TLS_OK "  cipher_suites: [[TLS_AES_128_GCM_SHA256]]\n",
+                 "web.yml:4:19: items of \"cipher_suites\" must be strings, not a sequence");
     expect_error(TLS_OK "  curve_preferences: X25519\n",
                  "web.yml:4:22: \"curve_preferences\" must be a sequence of strings, not a "
                  "string");
