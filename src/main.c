@@ -12,6 +12,7 @@
 #include "http/http.h"
 #include "http/webconfig.h"
 #include "rules/rules.h"
+#include "util/build_info.h"
 #include "util/log.h"
 #include "util/nofile.h"
 
@@ -80,7 +81,7 @@ static struct rules *load_rules(const struct cli_options *opts, char *err, size_
     void *arg = (void *)opts;
     rules_set_strict_templates(opts->config_strict_templates);
     if (legacy_mode(opts))
-        return rules_load_legacy(opts->procnames, opts->namemapping, err, errlen);
+        return rules_load_legacy(opts->procnames, opts->namemapping, err, errlen, warn_config, arg);
     if (opts->config_path)
         return rules_load_file(opts->config_path, err, errlen, warn_config, arg);
     return rules_load_buffer("<default>", proctrack_default_config, proctrack_default_config_len,
@@ -259,12 +260,21 @@ int main(int argc, char **argv)
         return 0;
     }
     if (opts.version) {
-        printf("proctrack, version %s\n", PROCTRACK_VERSION);
+        /* As prometheus/common's version banner reads. */
+        printf("proctrack, version %s (branch: %s, revision: %s)\n  compiler:         %s\n",
+               proctrack_version, proctrack_branch, proctrack_revision, PROCTRACK_COMPILER);
         return 0;
     }
     if (opts.man) {
         fputs(rules_legacy_manual(), stdout);
         return 0;
+    }
+    /* Go's flag package stops at the first argument that is not a flag and process-exporter
+     * ignores the rest, flags included: so do we, but say so. */
+    if (opts.first_arg < argc && log_begin(&line, LOG_WARN, "arguments after the flags ignored")) {
+        log_str(&line, "first", argv[opts.first_arg]);
+        log_i64(&line, "count", argc - opts.first_arg);
+        log_end(&line);
     }
     if (opts.config_path && legacy_mode(&opts)) {
         log_msg(LOG_ERROR, "-config.path cannot be used with -namemapping or -procnames");
@@ -364,6 +374,7 @@ int main(int argc, char **argv)
         .metrics = collect,
         .metrics_arg = exporter,
         .web = web,
+        .web_config_file = opts.web_config_file,
         .reload = opts.enable_lifecycle ? reload : NULL,
         .reload_arg = &reloader,
         .landing_status = landing_status,

@@ -301,25 +301,22 @@ static int set_flag(const struct flag *f, const char *value, struct cli_options 
 int cli_parse(int argc, char **argv, struct cli_options *opts, char *err, size_t errlen)
 {
     memset(opts, 0, sizeof(*opts));
+    opts->first_arg = argc;
     for (size_t i = 0; i < NFLAGS; i++)
         if (set_flag(&flags[i], flags[i].def, opts, err, errlen) != 0)
             return CLI_ERROR;
     opts->config_path = NULL;
 
-    for (int i = 1; i < argc; i++) {
+    int i;
+    for (i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        if (arg[0] != '-' || arg[1] == '\0') {
-            snprintf(err, errlen, "unexpected argument \"%s\"", arg);
-            return CLI_ERROR;
-        }
+        if (arg[0] != '-' || arg[1] == '\0')
+            break; /* the first argument: it and the rest are not flags */
         const char *name = arg + 1;
         if (*name == '-') {
             name++;
             if (*name == '\0') { /* "--" ends the flags */
-                if (i + 1 < argc) {
-                    snprintf(err, errlen, "unexpected argument \"%s\"", argv[i + 1]);
-                    return CLI_ERROR;
-                }
+                i++;
                 break;
             }
         }
@@ -354,6 +351,7 @@ int cli_parse(int argc, char **argv, struct cli_options *opts, char *err, size_t
         if (f->kind == FLAG_LOG_LEVEL)
             opts->log_level_given = true;
     }
+    opts->first_arg = i;
     static const char *const exit_paths[] = {"auto", "taskstats", "children", "none"};
     opts->exits = -1;
     for (int k = 0; k < 4; k++)

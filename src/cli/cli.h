@@ -56,11 +56,16 @@ struct cli_options {
     bool disable_compression;
     bool enable_lifecycle;
     const char *web_config_file; /* NULL: plain HTTP, no authentication */
+    /* Arguments after the flags, argv[first_arg] and on (none when first_arg == argc): parsing
+     * stops at the first argument that is not a flag, or after "--", as Go's flag package does,
+     * and process-exporter ignores what follows. */
+    int first_arg;
 };
 
 enum cli_result { CLI_OK = 0, CLI_ERROR = -1 };
 
-/* Fills `opts` with defaults, then applies argv. On error writes a one-line message (as Go's
+/* Fills `opts` with defaults, then applies argv up to the first argument that is not a flag. On
+ * error writes a one-line message (as Go's
  * flag package words it) into `err` and returns CLI_ERROR. */
 int cli_parse(int argc, char **argv, struct cli_options *opts, char *err, size_t errlen);
 void cli_usage(FILE *out, const char *argv0);

@@ -38,7 +38,7 @@ struct expo_series {
     uint8_t needs;           /* option bits that must be on for this series (0: always) */
 };
 
-#define EXPO_MAX_SERIES 10
+#define EXPO_MAX_SERIES 12
 
 struct expo_family_def {
     const char *name;

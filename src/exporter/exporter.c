@@ -16,6 +16,7 @@
 #include "exporter/proc_source.h"
 #include "exporter/pve_families.h"
 #include "proc/proc_reader.h"
+#include "proc/proc_self.h"
 #include "tracker/tracker.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -39,6 +40,7 @@ struct exporter {
     bool *follow;    /* per rule: its decisions go to a collector (the tracker borrows it) */
     size_t nfollow;
     struct proc_reader *reader;
+    struct proc_self *self;         /* our own /proc entry, for process_*; NULL when unreadable */
     struct acct_listener *listener; /* exit records, when they are the path */
     enum tracker_exit_path exit_path;
     struct tracker *tracker;
@@ -268,6 +270,8 @@ struct exporter *exporter_new(const struct exporter_options *options, struct rul
         e->explain = explain_new();
     e->ticks_per_second = proc_reader_ticks_per_second(reader);
     e->btime = proc_reader_btime(reader);
+    /* Our own entry is in the /proc of our pid namespace, whatever -procfs names. */
+    e->self = proc_self_new("/proc");
     if (start_exit_accounting(e, err, errlen) < 0) {
         exporter_free(e);
         return NULL;
@@ -308,6 +312,7 @@ void exporter_free(struct exporter *e)
     acct_listener_stop(e->listener);
     proc_source_free(&e->proc);
     proc_reader_free(e->reader);
+    proc_self_free(e->self);
     rules_free(e->rules);
     free(e->follow);
     pve_free(e->pve);
@@ -334,25 +339,41 @@ static void write_self(struct exporter *e, struct strbuf *out)
     struct acct_stats acct = {0};
     if (e->listener)
         acct_listener_stats(e->listener, &acct);
-    struct own_values v = {{
-        [OWN_GROUPS] = {.u64 = tracker_group_count(e->tracker)},
-        [OWN_TRACKED] = {.u64 = tracker_tracked_count(e->tracker)},
-        [OWN_IGNORED] = {.u64 = tracker_ignored_count(e->tracker)},
-        [OWN_SCANS] = {.u64 = e->scans},
-        [OWN_SCAN_SECONDS] = {.is_double = true, .f64 = e->last_scan_seconds},
-        [OWN_RELOAD_OK] = {.u64 = reload_ok},
-        [OWN_RELOAD_TIME] = {.is_double = true, .f64 = reload_time},
-        [OWN_RULES] = {.u64 = rules_count(e->rules)},
-        [OWN_REGEX_ERRORS] = {.u64 = e->regex_errors},
-        [OWN_EXITS_NONE] = {.u64 = e->exit_path == TRACKER_EXITS_NONE},
-        [OWN_EXITS_CHILDREN] = {.u64 = e->exit_path == TRACKER_EXITS_CHILDREN},
-        [OWN_EXITS_TASKSTATS] = {.u64 = e->exit_path == TRACKER_EXITS_RECORDS},
-        [OWN_EXIT_RECORDS] = {.u64 = exits->records},
-        [OWN_EXIT_OVERRUNS] = {.u64 = acct.overruns},
-        [OWN_EXIT_UNSEEN] = {.u64 = exits->unseen},
-        [OWN_EXIT_LOST_SCANS] = {.u64 = exits->lost_intervals},
-    }};
-    own_families_write_self(out, &v, &e->scratch);
+    struct own_values v = {
+        {
+            [OWN_GROUPS] = {.u64 = tracker_group_count(e->tracker)},
+            [OWN_TRACKED] = {.u64 = tracker_tracked_count(e->tracker)},
+            [OWN_IGNORED] = {.u64 = tracker_ignored_count(e->tracker)},
+            [OWN_SCANS] = {.u64 = e->scans},
+            [OWN_SCAN_SECONDS] = {.is_double = true, .f64 = e->last_scan_seconds},
+            [OWN_RELOAD_OK] = {.u64 = reload_ok},
+            [OWN_RELOAD_TIME] = {.is_double = true, .f64 = reload_time},
+            [OWN_RULES] = {.u64 = rules_count(e->rules)},
+            [OWN_REGEX_ERRORS] = {.u64 = e->regex_errors},
+            [OWN_EXITS_NONE] = {.u64 = e->exit_path == TRACKER_EXITS_NONE},
+            [OWN_EXITS_CHILDREN] = {.u64 = e->exit_path == TRACKER_EXITS_CHILDREN},
+            [OWN_EXITS_TASKSTATS] = {.u64 = e->exit_path == TRACKER_EXITS_RECORDS},
+            [OWN_EXIT_RECORDS] = {.u64 = exits->records},
+            [OWN_EXIT_OVERRUNS] = {.u64 = acct.overruns},
+            [OWN_EXIT_UNSEEN] = {.u64 = exits->unseen},
+            [OWN_EXIT_LOST_SCANS] = {.u64 = exits->lost_intervals},
+        },
+        .has_process = false};
+    struct proc_self_metrics self;
+    if (e->self && proc_self_read(e->self, &self) == 0) {
+        v.has_process = true;
+        v.v[OWN_PROCESS_CPU_SECONDS] = (struct expo_value){
+            .is_double = true, .f64 = (double)self.cpu_ticks / (double)e->ticks_per_second};
+        v.v[OWN_PROCESS_MAX_FDS].u64 = self.max_fds;
+        v.v[OWN_PROCESS_OPEN_FDS].u64 = self.open_fds;
+        v.v[OWN_PROCESS_RSS_BYTES].u64 = self.rss_bytes;
+        v.v[OWN_PROCESS_START_TIME] =
+            (struct expo_value){.is_double = true, .f64 = proc_self_start_time(e->self)};
+        v.v[OWN_PROCESS_VSIZE_BYTES].u64 = self.vsize_bytes;
+        v.v[OWN_PROCESS_VSIZE_MAX_BYTES] =
+            (struct expo_value){.is_double = true, .f64 = (double)self.max_vsize_bytes};
+    }
+    own_families_write_self(out, &v, tracker_errors(e->tracker), &e->scratch);
 }
 
 /* One scan and the exposition it produces, into e->body. Runs with `scanning` set, outside the

@@ -19,6 +19,17 @@ void clientcert_request(struct MHD_Connection *conn)
         gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUEST);
 }
 
+bool clientcert_suite_allowed(struct MHD_Connection *conn, const struct webconfig *wc)
+{
+    gnutls_session_t session = wc->nciphers ? session_of(conn) : NULL;
+    if (!session || gnutls_protocol_get_version(session) == GNUTLS_TLS1_3)
+        return true;
+    const char *kx = gnutls_kx_get_name(gnutls_kx_get(session));
+    const char *cipher = gnutls_cipher_get_name(gnutls_cipher_get(session));
+    const char *mac = gnutls_mac_get_name(gnutls_mac_get(session));
+    return kx && cipher && mac && webconfig_tls_suite_allowed(wc, kx, cipher, mac);
+}
+
 bool clientcert_check(struct MHD_Connection *conn, enum webconfig_client_auth policy, char *why,
                       size_t whylen)
 {

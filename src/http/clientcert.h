@@ -23,4 +23,8 @@ void clientcert_request(struct MHD_Connection *conn);
 bool clientcert_check(struct MHD_Connection *conn, enum webconfig_client_auth policy, char *why,
                       size_t whylen);
 
+/* Whether a TLS 1.0-1.2 connection's cipher suite is one the web config's cipher_suites lists
+ * (webconfig_tls_suite_allowed); true for TLS 1.3, plain HTTP, or no cipher_suites. */
+bool clientcert_suite_allowed(struct MHD_Connection *conn, const struct webconfig *wc);
+
 #endif /* PROCTRACK_HTTP_CLIENTCERT_H */

@@ -100,17 +100,27 @@ static void notify_connection(void *cls, struct MHD_Connection *conn, void **soc
 {
     struct http_server *srv = cls;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        if (srv->client_auth != WEBCONFIG_NO_CLIENT_CERT)
-            clientcert_request(conn);
+        uint64_t now_ms = http_now_ms();
         const union MHD_ConnectionInfo *fd =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         const union MHD_ConnectionInfo *addr =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        if (fd)
-            *socket_context = http_conns_add(&srv->conns, fd->connect_fd,
-                                             addr ? addr->client_addr : NULL, http_now_ms());
+        struct http_conn *c = fd ? http_conns_add(&srv->conns, fd->connect_fd,
+                                                  addr ? addr->client_addr : NULL, now_ms)
+                                 : NULL;
+        *socket_context = c;
+        /* Without a place to hold it, the session keeps the credentials libmicrohttpd started
+         * with, which live as long as the server. */
+        if (c) {
+            http_web_refresh(srv, now_ms);
+            c->web = http_web_acquire(srv);
+            http_web_session(c->web, conn);
+        }
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
-        http_conns_remove(&srv->conns, *socket_context);
+        struct http_conn *c = *socket_context;
+        struct http_web *web = c->web;
+        http_conns_remove(&srv->conns, c);
+        http_web_release(srv, web);
         *socket_context = NULL;
     }
 }
@@ -222,7 +232,7 @@ static void server_free(struct http_server *srv)
     if (srv->wake_fd >= 0)
         close(srv->wake_fd);
     http_worker_free(srv);
-    basicauth_free(srv->auth);
+    http_web_stop(srv);
     free(srv->telemetry_path);
     free(srv->landing_html);
     strbuf_free(&srv->start_log);
@@ -273,11 +283,10 @@ struct http_server *http_start(const struct http_config *config, char *err, size
     srv->metrics_arg = config->metrics_arg;
     srv->reload = config->reload;
     srv->reload_arg = config->reload_arg;
-    srv->web = web;
-    if (web && web->tls)
-        srv->client_auth = web->client_auth;
-    if (web && web->nusers)
-        srv->auth = basicauth_new(web->users, web->nusers);
+    if (http_web_start(srv, web, config->web_config_file, err, errlen) < 0) {
+        server_free(srv);
+        return NULL;
+    }
 
     /* main.c fitted the limit under RLIMIT_NOFILE, headroom included. */
     unsigned max_connections =

@@ -51,6 +51,10 @@ struct http_config {
     /* TLS, client certificates, basic auth (on every path) and extra response headers, from
      * -web.config.file; NULL for plain HTTP without any of them. */
     const struct webconfig *web;
+    /* The file `web` was loaded from, read again when it or a file it names changes (at most
+     * once a second, as connections and requests come): certificates, users, headers and TLS
+     * settings change without a restart; TLS cannot be turned on or off. NULL: never. */
+    const char *web_config_file;
 };
 
 struct http_server;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include <microhttpd.h>
@@ -26,6 +27,11 @@ typedef int mhd_result;
 
 #define TEXT_PLAIN "text/plain; charset=utf-8"
 #define RELOAD_PATH "/-/reload"
+/* As Prometheus and exporter-toolkit's exporters answer them, behind the same TLS and auth as
+ * every path. The server starts after the first scan and config load, so it is ready as soon as
+ * it answers. */
+#define HEALTHY_PATH "/-/healthy"
+#define READY_PATH "/-/ready"
 
 /* ---- connections (http_conns.c) ---------------------------------------------------------- */
 
@@ -42,6 +48,7 @@ struct http_conn {
     uint64_t deadline_ms;   /* when it is closed if the request is not in by then */
     bool closing;           /* shut down by us; in no list */
     bool bad_target;        /* the current request's target holds a blank or control byte */
+    struct http_web *web;   /* the web config its TLS session was given */
     struct http_conn_list *list;
     struct http_conn *prev, *next;
 };
@@ -105,6 +112,7 @@ struct http_job {
     unsigned variant;
     struct http_scrape *scrape;
     /* HTTP_JOB_AUTH */
+    struct basicauth *auth_users; /* of the request's web config, which it holds */
     const char *user, *password;
     enum basicauth_result auth;
     /* HTTP_JOB_RELOAD */
@@ -136,6 +144,43 @@ void http_worker_free(struct http_server *srv);
 /* Drops a request's hold on a scan's answers. NULL is a no-op. */
 void http_scrape_release(struct http_scrape *scrape);
 
+/* ---- the web config in use (http_web.c) ------------------------------------------------- */
+
+/* The config file and the three PEM files it may name. */
+#define HTTP_WEB_FILES 4
+
+struct http_web_stamp {
+    int err; /* stat()'s errno, 0 when it succeeded */
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime, ctime;
+};
+
+/* One load of the web config (a generation), held by the server while it is the one in use,
+ * and by the connections and requests that use it. */
+struct http_web;
+
+/* The first generation, from `wc` (borrowed: it must outlive the server), reread from `path`
+ * when its files change (NULL: never). Returns 0 or -1 with a message in `err`. */
+int http_web_start(struct http_server *srv, const struct webconfig *wc, const char *path, char *err,
+                   size_t errlen);
+void http_web_stop(struct http_server *srv);
+/* Loads the config again when it or a file it names changed, at most once a second; a config
+ * that does not load is logged and changes nothing. Event thread. */
+void http_web_refresh(struct http_server *srv, uint64_t now_ms);
+/* The generation in use (NULL without a web config), held until http_web_release(). Any
+ * thread. */
+struct http_web *http_web_acquire(const struct http_server *srv);
+void http_web_release(const struct http_server *srv, struct http_web *w);
+/* What a generation holds; NULL or "none" for NULL. */
+const struct webconfig *http_web_config(const struct http_web *w);
+struct basicauth *http_web_auth(const struct http_web *w);
+enum webconfig_client_auth http_web_client_auth(const struct http_web *w);
+/* Gives a new connection's TLS session the generation's certificate, key, client CAs and
+ * priorities, and asks for a client certificate when its client_auth_type wants one. */
+void http_web_session(const struct http_web *w, struct MHD_Connection *conn);
+
 struct http_server {
     struct MHD_Daemon *daemon;
     char *telemetry_path;
@@ -149,9 +194,14 @@ struct http_server {
     http_reload_fn reload;
     void *reload_arg;
     unsigned port;
-    const struct webconfig *web; /* NULL: none */
-    enum webconfig_client_auth client_auth;
-    struct basicauth *auth; /* NULL: no basic auth */
+    /* The web config: the generation in use (NULL: none), the file it is reread from, and
+     * what its files looked like when last looked at. web_lock guards `web` and every
+     * generation's references; the rest is the event thread's. */
+    pthread_mutex_t web_lock;
+    struct http_web *web;
+    char *web_path;
+    struct http_web_stamp web_stamps[HTTP_WEB_FILES];
+    uint64_t web_checked_ms;
 
     /* The event thread runs libmicrohttpd's loop (http.c); the worker, the slow work. */
     pthread_t event_thread;

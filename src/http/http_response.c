@@ -31,12 +31,14 @@ bool http_add_headers(const struct http_server *srv, struct MHD_Response *resp,
 {
     if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES)
         return false;
-    for (size_t i = 0; srv->web && i < srv->web->nheaders; i++) {
-        const struct webconfig_header *h = &srv->web->headers[i];
-        if (MHD_add_response_header(resp, h->name, h->value) != MHD_YES)
-            return false;
-    }
-    return true;
+    /* The web config in use now: a response shared by several scrapes is built once. */
+    struct http_web *web = http_web_acquire(srv);
+    const struct webconfig *wc = http_web_config(web);
+    bool ok = true;
+    for (size_t i = 0; wc && ok && i < wc->nheaders; i++)
+        ok = MHD_add_response_header(resp, wc->headers[i].name, wc->headers[i].value) == MHD_YES;
+    http_web_release(srv, web);
+    return ok;
 }
 
 /* Error answers close the connection: after a request we refused, what follows on the

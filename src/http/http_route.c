@@ -22,6 +22,7 @@ enum request_step {
 
 struct http_request {
     enum request_step step;
+    struct http_web *web; /* the web config in use when it came, held until it is answered */
     struct basicauth_credentials creds;
     struct http_job job;
 };
@@ -100,13 +101,21 @@ static bool refuse(struct http_server *srv, struct MHD_Connection *conn, struct 
                    const char *method, bool is_reload, mhd_result *ret)
 {
     char why[512];
-    if (!clientcert_check(conn, srv->client_auth, why, sizeof(why))) {
+    const struct webconfig *wc = http_web_config(req->web);
+    /* gnutls combines the parts of the listed cipher suites; a combination that was not listed
+     * is refused here, as Go would have refused the handshake. */
+    if (wc && !clientcert_suite_allowed(conn, wc)) {
+        *ret = MHD_NO;
+        return true;
+    }
+    if (!clientcert_check(conn, http_web_client_auth(req->web), why, sizeof(why))) {
         struct strbuf body = STRBUF_INIT;
         strbuf_printf(&body, "Forbidden: %s\n", why);
         *ret = http_reply_text(srv, conn, MHD_HTTP_FORBIDDEN, &body);
         return true;
     }
-    if (srv->auth) {
+    struct basicauth *auth = http_web_auth(req->web);
+    if (auth) {
         const char *value = NULL;
         size_t len = 0;
         static const char name[] = MHD_HTTP_HEADER_AUTHORIZATION;
@@ -116,7 +125,7 @@ static bool refuse(struct http_server *srv, struct MHD_Connection *conn, struct 
             *ret = ask_credentials(srv, conn);
             return true;
         }
-        enum basicauth_result r = basicauth_lookup(srv->auth, req->creds.user, req->creds.password);
+        enum basicauth_result r = basicauth_lookup(auth, req->creds.user, req->creds.password);
         if (r == BASICAUTH_UNKNOWN) {
             req->step = STEP_AUTH;
             return false;
@@ -187,6 +196,7 @@ static mhd_result suspend_for(struct http_server *srv, struct MHD_Connection *co
     req->job.kind = kind;
     req->job.conn = conn;
     if (kind == HTTP_JOB_AUTH) {
+        req->job.auth_users = http_web_auth(req->web);
         req->job.user = req->creds.user;
         req->job.password = req->creds.password;
     }
@@ -248,6 +258,8 @@ mhd_result http_handle_request(void *cls, struct MHD_Connection *conn, const cha
         }
         req = xcalloc(1, sizeof(*req));
         *req_cls = req;
+        http_web_refresh(srv, http_now_ms());
+        req->web = http_web_acquire(srv);
         if (refuse(srv, conn, req, method, is_reload, &ret)) {
             mark_serving(srv, conn);
             return ret;
@@ -292,6 +304,10 @@ mhd_result http_handle_request(void *cls, struct MHD_Connection *conn, const cha
         return suspend_for(srv, conn, req, HTTP_JOB_RELOAD, STEP_WORK_WAIT);
     if (strcmp(url, srv->telemetry_path) == 0)
         return suspend_for(srv, conn, req, HTTP_JOB_SCRAPE, STEP_WORK_WAIT);
+    if (strcmp(url, HEALTHY_PATH) == 0)
+        return REPLY_LITERAL(srv, conn, MHD_HTTP_OK, "proctrack is Healthy.\n", NULL);
+    if (strcmp(url, READY_PATH) == 0)
+        return REPLY_LITERAL(srv, conn, MHD_HTTP_OK, "proctrack is Ready.\n", NULL);
     if (strcmp(url, "/") == 0 && srv->landing_status)
         return http_serve_landing(srv, conn);
     if (strcmp(url, "/") == 0)
@@ -309,6 +325,7 @@ void http_request_completed(void *cls, struct MHD_Connection *conn, void **req_c
     if (req) {
         http_scrape_release(req->job.scrape);
         basicauth_credentials_free(&req->creds);
+        http_web_release(srv, req->web);
         free(req);
         *req_cls = NULL;
     }

@@ -67,7 +67,7 @@ static void run_job(struct http_server *srv, struct http_job *job)
 {
     switch (job->kind) {
     case HTTP_JOB_AUTH:
-        job->auth = basicauth_check(srv->auth, job->user, job->password);
+        job->auth = basicauth_check(job->auth_users, job->user, job->password);
         break;
     case HTTP_JOB_RELOAD:
         job->reload_err[0] = '\0';

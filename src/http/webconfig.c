@@ -142,10 +142,49 @@ static int load_file_ref(struct reader *rd, struct file_ref *ref)
     return yamlread_string(&rd->yr, key, false, &ref->path, &ref->value_mark);
 }
 
+/* cipher_suites or curve_preferences: a sequence of Go's names, each looked up with `find`; the
+ * indexes, each once, in order, go to out[0..*n). Null or [] leaves gnutls's defaults. */
+static int load_name_list(struct reader *rd, const char *key, int (*find)(const char *),
+                          const char *what, const char *hint, unsigned char *out, size_t *n)
+{
+    struct yamlread *yr = &rd->yr;
+    int rc = yamlread_sequence_start(yr, key, "of strings");
+    if (rc <= 0)
+        return rc;
+    while ((rc = yamlread_next_string_item(yr, key)) == 1) {
+        int i = find(current_key(rd));
+        if (i < 0)
+            return yamlread_fail(yr, yr->event.start_mark, "unknown %s \"%s\" in %s (%s)", what,
+                                 current_key(rd), key, hint);
+        if (!memchr(out, i, *n))
+            out[(*n)++] = (unsigned char)i;
+    }
+    return rc;
+}
+
+static int find_cipher_suite(const char *name)
+{
+    for (int i = 0; i < WEBCONFIG_NCIPHER_SUITES; i++)
+        if (strcmp(webconfig_cipher_suites[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+static int find_curve(const char *name)
+{
+    for (int i = 0; i < WEBCONFIG_NCURVES; i++)
+        if (strcmp(webconfig_curves[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
 static int load_tls(struct reader *rd)
 {
     static const char *const unsupported[] = {
-        "cert", "key", "client_ca", "client_allowed_sans", "cipher_suites", "curve_preferences",
+        "cert",
+        "key",
+        "client_ca",
+        "client_allowed_sans",
     };
     struct tls_block *t = &rd->tls;
     struct webconfig *wc = rd->wc;
@@ -169,6 +208,15 @@ static int load_tls(struct reader *rd)
         } else if (strcmp(key, "max_version") == 0) {
             rc = load_tls_version(rd, "max_version", &wc->max_version, &t->max_mark);
             t->has_max = true;
+        } else if (strcmp(key, "cipher_suites") == 0) {
+            rc = load_name_list(rd, key, find_cipher_suite, "cipher suite",
+                                "Go's crypto/tls names, such as "
+                                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                                wc->ciphers, &wc->nciphers);
+        } else if (strcmp(key, "curve_preferences") == 0) {
+            rc = load_name_list(rd, key, find_curve, "curve",
+                                "want CurveP256, CurveP384, CurveP521 or X25519", wc->curves,
+                                &wc->ncurves);
         } else if (strcmp(key, "prefer_server_cipher_suites") == 0) {
             /* Go ignores it since 1.18; accepted so that existing files load. */
             bool ignored;
@@ -179,7 +227,9 @@ static int load_tls(struct reader *rd)
         } else {
             rc = yamlread_fail(&rd->yr, rd->yr.event.start_mark,
                                "unknown key \"%s\" in tls_server_config (want cert_file, key_file, "
-                               "client_auth_type, client_ca_file, min_version or max_version)",
+                               "client_auth_type, client_ca_file, min_version, max_version, "
+                               "cipher_suites, curve_preferences or "
+                               "prefer_server_cipher_suites)",
                                key);
         }
         if (rc)
@@ -399,6 +449,9 @@ void webconfig_free(struct webconfig *wc)
     free(wc->cert);
     wipe_free(wc->key);
     free(wc->client_ca);
+    free(wc->cert_path);
+    free(wc->key_path);
+    free(wc->client_ca_path);
     for (size_t i = 0; i < wc->nusers; i++) {
         free(wc->users[i].name);
         free(wc->users[i].hash);

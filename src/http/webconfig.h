@@ -34,16 +34,43 @@ struct webconfig_header {
     char *value;
 };
 
+/* Go's crypto/tls cipher suites (tls.CipherSuites(), the ones exporter-toolkit takes) and curves
+ * (CurveP256, CurveP384, CurveP521, X25519), as gnutls names their parts. */
+struct webconfig_cipher_suite {
+    const char *name; /* Go's, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 */
+    bool tls13;       /* a TLS 1.3 suite: Go does not let them be chosen, and ignores them */
+    const char *kx, *cipher, *mac; /* gnutls's: "ECDHE-RSA", "AES-128-GCM", "AEAD" */
+};
+struct webconfig_curve {
+    const char *name;  /* Go's */
+    const char *group; /* gnutls's priority keyword, e.g. GROUP-SECP256R1 */
+};
+#define WEBCONFIG_NCIPHER_SUITES 17
+#define WEBCONFIG_NCURVES 4
+extern const struct webconfig_cipher_suite webconfig_cipher_suites[WEBCONFIG_NCIPHER_SUITES];
+extern const struct webconfig_curve webconfig_curves[WEBCONFIG_NCURVES];
+
 /* A loaded file. Plain data, read-only once loaded: the HTTP server reads it directly. */
 struct webconfig {
     bool tls;        /* tls_server_config names a certificate and key; else plain HTTP */
     char *cert;      /* PEM contents of cert_file, NUL-terminated (a chain is fine) */
     char *key;       /* PEM contents of key_file; wiped when freed */
     char *client_ca; /* PEM contents of client_ca_file, or NULL */
+    /* The files the PEM contents came from, relative names resolved (NULL when unset): what is
+     * watched for changes. */
+    char *cert_path, *key_path, *client_ca_path;
     enum webconfig_client_auth client_auth;
     enum webconfig_tls_version min_version; /* TLS12 unless set, as in exporter-toolkit */
     enum webconfig_tls_version max_version; /* TLS13 unless set */
-    struct webconfig_user *users;           /* basic_auth_users; none: no authentication */
+    /* cipher_suites, as indexes into webconfig_cipher_suites, each once, in the file's order;
+     * none: gnutls's defaults. */
+    unsigned char ciphers[WEBCONFIG_NCIPHER_SUITES];
+    size_t nciphers;
+    /* curve_preferences, as indexes into webconfig_curves, each once, in order; none: gnutls's
+     * defaults. */
+    unsigned char curves[WEBCONFIG_NCURVES];
+    size_t ncurves;
+    struct webconfig_user *users; /* basic_auth_users; none: no authentication */
     size_t nusers;
     struct webconfig_header *headers; /* http_server_config.headers, added to every response */
     size_t nheaders;
@@ -70,10 +97,18 @@ void webconfig_free(struct webconfig *wc);
  * 31, "$", then 53 characters of bcrypt's base64 (22 of salt, 31 of hash). */
 bool webconfig_is_bcrypt_hash(const char *s);
 /* The gnutls priority string that allows min_version to max_version, newest first:
- * "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" by default. Returns 0, or -ENOSPC when `outlen` is
- * too small (WEBCONFIG_TLS_PRIORITIES_MAX always does: TLS10 to TLS13 takes 69 bytes). */
-#define WEBCONFIG_TLS_PRIORITIES_MAX 96
+ * "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" by default; with cipher_suites, only the key
+ * exchanges, ciphers and MACs of the listed TLS 1.0-1.2 suites, in their order and chosen in that
+ * order (gnutls combines them: webconfig_tls_suite_allowed() tells a combination that was not
+ * listed), plus, when TLS 1.3 is allowed, its three suites that Go has, which Go does not let a
+ * config choose; with curve_preferences, only those groups, in that order. Returns 0, or -ENOSPC
+ * when `outlen` is too small (WEBCONFIG_TLS_PRIORITIES_MAX always does). */
+#define WEBCONFIG_TLS_PRIORITIES_MAX 512
 int webconfig_tls_priorities(const struct webconfig *wc, char *out, size_t outlen);
+/* Whether a TLS 1.0-1.2 session's suite (gnutls's names of its key exchange, cipher and MAC) is
+ * one cipher_suites lists; always true without cipher_suites. */
+bool webconfig_tls_suite_allowed(const struct webconfig *wc, const char *kx, const char *cipher,
+                                 const char *mac);
 /* "NoClientCert", "RequireAndVerifyClientCert", ...: the names the file uses. */
 const char *webconfig_client_auth_name(enum webconfig_client_auth auth);
 

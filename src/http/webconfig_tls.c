@@ -13,12 +13,108 @@
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
+/* In the order of Go's tls.CipherSuites(). */
+const struct webconfig_cipher_suite webconfig_cipher_suites[WEBCONFIG_NCIPHER_SUITES] = {
+    {"TLS_RSA_WITH_AES_128_CBC_SHA", false, "RSA", "AES-128-CBC", "SHA1"},
+    {"TLS_RSA_WITH_AES_256_CBC_SHA", false, "RSA", "AES-256-CBC", "SHA1"},
+    {"TLS_RSA_WITH_AES_128_GCM_SHA256", false, "RSA", "AES-128-GCM", "AEAD"},
+    {"TLS_RSA_WITH_AES_256_GCM_SHA384", false, "RSA", "AES-256-GCM", "AEAD"},
+    {"TLS_AES_128_GCM_SHA256", true, NULL, "AES-128-GCM", "AEAD"},
+    {"TLS_AES_256_GCM_SHA384", true, NULL, "AES-256-GCM", "AEAD"},
+    {"TLS_CHACHA20_POLY1305_SHA256", true, NULL, "CHACHA20-POLY1305", "AEAD"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", false, "ECDHE-ECDSA", "AES-128-CBC", "SHA1"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", false, "ECDHE-ECDSA", "AES-256-CBC", "SHA1"},
+    {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", false, "ECDHE-RSA", "AES-128-CBC", "SHA1"},
+    {"TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", false, "ECDHE-RSA", "AES-256-CBC", "SHA1"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", false, "ECDHE-ECDSA", "AES-128-GCM", "AEAD"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", false, "ECDHE-ECDSA", "AES-256-GCM", "AEAD"},
+    {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", false, "ECDHE-RSA", "AES-128-GCM", "AEAD"},
+    {"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", false, "ECDHE-RSA", "AES-256-GCM", "AEAD"},
+    {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", false, "ECDHE-RSA", "CHACHA20-POLY1305",
+     "AEAD"},
+    {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", false, "ECDHE-ECDSA", "CHACHA20-POLY1305",
+     "AEAD"},
+};
+
+const struct webconfig_curve webconfig_curves[WEBCONFIG_NCURVES] = {
+    {"CurveP256", "GROUP-SECP256R1"},
+    {"CurveP384", "GROUP-SECP384R1"},
+    {"CurveP521", "GROUP-SECP521R1"},
+    {"X25519", "GROUP-X25519"},
+};
+
+/* Appends ":+WORD" unless it is already there. */
+static void add_word(struct strbuf *sb, const char *word)
+{
+    char item[48];
+    snprintf(item, sizeof(item), ":+%s", word);
+    size_t n = strlen(item);
+    for (const char *p = sb->buf; p && (p = strstr(p, item)) != NULL; p += n)
+        if (p[n] == ':' || p[n] == '\0')
+            return;
+    strbuf_puts(sb, item);
+}
+
+/* One of the key exchanges, ciphers or MACs (which: 0, 1, 2) of the listed TLS 1.0-1.2 suites,
+ * in their order; with TLS 1.3 allowed, then those its suites need, which Go keeps whatever the
+ * list says (TLS 1.3 ignores the key exchange list). */
+static void add_suite_parts(struct strbuf *sb, const struct webconfig *wc, int which)
+{
+    for (size_t i = 0; i < wc->nciphers; i++) {
+        const struct webconfig_cipher_suite *cs = &webconfig_cipher_suites[wc->ciphers[i]];
+        const char *part = which == 0 ? cs->kx : which == 1 ? cs->cipher : cs->mac;
+        if (!cs->tls13)
+            add_word(sb, part);
+    }
+    if (which == 0 || wc->max_version < WEBCONFIG_TLS13)
+        return;
+    for (size_t i = 0; i < WEBCONFIG_NCIPHER_SUITES; i++) {
+        const struct webconfig_cipher_suite *cs = &webconfig_cipher_suites[i];
+        if (cs->tls13)
+            add_word(sb, which == 1 ? cs->cipher : cs->mac);
+    }
+}
+
 int webconfig_tls_priorities(const struct webconfig *wc, char *out, size_t outlen)
 {
-    size_t len = (size_t)snprintf(out, outlen, "NORMAL:-VERS-ALL");
-    for (int v = wc->max_version; v >= (int)wc->min_version && len < outlen; v--)
-        len += (size_t)snprintf(out + len, outlen - len, ":+VERS-TLS1.%d", v - WEBCONFIG_TLS10);
-    return len < outlen ? 0 : -ENOSPC;
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_puts(&sb, "NORMAL");
+    if (wc->nciphers)
+        strbuf_puts(&sb, ":%SERVER_PRECEDENCE");
+    strbuf_puts(&sb, ":-VERS-ALL");
+    for (int v = wc->max_version; v >= (int)wc->min_version; v--)
+        strbuf_printf(&sb, ":+VERS-TLS1.%d", v - WEBCONFIG_TLS10);
+    if (wc->nciphers) {
+        static const char *const all[] = {":-KX-ALL", ":-CIPHER-ALL", ":-MAC-ALL"};
+        for (int which = 0; which < 3; which++) {
+            strbuf_puts(&sb, all[which]);
+            add_suite_parts(&sb, wc, which);
+        }
+    }
+    if (wc->ncurves) {
+        strbuf_puts(&sb, ":-GROUP-ALL");
+        for (size_t i = 0; i < wc->ncurves; i++)
+            add_word(&sb, webconfig_curves[wc->curves[i]].group);
+    }
+    int rc = sb.len < outlen ? 0 : -ENOSPC;
+    if (rc == 0)
+        memcpy(out, sb.buf, sb.len + 1);
+    strbuf_free(&sb);
+    return rc;
+}
+
+bool webconfig_tls_suite_allowed(const struct webconfig *wc, const char *kx, const char *cipher,
+                                 const char *mac)
+{
+    if (!wc->nciphers)
+        return true;
+    for (size_t i = 0; i < wc->nciphers; i++) {
+        const struct webconfig_cipher_suite *cs = &webconfig_cipher_suites[wc->ciphers[i]];
+        if (!cs->tls13 && strcmp(cs->kx, kx) == 0 && strcmp(cs->cipher, cipher) == 0 &&
+            strcmp(cs->mac, mac) == 0)
+            return true;
+    }
+    return false;
 }
 
 /* ---- files ------------------------------------------------------------------------------- */
@@ -32,8 +128,9 @@ static char *resolve(const struct reader *rd, const char *path)
     return sb.buf;
 }
 
-/* Reads a PEM file the config names into *out. */
-static int read_pem(struct reader *rd, const char *key, struct file_ref *ref, char **out)
+/* Reads a PEM file the config names into *out, and its path, resolved, into *path_out. */
+static int read_pem(struct reader *rd, const char *key, struct file_ref *ref, char **out,
+                    char **path_out)
 {
     char *path = resolve(rd, ref->path);
     struct strbuf content = STRBUF_INIT;
@@ -45,10 +142,11 @@ static int read_pem(struct reader *rd, const char *key, struct file_ref *ref, ch
         if (content.buf)
             explicit_bzero(content.buf, content.cap);
         strbuf_free(&content);
+        free(path);
     } else {
         *out = content.buf;
+        *path_out = path;
     }
-    free(path);
     return rc < 0 ? -1 : 0;
 }
 
@@ -88,7 +186,7 @@ static int check_pem(struct reader *rd)
     if (rc == 0)
         rc = gnutls_priority_init(&cache, priorities, &where);
     if (rc < 0) {
-        rc = yamlread_fail(&rd->yr, t->mark, "TLS versions %s to %s: %s",
+        rc = yamlread_fail(&rd->yr, t->mark, "TLS versions %s to %s, cipher suites and curves: %s",
                            webconfig_tls_version_names[wc->min_version - WEBCONFIG_TLS10],
                            webconfig_tls_version_names[wc->max_version - WEBCONFIG_TLS10],
                            gnutls_strerror(rc));
@@ -137,9 +235,9 @@ int webconfig_finish_tls(struct reader *rd)
                              webconfig_tls_version_names[wc->max_version - WEBCONFIG_TLS10],
                              webconfig_tls_version_names[wc->min_version - WEBCONFIG_TLS10]);
 
-    if (read_pem(rd, "cert_file", &t->cert, &wc->cert) ||
-        read_pem(rd, "key_file", &t->key, &wc->key) ||
-        (t->ca.path && read_pem(rd, "client_ca_file", &t->ca, &wc->client_ca)))
+    if (read_pem(rd, "cert_file", &t->cert, &wc->cert, &wc->cert_path) ||
+        read_pem(rd, "key_file", &t->key, &wc->key, &wc->key_path) ||
+        (t->ca.path && read_pem(rd, "client_ca_file", &t->ca, &wc->client_ca, &wc->client_ca_path)))
         return -1;
     if (check_pem(rd))
         return -1;

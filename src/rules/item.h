@@ -62,9 +62,10 @@ int rules_add_item(struct rules *rules, const char *config_name, size_t index,
 /* Adds the rule for one legacy flag entry (legacy.c): processes whose comm is `comm` join group
  * `comm` when `regex` is NULL (-procnames); otherwise `regex` runs on the command line and names
  * the group "comm:" plus its first non-empty capture, or leaves the process out (-namemapping).
- * A comm has at most one such rule: a new one replaces the comm's earlier one. On error returns
- * -1 and writes a reason without position into `err`. */
+ * A comm has at most one such rule: a new one replaces the comm's earlier one. A regex without a
+ * capture group is taken (its comm then never matches) and `warn`, when not NULL, told. On error
+ * returns -1 and writes a reason without position into `err`. */
 int rules_add_legacy(struct rules *rules, const char *comm, const char *regex, char *err,
-                     size_t errlen);
+                     size_t errlen, rules_warn_fn warn, void *warn_arg);
 
 #endif /* PROCTRACK_RULES_ITEM_H */

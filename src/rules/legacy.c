@@ -56,7 +56,7 @@ static size_t first_empty(const struct tokens *t)
 }
 
 struct rules *rules_load_legacy(const char *procnames, const char *namemapping, char *err,
-                                size_t errlen)
+                                size_t errlen, rules_warn_fn warn, void *warn_arg)
 {
     struct tokens names = split_commas(procnames);
     struct tokens mapping = split_commas(namemapping);
@@ -83,9 +83,10 @@ struct rules *rules_load_legacy(const char *procnames, const char *namemapping, 
     /* Empty names ("a,b," or "a,,b") are skipped, as process-exporter skips them. */
     for (size_t i = 0; i < names.n; i++)
         if (names.v[i][0])
-            rules_add_legacy(rules, names.v[i], NULL, err, errlen);
+            rules_add_legacy(rules, names.v[i], NULL, err, errlen, NULL, NULL);
     for (size_t i = 0; i + 1 < mapping.n; i += 2) {
-        if (rules_add_legacy(rules, mapping.v[i], mapping.v[i + 1], err, errlen) != 0) {
+        if (rules_add_legacy(rules, mapping.v[i], mapping.v[i + 1], err, errlen, warn, warn_arg) !=
+            0) {
             rules_free(rules);
             rules = NULL;
             goto out_free_tokens;
@@ -122,7 +123,8 @@ const char *rules_legacy_manual(void)
            "    does not match, or every group caught nothing, the process is not tracked,\n"
            "    even when NAME is also in -procnames: for a comm that has a mapping, the\n"
            "    mapping alone decides. A mapping works without -procnames.\n"
-           "    Each REGEX needs at least one capture group and cannot contain a comma.\n"
+           "    A REGEX cannot contain a comma; one without a capture group never names\n"
+           "    a group, so processes with that comm are never tracked (a warning says so).\n"
            "    When a NAME appears twice, the later pair is used.\n"
            "\n"
            "Example:\n"

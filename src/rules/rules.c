@@ -435,7 +435,7 @@ static struct rule *legacy_rule_for(struct rules *rs, const char *comm)
 /* process-exporter keeps -procnames and -namemapping in one map keyed by comm, so a comm has at
  * most one legacy rule: the last one added for it, in the place of the first. */
 int rules_add_legacy(struct rules *rules, const char *comm, const char *regex, char *err,
-                     size_t errlen)
+                     size_t errlen, rules_warn_fn warn, void *warn_arg)
 {
     struct rule r = {0};
     struct strbuf desc = STRBUF_INIT;
@@ -454,12 +454,14 @@ int rules_add_legacy(struct rules *rules, const char *comm, const char *regex, c
         }
         uint32_t ngroups = 0;
         pcre2_pattern_info(r.regexes[0].code, PCRE2_INFO_CAPTURECOUNT, &ngroups);
-        if (ngroups == 0) {
-            snprintf(err, errlen,
-                     "namemapping regex \"%s\" for \"%s\" has no capture group, so it could "
-                     "never name a group",
+        if (ngroups == 0 && warn) {
+            /* process-exporter takes it, and its comm then never matches: so do we. */
+            char message[1024];
+            snprintf(message, sizeof(message),
+                     "namemapping regex \"%s\" for \"%s\" has no capture group: processes "
+                     "with that comm are never tracked",
                      regex, comm);
-            goto out_free;
+            warn(warn_arg, message);
         }
         r.naming = NAMING_FIRST_CAPTURE;
         r.captures = xcalloc(r.ncaptures ? r.ncaptures : 1, sizeof(*r.captures));

@@ -36,11 +36,12 @@ struct rules *rules_load_file(const char *path, char *err, size_t errlen, rules_
  * `procnames` is "a,b": a process whose comm is exactly "a" joins group "a". `namemapping` is
  * "comm1,regex1,comm2,regex2": for a process whose comm is "comm1", regex1 runs unanchored on the
  * space-joined cmdline and the group is "comm1:" plus the first non-empty capture; without a
- * match or such a capture the process is left out, even if "comm1" is also in `procnames`. On
- * error (odd element count, empty element, bad regex, regex without a capture group) returns NULL
- * and writes a reason, without position, into `err`. One rule per distinct comm. */
+ * match or such a capture the process is left out, even if "comm1" is also in `procnames`; a
+ * regex without a capture group is taken, as process-exporter takes it, and warned about (`warn`
+ * may be NULL). On error (odd element count, empty element, bad regex) returns NULL and writes a
+ * reason, without position, into `err`. One rule per distinct comm. */
 struct rules *rules_load_legacy(const char *procnames, const char *namemapping, char *err,
-                                size_t errlen);
+                                size_t errlen, rules_warn_fn warn, void *warn_arg);
 /* The text -man prints: how -procnames and -namemapping work, with an example. */
 const char *rules_legacy_manual(void);
 void rules_free(struct rules *rules);

@@ -42,8 +42,17 @@ static bool sleeping(char s)
     return s == 'S' || s == 'D';
 }
 
-void tracker_count_failed(struct tracker *t, unsigned failed)
+void tracker_count_failed(struct tracker *t, int pid, unsigned failed)
 {
+    if (!failed)
+        return;
+    /* A process's files are read one after the other (identity, metrics, threads), so the last
+     * process counted is the only one that can come again within the scan. */
+    if (t->failed_pid != pid || t->failed_gen != t->gen) {
+        t->errors.partial_procs++;
+        t->failed_pid = pid;
+        t->failed_gen = t->gen;
+    }
     for (unsigned f = 0; f < PROC_FILE_COUNT; f++)
         if (failed & (1u << f))
             t->errors.partial[f]++;
@@ -266,13 +275,13 @@ static bool account_threads(struct thread_pass *pass)
     int rc = src->tasks(src->ctx, pass->proc->id, &tids, &ntids);
     if (rc < 0) {
         if (rc != -ESRCH)
-            pass->t->errors.partial[PROC_FILE_TASK]++;
+            tracker_count_failed(pass->t, pass->proc->id, 1u << PROC_FILE_TASK);
         return false;
     }
     pass->all_quiet = true;
     for (size_t i = 0; i < ntids; i++)
         account_thread(pass, tids[i]);
-    tracker_count_failed(pass->t, pass->failed);
+    tracker_count_failed(pass->t, pass->proc->id, pass->failed);
     return pass->seen > 0;
 }
 
@@ -323,7 +332,7 @@ static void read_volatile(struct tracker *t, const struct tracker_source *src, i
     struct proc_metrics now;
     if (src->metrics(src->ctx, pid, wants, &now) != 0)
         return; /* gone since its stat was read: it counts as it was */
-    tracker_count_failed(t, now.failed);
+    tracker_count_failed(t, pid, now.failed);
     if (now.has_status) {
         m->has_status = true;
         m->status.vm_swap_bytes = now.status.vm_swap_bytes;
@@ -490,7 +499,7 @@ void tracker_account(struct tracker *t, const struct tracker_source *src, struct
         }
     }
     if (fresh) {
-        tracker_count_failed(t, m.failed);
+        tracker_count_failed(t, st->pid, m.failed);
         metrics_to_cache(e, &m);
         e->wchan = wchan_intern(t, m.wchan);
         if (have_sw) {

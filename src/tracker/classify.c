@@ -65,7 +65,7 @@ static enum matched match_rules(struct tracker *t, const struct tracker_source *
     unsigned failed = 0;
     if (src->identity(src->ctx, st, t->classifier.needs, &id, &failed) == -ESRCH)
         return MATCHED_GONE;
-    tracker_count_failed(t, failed);
+    tracker_count_failed(t, st->pid, failed);
     int rule = t->classifier.classify(t->classifier.ctx, &id, &t->name);
     if (rule < 0)
         return MATCHED_NONE;
@@ -179,7 +179,7 @@ void tracker_reclassify(struct tracker *t, const struct tracker_source *src, str
     unsigned failed = 0;
     if (src->identity(src->ctx, st, t->classifier.needs, &id, &failed) == -ESRCH)
         return; /* gone: swept */
-    tracker_count_failed(t, failed);
+    tracker_count_failed(t, st->pid, failed);
     bool was_tracked = e->kind == ENTRY_TRACKED;
     int rule = t->classifier.classify(t->classifier.ctx, &id, &t->name);
     if (rule >= 0) {

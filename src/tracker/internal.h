@@ -82,6 +82,8 @@ struct tracker {
     uint64_t now_ticks, first_scan_ticks, prev_scan_ticks;
     size_t tracked, ignored;
     struct tracker_errors errors;
+    int failed_pid; /* the last process counted in errors.partial_procs, in scan failed_gen */
+    uint32_t failed_gen;
     struct strbuf name;
 };
 
@@ -101,7 +103,9 @@ uint64_t tracker_ticks_us(const struct tracker *t, uint64_t ticks);
 uint64_t tracker_fingerprint(const struct proc_stat *st);
 /* The next reading of the process becomes its baseline: nothing before it is counted. */
 void tracker_restart_counting(struct entry *e);
-void tracker_count_failed(struct tracker *t, unsigned failed);
+/* Counts the files of process `pid` that could not be read (PROC_FILE_* bits of `failed`), and the
+ * process once per scan when there was any. */
+void tracker_count_failed(struct tracker *t, int pid, unsigned failed);
 
 /* exits.c */
 

@@ -208,6 +208,9 @@ struct tracker_errors {
     uint64_t scan;                     /* listing the procfs root failed */
     uint64_t procread;                 /* a process's stat could not be read or parsed */
     uint64_t partial[PROC_FILE_COUNT]; /* a file of a tracked process could not be read */
+    /* Processes with at least one unreadable file, once per process per scan: process-exporter's
+     * namedprocess_scrape_partial_errors. */
+    uint64_t partial_procs;
 };
 
 struct tracker;

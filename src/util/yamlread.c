@@ -765,6 +765,19 @@ int yamlread_sequence_start(struct yamlread *yr, const char *key, const char *of
     return collection_start(yr, YAML_SEQUENCE_START_EVENT, key, what);
 }
 
+int yamlread_next_string_item(struct yamlread *yr, const char *key)
+{
+    if (yamlread_next(yr))
+        return -1;
+    const yaml_event_t *ev = &yr->event;
+    if (ev->type == YAML_SEQUENCE_END_EVENT)
+        return 0;
+    if (ev->type != YAML_SCALAR_EVENT)
+        return yamlread_fail(yr, ev->start_mark, "items of \"%s\" must be strings, not %s", key,
+                             yamlread_kind(ev));
+    return yamlread_no_nul(yr) ? -1 : 1;
+}
+
 int yamlread_skip(struct yamlread *yr)
 {
     size_t target, at, last;

@@ -129,5 +129,9 @@ int yamlread_mapping_start(struct yamlread *yr, const char *key);
 /* A sequence value, the same way; `of` completes the message ("\"KEY\" must be a sequence OF"),
  * "" for none. */
 int yamlread_sequence_start(struct yamlread *yr, const char *key, const char *of);
+/* The next item of a sequence of strings whose start was consumed: returns 1 with the item as the
+ * current scalar event, 0 at the end of the sequence, -1 on error (an item that is not a string,
+ * or holds a NUL byte; `key` names the sequence in messages). */
+int yamlread_next_string_item(struct yamlread *yr, const char *key);
 
 #endif /* PROCTRACK_UTIL_YAMLREAD_H */

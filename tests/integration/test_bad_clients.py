@@ -100,7 +100,7 @@ class BadClientsTest(unittest.TestCase):
             status, _, body = self.server.request("GET", "/metrics", timeout=10)
             elapsed = time.monotonic() - start
             self.assertEqual(status, 200)
-            self.assertIn(b"namedprocess_scrape_errors_total", body)
+            self.assertIn(b"namedprocess_scrape_errors ", body)
             self.assertLess(elapsed, 5)
             # Over the limits, each new connection closed the one of its address that had waited
             # longest for its request; none was refused. The log says so in one line per 10 s.

@@ -26,8 +26,8 @@ def rss_kib(pid):
 def errors(samples):
     total = 0
     for (name, _labels), v in samples.items():
-        if name in ("namedprocess_scrape_procread_errors_total", "namedprocess_scrape_partial_errors_total",
-                    "namedprocess_scrape_errors_total"):
+        if name in ("namedprocess_scrape_procread_errors", "namedprocess_scrape_partial_errors",
+                    "namedprocess_scrape_errors"):
             total += v
     return total
 

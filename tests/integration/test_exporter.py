@@ -123,11 +123,66 @@ class ExporterTest(unittest.TestCase):
         s, types = h.parse(self.server.scrape())
         self.assertEqual(types["namedprocess_namegroup_cpu_seconds_total"], "counter")
         self.assertEqual(types["namedprocess_namegroup_memory_bytes"], "gauge")
-        self.assertEqual(types["namedprocess_scrape_errors_total"], "counter")
-        self.assertEqual(h.value(s, "namedprocess_scrape_errors_total"), 0)
-        self.assertEqual(h.value(s, "namedprocess_scrape_procread_errors_total"), 0)
+        # process-exporter's names: counters without _total and without labels.
+        for name in ("namedprocess_scrape_errors", "namedprocess_scrape_partial_errors",
+                     "namedprocess_scrape_procread_errors"):
+            self.assertEqual(types[name], "counter")
+            self.assertEqual([k for k in s if k[0] == name], [(name, ())])
+        self.assertEqual(h.value(s, "namedprocess_scrape_errors"), 0)
+        self.assertEqual(h.value(s, "namedprocess_scrape_procread_errors"), 0)
+        self.assertEqual(types["proctrack_read_errors_total"], "counter")
+        self.assertIsNotNone(h.value(s, "proctrack_read_errors_total", file="io"))
         self.assertIsNotNone(h.value(s, "proctrack_scrape_duration_seconds"))
-        self.assertEqual(len([k for k in s if k[0] == "proctrack_build_info"]), 1)
+        builds = [dict(k[1]) for k in s if k[0] == "proctrack_build_info"]
+        self.assertEqual(len(builds), 1)
+        self.assertEqual(sorted(builds[0]), ["branch", "compiler", "revision", "version"])
+        version = subprocess.run([h.PROCTRACK, "-version"], capture_output=True, text=True).stdout
+        self.assertIn("version %s (branch: %s, revision: %s)" % (
+            builds[0]["version"], builds[0]["branch"], builds[0]["revision"]), version)
+        self.assertRegex(builds[0]["compiler"], r"^(gcc|clang) \d+\.\d+\.\d+$")
+
+    def test_process_metrics_of_proctrack_itself(self):
+        """client_golang's process collector: the same names and help texts as
+        process-exporter's, the values those of proctrack's own /proc entry."""
+        pid = self.server.proc.pid
+        text = self.server.scrape()
+        pe_help = {
+            "process_cpu_seconds_total": "Total user and system CPU time spent in seconds.",
+            "process_max_fds": "Maximum number of open file descriptors.",
+            "process_open_fds": "Number of open file descriptors.",
+            "process_resident_memory_bytes": "Resident memory size in bytes.",
+            "process_start_time_seconds": "Start time of the process since unix epoch in seconds.",
+            "process_virtual_memory_bytes": "Virtual memory size in bytes.",
+            "process_virtual_memory_max_bytes": "Maximum amount of virtual memory available in bytes.",
+        }
+        for name, help_text in pe_help.items():
+            self.assertIn("# HELP %s %s\n" % (name, help_text), text)
+        self.assertNotIn("go_", text)
+        s, types = h.parse(text)
+        self.assertEqual(types["process_cpu_seconds_total"], "counter")
+        with open("/proc/%d/stat" % pid) as f:
+            stat = f.read().rsplit(")", 1)[1].split()
+        with open("/proc/stat") as f:
+            btime = int([line for line in f if line.startswith("btime")][0].split()[1])
+        tck = os.sysconf("SC_CLK_TCK")
+        self.assertAlmostEqual(h.value(s, "process_start_time_seconds"), btime + int(stat[19]) / tck,
+                               places=3)
+        self.assertGreater(h.value(s, "process_cpu_seconds_total"), 0)
+        self.assertAlmostEqual(h.value(s, "process_virtual_memory_bytes"), int(stat[20]),
+                               delta=64 << 20)
+        rss = h.value(s, "process_resident_memory_bytes")
+        self.assertGreater(rss, 1 << 20)
+        self.assertLess(rss, 256 << 20)
+        fds = len(os.listdir("/proc/%d/fd" % pid))
+        self.assertAlmostEqual(h.value(s, "process_open_fds"), fds, delta=3)
+        soft = int([line for line in open("/proc/%d/limits" % pid) if line.startswith("Max open files")][0]
+                   .split()[3])
+        self.assertEqual(h.value(s, "process_max_fds"), soft)
+        self.assertEqual(h.value(s, "process_virtual_memory_max_bytes"), float(2 ** 64 - 1))
+        # Limits are read at every scrape: another process's prlimit() shows at once.
+        subprocess.run(["prlimit", "--pid", str(pid), "--nofile=%d:" % (soft - 7)], check=True)
+        s = h.parse(self.server.scrape())[0]
+        self.assertEqual(h.value(s, "process_max_fds"), soft - 7)
 
     def test_content_type_and_gzip(self):
         status, headers, body = self.server.request("GET", "/metrics")
@@ -152,6 +207,13 @@ class ExporterTest(unittest.TestCase):
         groups = int(__import__("re").search(rb"Groups: (\d+)", body).group(1))
         self.assertGreaterEqual(groups, 8)
         self.assertEqual(self.server.request("GET", "/nope")[0], 404)
+        # As Prometheus and exporters answer them; the server starts after the first scan.
+        for path, body in (("/-/healthy", b"proctrack is Healthy.\n"), ("/-/ready", b"proctrack is Ready.\n")):
+            status, headers, got = self.server.request("GET", path)
+            self.assertEqual((status, got), (200, body))
+            self.assertTrue(headers["content-type"].startswith("text/plain"))
+            self.assertEqual(self.server.request("HEAD", path)[0], 200)
+            self.assertEqual(self.server.request("POST", path)[0], 405)
         status, headers, _ = self.server.request("POST", "/metrics")
         self.assertEqual(status, 405)
         self.assertIn("GET", headers.get("allow", ""))

@@ -3,6 +3,7 @@
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -206,6 +207,40 @@ class FlagsTest(unittest.TestCase):
         for g in h.groups(pt_s):
             self.assertEqual(h.value(pt_s, "namedprocess_namegroup_num_procs", groupname=g),
                              h.value(pe_s, "namedprocess_namegroup_num_procs", groupname=g), g)
+
+    def test_positional_argument_ends_the_flags_as_in_process_exporter(self):
+        """Go's flag package stops at the first argument that is not a flag; process-exporter
+        serves with the flags before it and ignores the rest, bad flags included."""
+        self.w.start("pt-posarg")
+        other = h.free_port()
+        args = ["-procnames", "pt-posarg", "positional", "-web.listen-address",
+                "127.0.0.1:%d" % other, "-no-such-flag"]
+        pt = self.serve(*args)
+        pe = h.start_process_exporter(*args)
+        self.servers.append(pe)
+        for server in (pt, pe):
+            self.assertEqual(num_procs(server, "pt-posarg"), 1)
+        self.assertEqual(pt.proc.poll(), None)
+        with self.assertRaises(OSError):
+            socket.create_connection(("127.0.0.1", other), timeout=1).close()
+        warned = h.log_find(pt.log(), "arguments after the flags ignored", level="warn")
+        self.assertEqual(len(warned), 1, pt.log())
+        self.assertEqual((warned[0]["first"], warned[0]["count"]), ("positional", "4"))
+
+    def test_namemapping_without_a_capture_group_as_in_process_exporter(self):
+        """Taken by both; the mapped comm is then never tracked, even when -procnames lists it."""
+        self.w.start("pt-nocap", "sleep", "--tag=blue")
+        self.w.start("pt-cap", "sleep", "--tag=red")
+        args = ["-procnames", "pt-nocap,pt-cap", "-namemapping", r"pt-nocap,--tag=\S+,pt-cap,--tag=(\S+)"]
+        pt = self.serve(*args)
+        pe = h.start_process_exporter(*args)
+        self.servers.append(pe)
+        pt_s, pe_s = h.parse(pt.scrape())[0], h.parse(pe.scrape())[0]
+        self.assertEqual(h.groups(pt_s), {"pt-cap:red"})
+        self.assertEqual(h.groups(pt_s), h.groups(pe_s))
+        warned = h.log_find(pt.log(), "config warning", level="warn")
+        self.assertEqual(len(warned), 1, pt.log())
+        self.assertIn("has no capture group", warned[0]["warning"])
 
     def test_legacy_flag_errors_and_manual(self):
         cfg = self.config("process_names:\n  - comm: [x]\n")

@@ -2,8 +2,9 @@
 and without smaps, and a PVE host) scraped three times — the baseline, growth with a new process,
 then an exit, a pid reuse and a VM restart — and compared with tests/golden/<case>.prom.
 
-Only the two values that depend on the clock are masked (the scan's duration and the time of the
-last config load). To accept a deliberate change of the output:
+Only what depends on the clock or the build is masked: the scan's duration, the time of the last
+config load, proctrack's own process_* values and the revision, branch and compiler of
+proctrack_build_info. To accept a deliberate change of the output:
     GOLDEN_UPDATE=1 python3 tests/integration/test_golden.py
 and review the diff of tests/golden/ like any other change."""
 
@@ -28,7 +29,10 @@ QEMU = "/usr/bin/qemu-system-x86_64"
 LATE = 10 ** 11
 
 CLOCK_VALUES = re.compile(r"^(proctrack_scrape_duration_seconds|"
-                          r"proctrack_config_last_reload_success_timestamp_seconds) \S+$", re.M)
+                          r"proctrack_config_last_reload_success_timestamp_seconds|"
+                          r"process_[a-z_]+) \S+$", re.M)
+BUILD_LABELS = re.compile(r'^proctrack_build_info\{branch="[^"]*",compiler="[^"]*",revision="[^"]*",',
+                          re.M)
 
 PLAIN_CONFIG = r"""
 process_names:
@@ -44,6 +48,7 @@ process_names:
 
 
 def mask(text):
+    text = BUILD_LABELS.sub('proctrack_build_info{branch="<b>",compiler="<c>",revision="<r>",', text)
     return CLOCK_VALUES.sub(lambda m: m.group(1) + " <clock>", text)
 
 

@@ -110,7 +110,7 @@ class HostileNamesTest(unittest.TestCase):
         per_group = [k for k in self.samples if k[0] == "namedprocess_namegroup_num_procs"]
         self.assertEqual(len(per_group), n)
         families = {line.split(" ")[2] for line in self.text.split("\n") if line.startswith("# TYPE ")}
-        self.assertTrue(all(f.startswith(("namedprocess_", "proctrack_")) for f in families), families)
+        self.assertTrue(all(f.startswith(("namedprocess_", "process_", "proctrack_")) for f in families), families)
         # Every sample line belongs to a family declared above it.
         for line in self.text.split("\n"):
             if line and not line.startswith("#"):

@@ -19,8 +19,8 @@ REFUSED = "too few file descriptors allowed (RLIMIT_NOFILE)"
 
 def errors(samples):
     return sum(v for (name, _), v in samples.items()
-               if name in ("namedprocess_scrape_procread_errors_total", "namedprocess_scrape_partial_errors_total",
-                           "namedprocess_scrape_errors_total"))
+               if name in ("namedprocess_scrape_procread_errors", "namedprocess_scrape_partial_errors",
+                           "namedprocess_scrape_errors"))
 
 
 class NofileTest(unittest.TestCase):

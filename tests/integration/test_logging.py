@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
 
 VERSION = subprocess.run([h.PROCTRACK, "-version"], capture_output=True, text=True,
-                         timeout=30).stdout.split()[-1]
+                         timeout=30).stdout.split()[2]
 
 # Each run uses its own process names, so that another test run on the same host cannot add to
 # what this one counts.

@@ -48,12 +48,13 @@ class NonRootTest(unittest.TestCase):
                              + h.value(s, "namedprocess_namegroup_states", groupname=g, state="Sleeping"), 1)
             self.assertIsNotNone(h.value(s, "namedprocess_namegroup_cpu_seconds_total", groupname=g, mode="user"))
             # What needs ptrace rights on another user's process is counted, not fatal.
-            self.assertGreater(h.value(s, "namedprocess_scrape_partial_errors_total", file="io"), 0)
+            self.assertGreater(h.value(s, "proctrack_read_errors_total", file="io"), 0)
+            self.assertGreater(h.value(s, "namedprocess_scrape_partial_errors"), 0)
             # The fd count: from the size of /proc/PID/fd, which Linux >= 6.2 gives anyone, or an
             # error counted when the directory must be listed.
             self.assertTrue(h.value(s, "namedprocess_namegroup_open_filedesc", groupname=g) > 0
-                            or h.value(s, "namedprocess_scrape_partial_errors_total", file="fd") > 0)
-            self.assertEqual(h.value(s, "namedprocess_scrape_errors_total"), 0)
+                            or h.value(s, "proctrack_read_errors_total", file="fd") > 0)
+            self.assertEqual(h.value(s, "namedprocess_scrape_errors"), 0)
             self.assertEqual(h.value(s, "namedprocess_namegroup_read_bytes_total", groupname=g), 0)
         finally:
             if server:

@@ -65,12 +65,22 @@ class OpenMetricsTest(unittest.TestCase):
                 self.assertEqual(name, family[0], line)
         self.assertIn('namedprocess_namegroup_num_procs{groupname="om \\"q\\" \\\\ g"} 1', om)
 
-        # The same samples as the text format, apart from the headers.
+        # process-exporter's counters without _total get it on their samples, as client_golang
+        # writes them in OpenMetrics.
+        for name in ("namedprocess_scrape_errors", "namedprocess_scrape_partial_errors",
+                     "namedprocess_scrape_procread_errors"):
+            self.assertIn("# TYPE %s counter\n%s_total " % (name, name), om)
+
+        # The same samples as the text format, apart from the headers and those _total.
         _, text = self.scrape("text/plain;version=0.0.4")
-        def samples(body):
-            return sorted(line.split(" ")[0] for line in body.splitlines()
-                          if line and not line.startswith("#") and "scrape_duration" not in line)
-        self.assertEqual(samples(om), samples(text))
+        def samples(body, bare_counters=()):
+            names = [line.split(" ")[0] for line in body.splitlines()
+                     if line and not line.startswith("#") and "scrape_duration" not in line]
+            return sorted(n + "_total" if n in bare_counters else n for n in names)
+        bare = [n for n, t in re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M)
+                if t == "counter" and not n.endswith("_total")]
+        self.assertEqual(len(bare), 3)
+        self.assertEqual(samples(om), samples(text, bare))
 
         # `promtool check metrics` reads only the text format (it would lint every OpenMetrics
         # counter as lacking HELP), so the checks above stand in for it.

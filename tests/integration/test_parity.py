@@ -4,6 +4,7 @@ Where proctrack deliberately differs (states and wchan count every thread once),
 proctrack's value."""
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -93,6 +94,21 @@ class ParityTest(unittest.TestCase):
         self.assertEqual(set(pt), set(pe))
         for name in pt:
             self.assertEqual(pt[name], pe[name], name)
+
+    def test_same_error_counters_and_process_metrics(self):
+        """The families every dashboard of process-exporter, and of exporters in general, reads
+        besides the groups': the same name, type, help and labels (none)."""
+        def headers(text):
+            return {line for line in text.splitlines()
+                    if re.match(r"^# (HELP|TYPE) (namedprocess_scrape_|process_(?!exporter_))", line)}
+        pt_text, pe_text = self.pt.scrape(), self.pe.scrape()
+        self.assertEqual(headers(pt_text), headers(pe_text))
+        self.assertEqual(len(headers(pe_text)), 2 * 10)
+        pt_samples, pe_samples = h.parse(pt_text)[0], h.parse(pe_text)[0]
+        for name, labels in pe_samples:
+            if name.startswith(("namedprocess_scrape_", "process_")) and "build_info" not in name:
+                self.assertIn((name, labels), pt_samples)
+        self.assertEqual(h.value(pt_samples, "namedprocess_scrape_errors"), 0)
 
     def test_states_and_wchan_count_each_thread_once(self):
         for g in ("pt-loadgen-a", "pt-loadgen-b"):

@@ -1,10 +1,15 @@
 """-web.config.file end to end: TLS, client certificates, basic auth and extra headers, with a CA,
 server and client certificates made by the openssl CLI and a bcrypt hash made by pt_bcrypt at
-test time. curl is the client, as it would be for a person checking an exporter by hand."""
+test time. curl is the client, as it would be for a person checking an exporter by hand; Python's
+ssl module and openssl s_client where a test chooses cipher suites, groups or watches which
+certificate is served (cipher_suites, curve_preferences, rotation without a restart)."""
 
+import base64
+import http.client
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -24,14 +29,15 @@ def run(argv, cwd):
 
 
 def make_pki(d):
-    """ca.crt; server.crt/key for IP 127.0.0.1; client.crt/key from the CA; rogue.crt/key,
-    self-signed, which no CA vouches for."""
+    """ca.crt; server.crt/key and server2.crt/key (another key) for IP 127.0.0.1; client.crt/key
+    from the CA; rogue.crt/key, self-signed, which no CA vouches for."""
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
     run([OPENSSL, "req", "-x509", *ec, "-days", "1", "-subj", "/CN=proctrack test CA",
          "-keyout", "ca.key", "-out", "ca.crt",
          "-addext", "basicConstraints=critical,CA:TRUE",
          "-addext", "keyUsage=critical,keyCertSign"], d)
     for name, ext in (("server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"),
+                      ("server2", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"),
                       ("client", "extendedKeyUsage=clientAuth\n")):
         with open(os.path.join(d, name + ".ext"), "w") as f:
             f.write(ext)
@@ -183,6 +189,10 @@ class TlsTest(unittest.TestCase):
         self.assertEqual(self.curl(s, "/")[:2], (0, 401))
         self.assertEqual(self.curl(s, "/nope")[:2], (0, 401))
         self.assertEqual(self.curl(s, "/nope", "-u", "prometheus:" + PASSWORD)[:2], (0, 404))
+        # The health endpoints too, as exporter-toolkit guards them.
+        for path in ("/-/healthy", "/-/ready"):
+            self.assertEqual(self.curl(s, path)[:2], (0, 401))
+            self.assertEqual(self.curl(s, path, "-u", "prometheus:" + PASSWORD)[:2], (0, 200))
 
     def test_basic_auth_without_tls(self):
         s = self.serve("basic_auth_users:\n  prometheus: '%s'\n" % self.hash)
@@ -279,6 +289,191 @@ class TlsTest(unittest.TestCase):
         logged = h.log_find(p.stderr.decode(), "cannot load the web config", web_config=nope)
         self.assertEqual(len(logged), 1, p.stderr)
         self.assertIn("%s: No such file or directory" % nope, logged[0]["err"])
+
+
+def der(path):
+    with open(path) as f:
+        return ssl.PEM_cert_to_DER_cert(f.read())
+
+
+class TlsSettingsAndReloadTest(unittest.TestCase):
+    """cipher_suites, curve_preferences, and the web config read again when its files change,
+    against Python's ssl module and openssl s_client."""
+
+    TLS = "tls_server_config:\n  cert_file: live.crt\n  key_file: live.key\n"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="pt-tls-reload-")
+        make_pki(cls.dir)
+        cls.hashes = {}
+        for password in ("first password", "second password"):
+            p = subprocess.run([os.path.join(h.HELPERS, "pt_bcrypt"), password, "4"],
+                               capture_output=True, check=True, timeout=30)
+            cls.hashes[password] = p.stdout.decode().strip()
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def setUp(self):
+        self.servers = []
+        self.conns = []
+        self.install("server")
+
+    def tearDown(self):
+        for c in self.conns:
+            c.close()
+        for s in self.servers:
+            s.stop()
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def install(self, name):
+        """Puts NAME.crt/key in place as live.crt/key the way a rotation does: each written
+        beside, then renamed over the old one."""
+        for ext in ("crt", "key"):
+            shutil.copyfile(self.path("%s.%s" % (name, ext)), self.path("live.%s.new" % ext))
+            os.replace(self.path("live.%s.new" % ext), self.path("live." + ext))
+
+    def write_web(self, text):
+        with open(self.path("web.yml.new"), "w") as f:
+            f.write(text)
+        os.replace(self.path("web.yml.new"), self.path("web.yml"))
+
+    def serve(self, text):
+        self.write_web(text)
+        s = Proctrack(self.path("web.yml"))
+        self.servers.append(s)
+        return s
+
+    def context(self, max12=False, ciphers=None):
+        ctx = ssl.create_default_context(cafile=self.path("ca.crt"))
+        if max12:
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        if ciphers:
+            ctx.set_ciphers(ciphers)
+        return ctx
+
+    def connect(self, server, **kw):
+        conn = http.client.HTTPSConnection("127.0.0.1", server.port, timeout=10,
+                                           context=self.context(**kw))
+        self.conns.append(conn)
+        return conn
+
+    def get(self, conn, path="/-/healthy", password=None):
+        headers = {}
+        if password:
+            headers["Authorization"] = "Basic " + base64.b64encode(
+                ("prometheus:" + password).encode()).decode()
+        conn.request("GET", path, headers=headers)
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status
+
+    def served_cert(self, server):
+        conn = self.connect(server)
+        try:
+            self.assertEqual(self.get(conn), 200)
+            return conn.sock.getpeercert(binary_form=True)
+        finally:
+            conn.close()
+
+    def wait_for(self, what, timeout=10):
+        """Files are looked at when a connection or request comes: `what` makes one."""
+        deadline = time.monotonic() + timeout
+        while not what():
+            if time.monotonic() > deadline:
+                self.fail("not within %d s" % timeout)
+            time.sleep(0.2)
+
+    def test_certificate_rotates_without_a_restart(self):
+        s = self.serve(self.TLS)
+        self.assertEqual(self.served_cert(s), der(self.path("server.crt")))
+        kept = self.connect(s)
+        self.assertEqual(self.get(kept), 200)
+        self.install("server2")
+        self.wait_for(lambda: self.served_cert(s) == der(self.path("server2.crt")))
+        self.assertEqual(s.proc.poll(), None)
+        # A connection made before goes on with the certificate it was given.
+        self.assertEqual(self.get(kept), 200)
+        self.assertEqual(kept.sock.getpeercert(binary_form=True), der(self.path("server.crt")))
+        kept.close()
+        self.assertEqual(len(h.log_find(s.log(), "web config reloaded", level="info")), 1, s.log())
+        # And back, rotated again.
+        self.install("server")
+        self.wait_for(lambda: self.served_cert(s) == der(self.path("server.crt")))
+
+    def test_users_change_and_a_broken_file_changes_nothing(self):
+        users = "basic_auth_users:\n  prometheus: '%s'\n"
+        s = self.serve(self.TLS + users % self.hashes["first password"])
+        conn = self.connect(s)
+        self.assertEqual(self.get(conn, "/metrics"), 401)
+        conn = self.connect(s)
+        self.assertEqual(self.get(conn, "/metrics", "first password"), 200)
+        self.write_web(self.TLS + users % self.hashes["second password"])
+        # Read again for each request, as exporter-toolkit does: the connection kept alive too.
+        self.wait_for(lambda: self.get(conn, "/-/ready", "second password") == 200)
+        self.assertEqual(self.get(self.connect(s), "/metrics", "first password"), 401)
+
+        # A file that does not load is logged once and leaves the config in use.
+        def failures():
+            self.assertEqual(self.get(self.connect(s), "/metrics", "second password"), 200)
+            return h.log_find(s.log(), "web config reload failed, keeping the current one")
+        self.write_web(self.TLS + "basic_auth_users:\n  prometheus: plain\n")
+        self.wait_for(lambda: failures())
+        time.sleep(1.5)
+        self.assertEqual(len(failures()), 1)
+        failed = h.log_find(s.log(), "web config reload failed, keeping the current one", level="error")
+        self.assertEqual(len(failed), 1, s.log())
+        self.assertIn("is not a bcrypt hash", failed[0]["err"])
+        # TLS cannot be turned off while serving.
+        self.write_web(users % self.hashes["first password"])
+        self.wait_for(lambda: len(failures()) == 2)
+        self.assertIn("TLS cannot be turned off without a restart",
+                      h.log_find(s.log(), "web config reload failed, keeping the current one")[1]["err"])
+        self.assertEqual(self.get(self.connect(s), "/metrics", "second password"), 200)
+
+    def test_cipher_suites_as_go_takes_them(self):
+        # The certificate is ECDSA P-256. gnutls also allows ECDHE-ECDSA with AES-256-GCM here
+        # (a combination of the two listed suites' parts): refused after the handshake, as Go
+        # refuses it in the handshake.
+        s = self.serve(self.TLS + "  max_version: TLS12\n  cipher_suites:\n"
+                       "    - TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256\n"
+                       "    - TLS_RSA_WITH_AES_256_GCM_SHA384\n")
+        conn = self.connect(s, max12=True, ciphers="ECDHE-ECDSA-AES128-GCM-SHA256")
+        self.assertEqual(self.get(conn), 200)
+        self.assertEqual(conn.sock.cipher()[0], "ECDHE-ECDSA-AES128-GCM-SHA256")
+        for ciphers in ("ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305"):
+            with self.assertRaises((ssl.SSLError, http.client.HTTPException, ConnectionError), msg=ciphers):
+                self.get(self.connect(s, max12=True, ciphers=ciphers))
+        # The server's order decides among the listed ones.
+        conn = self.connect(s, max12=True)
+        self.assertEqual(self.get(conn), 200)
+        self.assertEqual(conn.sock.cipher()[0], "ECDHE-ECDSA-AES128-GCM-SHA256")
+
+    def test_tls13_suites_are_not_chosen_by_cipher_suites(self):
+        s = self.serve(self.TLS + "  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]\n")
+        conn = self.connect(s)
+        self.assertEqual(self.get(conn), 200)
+        self.assertEqual(conn.sock.version(), "TLSv1.3")
+        self.assertTrue(conn.sock.cipher()[0].startswith("TLS_"), conn.sock.cipher())
+        # gnutls combines TLS 1.3's ciphers with the listed key exchange: refused after it.
+        with self.assertRaises((ssl.SSLError, http.client.HTTPException, ConnectionError)):
+            self.get(self.connect(s, max12=True, ciphers="ECDHE-ECDSA-AES256-GCM-SHA384"))
+
+    def test_curve_preferences(self):
+        s = self.serve(self.TLS + "  curve_preferences: [CurveP384]\n")
+
+        def s_client(group):
+            return subprocess.run([OPENSSL, "s_client", "-connect", "127.0.0.1:%d" % s.port,
+                                   "-tls1_3", "-groups", group, "-CAfile", self.path("ca.crt")],
+                                  input=b"", capture_output=True, timeout=30)
+        p = s_client("P-384")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(b"Server Temp Key: ECDH, secp384r1", p.stdout)
+        self.assertNotEqual(s_client("X25519:P-256").returncode, 0)
 
 
 if __name__ == "__main__":

@@ -82,10 +82,13 @@ static void test_bool_takes_no_separate_value(void **state)
     (void)state;
     struct cli_options o;
     char err[256];
-    /* Like Go: "-children false" sets children to true and leaves "false" as an argument. */
-    char *argv[] = {"proctrack", "-children", "false"};
-    assert_int_equal(parse(&o, err, 3, argv), CLI_ERROR);
-    assert_string_equal(err, "unexpected argument \"false\"");
+    /* Like Go: "-children false" sets children to true and leaves "false" as an argument, where
+     * the flags end: the rest is not parsed. */
+    char *argv[] = {"proctrack", "-children=false", "-children", "false", "-debug"};
+    assert_int_equal(parse(&o, err, 5, argv), CLI_OK);
+    assert_true(o.children);
+    assert_false(o.debug);
+    assert_int_equal(o.first_arg, 3);
     char *argv2[] = {"proctrack", "-children=0", "-debug=T"};
     assert_int_equal(parse(&o, err, 3, argv2), CLI_OK);
     assert_false(o.children);
@@ -93,6 +96,34 @@ static void test_bool_takes_no_separate_value(void **state)
     char *argv3[] = {"proctrack", "-debug=maybe"};
     assert_int_equal(parse(&o, err, 2, argv3), CLI_ERROR);
     assert_string_equal(err, "invalid value \"maybe\" for flag -debug: parse error");
+}
+
+/* process-exporter 0.7.10 (Go's flag package) takes `-procnames bash positional -x` as
+ * -procnames bash, and ignores "positional" and everything after it, bad flags included. */
+static void test_flags_end_at_the_first_argument(void **state)
+{
+    (void)state;
+    struct cli_options o;
+    char err[256];
+    char *argv[] = {"proctrack",     "-procnames",          "bash", "positional",
+                    "-no-such-flag", "-web.listen-address", ":1"};
+    assert_int_equal(parse(&o, err, 7, argv), CLI_OK);
+    assert_string_equal(o.procnames, "bash");
+    assert_string_equal(o.listen_address, ":9256");
+    assert_int_equal(o.first_arg, 3);
+    /* "--" ends the flags and is not an argument; a lone "-" is one. */
+    char *argv2[] = {"proctrack", "-debug", "--", "-recheck"};
+    assert_int_equal(parse(&o, err, 4, argv2), CLI_OK);
+    assert_true(o.debug);
+    assert_false(o.recheck);
+    assert_int_equal(o.first_arg, 3);
+    char *argv3[] = {"proctrack", "-", "-debug"};
+    assert_int_equal(parse(&o, err, 3, argv3), CLI_OK);
+    assert_false(o.debug);
+    assert_int_equal(o.first_arg, 1);
+    char *argv4[] = {"proctrack", "-debug"};
+    assert_int_equal(parse(&o, err, 2, argv4), CLI_OK);
+    assert_int_equal(o.first_arg, 2);
 }
 
 static void test_unknown_flag_and_missing_value(void **state)
@@ -264,6 +295,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_one_or_two_dashes_equals_or_space),
         cmocka_unit_test(test_web_config_file),
         cmocka_unit_test(test_bool_takes_no_separate_value),
+        cmocka_unit_test(test_flags_end_at_the_first_argument),
         cmocka_unit_test(test_unknown_flag_and_missing_value),
         cmocka_unit_test(test_help_flags),
         cmocka_unit_test(test_log_level_and_format),

@@ -21,6 +21,7 @@
 
 #include "proc/proc.h"
 #include "proc/proc_reader.h"
+#include "proc/proc_self.h"
 
 #define PROCFS FIXTURES_DIR "/proc"
 
@@ -695,6 +696,37 @@ static void test_reader_reads_files_under_a_root(void **state)
     proc_reader_free(r);
 }
 
+/* Our own entry, read live: what we open and the limits we set show in the next read. */
+static void test_self_follows_fds_and_limits(void **state)
+{
+    (void)state;
+    struct proc_self *self = proc_self_new("/proc");
+    assert_non_null(self);
+    struct proc_self_metrics before, after;
+    assert_int_equal(proc_self_read(self, &before), 0);
+    int fds[5];
+    for (int i = 0; i < 5; i++)
+        assert_true((fds[i] = dup(0)) >= 0);
+    struct rlimit nofile;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &nofile), 0);
+    struct rlimit lowered = {nofile.rlim_cur - 1, nofile.rlim_max};
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &lowered), 0);
+    assert_int_equal(proc_self_read(self, &after), 0);
+    assert_int_equal(after.open_fds, before.open_fds + 5);
+    assert_int_equal(before.max_fds, nofile.rlim_cur);
+    assert_int_equal(after.max_fds, nofile.rlim_cur - 1);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &nofile), 0);
+    for (int i = 0; i < 5; i++)
+        close(fds[i]);
+
+    /* A page touched is resident; the start time is ours, before now and after boot. */
+    assert_true(after.rss_bytes > 0 && after.vsize_bytes >= after.rss_bytes);
+    double start = proc_self_start_time(self);
+    assert_true(start <= (double)time(NULL) + 1 && start > (double)time(NULL) - 3600);
+    proc_self_free(self);
+    assert_null(proc_self_new(FIXTURES_DIR "/nonexistent"));
+}
+
 int main(int argc, char **argv)
 {
     test_filter_from_args(argc, argv);
@@ -722,6 +754,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_reader_live_sees_a_child_come_and_go),
         cmocka_unit_test(test_process_key_tells_processes_apart),
         cmocka_unit_test(test_reader_reads_files_under_a_root),
+        cmocka_unit_test(test_self_follows_fds_and_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -367,6 +367,87 @@ static void test_yaml_syntax_errors(void **state)
     expect_error("{}\n---\n{}\n", "web.yml:2:1: a web config holds one YAML document, not several");
 }
 
+/* exporter-toolkit's cipher_suites and curve_preferences: Go's names, mapped to gnutls's parts. */
+static void test_cipher_suites_and_curves(void **state)
+{
+    (void)state;
+    char prio[WEBCONFIG_TLS_PRIORITIES_MAX];
+    struct webconfig *wc = load(TLS_OK "  cipher_suites:\n"
+                                       "    - TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\n"
+                                       "    - TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA\n"
+                                       "    - TLS_AES_128_GCM_SHA256\n"
+                                       "    - TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\n"
+                                       "  curve_preferences: [X25519, CurveP256]\n"
+                                       "  prefer_server_cipher_suites: false\n");
+    assert_int_equal(wc->nciphers, 3); /* the repeated one once */
+    assert_string_equal(webconfig_cipher_suites[wc->ciphers[0]].name,
+                        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+    assert_int_equal(wc->ncurves, 2);
+    assert_string_equal(webconfig_curves[wc->curves[0]].name, "X25519");
+    assert_int_equal(webconfig_tls_priorities(wc, prio, sizeof(prio)), 0);
+    /* TLS 1.3's suites stay, as Go does not let them be chosen; its key exchange is not KX. */
+    assert_string_equal(prio, "NORMAL:%SERVER_PRECEDENCE:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+                              ":-KX-ALL:+ECDHE-RSA:+ECDHE-ECDSA"
+                              ":-CIPHER-ALL:+AES-128-GCM:+AES-256-CBC:+AES-256-GCM"
+                              ":+CHACHA20-POLY1305:-MAC-ALL:+AEAD:+SHA1"
+                              ":-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1");
+    /* gnutls takes it, and combines the parts: what was not listed is told apart. */
+    gnutls_priority_t cache;
+    assert_int_equal(gnutls_priority_init(&cache, prio, NULL), 0);
+    gnutls_priority_deinit(cache);
+    assert_true(webconfig_tls_suite_allowed(wc, "ECDHE-RSA", "AES-128-GCM", "AEAD"));
+    assert_true(webconfig_tls_suite_allowed(wc, "ECDHE-ECDSA", "AES-256-CBC", "SHA1"));
+    assert_false(webconfig_tls_suite_allowed(wc, "ECDHE-RSA", "AES-256-CBC", "SHA1"));
+    assert_false(webconfig_tls_suite_allowed(wc, "ECDHE-RSA", "AES-256-GCM", "AEAD"));
+    webconfig_free(wc);
+
+    /* TLS 1.2 only: no TLS 1.3 cipher is added. Without cipher_suites, gnutls's defaults. */
+    wc = load(TLS_OK "  max_version: TLS12\n  cipher_suites: [TLS_RSA_WITH_AES_128_CBC_SHA]\n");
+    assert_int_equal(webconfig_tls_priorities(wc, prio, sizeof(prio)), 0);
+    assert_string_equal(prio, "NORMAL:%SERVER_PRECEDENCE:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+RSA"
+                              ":-CIPHER-ALL:+AES-128-CBC:-MAC-ALL:+SHA1");
+    webconfig_free(wc);
+    wc = load(TLS_OK "  cipher_suites: []\n  curve_preferences:\n");
+    assert_int_equal(webconfig_tls_priorities(wc, prio, sizeof(prio)), 0);
+    assert_string_equal(prio, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2");
+    assert_true(webconfig_tls_suite_allowed(wc, "RSA", "3DES-CBC", "SHA1"));
+    webconfig_free(wc);
+
+    /* Every name Go's tls.CipherSuites() has is taken, every curve exporter-toolkit knows. */
+    char yaml[4096];
+    size_t len =
+        (size_t)snprintf(yaml, sizeof(yaml), "%s  min_version: TLS10\n  cipher_suites:\n", TLS_OK);
+    for (size_t i = 0; i < WEBCONFIG_NCIPHER_SUITES; i++)
+        len += (size_t)snprintf(yaml + len, sizeof(yaml) - len, "    - %s\n",
+                                webconfig_cipher_suites[i].name);
+    snprintf(yaml + len, sizeof(yaml) - len,
+             "  curve_preferences: [CurveP256, CurveP384, CurveP521, X25519]\n");
+    wc = load(yaml);
+    assert_int_equal(wc->nciphers, WEBCONFIG_NCIPHER_SUITES);
+    assert_int_equal(webconfig_tls_priorities(wc, prio, sizeof(prio)), 0);
+    assert_int_equal(gnutls_priority_init(&cache, prio, NULL), 0);
+    gnutls_priority_deinit(cache);
+    webconfig_free(wc);
+
+    /* Names Go does not take: insecure suites, OpenSSL's names, curves it does not know. */
+    expect_error(TLS_OK "  cipher_suites: [TLS_RSA_WITH_3DES_EDE_CBC_SHA]\n",
+                 "web.yml:4:19: unknown cipher suite \"TLS_RSA_WITH_3DES_EDE_CBC_SHA\" in "
+                 "cipher_suites (Go's crypto/tls names, such as "
+                 "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)");
+    expect_error(TLS_OK "  cipher_suites:\n    - ECDHE-RSA-AES128-GCM-SHA256\n",
+                 "web.yml:5:7: unknown cipher suite \"ECDHE-RSA-AES128-GCM-SHA256\" in "
+                 "cipher_suites (Go's crypto/tls names, such as "
+                 "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)");
+    expect_error(TLS_OK "  curve_preferences: [P256]\n",
+                 "web.yml:4:23: unknown curve \"P256\" in curve_preferences (want CurveP256, "
+                 "CurveP384, CurveP521 or X25519)");
+    expect_error(TLS_OK "  cipher_suites: [[TLS_AES_128_GCM_SHA256]]\n",
+                 "web.yml:4:19: items of \"cipher_suites\" must be strings, not a sequence");
+    expect_error(TLS_OK "  curve_preferences: X25519\n",
+                 "web.yml:4:22: \"curve_preferences\" must be a sequence of strings, not a "
+                 "string");
+}
+
 static void test_unknown_keys_are_errors(void **state)
 {
     (void)state;
@@ -375,12 +456,13 @@ static void test_unknown_keys_are_errors(void **state)
                  "basic_auth_users or http_server_config)");
     expect_error(TLS_OK "  certfile: x\n",
                  "web.yml:4:3: unknown key \"certfile\" in tls_server_config (want cert_file, "
-                 "key_file, client_auth_type, client_ca_file, min_version or max_version)");
+                 "key_file, client_auth_type, client_ca_file, min_version, max_version, "
+                 "cipher_suites, curve_preferences or prefer_server_cipher_suites)");
     expect_error("http_server_config:\n  header: {}\n",
                  "web.yml:2:3: unknown key \"header\" in http_server_config (want headers or "
                  "http2)");
-    expect_error(TLS_OK "  cipher_suites: [TLS_AES_128_GCM_SHA256]\n",
-                 "web.yml:4:3: \"cipher_suites\" is not supported by proctrack");
+    expect_error(TLS_OK "  client_allowed_sans: [a]\n",
+                 "web.yml:4:3: \"client_allowed_sans\" is not supported by proctrack");
     expect_error("rate_limit:\n  interval: 1s\n",
                  "web.yml:1:1: \"rate_limit\" is not supported by proctrack");
     expect_error(TLS_OK "  cert_file: other.pem\n", "web.yml:4:3: duplicate key \"cert_file\"");
@@ -518,6 +600,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_unknown_keys_are_errors),
         cmocka_unit_test(test_wrong_types),
         cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_cipher_suites_and_curves),
         cmocka_unit_test(test_tls_block_must_be_consistent),
         cmocka_unit_test(test_files_are_read_and_checked),
     };
