@@ -93,20 +93,11 @@ static int load_string_list(struct loader *ld, const char *key, struct rules_str
     if (rc <= 0)
         return rc;
     out->set = true;
-    for (;;) {
-        if (yamlread_next(yr))
-            return -1;
-        const yaml_event_t *ev = &yr->event;
-        if (ev->type == YAML_SEQUENCE_END_EVENT)
-            return 0;
-        if (ev->type != YAML_SCALAR_EVENT)
-            return yamlread_fail(yr, ev->start_mark, "items of \"%s\" must be strings, not %s", key,
-                                 yamlread_kind(ev));
-        if (yamlread_no_nul(yr))
-            return -1;
+    while ((rc = yamlread_next_string_item(yr, key)) == 1) {
         out->v = xgrow(out->v, &out->cap, out->n + 1, sizeof(*out->v));
         out->v[out->n++] = current_string(ld);
     }
+    return rc;
 }
 
 /* Whether `value` stands in the file as it is from `mark` on (after an opening quote), so that
