@@ -53,9 +53,9 @@ def read_header(path):
 
 
 class Fleet(h.Workers):
-    """The workers every config is run against: varied comm, argv[0] (absolute and relative),
-    arguments with spaces, unicode and invalid UTF-8, a rewritten argv, two users, a child that
-    matches nothing itself. All names hold "ctw", so no other process of the host can join their
+    """The workers every config is run against: varied comm, argv[0] (absolute, relative, empty,
+    ending in "/"), arguments with spaces, unicode and invalid UTF-8, a rewritten argv, two users,
+    a child that matches nothing itself, a zombie. All names hold "ctw", so no other process of the host can join their
     groups."""
 
     def __init__(self):
@@ -64,7 +64,7 @@ class Fleet(h.Workers):
 
     def spawn(self, exe_name, comm, *args, mode="sleep", argv0=None, user=None):
         path = self.binary(exe_name)
-        argv = [argv0 or path, comm, mode] + list(args)
+        argv = [path if argv0 is None else argv0, comm, mode] + list(args)
         preexec = None
         if user is not None:
             pw = pwd.getpwnam(user)
@@ -103,6 +103,30 @@ class Fleet(h.Workers):
             assert time.monotonic() < deadline, "ctw-parent did not settle"
             time.sleep(0.01)
 
+    def spawn_zombie_parent(self):
+        """ctw-zparent, whose child ctw-zombie (a copy of true) has exited unreaped: a zombie,
+        with its comm but no command line."""
+        zombie = os.path.join(self.dir, "ctw-zombie")
+        shutil.copy(shutil.which("true"), zombie)
+        parent = self.binary("ctw-zpar")
+        script = '"$1" & exec "$2" ctw-zparent sleep'
+        p = subprocess.Popen(["/bin/sh", "-c", script, "sh", zombie, parent], cwd=self.dir,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.procs.append(p)
+        assert p.stdout.readline().strip() == b"ready", "ctw-zparent did not start"
+        deadline = time.monotonic() + 5
+        while True:
+            with open("/proc/%d/task/%d/children" % (p.pid, p.pid)) as f:
+                kids = [int(k) for k in f.read().split()]
+            states = []
+            for k in kids:
+                with open("/proc/%d/stat" % k) as f:
+                    states.append(f.read().rsplit(")", 1)[1].split()[0])
+            if states == ["Z"]:
+                break
+            assert time.monotonic() < deadline, "no zombie under ctw-zparent: %r" % states
+            time.sleep(0.01)
+
     def stop(self):
         for pid in getattr(self, "kids", []):
             try:
@@ -135,6 +159,9 @@ def start_fleet():
         w.spawn("ctw-web", "ctw web 1")
         w.spawn("ctw-upper", "ctw-UPPER", "CTW-CASE")
         w.spawn_parent_and_child()
+        w.spawn_zombie_parent()
+        w.spawn("ctw-noargv0", "ctw-noargv0", argv0="")
+        w.spawn("ctw-sdir", "ctw-slash", argv0="/opt/ctw/ctw-sdir/")
     except BaseException:
         w.stop()
         raise
