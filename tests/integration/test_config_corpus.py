@@ -27,6 +27,7 @@ import harness as h  # noqa: E402
 
 CORPUS = os.path.join(h.FIXTURES, "corpus")
 MARK = "ctw"
+NAMELESS_UID = 54321  # a uid that /etc/passwd has no name for
 # Configs run at once (each by both exporters): the whole corpus stays within about a minute on
 # a busy 2-core machine.
 PARALLEL = 4
@@ -66,13 +67,13 @@ class Fleet(h.Workers):
         path = self.binary(exe_name)
         argv = [path if argv0 is None else argv0, comm, mode] + list(args)
         preexec = None
-        if user is not None:
-            pw = pwd.getpwnam(user)
+        if user is not None:  # a name, or a bare uid (with the same gid)
+            uid, gid = (user, user) if isinstance(user, int) else pwd.getpwnam(user)[2:4]
 
             def preexec():
                 os.setgroups([])
-                os.setgid(pw.pw_gid)
-                os.setuid(pw.pw_uid)
+                os.setgid(gid)
+                os.setuid(uid)
         p = subprocess.Popen(argv, executable=path, cwd=self.dir, stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL, preexec_fn=preexec)
         self.procs.append(p)
@@ -149,6 +150,8 @@ def start_fleet():
         w.spawn("ctw-uni", "ctw-unicode", "--name=café", "日本語")
         w.spawn("ctw-bad", "ctw-badutf8", b"--x=\xff\xfe", b"/opt/x\xffz")
         w.spawn("ctw-user", "ctw-nobody", "--as=other", user=other_user)
+        w.spawn("ctw-nouser", "ctw-nouser", user=NAMELESS_UID if os.geteuid() == 0 else None)
+        w.spawn("ctw-ctrl", "ctw-ctrl", "vt-a\x0bb", "cr-c\rd")
         w.spawn("ctw-rw", "ctw-rewrite", "ctw-rewrite: worker process -c /etc/ctw.conf", mode="rewrite")
         w.spawn("ctw-very-long-executable-name", "ctw-longcommname-x")
         w.spawn("ctw-python3", "ctw-python3", "-u", "/srv/ctw/app.py", "--init=arg1")
