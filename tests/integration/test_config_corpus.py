@@ -152,6 +152,7 @@ def start_fleet():
         w.spawn("ctw-user", "ctw-nobody", "--as=other", user=other_user)
         w.spawn("ctw-nouser", "ctw-nouser", user=NAMELESS_UID if os.geteuid() == 0 else None)
         w.spawn("ctw-ctrl", "ctw-ctrl", "vt-a\x0bb", "cr-c\rd")
+        w.spawn("ctw-empty", "ctw-emptyargs", "x", "", "y", "", "")
         w.spawn("ctw-rw", "ctw-rewrite", "ctw-rewrite: worker process -c /etc/ctw.conf", mode="rewrite")
         w.spawn("ctw-very-long-executable-name", "ctw-longcommname-x")
         w.spawn("ctw-python3", "ctw-python3", "-u", "/srv/ctw/app.py", "--init=arg1")
