@@ -19,6 +19,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -55,9 +56,10 @@ def read_header(path):
 
 class Fleet(h.Workers):
     """The workers every config is run against: varied comm, argv[0] (absolute, relative, empty,
-    ending in "/"), arguments with spaces, unicode and invalid UTF-8, a rewritten argv, two users,
-    a child that matches nothing itself, a zombie. All names hold "ctw", so no other process of the host can join their
-    groups."""
+    ending in "/"), arguments with spaces, control characters, unicode and invalid UTF-8, empty
+    arguments, a rewritten argv, three users (one without a name), a child that matches nothing
+    itself, a zombie. All names hold "ctw", and every config's selectors name them, so no other
+    process of the host joins their groups."""
 
     def __init__(self):
         super().__init__()
@@ -172,12 +174,28 @@ def start_fleet():
     return w
 
 
+_ports_lock = threading.Lock()
+_ports_given = set()
+
+
+def unique_port():
+    """A free port not handed out before in this run: the kernel may offer one port twice in a
+    row, and an exporter started on a port another config's exporter still holds would fail to
+    bind while its readiness probe reached the other one."""
+    with _ports_lock:
+        while True:
+            port = h.free_port()
+            if port not in _ports_given:
+                _ports_given.add(port)
+                return port
+
+
 def run_one(start, args):
     """Starts an exporter, scrapes it once and stops it: ("accepted", {group: num_procs}),
     ("refused", log) when it stops at start-up, or ("crashed", log) when it panics once serving
     (process-exporter does on a group name that is not valid UTF-8)."""
     try:
-        server = start(*args)
+        server = start(*args, port=unique_port())
     except RuntimeError as e:
         return ("crashed" if "panic:" in str(e) else "refused"), str(e)
     try:
@@ -186,6 +204,8 @@ def run_one(start, args):
         except (OSError, AssertionError):
             server.stop()
             return "crashed", server.log()
+        # Still running: what answered was this exporter.
+        assert server.proc.poll() is None, "exporter exited while serving: %s" % server.log()
         samples = h.parse(text)[0]
         procs = {}
         for (name, labels), v in samples.items():
@@ -283,10 +303,12 @@ class ConfigCorpusTest(unittest.TestCase):
             deliberate = header["deliberate"]
             with self.subTest(config=name):
                 if pe[0] == "noise":
-                    self.skipTest("process-exporter kept panicking on another process of the host: %s" % pe[1])
+                    self.skipTest("process-exporter kept panicking on another process of the host: %s"
+                                  % pe[1])
                 if diff and deliberate:
                     self.assertFalse(pe[0] == "accepted" and pt[0] != "accepted",
-                                     "%s: proctrack %s a config process-exporter takes: %s" % (name, pt[0], diff))
+                                     "%s: proctrack %s a config process-exporter takes: %s"
+                                     % (name, pt[0], diff))
                     report.append("%s: deliberate: %s" % (name, diff))
                     continue
                 self.assertIsNone(diff, "%s: %s" % (name, diff))
