@@ -23,6 +23,7 @@ struct state {
     const struct texec_data *d;
     struct strbuf *out;
     size_t out_start;
+    size_t max_output; /* TMPL_MAX_OUTPUT plus the size of the data */
     size_t steps;
     struct var *vars; /* `few` until more are needed: most templates declare none */
     size_t nvars, capvars;
@@ -70,7 +71,7 @@ static struct tval bool_val(bool b)
 static struct tval keep(struct state *s, struct strbuf *b)
 {
     s->kept += b->len;
-    if (b->len > TMPL_MAX_OUTPUT || s->kept > 16 * TMPL_MAX_OUTPUT) {
+    if (b->len > s->max_output || s->kept > 16 * s->max_output) {
         strbuf_free(b);
         exec_fail(s);
     }
@@ -820,8 +821,8 @@ static struct tval eval_pipeline(struct state *s, const struct tval *dot, const 
 
 static void write_out(struct state *s, const char *p, size_t n)
 {
-    if (s->out->len - s->out_start + n > TMPL_MAX_OUTPUT) {
-        strbuf_append(s->out, p, TMPL_MAX_OUTPUT - (s->out->len - s->out_start));
+    if (s->out->len - s->out_start + n > s->max_output) {
+        strbuf_append(s->out, p, s->max_output - (s->out->len - s->out_start));
         exec_fail(s);
     }
     strbuf_append(s->out, p, n);
@@ -976,7 +977,12 @@ void tmpl_render(const struct tmpl *tmpl, const struct tmpl_values *values, stru
         d.exe_base = id->comm ? id->comm : "";
         d.exe_base_len = strlen(d.exe_base);
     }
-    struct state s = {.d = &d, .out = out, .out_start = out->len};
+    /* A name may hold the whole command line (a capture of `(?s).*`): the bound grows with it. */
+    size_t data_len = id->cmdline_len;
+    for (size_t i = 0; i < id->ncgroups; i++)
+        data_len += strlen(id->cgroups[i]);
+    struct state s = {
+        .d = &d, .out = out, .out_start = out->len, .max_output = TMPL_MAX_OUTPUT + data_len};
     s.vars = s.few;
     s.capvars = sizeof(s.few) / sizeof(s.few[0]);
     struct tval root = {.kind = TV_PARAMS};

@@ -234,7 +234,8 @@ extern const char *const tmpl_time_day_names[7];
  * as Go's utf8.DecodeRune reads it. */
 uint32_t tmpl_decode_rune(const char *s, size_t n, size_t *size);
 
-/* Evaluation limits: a hostile config cannot make a render run away. */
+/* Evaluation limits: a hostile config cannot make a render run away. The output may be this
+ * plus the size of the process's own data (its command line and cgroups). */
 #define TMPL_MAX_OUTPUT (64 * 1024)
 #define TMPL_MAX_STEPS 1000000
 #define TMPL_MAX_DEPTH 100
