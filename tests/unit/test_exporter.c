@@ -370,6 +370,7 @@ struct held_procfs {
     pthread_t feeder;
     atomic_bool gate_open; /* readers are fed at once; else the feeder holds them */
     atomic_bool holding;   /* a reader is held: a scan is running and waits for the gate */
+    atomic_bool writing;   /* from the feeder's write until its close of that end */
     atomic_bool stop;
 };
 
@@ -414,10 +415,15 @@ static void *feed(void *arg)
         while (!atomic_load(&h->gate_open) && !atomic_load(&h->stop))
             pause_ms(1);
         atomic_store(&h->holding, false);
-        /* Less than PIPE_BUF in one write(): the reader gets it whole, then EOF at our close. */
+        /* Less than PIPE_BUF in one write(): the reader gets it whole, and may finish its scan
+         * before we run again (the write wakes it, and it can take our CPU). Until our close, a
+         * new reader's open() would find this end open and not wait, and its read() would return
+         * EOF at the close: see wait_until_fed(). */
+        atomic_store(&h->writing, true);
         ssize_t n = write(fd, h->stat, h->stat_len);
         (void)n;
         close(fd);
+        atomic_store(&h->writing, false);
         /* Until the reader has closed its end, an open() would find it again and feed it the
          * stat twice. No new reader can get an fd meanwhile: its open() waits for a writer. */
         while (reader_has_fifo(h, -1) && !atomic_load(&h->stop))
@@ -555,10 +561,23 @@ static void wait_until_waiting(struct call *c)
         fail_msg("thread %d never waited in futex()", atomic_load(&c->tid));
 }
 
+/* Waits until the feeder has closed the end it last wrote to: a scan that has read the stat can
+ * return before that, and a scan started then would read EOF, the process gone, instead of a
+ * stat. Every scrape after one that read the FIFO starts after this. */
+static void wait_until_fed(struct held_procfs *h)
+{
+    int waited = 0;
+    while (atomic_load(&h->writing) && waited++ < WAIT_LIMIT_MS)
+        pause_ms(1);
+    if (atomic_load(&h->writing))
+        fail_msg("the feeder never closed the FIFO after writing");
+}
+
 /* Starts a scrape and returns once its scan is held at the FIFO. */
 static void start_held_scan(struct held_procfs *h, struct call *c, struct exporter *e)
 {
     atomic_store(&h->gate_open, false);
+    wait_until_fed(h);
     call_start(c, e, NULL);
     int waited = 0;
     while (!atomic_load(&h->holding) && waited++ < WAIT_LIMIT_MS)
@@ -606,6 +625,7 @@ static void test_scrapes_during_a_scan_share_it(void **state)
 
     /* The next scrape scans again: SHARERS + 2 scrapes, two scans. */
     struct strbuf body = STRBUF_INIT;
+    wait_until_fed(h);
     exporter_collect(e, &body);
     assert_int_equal(sample_value(body.buf, "proctrack_scans_total"), scans + 1);
     strbuf_free(&body);
@@ -632,6 +652,7 @@ static void test_reload_during_a_scan_applies_to_the_next(void **state)
     assert_int_equal(exporter_status(e).rules, 2);
 
     struct strbuf body = STRBUF_INIT;
+    wait_until_fed(h);
     exporter_collect(e, &body);
     assert_int_equal(sample_value(body.buf, "proctrack_config_rules"), 2);
     assert_non_null(strstr(body.buf, "namedprocess_namegroup_num_procs{groupname="
