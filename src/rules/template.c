@@ -177,27 +177,6 @@ static int hexval(int c)
     return -1;
 }
 
-static void put_utf8(struct strbuf *b, uint32_t r)
-{
-    if (r > 0x10ffff || (r >= 0xd800 && r <= 0xdfff))
-        r = 0xfffd;
-    if (r < 0x80) {
-        strbuf_putc(b, (char)r);
-    } else if (r < 0x800) {
-        strbuf_putc(b, (char)(0xc0 | r >> 6));
-        strbuf_putc(b, (char)(0x80 | (r & 0x3f)));
-    } else if (r < 0x10000) {
-        strbuf_putc(b, (char)(0xe0 | r >> 12));
-        strbuf_putc(b, (char)(0x80 | (r >> 6 & 0x3f)));
-        strbuf_putc(b, (char)(0x80 | (r & 0x3f)));
-    } else {
-        strbuf_putc(b, (char)(0xf0 | r >> 18));
-        strbuf_putc(b, (char)(0x80 | (r >> 12 & 0x3f)));
-        strbuf_putc(b, (char)(0x80 | (r >> 6 & 0x3f)));
-        strbuf_putc(b, (char)(0x80 | (r & 0x3f)));
-    }
-}
-
 uint32_t tmpl_decode_rune(const char *s, size_t n, size_t *size)
 {
     const unsigned char *u = (const unsigned char *)s;
@@ -250,7 +229,7 @@ static bool unquote(const char *s, size_t n, struct strbuf *out)
             } else {
                 if (v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
                     return false;
-                put_utf8(out, v);
+                utf8_put_rune(out, v);
             }
         } else if (c >= '0' && c <= '7') {
             uint32_t v = (uint32_t)(c - '0');

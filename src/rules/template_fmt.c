@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "rules/template_impl.h"
+#include "util/utf8.h"
 
 /* ---- fmt ---- */
 
@@ -199,26 +200,6 @@ static void bad_verb(struct strbuf *out, const struct texec_data *d, const struc
     strbuf_putc(out, ')');
 }
 
-static void put_utf8_rune(struct strbuf *b, uint64_t r)
-{
-    if (r > 0x10ffff || (r >= 0xd800 && r <= 0xdfff))
-        r = 0xfffd;
-    char buf[4];
-    size_t n;
-    if (r < 0x80) {
-        buf[0] = (char)r, n = 1;
-    } else if (r < 0x800) {
-        buf[0] = (char)(0xc0 | r >> 6), buf[1] = (char)(0x80 | (r & 0x3f)), n = 2;
-    } else if (r < 0x10000) {
-        buf[0] = (char)(0xe0 | r >> 12), buf[1] = (char)(0x80 | (r >> 6 & 0x3f));
-        buf[2] = (char)(0x80 | (r & 0x3f)), n = 3;
-    } else {
-        buf[0] = (char)(0xf0 | r >> 18), buf[1] = (char)(0x80 | (r >> 12 & 0x3f));
-        buf[2] = (char)(0x80 | (r >> 6 & 0x3f)), buf[3] = (char)(0x80 | (r & 0x3f)), n = 4;
-    }
-    strbuf_append(b, buf, n);
-}
-
 /* Go's fmtInteger. */
 static void fmt_integer(struct strbuf *out, const struct texec_data *d, const struct tval *v,
                         char verb, const struct fmtspec *f)
@@ -249,14 +230,14 @@ static void fmt_integer(struct strbuf *out, const struct texec_data *d, const st
         break;
     case 'c': {
         struct strbuf b = STRBUF_INIT;
-        put_utf8_rune(&b, neg ? 0xfffd : u);
+        utf8_put_rune(&b, neg ? 0xfffd : u);
         pad(out, f, b.buf, b.len);
         strbuf_free(&b);
         return;
     }
     case 'q': {
         struct strbuf r = STRBUF_INIT, b = STRBUF_INIT;
-        put_utf8_rune(&r, neg ? 0xfffd : u);
+        utf8_put_rune(&r, neg ? 0xfffd : u);
         quote(&b, r.buf, r.len, f->plus, false);
         b.buf[0] = b.buf[b.len - 1] = '\'';
         pad(out, f, b.buf, b.len);
@@ -269,7 +250,7 @@ static void fmt_integer(struct strbuf *out, const struct texec_data *d, const st
         strbuf_printf(&b, "U+%04llX", (unsigned long long)u);
         if (f->sharp && u <= 0x10ffff) {
             strbuf_puts(&b, " '");
-            put_utf8_rune(&b, u);
+            utf8_put_rune(&b, u);
             strbuf_putc(&b, '\'');
         }
         pad(out, f, b.buf, b.len);

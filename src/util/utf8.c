@@ -100,3 +100,23 @@ size_t utf8_prefix(const char *s, size_t n, size_t chars)
     }
     return i;
 }
+
+void utf8_put_rune(struct strbuf *b, uint64_t r)
+{
+    if (r > 0x10ffff || (r >= 0xd800 && r <= 0xdfff))
+        r = 0xfffd;
+    char buf[4];
+    size_t n;
+    if (r < 0x80) {
+        buf[0] = (char)r, n = 1;
+    } else if (r < 0x800) {
+        buf[0] = (char)(0xc0 | r >> 6), buf[1] = (char)(0x80 | (r & 0x3f)), n = 2;
+    } else if (r < 0x10000) {
+        buf[0] = (char)(0xe0 | r >> 12), buf[1] = (char)(0x80 | (r >> 6 & 0x3f));
+        buf[2] = (char)(0x80 | (r & 0x3f)), n = 3;
+    } else {
+        buf[0] = (char)(0xf0 | r >> 18), buf[1] = (char)(0x80 | (r >> 12 & 0x3f));
+        buf[2] = (char)(0x80 | (r >> 6 & 0x3f)), buf[3] = (char)(0x80 | (r & 0x3f)), n = 4;
+    }
+    strbuf_append(b, buf, n);
+}

@@ -3,6 +3,7 @@
 #define PROCTRACK_UTIL_UTF8_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/strbuf.h"
 
@@ -21,5 +22,9 @@ size_t utf8_count(const char *s, size_t n);
 
 /* Byte length of the first `chars` code points of the valid UTF-8 string s[0..n). */
 size_t utf8_prefix(const char *s, size_t n, size_t chars);
+
+/* Appends code point `r` as UTF-8; a surrogate or a value past U+10FFFF becomes U+FFFD, as
+ * Go's utf8.EncodeRune writes them. */
+void utf8_put_rune(struct strbuf *out, uint64_t r);
 
 #endif /* PROCTRACK_UTIL_UTF8_H */
