@@ -121,9 +121,6 @@ static void append_om_help(struct strbuf *out, const char *help, size_t len)
 void expo_openmetrics(const char *in, size_t len, struct strbuf *out)
 {
     const char *end = in + len;
-    /* The current family when it is a counter whose samples lack `_total`. */
-    const char *bare_counter = NULL;
-    size_t bare_counter_len = 0;
 
     strbuf_reserve(out, len + 64);
     for (const char *line = in; line < end;) {
@@ -155,25 +152,20 @@ void expo_openmetrics(const char *in, size_t len, struct strbuf *out)
             strbuf_putc(out, '\n');
         } else if (parse_type_line(line, line_len, &name, &name_len, &type, &type_len)) {
             bool counter = span_is(type, type_len, "counter");
-            bare_counter = counter && !ends_with_total(name, name_len) ? name : NULL;
-            bare_counter_len = name_len;
+            /* A counter without `_total` (process-exporter's scrape error counters) is declared
+             * `unknown`, so that its samples keep the name Prometheus stores from the text format
+             * and from process-exporter: the dashboards and alerts written for it query that. */
+            bool bare_counter = counter && !ends_with_total(name, name_len);
             strbuf_append(out, "# TYPE ", 7);
             strbuf_append(out, name, om_family_len(name, name_len, counter));
             strbuf_putc(out, ' ');
-            if (span_is(type, type_len, "untyped"))
+            if (span_is(type, type_len, "untyped") || bare_counter)
                 strbuf_puts(out, "unknown");
             else
                 strbuf_append(out, type, type_len);
             strbuf_putc(out, '\n');
         } else if (line[0] == '#') {
             /* OpenMetrics has no free comments. */
-        } else if (bare_counter && line_len > bare_counter_len &&
-                   memcmp(line, bare_counter, bare_counter_len) == 0 &&
-                   (line[bare_counter_len] == '{' || line[bare_counter_len] == ' ')) {
-            strbuf_append(out, line, bare_counter_len);
-            strbuf_append(out, TOTAL_SUFFIX, TOTAL_SUFFIX_LEN);
-            strbuf_append(out, line + bare_counter_len, line_len - bare_counter_len);
-            strbuf_putc(out, '\n');
         } else {
             strbuf_append(out, line, line_len);
             strbuf_putc(out, '\n');

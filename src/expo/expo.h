@@ -39,8 +39,9 @@ void expo_format_double(struct strbuf *out, double value);
 
 /* Rewrites a finished exposition in the text format, as written by the functions above, as
  * OpenMetrics 1.0.0 into `out` (appended to): a counter family is declared without its `_total`
- * suffix while its samples keep it (or gain it), `untyped` becomes `unknown`, HELP text also
- * escapes double quotes, comments other than HELP and TYPE are dropped, and `# EOF` ends it. */
+ * suffix while its samples keep it, a counter without `_total` and `untyped` become `unknown`, HELP
+ * text also escapes double quotes, comments other than HELP and TYPE are dropped, and `# EOF` ends
+ * it. */
 void expo_openmetrics(const char *in, size_t len, struct strbuf *out);
 
 /* Compresses `len` bytes of `in` into `out` (reset first) as a gzip stream, zlib level 1.
