@@ -34,10 +34,10 @@ def promtool(*args):
 class PromtoolTest(unittest.TestCase):
     def test_check_rules(self):
         with open(os.path.join(EXAMPLES, "alerts.yml")) as f:
-            alerts = re.findall(r"^\s*- alert: ", f.read(), re.M)
+            rules = re.findall(r"^\s*- (?:alert|record): ", f.read(), re.M)
         code, out = promtool("check", "rules", "alerts.yml")
         self.assertEqual(code, 0, out)
-        self.assertIn("SUCCESS: %d rules found" % len(alerts), out)
+        self.assertIn("SUCCESS: %d rules found" % len(rules), out)
 
     def test_rule_unit_tests(self):
         code, out = promtool("test", "rules", "alerts.test.yml")
