@@ -141,6 +141,15 @@ def static_job(name, target, instance=None):
     return job
 
 
+def start_or_tear_down(cls):
+    """A test class's start(); what it started is stopped again when it fails."""
+    try:
+        cls.start()
+    except BaseException:
+        cls.tearDownClass()
+        raise
+
+
 def load_dashboard(name):
     with open(os.path.join(EXAMPLES, "grafana", name)) as f:
         return json.load(f)
@@ -298,11 +307,7 @@ class DashboardQueriesTest(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="pt-dash-")
         cls.server = cls.node = cls.prom = None
-        try:
-            cls.start()
-        except BaseException:
-            cls.tearDownClass()
-            raise
+        start_or_tear_down(cls)
 
     @classmethod
     def start(cls):
@@ -448,19 +453,17 @@ class UpstreamDashboardsTest(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="pt-dash-up-")
         cls.workers = h.Workers()
         cls.servers, cls.proms = [], {}
-        try:
-            cls.start()
-        except BaseException:
-            cls.tearDownClass()
-            raise
+        start_or_tear_down(cls)
 
     @classmethod
     def start(cls):
         # ptdash-web: a process with two sleeping threads (thread and wchan series) and a
-        # single-threaded one; ptdash-io writes and fsyncs (I/O counters that move).
+        # single-threaded one; ptdash-io: one that writes and fsyncs (I/O counters that move)
+        # and one that sleeps, so that the group always has a sleeping thread with a wchan.
         cls.workers.start("ptdash-web", "threads", "ptdash-w1", "ptdash-w2")
         cls.workers.start("ptdash-web")
         cls.workers.start("ptdash-io", "write", os.path.join(cls.tmp, "io.dat"))
+        cls.workers.start("ptdash-io")
         config = h.write_config(cls.tmp, UPSTREAM_CONFIG)
         pt = h.start_proctrack("-config.path", config)
         cls.servers.append(pt)
