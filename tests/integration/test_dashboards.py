@@ -1,6 +1,7 @@
 """The examples: the alerting rules pass promtool's checks and their unit tests, the Prometheus
 configs are valid, and every query of both Grafana dashboards returns data from a real Prometheus
-scraping proctrack on a PVE fixture host. Then the dashboards process-exporter users have
+scraping proctrack on a PVE fixture host. Then the alerts in Prometheus beside proctrack with the
+packaged catch-all config, and the dashboards process-exporter users have
 (tests/fixtures/dashboards) against proctrack and process-exporter side by side on live processes."""
 
 import json
@@ -92,13 +93,16 @@ def label_values(port, query):
 class Prometheus:
     """A real Prometheus on a loopback port, scraping every second."""
 
-    def __init__(self, directory, scrape_configs):
+    def __init__(self, directory, *config):
+        """config: top-level sections (rule_files) and then the jobs of scrape_configs."""
         self.dir = directory
         self.port = h.free_port()
         os.makedirs(directory, exist_ok=True)
+        top = [c for c in config if not c.startswith("  - job_name:")]
+        jobs = [c for c in config if c.startswith("  - job_name:")]
         with open(os.path.join(directory, "prometheus.yml"), "w") as f:
-            f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n")
-            f.write(scrape_configs)
+            f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n")
+            f.write("".join(top) + "scrape_configs:\n" + "".join(jobs))
         self.proc = subprocess.Popen([PROMETHEUS, "--config.file", os.path.join(directory, "prometheus.yml"),
                                       "--storage.tsdb.path", os.path.join(directory, "data"),
                                       "--web.listen-address", "127.0.0.1:%d" % self.port],
@@ -421,6 +425,95 @@ class DashboardQueriesTest(unittest.TestCase):
             'pve_kvm_info{instance=~"%s"}' % self.target)}
         self.assertEqual(ids, {"100"})
         self.assertEqual(self.prom.query('pve_kvm_info{id="100"}')[0]["metric"]["name"], "web")
+
+
+def host_runs(comm):
+    """Whether a process with this comm runs (comms are bytes, not always UTF-8)."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/comm" % pid, "rb") as f:
+                if f.read().rstrip(b"\n") == comm.encode():
+                    return True
+        except OSError:
+            pass
+    return False
+
+
+WATCHED_ALWAYS = """  - name: crond
+    always: true
+    comm: [ptdash-nosuch]
+"""
+
+
+@unittest.skipUnless(os.path.exists(PROMETHEUS), "prometheus is not installed")
+class GroupGoneLiveTest(unittest.TestCase):
+    """alerts.yml in a real Prometheus evaluating every second, proctrack on this host with the
+    packaged catch-all config plus an `always: true` item for the watched group crond, and short
+    commands under their own names: their groups are at 0 within seconds, and only crond, which
+    never had a process, becomes a pending ProcessGroupGone."""
+
+    SHORT = ["ptshort-%d" % i for i in range(8)]
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="pt-dash-gone-")
+        cls.server = cls.prom = None
+        start_or_tear_down(cls)
+
+    @classmethod
+    def start(cls):
+        with open(os.path.join(SOURCE, "config", "default.yml")) as f:
+            config = f.read().replace("process_names:\n", "process_names:\n" + WATCHED_ALWAYS, 1)
+        cls.server = h.start_proctrack("-config.path", h.write_config(cls.tmp, config))
+        shutil.copy(os.path.join(EXAMPLES, "alerts.yml"), os.path.join(cls.tmp, "alerts.yml"))
+        cls.prom = Prometheus(os.path.join(cls.tmp, "prom"), "rule_files: [%s]\n" % os.path.join(
+            cls.tmp, "alerts.yml"), static_job("proctrack", "127.0.0.1:%d" % cls.server.port))
+        cls.prom.wait(["proctrack"], cls.server.log())
+
+    @classmethod
+    def tearDownClass(cls):
+        for s in (cls.prom, cls.server):
+            if s:
+                s.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def wait_for_groups(self, expr):
+        deadline = time.monotonic() + 60
+        while len(self.prom.query(expr)) < len(self.SHORT) and time.monotonic() < deadline:
+            time.sleep(0.5)
+
+    def test_only_the_watched_group_without_a_process_is_pending(self):
+        if host_runs("crond"):
+            self.skipTest("this host runs crond")
+        sleep = shutil.which("sleep")
+        for name in self.SHORT:
+            shutil.copy(sleep, os.path.join(self.tmp, name))
+        # Short commands: each runs until Prometheus has seen its group, then exits.
+        procs = [subprocess.Popen([os.path.join(self.tmp, n), "60"]) for n in self.SHORT]
+        try:
+            self.wait_for_groups('namedprocess_namegroup_num_procs{groupname=~"ptshort-.*"} == 1')
+        finally:
+            for p in procs:
+                p.terminate()
+                p.wait(timeout=10)
+        # last_over_time: a scrape that timed out on a busy machine leaves no gap.
+        empty = 'last_over_time(namedprocess_namegroup_num_procs{groupname=~"ptshort-.*"}[1m]) == 0'
+        self.wait_for_groups(empty)
+        self.assertEqual({r["metric"]["groupname"] for r in self.prom.query(empty)}, set(self.SHORT))
+        # A few more rule evaluations with the empty groups; then the pending alerts, asked
+        # until one answer is right (an evaluation after a failed scrape has none at all).
+        time.sleep(3)
+        deadline = time.monotonic() + 15
+        while True:
+            pending = {(r["metric"]["groupname"], r["metric"]["alertstate"])
+                       for r in self.prom.query('ALERTS{alertname="ProcessGroupGone"}')}
+            if pending == {("crond", "pending")} or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        self.assertEqual(pending, {("crond", "pending")})
+        # Without the watched-group list, the short commands' groups would be pending too.
+        self.assertTrue(set(self.SHORT) <= {r["metric"]["groupname"] for r in self.prom.query(
+            "last_over_time(namedprocess_namegroup_num_procs[1m]) == 0")})
 
 
 # Metric names that third-party dashboards query but process-exporter 0.7.10 does not export
