@@ -29,7 +29,7 @@ install_packages() {
 # dpkg-dev: dpkg-shlibdeps, which `cpack -G DEB` runs for the package's Depends.
 BUILD_PACKAGES=(gcc make cmake pkg-config libc6-dev libyaml-dev libmicrohttpd-dev libpcre2-dev zlib1g-dev
                 libgnutls28-dev libcrypt-dev dpkg-dev)
-TEST_PACKAGES=(libcmocka-dev python3 prometheus prometheus-process-exporter wrk openssl curl valgrind
-               groff-base clang-format lintian)
+TEST_PACKAGES=(libcmocka-dev python3 prometheus prometheus-process-exporter prometheus-node-exporter wrk openssl
+               curl valgrind groff-base clang-format lintian)
 # scripts/sanitize.sh: clang and its sanitizer and libFuzzer runtimes (gcc brings its own libasan).
 SANITIZE_PACKAGES=(clang-14 libclang-rt-14-dev)
