@@ -122,11 +122,14 @@ static size_t capture_slot(struct rule *r, const char *name)
     return r->ncaptures++;
 }
 
-/* Go's RE2 syntax maps onto PCRE2 with these options: `$` without (?m) matches only at the very
- * end, \C (one byte, which RE2 refuses) is refused, and a command line with invalid UTF-8 is
- * searched instead of rejected; match.c shows it to PCRE2 as Go's regexp sees it. */
+/* Go's RE2 syntax maps onto PCRE2 with these options (and the rewriting of gosyntax.c): `$`
+ * without (?m) matches only at the very end, (?m)^ also after a newline that ends the text, \C
+ * (one byte, which RE2 refuses) is refused, and a command line with invalid UTF-8 is searched
+ * instead of rejected; match.c shows it to PCRE2 as Go's regexp sees it. Without PCRE2_UCP, \d,
+ * \w, \b and the POSIX classes are ASCII, as in Go. */
 #define REGEX_OPTIONS                                                                              \
-    (PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C)
+    (PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_ALT_CIRCUMFLEX |           \
+     PCRE2_NEVER_BACKSLASH_C)
 
 __attribute__((format(printf, 5, 6))) static int
 fail(char *err, size_t errlen, const char *config_name, struct rules_pos pos, const char *fmt, ...)
@@ -145,16 +148,21 @@ fail(char *err, size_t errlen, const char *config_name, struct rules_pos pos, co
 static int compile_regex(const struct rules *rs, struct rule *r, const char *pattern, size_t len,
                          char *reason, size_t reasonlen)
 {
-    if (rules_go_syntax_check(pattern, len, reason, reasonlen))
+    struct go_pattern go = {.text = STRBUF_INIT};
+    if (rules_go_translate(pattern, len, &go, reason, reasonlen)) {
+        rules_go_pattern_free(&go);
         return -1;
+    }
     int errcode;
     PCRE2_SIZE erroff;
-    pcre2_code *code =
-        pcre2_compile((PCRE2_SPTR)pattern, len, REGEX_OPTIONS, &errcode, &erroff, NULL);
+    pcre2_code *code = pcre2_compile((PCRE2_SPTR)strbuf_str(&go.text), go.text.len, REGEX_OPTIONS,
+                                     &errcode, &erroff, NULL);
     if (code == NULL) {
         PCRE2_UCHAR message[256];
         pcre2_get_error_message(errcode, message, sizeof(message));
-        snprintf(reason, reasonlen, "%s at offset %zu", (const char *)message, (size_t)erroff);
+        size_t at = erroff <= go.text.len ? go.from[erroff] : len;
+        snprintf(reason, reasonlen, "%s at offset %zu", (const char *)message, at);
+        rules_go_pattern_free(&go);
         return -1;
     }
     /* On failure (no executable memory, say) the interpreter runs instead, to the same effect. */
@@ -172,12 +180,16 @@ static int compile_regex(const struct rules *rs, struct rule *r, const char *pat
     pcre2_pattern_info(code, PCRE2_INFO_NAMETABLE, &table);
     re->groups = xcalloc(count ? count : 1, sizeof(*re->groups));
     for (uint32_t i = 0; i < count; i++) {
-        /* Each entry: the group number, big-endian in two bytes, then the NUL-terminated name. */
+        /* Each entry: the group number, big-endian in two bytes, then the NUL-terminated name,
+         * "_k" for the k-th named group. Kept in group order: of two groups with one name, the
+         * later one's value counts, as in process-exporter. */
         PCRE2_SPTR entry = table + (size_t)i * entry_size;
-        re->groups[i].group = (uint32_t)entry[0] << 8 | entry[1];
-        re->groups[i].slot = capture_slot(r, (const char *)entry + 2);
+        size_t k = strtoul((const char *)entry + 3, NULL, 10);
+        re->groups[k].group = (uint32_t)entry[0] << 8 | entry[1];
+        re->groups[k].slot = capture_slot(r, go.names[k]);
     }
     re->ngroups = count;
+    rules_go_pattern_free(&go);
 
     uint32_t ncaptures = 0;
     pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &ncaptures);

@@ -40,11 +40,21 @@ static const struct time_method {
     const char *name;
     enum stype type;
 } time_methods[] = {
-    {"Unix", ST_INT},     {"UnixNano", ST_INT},  {"UnixMilli", ST_INT},  {"UnixMicro", ST_INT},
-    {"Year", ST_INT},     {"Month", ST_ENUM},    {"Day", ST_INT},        {"Hour", ST_INT},
-    {"Minute", ST_INT},   {"Second", ST_INT},    {"Nanosecond", ST_INT}, {"YearDay", ST_INT},
-    {"Weekday", ST_ENUM}, {"String", ST_STRING}, {"Format", ST_STRING},  {"IsZero", ST_BOOL},
-    {"UTC", ST_TIME},     {"Local", ST_TIME},
+    {"Unix", ST_INT},        {"UnixNano", ST_INT},  {"UnixMilli", ST_INT},   {"UnixMicro", ST_INT},
+    {"Year", ST_INT},        {"Month", ST_ENUM},    {"Day", ST_INT},         {"Hour", ST_INT},
+    {"Minute", ST_INT},      {"Second", ST_INT},    {"Nanosecond", ST_INT},  {"YearDay", ST_INT},
+    {"Weekday", ST_ENUM},    {"String", ST_STRING}, {"Format", ST_STRING},   {"IsZero", ST_BOOL},
+    {"UTC", ST_TIME},        {"Local", ST_TIME},    {"Location", ST_STRING}, {"IsDST", ST_BOOL},
+    {"GoString", ST_STRING},
+};
+
+/* Methods of time.Time that Go's templates refuse to call at execution: more than one result, the
+ * second not an error. */
+static const struct several_results {
+    const char *name;
+    int results;
+} time_several_results[] = {
+    {"Date", 3}, {"Clock", 3}, {"ISOWeek", 2}, {"Zone", 2}, {"ZoneBounds", 2},
 };
 
 #define ALL_NEEDS (PROC_NEED_CMDLINE | PROC_NEED_UID | PROC_NEED_CGROUP)
@@ -123,6 +133,15 @@ static enum stype check_fields(struct checker *c, const struct tnode *n, size_t 
                 if (strcmp(time_methods[k].name, name) == 0) {
                     next = time_methods[k].type;
                     found = true;
+                }
+            for (size_t k = 0;
+                 !found && k < sizeof(time_several_results) / sizeof(time_several_results[0]); k++)
+                if (strcmp(time_several_results[k].name, name) == 0) {
+                    warn(c, pos,
+                         "can't call method/function \"%s\" with %d results: the name ends "
+                         "with what is rendered before this",
+                         name, time_several_results[k].results);
+                    return ST_UNKNOWN;
                 }
             if (!found) {
                 warn(c, pos,

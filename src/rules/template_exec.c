@@ -281,6 +281,18 @@ static struct tval eval_field(struct state *s, const struct tval *dot, const str
         return (struct tval){.kind = TV_TIME, .ns = recv->ns, .zone = "UTC"};
     if (strcmp(name, "Local") == 0)
         return tmpl_time_local(recv);
+    if (strcmp(name, "Location") == 0) {
+        /* A *time.Location prints its name: "UTC", or "Local" for the process's zone. */
+        const char *loc = recv->local ? "Local" : "UTC";
+        return str_val(loc, strlen(loc));
+    }
+    if (strcmp(name, "IsDST") == 0)
+        return bool_val(recv->dst);
+    if (strcmp(name, "GoString") == 0) {
+        struct strbuf b = STRBUF_INIT;
+        tmpl_time_go_string(&b, recv);
+        return keep(s, &b);
+    }
     if (strcmp(name, "String") == 0) {
         struct strbuf b = STRBUF_INIT;
         tmpl_fmt_value(&b, s->d, recv);
@@ -399,7 +411,7 @@ static int cmp_str(const struct tval *a, const struct tval *b)
 
 static bool same_time(const struct tval *a, const struct tval *b)
 {
-    return a->ns == b->ns && a->offset == b->offset && strcmp(a->zone, b->zone) == 0;
+    return a->ns == b->ns && a->local == b->local;
 }
 
 /* Go's eq: arg1 equal to any of the others. */

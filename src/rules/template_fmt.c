@@ -427,19 +427,6 @@ static void fmt_float(struct strbuf *out, const struct texec_data *d, const stru
     strbuf_free(&num);
 }
 
-static void go_time(struct strbuf *out, const struct tval *t)
-{
-    struct tmpl_time_civil c;
-    tmpl_time_civil(t, &c);
-    strbuf_printf(out, "time.Date(%lld, time.%s, %d, %d, %d, %d, %d, ", (long long)c.year,
-                  tmpl_time_month_names[c.month - 1], c.day, c.hour, c.minute, c.second,
-                  c.nanosecond);
-    if (strcmp(t->zone, "UTC") == 0 && t->offset == 0)
-        strbuf_puts(out, "time.UTC)");
-    else
-        strbuf_puts(out, "time.Local)");
-}
-
 static void print_value(struct strbuf *out, const struct texec_data *d, const struct tval *v,
                         char verb, const struct fmtspec *f, int depth)
 {
@@ -488,7 +475,7 @@ static void print_value(struct strbuf *out, const struct texec_data *d, const st
         return;
     case TV_TIME: {
         if (f->sharp_v) {
-            go_time(out, v);
+            tmpl_time_go_string(out, v);
             return;
         }
         if (!strchr("vsxXq", verb)) {

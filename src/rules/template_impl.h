@@ -127,10 +127,12 @@ struct tval {
     double f;
     const char *s; /* TV_STRING */
     size_t len;
-    /* TV_TIME: nanoseconds since the epoch, the zone's offset east of UTC and its name. */
+    /* TV_TIME: nanoseconds since the epoch, the zone's offset east of UTC and its name, whether
+     * the Location is Local (else UTC) and whether daylight saving time is in effect. */
     int64_t ns;
     int32_t offset;
     const char *zone;
+    bool local, dst;
     const char *const *items; /* TV_SLICE */
     size_t nitems;
 };
@@ -227,6 +229,8 @@ void tmpl_time_civil(const struct tval *t, struct tmpl_time_civil *c);
 struct tval tmpl_time_local(const struct tval *t);
 /* time.Time.String(): "2017-10-19 22:52:51.19 +0000 UTC". */
 void tmpl_time_string(struct strbuf *out, const struct tval *t);
+/* time.Time.GoString: "time.Date(2024, time.May, 1, 9, 5, 0, 0, time.UTC)". */
+void tmpl_time_go_string(struct strbuf *out, const struct tval *t);
 extern const char *const tmpl_time_month_names[12];
 extern const char *const tmpl_time_day_names[7];
 

@@ -45,6 +45,8 @@ void tmpl_time_civil(const struct tval *t, struct tmpl_time_civil *c)
 struct tval tmpl_time_local(const struct tval *t)
 {
     struct tval local = *t;
+    local.local = true;
+    local.dst = false;
     time_t secs = (time_t)floor_div(t->ns, 1000000000);
     struct tm tm;
     if (localtime_r(&secs, &tm) == NULL) {
@@ -54,6 +56,7 @@ struct tval tmpl_time_local(const struct tval *t)
     }
     local.offset = (int32_t)tm.tm_gmtoff;
     local.zone = tm.tm_zone ? tm.tm_zone : "";
+    local.dst = tm.tm_isdst > 0;
     return local;
 }
 
@@ -357,6 +360,15 @@ static const char time_string_layout[] = "2006-01-02 15:04:05.999999999 -0700 MS
 void tmpl_time_string(struct strbuf *out, const struct tval *t)
 {
     tmpl_time_format(out, t, time_string_layout, strlen(time_string_layout));
+}
+
+void tmpl_time_go_string(struct strbuf *out, const struct tval *t)
+{
+    struct tmpl_time_civil c;
+    tmpl_time_civil(t, &c);
+    strbuf_printf(out, "time.Date(%lld, time.%s, %d, %d, %d, %d, %d, %s)", (long long)c.year,
+                  tmpl_time_month_names[c.month - 1], c.day, c.hour, c.minute, c.second,
+                  c.nanosecond, t->local ? "time.Local" : "time.UTC");
 }
 
 void tmpl_format_time(unsigned long long ns_since_epoch, struct strbuf *out)

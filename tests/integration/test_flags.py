@@ -18,6 +18,15 @@ def num_procs(server, group):
     return h.value(h.parse(server.scrape())[0], "namedprocess_namegroup_num_procs", groupname=group)
 
 
+def parent(pid):
+    """The parent pid of `pid`, or None once it has gone."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 class FlagsTest(unittest.TestCase):
     def setUp(self):
         self.w = h.Workers()
@@ -259,7 +268,10 @@ class FlagsTest(unittest.TestCase):
         self.assertIn("-namemapping", r.stdout)
 
     def test_explain_says_why_each_process_is_where_it_is(self):
-        gen = subprocess.Popen([os.path.join(h.HELPERS, "pt_loadgen"), "pt-lg-ex",
+        # Other tests, run at the same time, start pt_loadgen too: this run's names hold its pid,
+        # and its generator's child is the "pt-child" whose parent is that generator.
+        lg = "pt-lgx%d" % os.getpid()
+        gen = subprocess.Popen([os.path.join(h.HELPERS, "pt_loadgen"), lg,
                                 os.path.join(self.w.dir, "ex.dat")], stdout=subprocess.PIPE)
         self.w.procs.append(gen)
         self.assertEqual(gen.stdout.readline().strip(), b"ready")
@@ -267,16 +279,18 @@ class FlagsTest(unittest.TestCase):
         # Names and command lines with line breaks, terminal escapes and bytes that are not UTF-8
         # stay on their row, escaped.
         evil = self.w.start(b"pt-ev\n\x1b[2J", "sleep", b"a\nb\tc\xc2\x9bd\xff\\", argv0="x")
-        cfg = self.config("process_names:\n  - comm: [pt-lg-ex]\n    name: lg\n")
+        cfg = self.config("process_names:\n  - comm: [%s]\n    name: lg\n" % lg)
         r = subprocess.run([h.PROCTRACK, "-config.path", cfg, "-explain"], capture_output=True,
                            text=True, errors="surrogateescape", timeout=30)
         self.assertEqual(r.returncode, 0, r.stderr)
         rows = r.stdout.rstrip("\n").split("\n")
         lines = {int(line.split()[0]): line for line in rows[1:]}
         self.assertTrue(r.stdout.startswith("PID"))
-        self.assertRegex(lines[gen.pid], r"pt-lg-ex\s+lg\s+process_names\[0\] \(%s" % re.escape(cfg[:10]))
-        child = [pid for pid, line in lines.items() if "pt-child" in line][0]
-        self.assertRegex(lines[child], r"lg\s+child of %d \(pt-lg-ex\)" % gen.pid)
+        self.assertRegex(lines[gen.pid], r"%s\s+lg\s+process_names\[0\] \(%s" % (lg, re.escape(cfg[:10])))
+        child = [pid for pid, line in lines.items() if "pt-child" in line and parent(pid) == gen.pid]
+        self.assertEqual(len(child), 1, rows)
+        child = child[0]
+        self.assertRegex(lines[child], r"lg\s+child of %d \(%s\)" % (gen.pid, lg))
         self.assertRegex(lines[lone.pid], r"pt-lonely\s+-\s+no rule matched\s+\S*pt_load pt-lonely sleep --flag value")
         self.assertRegex(lines[evil.pid], r"^%d\s+%s\s" % (evil.pid, re.escape(r"pt-ev\n\x1b[2J")))
         self.assertTrue(lines[evil.pid].endswith(r"  x pt-ev\n\x1b[2J sleep a\nb\tc\xc2\x9bd\xff\\"),

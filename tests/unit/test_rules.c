@@ -449,12 +449,13 @@ static void test_regex_syntax_go_refuses_is_refused(void **state)
 {
     (void)state;
     static const char *const refused[] = {
-        "a(?=b)", "a(?!b)",     "(?<=a)b",   "(?<!a)b", "(a)\\1", "a\\Z",   "(?<n>a)",
-        "(?P=n)", "(?>a)",      "a*+",       "a++",     "a{2}+",  "a**",    "a{2}{3}",
-        "a*??",   "*a",         "a|*b",      "(*UTF)a", "(?x)a",  "(?#c)a", "\\Ka",
-        "\\Ga",   "\\ha",       "\\e",       "\\ca",    "\\8",    "\\C",    "a{1001}",
-        "{2}",    "\\\xc3\xa9", "\\R",       "\\X",     "\\N",    "\\g1",   "\\k<n>",
-        "(?|a)",  "(?R)",       "(?(1)a|b)", "(?i)*",   "[\\b]",  "a\\",
+        "a(?=b)", "a(?!b)",     "(?<=a)b",   "(?<!a)b", "(a)\\1",      "a\\Z",    "(?<n>a)",
+        "(?P=n)", "(?>a)",      "a*+",       "a++",     "a{2}+",       "a**",     "a{2}{3}",
+        "a*??",   "*a",         "a|*b",      "(*UTF)a", "(?x)a",       "(?#c)a",  "\\Ka",
+        "\\Ga",   "\\ha",       "\\e",       "\\ca",    "\\8",         "\\C",     "a{1001}",
+        "{2}",    "\\\xc3\xa9", "\\R",       "\\X",     "\\N",         "\\g1",    "\\k<n>",
+        "(?|a)",  "(?R)",       "(?(1)a|b)", "(?i)*",   "[\\b]",       "a\\",     "(?-)a",
+        "(?i-)a", "[\\Qa\\E]",  "\\xg",      "\\x{}",   "\\x{110000}", "(?P<>a)", "(?P<a-b>x)",
     };
     static const char *const accepted[] = {
         "a\\z",
@@ -489,6 +490,13 @@ static void test_regex_syntax_go_refuses_is_refused(void **state)
         "^(a|aa)+$",
         "-jar\\s+(?:\\S*/)?([^/ ]+)\\.jar",
         "\\Q",
+        "(?)a",
+        "^*a",
+        "\\b+",
+        "a(?i)*",
+        "[\\d-z]",
+        "[[.a.]]",
+        "(?P<1a>x)",
     };
     char yaml[256], err[512];
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
@@ -512,6 +520,112 @@ static void test_regex_syntax_go_refuses_is_refused(void **state)
         rules_load_buffer("test.yml", yaml_c, strlen(yaml_c), err, sizeof(err), NULL, NULL));
     assert_string_equal(err, "test.yml:2:15: bad cmdline regex \"a\\Cb\": Go's regexp refuses the "
                              "escape \\C at offset 1");
+}
+
+/* Each of these was tried with process-exporter 0.7.10 on a live process, with the same result. */
+static void test_space_escapes_mean_what_they_mean_in_go(void **state)
+{
+    (void)state;
+    /* Go's \s is [\t\n\f\r ], without the vertical tab PCRE2's takes; \v is the vertical tab
+     * alone; [[:space:]] has it in both. */
+    struct rules *rules = load("process_names:\n"
+                               "  - name: s\n    cmdline: ['^a\\sb$']\n"
+                               "  - name: S\n    cmdline: ['^a\\Sb$']\n"
+                               "  - name: v\n    cmdline: ['^a[\\v]b$']\n");
+    struct fake_proc p;
+    assert_match(rules, make_proc(&p, "a", ARGV("a\tb")), 0, "s");
+    assert_match(rules, make_proc(&p, "a", ARGV("a\vb")), 1, "S");
+    assert_no_match(rules, make_proc(&p, "a", ARGV("a\nb\n")));
+    rules_free(rules);
+    rules = load("process_names:\n"
+                 "  - name: in\n    cmdline: ['^a[\\s]b$']\n"
+                 "  - name: notS\n    cmdline: ['^a[^\\S]b$']\n"
+                 "  - name: v\n    cmdline: ['^a\\vb$']\n"
+                 "  - name: posix\n    cmdline: ['^a[[:space:]]b$']\n");
+    assert_match(rules, make_proc(&p, "a", ARGV("a\fb")), 0, "in");
+    assert_match(rules, make_proc(&p, "a", ARGV("a\vb")), 2, "v");
+    rules_free(rules);
+    /* The vertical tab is no space to [^\S], a space to [[:space:]]; é is no space. */
+    rules = load("process_names:\n"
+                 "  - name: notS\n    cmdline: ['^a[^\\S]b$']\n"
+                 "  - name: posix\n    cmdline: ['^a[[:space:]]b$']\n"
+                 "  - name: S\n    cmdline: ['^a[\\S]b$']\n");
+    assert_match(rules, make_proc(&p, "a", ARGV("a\vb")), 1, "posix");
+    assert_match(rules, make_proc(&p, "a", ARGV("a\rb")), 0, "notS");
+    assert_match(rules,
+                 make_proc(&p, "a",
+                           ARGV("a\xc3\xa9"
+                                "b")),
+                 2, "S");
+    rules_free(rules);
+}
+
+static void test_repetition_go_takes_is_taken_and_matches(void **state)
+{
+    (void)state;
+    /* Go repeats an assertion (^*, \b+) and the operand before flag groups (a(?i)*: the a,
+     * case-sensitive); PCRE2 refuses all three as written. */
+    struct rules *rules = load("process_names:\n"
+                               "  - name: caret\n    cmdline: ['^*foo']\n"
+                               "  - name: flags\n    cmdline: ['^x(?i)*Y$']\n"
+                               "  - name: twice\n    cmdline: ['^z*(?s)*w$']\n"
+                               "  - name: bound\n    cmdline: ['bar\\b+$']\n");
+    struct fake_proc p;
+    assert_match(rules, make_proc(&p, "a", ARGV("xfoo")), 0, "caret");
+    assert_match(rules, make_proc(&p, "a", ARGV("xxy")), 1, "flags");
+    assert_match(rules, make_proc(&p, "a", ARGV("y")), 1, "flags");
+    assert_no_match(rules, make_proc(&p, "a", ARGV("XXy")));
+    assert_match(rules, make_proc(&p, "a", ARGV("zzw")), 2, "twice");
+    assert_match(rules, make_proc(&p, "a", ARGV("a", "bar")), 3, "bound");
+    rules_free(rules);
+}
+
+static void test_classes_literals_and_groups_read_as_in_go(void **state)
+{
+    (void)state;
+    struct rules *rules = load("process_names:\n"
+                               /* a '-' after a class escape or POSIX class is a literal */
+                               "  - name: hyphen\n    cmdline: ['^[\\d-z][[:alpha:]-]$']\n"
+                               /* [. and [= are no collating elements in Go */
+                               "  - name: bracket\n    cmdline: ['^[[.a.]]$']\n"
+                               /* (?m)^ also after a newline that ends the text */
+                               "  - name: caret\n    cmdline: ['(?m)x\\n^$']\n"
+                               /* \12 is octal (a newline) even after 12 groups */
+                               "  - name: octal\n    cmdline: ['^(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)"
+                               "(k)(l)\\12$']\n"
+                               /* {,2} is a literal in Go */
+                               "  - name: brace\n    cmdline: ['^a{,2}$']\n");
+    struct fake_proc p;
+    assert_match(rules, make_proc(&p, "a", ARGV("--")), 0, "hyphen");
+    assert_no_match(rules, make_proc(&p, "a", ARGV("y-")));
+    assert_match(rules, make_proc(&p, "a", ARGV("a]")), 1, "bracket");
+    assert_match(rules, make_proc(&p, "a", ARGV("x\n")), 2, "caret");
+    assert_match(rules, make_proc(&p, "a", ARGV("abcdefghijkl\n")), 3, "octal");
+    assert_match(rules, make_proc(&p, "a", ARGV("a{,2}")), 4, "brace");
+    rules_free(rules);
+}
+
+static void test_group_names_pcre2_refuses_work_as_in_go(void **state)
+{
+    (void)state;
+    /* A name that starts with a digit, one over 32 bytes, and one used twice: the later group
+     * gives the value, as process-exporter fills its map in group order. */
+    struct rules *rules =
+        load("process_names:\n"
+             "  - name: \"{{index .Matches "
+             "\\\"1a\\\"}}-{{.Matches.a_name_longer_than_thirty_two_bytes}}-"
+             "{{.Matches.d}}\"\n"
+             "    cmdline: ['^(?P<1a>\\w)(?P<a_name_longer_than_thirty_two_bytes>\\w)(?P<d>x)?"
+             "(?P<d>\\w)$']\n");
+    struct fake_proc p;
+    assert_match(rules, make_proc(&p, "a", ARGV("pqr")), 0, "p-q-r");
+    assert_match(rules, make_proc(&p, "a", ARGV("pqxr")), 0, "p-q-r");
+    rules_free(rules);
+    /* PCRE2's errors name the place in the pattern as written. */
+    assert_buffer_error("process_names:\n  - cmdline: ['\\s\\S[z-a]']\n",
+                        strlen("process_names:\n  - cmdline: ['\\s\\S[z-a]']\n"),
+                        "test.yml:2:15: bad cmdline regex \"\\s\\S[z-a]\": range out of order "
+                        "in character class at offset 7");
 }
 
 /* A process identity around a long command line (the fake one holds 1 KiB). */
@@ -1137,6 +1251,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_invalid_utf8_cmdline_is_searched_not_rejected),
         cmocka_unit_test(test_invalid_utf8_bytes_are_one_character_each_as_in_go),
         cmocka_unit_test(test_regex_syntax_go_refuses_is_refused),
+        cmocka_unit_test(test_space_escapes_mean_what_they_mean_in_go),
+        cmocka_unit_test(test_repetition_go_takes_is_taken_and_matches),
+        cmocka_unit_test(test_classes_literals_and_groups_read_as_in_go),
+        cmocka_unit_test(test_group_names_pcre2_refuses_work_as_in_go),
         cmocka_unit_test(test_backtracking_regex_gives_up_and_is_counted),
         cmocka_unit_test(test_named_captures_merge_and_later_regexes_win),
         cmocka_unit_test(test_named_group_that_did_not_take_part_is_empty),

@@ -700,6 +700,22 @@ static void test_start_time_methods(void **state)
     assert_go("{{.StartTime.String}}|{{.StartTime.UTC}}",
               "2017-10-19 22:52:51.19 +0000 UTC|2017-10-19 22:52:51.19 +0000 UTC");
     assert_go("{{.StartTime.Month.String}}{{.StartTime.Weekday.String}}", "OctoberThursday");
+    /* doc: Location prints its name, "UTC" for StartTime (nil loc) and "Local" after .Local;
+     * IsDST is false in UTC; GoString is what %#v prints. */
+    assert_go("{{.StartTime.Location}}|{{.StartTime.Local.Location}}|{{.StartTime.IsDST}}",
+              "UTC|Local|false");
+    assert_go("{{.StartTime.GoString}}",
+              "time.Date(2017, time.October, 19, 22, 52, 51, 190000000, time.UTC)");
+    /* doc (text/template): a method must return one value, or a value and an error; Date and
+     * Clock return 3, ISOWeek, Zone and ZoneBounds 2: "can't call method/function" at exec. */
+    assert_go("a{{.StartTime.Date}}b", "a");
+    assert_go("a{{.StartTime.Clock}}b", "a");
+    assert_go("a{{.StartTime.ISOWeek}}b", "a");
+    assert_go("a{{.StartTime.Zone}}b", "a");
+    assert_go("a{{.StartTime.ZoneBounds}}b", "a");
+    /* doc: Truncate, Round, Add, In take an argument; called without one, Go stops. */
+    assert_go("a{{.StartTime.Truncate}}b", "a");
+    assert_go("a{{.StartTime.Location 1}}b", "a");
     /* PE: methods take their arguments and no others. */
     assert_go("a{{.StartTime.Unix 3}}", "a");
     assert_go("a{{.StartTime.Format}}", "a");
@@ -741,6 +757,11 @@ static void test_local_start_time_follows_tz(void **state)
     assert_go("{{.StartTime.Local}}|{{.StartTime.Local.Format \"MST -0700 Z07:00\"}}",
               "2017-10-20 00:52:51.19 +0200 CEST|CEST +0200 +02:00");
     assert_go("{{.StartTime.Local.Day}}", "20");
+    /* doc: CEST is daylight saving time; the Location of a local time is named "Local". */
+    assert_go("{{.StartTime.Local.IsDST}} {{.StartTime.Local.Location}} {{.StartTime.IsDST}}",
+              "true Local false");
+    assert_go("{{printf \"%#v\" .StartTime.Local}}",
+              "time.Date(2017, time.October, 20, 0, 52, 51, 190000000, time.Local)");
     if (old) {
         setenv("TZ", old, 1);
         free(old);
@@ -860,6 +881,8 @@ static void test_warnings_name_what_go_renders_oddly(void **state)
     assert_warns_at("x-{{.Matches.nope}}", 13, "renders \"<no value>\"");
     assert_warns_at("{{.Comm}}{{.Nope}}", 12, "can't evaluate field Nope");
     assert_warns_at("{{.StartTime.Years}}", 13, "field Years in type time.Time");
+    assert_warns_at("{{.StartTime.Zone}}", 13,
+                    "can't call method/function \"Zone\" with 2 results");
     assert_warns_at("{{.Comm.Len}}", 8, "field Len in type string");
     assert_warns_at("{{$x := .Matches}}{{$x.typo}}", 23, "\"typo\"");
     assert_warns_at("{{with .StartTime}}{{.Yr}}{{end}}", 22, "field Yr");
