@@ -831,13 +831,13 @@ static struct tval eval_pipeline(struct state *s, const struct tval *dot, const 
     return value;
 }
 
-static void write_out(struct state *s, const char *p, size_t n)
+/* Appends what fits under the output bound; false when not all of it did (the render must stop,
+ * once the caller has freed what it holds). */
+static bool write_out(struct state *s, const char *p, size_t n)
 {
-    if (s->out->len - s->out_start + n > s->max_output) {
-        strbuf_append(s->out, p, s->max_output - (s->out->len - s->out_start));
-        exec_fail(s);
-    }
-    strbuf_append(s->out, p, n);
+    size_t room = s->max_output - (s->out->len - s->out_start);
+    strbuf_append(s->out, p, n < room ? n : room);
+    return n <= room;
 }
 
 /* What an action prints: fmt.Fprint of the value, <no value> for a missing one, and the data
@@ -852,8 +852,10 @@ static void print_value(struct state *s, const struct tval *v)
         if (v->kind == TV_PARAMS && b.len > 0 && b.buf[0] == '&')
             memmove(b.buf, b.buf + 1, b.len--);
     }
-    write_out(s, b.buf ? b.buf : "", b.len);
+    bool whole = write_out(s, b.buf ? b.buf : "", b.len);
     strbuf_free(&b);
+    if (!whole)
+        exec_fail(s);
 }
 
 static void walk(struct state *s, const struct tval *dot, const struct tnode *n);
@@ -934,7 +936,8 @@ static void walk(struct state *s, const struct tval *dot, const struct tnode *n)
             walk(s, dot, n->kids[i]);
         return;
     case TN_TEXT:
-        write_out(s, n->str, n->len);
+        if (!write_out(s, n->str, n->len))
+            exec_fail(s);
         return;
     case TN_ACTION: {
         struct tval v = eval_pipeline(s, dot, n->pipe);
