@@ -184,6 +184,7 @@ static void attach_pve(struct exporter *e, struct rules *rules)
         struct pve_options popts = {
             .reader = e->reader,
             .config_dir = e->options.pve_config_dir,
+            .user_cfg = e->options.pve_user_cfg,
             .sysfs = e->options.sysfs,
             .cgroupfs = e->options.cgroupfs,
         };

@@ -5,12 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pve/pve_pools.h"
 #include "util/xalloc.h"
 
 #define KVM "pve_kvm_"
 
 /* The row sets. */
-enum { ROWS_VMS, ROWS_INFO, ROWS_MEMORY, ROWS_NICS, ROWS_PRESSURE, ROWS_COUNT };
+enum { ROWS_VMS, ROWS_GUESTS, ROWS_INFO, ROWS_MEMORY, ROWS_NICS, ROWS_PRESSURE, ROWS_COUNT };
 
 /* What a series shows, for expo_series.kind. */
 enum {
@@ -23,6 +24,7 @@ enum {
     THREADS,        /* of the QEMU process */
     VCORES,         /* absent when unknown */
     ONE,            /* the constant 1 of pve_kvm_info */
+    UP,             /* 1 running, 0 stopped */
     MEMORY_LINE,    /* one memory line of status, in bytes */
     NIC,            /* index: enum pve_nic_stat */
     STALL_SOME,     /* PSI some total, microseconds */
@@ -90,7 +92,7 @@ static const struct expo_family_def families[] = {
      {SHOW(INCOMING)}},
     {KVM "info",
      EXPO_GAUGE,
-     "VM facts: name, configured cpu, tags, QEMU pid",
+     "VM facts: name, configured cpu, tags, pool, QEMU pid (none when stopped)",
      ROWS_INFO,
      0,
      NULL,
@@ -236,10 +238,17 @@ static const struct expo_family_def families[] = {
      NULL,
      {{.kind = START_TIME, .unit = EXPO_UNIT_NANOSECONDS}}},
     {KVM "threads", EXPO_GAUGE, "Threads of the QEMU process", ROWS_VMS, 0, NULL, {SHOW(THREADS)}},
+    {KVM "up",
+     EXPO_GAUGE,
+     "1 when the VM's QEMU process runs, 0 when the VM is configured on this node and stopped",
+     ROWS_GUESTS,
+     0,
+     NULL,
+     {SHOW(UP)}},
     {KVM "vcores", EXPO_GAUGE, "vCPUs of the VM", ROWS_VMS, 0, NULL, {SHOW(VCORES)}},
 };
 
-/* A running VM. */
+/* A VM: running (the rows of `vms`), or any known (the rows of `guests`). */
 struct vm_row {
     const struct pve_vm *vm;
 };
@@ -259,6 +268,8 @@ struct pve_families {
     const struct pve *pve;
     struct vm_row *vms;
     size_t nvms, vms_cap;
+    struct vm_row *guests;
+    size_t nguests, guests_cap;
     struct part_rows memory, nics, pressure;
     struct strbuf scratch;
 };
@@ -273,6 +284,7 @@ void pve_families_free(struct pve_families *pf)
     if (!pf)
         return;
     free(pf->vms);
+    free(pf->guests);
     free(pf->memory.rows);
     free(pf->nics.rows);
     free(pf->pressure.rows);
@@ -286,12 +298,15 @@ static void add_part(struct part_rows *set, size_t vm, size_t part)
     set->rows[set->count++] = (struct part_row){(uint32_t)vm, (uint32_t)part};
 }
 
-/* The running VMs in vmid order, and their parts in the order of their label values. */
+/* All known VMs and the running ones in vmid order, and the running ones' parts in the order of
+ * their label values. */
 static void build_rows(struct pve_families *pf)
 {
-    pf->nvms = pf->memory.count = pf->nics.count = pf->pressure.count = 0;
+    pf->nvms = pf->nguests = pf->memory.count = pf->nics.count = pf->pressure.count = 0;
     for (size_t i = 0; i < pve_vm_count(pf->pve); i++) {
         const struct pve_vm *vm = pve_vm_at(pf->pve, i);
+        pf->guests = xgrow(pf->guests, &pf->guests_cap, pf->nguests + 1, sizeof(*pf->guests));
+        pf->guests[pf->nguests++] = (struct vm_row){vm};
         if (!vm->running)
             continue;
         pf->vms = xgrow(pf->vms, &pf->vms_cap, pf->nvms + 1, sizeof(*pf->vms));
@@ -323,6 +338,24 @@ static void vm_labels(void *ctx, size_t row, size_t from, size_t to, struct strb
     const struct pve_families *pf = ctx;
     if (from == 0 && to == 1)
         put_id(pf->vms[row].vm, out);
+}
+
+/* ---- one row per known VM, running or stopped ---- */
+
+static void guest_labels(void *ctx, size_t row, size_t from, size_t to, struct strbuf *out)
+{
+    const struct pve_families *pf = ctx;
+    if (from == 0 && to == 1)
+        put_id(pf->guests[row].vm, out);
+}
+
+static bool guest_value(void *ctx, size_t row, unsigned kind, unsigned index,
+                        struct expo_value *out)
+{
+    const struct pve_families *pf = ctx;
+    (void)index;
+    out->u64 = pf->guests[row].vm->running;
+    return kind == UP;
 }
 
 static bool vm_value(void *ctx, size_t row, unsigned kind, unsigned index, struct expo_value *out)
@@ -361,20 +394,47 @@ static bool vm_value(void *ctx, size_t row, unsigned kind, unsigned index, struc
     }
 }
 
-/* ---- pve_kvm_info: one row per running VM, with its facts as labels ---- */
+/* ---- pve_kvm_info: one row per known VM, with its facts as labels ---- */
 
-static const char *const info_label_names[] = {"cpu", "id", "name", "pid", "pve_id", "tags"};
+static const char *const info_label_names[] = {"cpu",         "id",     "name",  "pid",
+                                               "pool",        "pool1",  "pool2", "pool3",
+                                               "pool_levels", "pve_id", "tags",  "template"};
+#define INFO_LABELS (sizeof(info_label_names) / sizeof(info_label_names[0]))
 
 static void info_labels(void *ctx, size_t row, size_t from, size_t to, struct strbuf *out)
 {
-    const struct pve_vm *vm = ((const struct pve_families *)ctx)->vms[row].vm;
-    char pid[16], pve_id[32];
-    snprintf(pid, sizeof(pid), "%d", vm->pid);
+    const struct pve_families *pf = ctx;
+    const struct pve_vm *vm = pf->guests[row].vm;
+    char pid[16] = "", pve_id[32], levels[16];
+    if (vm->running)
+        snprintf(pid, sizeof(pid), "%d", vm->pid);
     snprintf(pve_id, sizeof(pve_id), "qemu/%u", vm->vmid);
-    const char *values[] = {vm->cpu, vm->id, vm->name,
-                            pid,     pve_id, vm->has_config ? vm->config.tags : ""};
+    /* The pool labels as pve_local_exporter writes them: the full name, its number of levels
+     * ("0" without a pool), and the first three levels. */
+    const char *pool = pve_vm_pool(pf->pve, vm);
+    struct pve_pool_levels lv;
+    pve_pool_levels(pool, &lv);
+    snprintf(levels, sizeof(levels), "%u", lv.count);
+    bool template_ = vm->has_config && vm->config.template_;
+    const char *values[INFO_LABELS] = {vm->cpu,
+                                       vm->id,
+                                       vm->name,
+                                       pid,
+                                       pool,
+                                       lv.level[0],
+                                       lv.level[1],
+                                       lv.level[2],
+                                       levels,
+                                       pve_id,
+                                       vm->has_config ? vm->config.tags : "",
+                                       template_ ? "1" : "0"};
+    size_t lens[INFO_LABELS];
+    for (size_t i = 0; i < INFO_LABELS; i++)
+        lens[i] = strlen(values[i]);
+    for (size_t i = 0; i < PVE_POOL_LEVELS; i++)
+        lens[5 + i] = lv.len[i]; /* pool1..pool3: spans of the pool name */
     for (size_t i = from; i < to; i++)
-        expo_label(out, info_label_names[i], values[i], strlen(values[i]));
+        expo_label(out, info_label_names[i], values[i], lens[i]);
 }
 
 static bool info_value(void *ctx, size_t row, unsigned kind, unsigned index, struct expo_value *out)
@@ -455,7 +515,9 @@ void pve_families_write(struct pve_families *pf, struct strbuf *out, const struc
     build_rows(pf);
     const struct expo_rows rowsets[ROWS_COUNT] = {
         [ROWS_VMS] = {pf, pf->nvms, vm_label_names, 1, vm_labels, NULL, vm_value},
-        [ROWS_INFO] = {pf, pf->nvms, info_label_names, 6, info_labels, NULL, info_value},
+        [ROWS_GUESTS] = {pf, pf->nguests, vm_label_names, 1, guest_labels, NULL, guest_value},
+        [ROWS_INFO] = {pf, pf->nguests, info_label_names, INFO_LABELS, info_labels, NULL,
+                       info_value},
         [ROWS_MEMORY] = {pf, pf->memory.count, memory_label_names, 2, memory_labels, NULL,
                          part_value},
         [ROWS_NICS] = {pf, pf->nics.count, nic_label_names, 2, nic_labels, NULL, part_value},

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "pve/pve_counters.h"
+#include "pve/pve_lex.h"
 #include "pve/pve_match.h"
+#include "pve/pve_pools.h"
 #include "tracker/tracker.h"
 #include "util/xalloc.h"
 
@@ -14,6 +16,8 @@
 #define CONFIG_FILE_MAX (64 * 1024)
 /* /proc/PID/status, /proc/meminfo: a few KiB. */
 #define PROC_TEXT_MAX (64 * 1024)
+/* user.cfg: pmxcfs keeps no file larger than 1 MiB. */
+#define USER_CFG_MAX (1024 * 1024)
 
 struct pve {
     struct pve_options options;
@@ -21,6 +25,10 @@ struct pve {
     size_t nvms, vms_cap;
     bool refreshed; /* a refresh has run: NICs and scopes seen later count from birth */
     uint64_t mem_total_bytes;
+    char *user_cfg_dir, *user_cfg_name; /* NULL: no user.cfg */
+    struct strbuf user_cfg;             /* the bytes `pools` were loaded from */
+    bool has_pools;
+    struct pve_pools pools;
 };
 
 static const char *const resource_names[PVE_RESOURCES] = {"cpu", "io", "memory"};
@@ -37,6 +45,13 @@ struct pve *pve_new(const struct pve_options *options)
     pve->options.config_dir = xstrdup(options->config_dir);
     pve->options.sysfs = xstrdup(options->sysfs);
     pve->options.cgroupfs = xstrdup(options->cgroupfs);
+    const char *cfg = options->user_cfg;
+    const char *slash = cfg ? strrchr(cfg, '/') : NULL;
+    if (cfg && *cfg) {
+        pve->user_cfg_dir =
+            slash ? xstrndup(cfg, slash == cfg ? 1 : (size_t)(slash - cfg)) : xstrdup(".");
+        pve->user_cfg_name = xstrdup(slash ? slash + 1 : cfg);
+    }
     return pve;
 }
 
@@ -58,6 +73,10 @@ void pve_free(struct pve *pve)
     free((char *)pve->options.config_dir);
     free((char *)pve->options.sysfs);
     free((char *)pve->options.cgroupfs);
+    free(pve->user_cfg_dir);
+    free(pve->user_cfg_name);
+    strbuf_free(&pve->user_cfg);
+    pve_pools_free(&pve->pools);
     free(pve);
 }
 
@@ -165,23 +184,27 @@ static void load_config(struct pve *pve, struct pve_vm *vm)
     vm->has_config = true;
 }
 
-/* Name, cpu, vCPUs and memory, from the most trustworthy source at hand. */
+/* Name, cpu, vCPUs and memory, from the most trustworthy source at hand. A stopped VM is what
+ * its config says: the command line of its last run is history. */
 static void derive_facts(struct pve_vm *vm)
 {
     const struct pve_config *config = vm->has_config ? &vm->config : NULL;
+    const struct pve_cmdline *cmd = vm->running ? &vm->cmd : NULL;
     if (config && config->name[0])
         snprintf(vm->name, sizeof(vm->name), "%s", config->name);
-    else if (vm->cmd.name[0])
-        snprintf(vm->name, sizeof(vm->name), "%s", vm->cmd.name);
+    else if (cmd && cmd->name[0])
+        snprintf(vm->name, sizeof(vm->name), "%s", cmd->name);
     else
         snprintf(vm->name, sizeof(vm->name), "vm%u", vm->vmid);
     /* -cpu shows the QEMU base model (x86-64-v2-AES runs as qemu64,+aes,...): the config says
      * what the user chose. */
     snprintf(vm->cpu, sizeof(vm->cpu), "%s",
-             config && config->cpu[0] ? config->cpu : vm->cmd.cpu_model);
-    vm->vcpus = pve_vcpus(&vm->cmd, config, vm->kvm_threads);
-    vm->maxmem_bytes = pve_maxmem_bytes(&vm->cmd, config);
-    vm->incoming = vm->cmd.incoming && !vm->has_config;
+             config && config->cpu[0] ? config->cpu
+             : cmd                    ? cmd->cpu_model
+                                      : "");
+    vm->vcpus = pve_vcpus(cmd, config, cmd ? vm->kvm_threads : 0);
+    vm->maxmem_bytes = pve_maxmem_bytes(cmd, config);
+    vm->incoming = cmd && cmd->incoming && !vm->has_config;
 }
 
 void pve_note_new(struct pve *pve, const struct tracker_new_process *p)
@@ -336,17 +359,55 @@ static void follow_group(struct pve_vm *vm, const struct tracker *tracker)
     vm->has_counters = true;
 }
 
+/* A VM config of the config dir, "<vmid>.conf": the VM is known from now on, running or not. */
+static void note_config(void *arg, const char *name, unsigned char type)
+{
+    struct pve *pve = arg;
+    (void)type;
+    size_t len = strlen(name);
+    unsigned vmid;
+    if (name[0] >= '1' && name[0] <= '9' && pve_span_ends(name, len, ".conf") &&
+        pve_parse_uint(name, len - 5, &vmid))
+        vm_get(pve, vmid);
+}
+
+/* The pools of user.cfg, loaded again when its bytes changed: one read of a small file, and no
+ * edit is missed, however close to the last one (pmxcfs has whole-second mtimes). */
+static void refresh_pools(struct pve *pve)
+{
+    if (!pve->user_cfg_name)
+        return;
+    const char *data = "";
+    ssize_t n = proc_reader_file(pve->options.reader, pve->user_cfg_dir, pve->user_cfg_name,
+                                 USER_CFG_MAX, &data);
+    size_t len = n > 0 ? (size_t)n : 0; /* none: no pools */
+    if (pve->has_pools && len == pve->user_cfg.len &&
+        (len == 0 || memcmp(data, pve->user_cfg.buf, len) == 0))
+        return;
+    strbuf_reset(&pve->user_cfg);
+    strbuf_append(&pve->user_cfg, data, len);
+    /* A file cut at the bound ends mid-line: only whole lines count. */
+    if (len == USER_CFG_MAX) {
+        while (len > 0 && data[len - 1] != '\n')
+            len--;
+    }
+    pve_pools_load(&pve->pools, data, len);
+    pve->has_pools = true;
+}
+
 void pve_refresh(struct pve *pve, const struct tracker *tracker)
 {
+    proc_reader_dir(pve->options.reader, pve->options.config_dir, ".", note_config, pve);
     if (pve->nvms == 0) {
         pve->refreshed = true; /* a VM started from now on counts its taps from birth */
         return;
     }
     read_mem_total(pve);
+    refresh_pools(pve);
     size_t kept = 0;
     for (size_t i = 0; i < pve->nvms; i++) {
         struct pve_vm *vm = pve->vms[i];
-        vm->running = tracker_has_process(tracker, vm->pid, vm->starttime_ticks);
+        vm->running = vm->pid > 0 && tracker_has_process(tracker, vm->pid, vm->starttime_ticks);
         if (vm->running)
             refresh_process(pve, vm);
         load_config(pve, vm);
@@ -380,4 +441,9 @@ size_t pve_vm_count(const struct pve *pve)
 const struct pve_vm *pve_vm_at(const struct pve *pve, size_t index)
 {
     return index < pve->nvms ? pve->vms[index] : NULL;
+}
+
+const char *pve_vm_pool(const struct pve *pve, const struct pve_vm *vm)
+{
+    return pve_pools_find(&pve->pools, vm->vmid);
 }

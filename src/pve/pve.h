@@ -34,6 +34,7 @@ struct tracker_new_process;
 struct pve_options {
     struct proc_reader *reader; /* borrowed: the scan's reader, rooted at the procfs */
     const char *config_dir;     /* "/etc/pve/qemu-server" */
+    const char *user_cfg;       /* "/etc/pve/user.cfg", for the pools */
     const char *sysfs;          /* "/sys" */
     const char *cgroupfs;       /* "/sys/fs/cgroup" */
 };
@@ -129,14 +130,19 @@ bool pve_match(void *ctx, const struct proc_identity *id, struct rules_span *cap
 void pve_note_new(struct pve *pve, const struct tracker_new_process *process);
 
 /* Re-reads what changes for every known VM; once per scan, after the scan and the pve_note_new()
- * calls of its decisions. */
+ * calls of its decisions. Lists the config dir (a stat per config; a config is read again only
+ * when it changed), so that a VM configured on this node is known stopped as well as running,
+ * and reads the pools of user.cfg (parsed again only when its bytes changed). */
 void pve_refresh(struct pve *pve, const struct tracker *tracker);
 /* Host memory for pve_kvm_memory_percent; 0 when unknown. */
 uint64_t pve_mem_total_bytes(const struct pve *pve);
 
-/* Known VMs in vmid order. */
+/* Known VMs in vmid order: the running ones, and every VM configured on this node (a config in
+ * the config dir), stopped or not. */
 size_t pve_vm_count(const struct pve *pve);
 const struct pve_vm *pve_vm_at(const struct pve *pve, size_t index);
+/* The pool the VM is in, per user.cfg at the last refresh; "" when none. */
+const char *pve_vm_pool(const struct pve *pve, const struct pve_vm *vm);
 
 const char *pve_resource_name(enum pve_resource resource);
 

@@ -61,6 +61,7 @@ class Host:
         self.root = root
         self.proc = os.path.join(root, "proc")
         self.conf = os.path.join(root, "etc-pve", "qemu-server")
+        self.user_cfg = os.path.join(root, "etc-pve", "user.cfg")
         self.sys = os.path.join(root, "sys")
         self.cgroup = os.path.join(root, "cgroup")
         for d in (self.proc, self.conf, self.sys, self.cgroup):
@@ -69,8 +70,8 @@ class Host:
         write(os.path.join(self.proc, "meminfo"), "MemTotal:       16777216 kB\nMemFree: 1 kB\n")
 
     def flags(self):
-        return ["-procfs", self.proc, "-pve.config-dir", self.conf, "-sysfs", self.sys,
-                "-cgroupfs", self.cgroup]
+        return ["-procfs", self.proc, "-pve.config-dir", self.conf, "-pve.user-cfg", self.user_cfg,
+                "-sysfs", self.sys, "-cgroupfs", self.cgroup]
 
     def process(self, pid, comm, argv, exe, cgroup="0::/", threads=None, **counters):
         """A process; `threads` is a list of (tid, name, stat/status/io kwargs)."""
@@ -114,6 +115,10 @@ class Host:
 
     def config(self, vmid, text):
         write(os.path.join(self.conf, "%d.conf" % vmid), text)
+
+    def pools(self, text):
+        """/etc/pve/user.cfg, with its pool lines as PVE writes them."""
+        write(self.user_cfg, text)
 
     def tap(self, name, **stats):
         d = os.path.join(self.sys, "class", "net", name, "statistics")

@@ -113,6 +113,8 @@ def pve_host(root):
     host.config(100, "cores: 4\ncpu: x86-64-v2-AES\nmemory: 2048\nname: s\nsockets: 1\ntags: prod;web\n")
     with open(os.path.join(PVE, "103.conf")) as f:
         host.config(103, f.read())
+    host.config(101, "memory: 1024\nname: stopped\n")  # configured, never running
+    host.pools("pool:prod/web::100,101::\npool:lab::103::\n")
     host.tap("tap100i0", rx_bytes=1000, tx_bytes=2000, rx_packets=10, tx_packets=20)
     host.tap("tap103i0", rx_bytes=5, tx_bytes=6)
     host.scope(100, cpu_some_us=1000000, cpu_full_us=500000, io_some_us=200000, memory_current=2100000000)

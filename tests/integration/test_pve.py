@@ -19,6 +19,10 @@ PVE = os.path.join(h.FIXTURES, "pve")
 QEMU = "/usr/bin/qemu-system-x86_64"
 
 CONF_100 = "cores: 16\ncpu: x86-64-v2-AES\nmemory: 2048\nname: s\nsockets: 1\ntags: prod;web\n"
+# As PVE writes user.cfg; VM 103's pool is filled in.
+USER_CFG = ("user:root@pam:1:0:::root@example.com:::\n\n"
+            "pool:%s:GPU%%20boxes:103::\npool:prod/web/front::100,101:local-lvm:\npool:empty::::\n\n"
+            "acl:1:/pool/lab:@admins:PVEVMAdmin:\n")
 SWTPM = ["swtpm", "socket", "--tpmstate", "backend-uri=file:///dev/pve/vm-100-disk-2,mode=0600",
          "--ctrl", "type=unixio,path=/var/run/qemu-server/100.swtpm,mode=0600", "--terminate"]
 
@@ -59,6 +63,9 @@ class PveFixtureTest(unittest.TestCase):
         host.config(100, CONF_100)
         with open(os.path.join(PVE, "103.conf")) as f:
             host.config(103, f.read())
+        host.config(101, "memory: 1024\nname: stopped\ntags: db\n")  # configured, not running
+        host.config(102, "memory: 512\nname: tmpl\ntemplate: 1\n")
+        host.pools(USER_CFG % "lab")
         host.tap("tap100i0", rx_bytes=1000, tx_bytes=2000, rx_packets=10, tx_packets=20)
         host.tap("tap103i0", rx_bytes=5, tx_bytes=6)
         host.tap("fwbr100i0", rx_bytes=99)
@@ -76,6 +83,7 @@ class PveFixtureTest(unittest.TestCase):
         host.tap("tap100i0", rx_bytes=1300, tx_bytes=2500, rx_packets=13, tx_packets=25)
         host.scope(100, cpu_some_us=3000000, cpu_full_us=1000000, io_some_us=200000,
                    memory_current=2200000000)
+        host.pools(USER_CFG % "lab/gpu")  # VM 103 moves to a nested pool
         cls.s2 = h.parse(cls.server.scrape())[0]
 
         # VM 100 restarts: a new QEMU process, new tap, new scope, all counting from zero.
@@ -86,6 +94,7 @@ class PveFixtureTest(unittest.TestCase):
                      read_bytes=1000, rchar=100, syscr=1, vmrss_kb=1000000, start=cls.new_start)
         host.tap("tap100i0", rx_bytes=40, tx_bytes=70, rx_packets=1, tx_packets=2)
         host.scope(100, cpu_some_us=500000, memory_current=1000000000)
+        host.remove(6000)  # VM 103 stops
         cls.s3 = h.parse(cls.server.scrape())[0]
         cls.text3 = cls.server.scrape()
 
@@ -107,14 +116,47 @@ class PveFixtureTest(unittest.TestCase):
 
     def test_info_carries_facts_from_the_config(self):
         info = {dict(k[1])["id"]: dict(k[1]) for k in self.s1 if k[0] == "pve_kvm_info"}
-        self.assertEqual(set(info), {"100", "103", "104"})
+        self.assertEqual(set(info), {"100", "101", "102", "103", "104"})
         self.assertEqual(info["100"], {"id": "100", "name": "s", "cpu": "x86-64-v2-AES", "pid": "5000",
-                                       "pve_id": "qemu/100", "tags": "prod;web"})
+                                       "pve_id": "qemu/100", "tags": "prod;web", "template": "0",
+                                       "pool": "prod/web/front", "pool_levels": "3", "pool1": "prod",
+                                       "pool2": "web", "pool3": "front"})
         self.assertEqual(info["103"]["name"], "MCP")
         self.assertEqual(info["103"]["cpu"], "x86-64-v2-AES")  # -cpu says qemu64
         self.assertEqual(info["104"]["name"], "mig")
         self.assertEqual(self.v(self.s1, "incoming", id="104"), 1)
         self.assertEqual(self.v(self.s1, "incoming", id="100"), 0)
+
+    def test_configured_vms_are_up_or_down(self):
+        up = {dict(k[1])["id"]: v for k, v in self.s1.items() if k[0] == "pve_kvm_up"}
+        self.assertEqual(up, {"100": 1, "101": 0, "102": 0, "103": 1, "104": 1})
+        info = {dict(k[1])["id"]: dict(k[1]) for k in self.s1 if k[0] == "pve_kvm_info"}
+        # A stopped VM: its config's facts, no pid.
+        self.assertEqual(info["101"], {"id": "101", "name": "stopped", "cpu": "", "pid": "",
+                                       "pve_id": "qemu/101", "tags": "db", "template": "0",
+                                       "pool": "prod/web/front", "pool_levels": "3", "pool1": "prod",
+                                       "pool2": "web", "pool3": "front"})
+        self.assertEqual(info["102"]["template"], "1")
+        self.assertEqual(info["102"]["name"], "tmpl")
+        # Only running VMs have the other families.
+        for name in ("vcores", "threads", "maxmem_bytes", "cpu_seconds_total", "incoming"):
+            self.assertFalse([k for k in self.s1 if k[0] == "pve_kvm_" + name and dict(k[1])["id"] == "101"],
+                             name)
+        # VM 103 stops at the third scrape: down, with its config's facts, its series gone.
+        up3 = {dict(k[1])["id"]: v for k, v in self.s3.items() if k[0] == "pve_kvm_up"}
+        self.assertEqual(up3, {"100": 1, "101": 0, "102": 0, "103": 0, "104": 1})
+        info3 = {dict(k[1])["id"]: dict(k[1]) for k in self.s3 if k[0] == "pve_kvm_info"}
+        self.assertEqual((info3["103"]["pid"], info3["103"]["name"], info3["103"]["cpu"]),
+                         ("", "MCP", "x86-64-v2-AES"))
+        self.assertIsNone(self.v(self.s3, "threads", id="103"))
+
+    def test_pool_labels_follow_user_cfg(self):
+        def pools(samples, vmid):
+            info = [dict(k[1]) for k in samples if k[0] == "pve_kvm_info" and dict(k[1])["id"] == vmid][0]
+            return tuple(info[k] for k in ("pool", "pool_levels", "pool1", "pool2", "pool3"))
+        self.assertEqual(pools(self.s1, "103"), ("lab", "1", "lab", "", ""))
+        self.assertEqual(pools(self.s2, "103"), ("lab/gpu", "2", "lab", "gpu", ""))
+        self.assertEqual(pools(self.s1, "104"), ("", "0", "", "", ""))
 
     def test_vcores_maxmem_threads_memory(self):
         self.assertEqual(self.v(self.s1, "vcores", id="100"), 16)  # 16 "CPU n/KVM" threads
@@ -164,7 +206,7 @@ class PveFixtureTest(unittest.TestCase):
             self.assertEqual(self.v(s, "network_%s_total" % name, id="100", ifname="tap100i0"), 0, name)
         # Every pve_kvm family of the README is there.
         families = {k[0] for k in s if k[0].startswith("pve_kvm_")}
-        self.assertEqual(len(families), 28, sorted(families))
+        self.assertEqual(len(families), 29, sorted(families))
 
     def test_counters_continue_across_a_vm_restart(self):
         s = self.s3
@@ -280,7 +322,11 @@ class PveLiveTest(unittest.TestCase):
             self.assertNotIn("qemu/102", groups)
             self.assertNotIn("qemu/105", groups)
             info = {dict(k[1])["id"]: dict(k[1]) for k in s if k[0] == "pve_kvm_info"}
-            self.assertEqual(set(info), {"100", "101"})
+            self.assertEqual(set(info), {"100", "101", "105"})
+            # 105 is configured, and its vmid's process is no VM: the VM is down.
+            up = {dict(k[1])["id"]: v for k, v in s.items() if k[0] == "pve_kvm_up"}
+            self.assertEqual(up, {"100": 1, "101": 1, "105": 0})
+            self.assertEqual(info["105"]["pid"], "")
             self.assertEqual(info["100"]["name"], "livevm")
             self.assertEqual(info["100"]["pid"], str(procs[0].pid))
             self.assertEqual(h.value(s, "pve_kvm_vcores", id="100"), 2)  # two "CPU n/KVM" threads

@@ -10,6 +10,7 @@
 #include "test_main.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,7 @@
 
 struct host {
     char root[64];
-    char proc[96], conf[96], sys[96], cgroup[96];
+    char proc[96], conf[96], sys[96], cgroup[96], user_cfg[96];
 };
 
 static void put(const char *dir, const char *rel, const char *content, size_t len)
@@ -202,6 +203,7 @@ static void host_new(struct host *h)
     snprintf(h->conf, sizeof(h->conf), "%s/qemu-server", h->root);
     snprintf(h->sys, sizeof(h->sys), "%s/sys", h->root);
     snprintf(h->cgroup, sizeof(h->cgroup), "%s/cgroup", h->root);
+    snprintf(h->user_cfg, sizeof(h->user_cfg), "%s/user.cfg", h->root);
     char text[64];
     snprintf(text, sizeof(text), "cpu  1 2 3 4\nbtime %d\n", BTIME);
     puts_at(h->proc, "stat", text);
@@ -258,6 +260,7 @@ static struct world *world_new(const char *yaml)
     assert_non_null(w->rules);
     struct pve_options po = {.reader = w->reader,
                              .config_dir = w->host.conf,
+                             .user_cfg = w->host.user_cfg,
                              .sysfs = w->host.sys,
                              .cgroupfs = w->host.cgroup};
     w->pve = pve_new(&po);
@@ -598,6 +601,95 @@ static void test_first_vm_after_an_empty_start_counts_its_taps_from_birth(void *
     world_free(w);
 }
 
+/* Every VM configured on this node is known, running or not; what is no VM config is not. A VM
+ * that stops is what its config says, not what its last command line said. */
+static void test_configured_vms_are_known_stopped_or_running(void **state)
+{
+    (void)state;
+    struct world *w = world_new(DEFAULT_RULES);
+    puts_at(w->host.conf, "101.conf", "memory: 512\nname: stopped\n");
+    puts_at(w->host.conf, "102.conf", "memory: 512\ntemplate: 1\n");
+    puts_at(w->host.conf, "0104.conf", "name: zero\n");
+    puts_at(w->host.conf, "105.conf.tmp.1234", "name: tmp\n");
+    puts_at(w->host.conf, "abc.conf", "name: abc\n");
+    puts_at(w->host.conf, "notes.txt", "name: notes\n");
+    world_scan(w);
+    assert_int_equal(pve_vm_count(w->pve), 4);
+    static const unsigned want[] = {100, 101, 102, 103};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(pve_vm_at(w->pve, i)->vmid, want[i]);
+    const struct pve_vm *vm = vm_of(w->pve, 101);
+    assert_false(vm->running);
+    assert_true(vm->has_config);
+    assert_string_equal(vm->name, "stopped");
+    assert_int_equal(vm->pid, 0);
+    assert_false(vm_of(w->pve, 101)->config.template_);
+    assert_true(vm_of(w->pve, 102)->config.template_);
+    assert_string_equal(vm_of(w->pve, 102)->name, "vm102");
+    assert_true(vm_of(w->pve, 100)->running);
+
+    /* VM 101 starts, in its scope, with -cpu host: running, its config name, the CPU it runs. */
+    static struct argv a;
+    argv_from_list(&a, (const char *const[]){"/usr/bin/kvm", "-id", "101", "-name",
+                                             "stopped,debug-threads=on", "-cpu", "host", NULL});
+    process(&w->host, 9100, "kvm", &a, QEMU, "/qemu.slice/101.scope", START_B, 1, 1000);
+    world_scan(w);
+    vm = vm_of(w->pve, 101);
+    assert_true(vm->running);
+    assert_int_equal(vm->pid, 9100);
+    assert_string_equal(vm->cpu, "host");
+    assert_int_equal(vm->vcpus, 1);
+
+    /* It stops: known, stopped, and the CPU of its config (none), not of its last run. */
+    remove_process(&w->host, 9100);
+    world_scan(w);
+    vm = vm_of(w->pve, 101);
+    assert_false(vm->running);
+    assert_string_equal(vm->cpu, "");
+    assert_string_equal(vm->name, "stopped");
+
+    /* Its config goes (deleted, or migrated away): forgotten. */
+    char path[256];
+    snprintf(path, sizeof(path), "%s/101.conf", w->host.conf);
+    unlink(path);
+    world_scan(w);
+    assert_null(vm_of(w->pve, 101));
+    assert_int_equal(pve_vm_count(w->pve), 3);
+    world_free(w);
+}
+
+/* The pools of user.cfg, read again whenever its bytes change: also an edit of the same size
+ * with the same mtime, as pmxcfs's whole-second mtimes make two edits within a second look. */
+static void test_pools_follow_user_cfg(void **state)
+{
+    (void)state;
+    struct world *w = world_new(DEFAULT_RULES);
+    world_scan(w); /* no user.cfg: no pools */
+    assert_string_equal(pve_vm_pool(w->pve, vm_of(w->pve, 100)), "");
+
+    puts_at(w->host.root, "user.cfg",
+            "user:root@pam:1:0:::::\n\npool:prod/web:Web:100,101::\npool:lab:::\n");
+    world_scan(w);
+    assert_string_equal(pve_vm_pool(w->pve, vm_of(w->pve, 100)), "prod/web");
+    assert_string_equal(pve_vm_pool(w->pve, vm_of(w->pve, 103)), "");
+
+    struct stat st;
+    assert_int_equal(stat(w->host.user_cfg, &st), 0);
+    puts_at(w->host.root, "user.cfg",
+            "user:root@pam:1:0:::::\n\npool:prod/web:Web:101::\npool:lab::103::\n");
+    struct timespec times[2] = {st.st_atim, st.st_mtim};
+    assert_int_equal(utimensat(AT_FDCWD, w->host.user_cfg, times, 0), 0);
+    world_scan(w);
+    assert_string_equal(pve_vm_pool(w->pve, vm_of(w->pve, 100)), "");
+    assert_string_equal(pve_vm_pool(w->pve, vm_of(w->pve, 103)), "lab");
+
+    /* user.cfg gone: no pools. */
+    unlink(w->host.user_cfg);
+    world_scan(w);
+    assert_string_equal(pve_vm_pool(w->pve, vm_of(w->pve, 103)), "");
+    world_free(w);
+}
+
 int main(int argc, char **argv)
 {
     test_filter_from_args(argc, argv);
@@ -611,6 +703,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_configured_vmid_outside_its_scope_changes_nothing),
         cmocka_unit_test(test_first_vm_after_an_empty_start_counts_its_taps_from_birth),
         cmocka_unit_test(test_a_reload_renaming_the_group_keeps_vm_counters),
+        cmocka_unit_test(test_configured_vms_are_known_stopped_or_running),
+        cmocka_unit_test(test_pools_follow_user_cfg),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
