@@ -206,8 +206,6 @@ void pve_note_new(struct pve *pve, const struct tracker_new_process *p)
         return; /* a helper: its counters are the group's, nothing more to follow */
 
     struct pve_vm *vm = vm_get(pve, vmid);
-    if (vm->pid != p->pid || vm->starttime_ticks != p->starttime_ticks)
-        pve_counters_restart(vm);
     vm->cmd = cmd;
     vm->pid = p->pid;
     vm->starttime_ticks = p->starttime_ticks;

@@ -55,7 +55,8 @@ enum pve_nic_stat {
  * recreated by a VM restart. */
 struct pve_nic {
     char ifname[24];
-    bool present; /* seen at the last refresh */
+    uint64_t ifindex; /* which tap of that name the baseline is of; 0 when unknown */
+    bool present;     /* seen at the last refresh */
     bool has_last;
     uint64_t total[PVE_NIC_STATS];
     uint64_t last[PVE_NIC_STATS]; /* the sysfs readings at the last refresh */
@@ -102,7 +103,9 @@ struct pve_vm {
     struct pve_nic *nics; /* in name order */
     size_t nnics, nics_cap;
 
-    /* cgroup v2 scope qemu.slice/<vmid>.scope */
+    /* cgroup v2 scope qemu.slice/<vmid>.scope; the pressure baselines are of the scope whose
+     * directory has inode `scope_inode`, which may outlive a QEMU process */
+    uint64_t scope_inode;
     bool has_pressure[PVE_RESOURCES];
     bool has_full[PVE_RESOURCES];
     uint64_t pressure_some_us[PVE_RESOURCES], pressure_full_us[PVE_RESOURCES];

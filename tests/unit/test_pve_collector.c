@@ -178,6 +178,17 @@ static void tap(struct host *h, const char *name, uint64_t tx_bytes, uint64_t rx
     }
 }
 
+/* A tap created now: a new ifindex, as the kernel gives every new interface. */
+static void new_tap(struct host *h, const char *name, uint64_t tx_bytes, uint64_t rx_bytes)
+{
+    static unsigned ifindex = 10;
+    char rel[256], text[32];
+    snprintf(rel, sizeof(rel), "class/net/%s/ifindex", name);
+    snprintf(text, sizeof(text), "%u\n", ++ifindex);
+    puts_at(h->sys, rel, text);
+    tap(h, name, tx_bytes, rx_bytes);
+}
+
 static void scope(struct host *h, unsigned vmid, uint64_t cpu_some_us)
 {
     char rel[256], text[256];
@@ -188,6 +199,17 @@ static void scope(struct host *h, unsigned vmid, uint64_t cpu_some_us)
     puts_at(h->cgroup, rel, text);
     snprintf(rel, sizeof(rel), "qemu.slice/%u.scope/memory.current", vmid);
     puts_at(h->cgroup, rel, "1000000\n");
+}
+
+/* A scope created now (a new cgroup directory, so a new inode; the old one goes after it). */
+static void new_scope(struct host *h, unsigned vmid, uint64_t cpu_some_us)
+{
+    char dir[256], old[300];
+    snprintf(dir, sizeof(dir), "%s/qemu.slice/%u.scope", h->cgroup, vmid);
+    snprintf(old, sizeof(old), "%s.old", dir);
+    assert_int_equal(rename(dir, old), 0);
+    scope(h, vmid, cpu_some_us);
+    remove_tree(old);
 }
 
 static const char *const swtpm_argv[] = {"swtpm", "socket", "--terminate", NULL};
@@ -222,9 +244,9 @@ static void host_new(struct host *h)
 
     puts_at(h->conf, "100.conf", "cores: 16\ncpu: x86-64-v2-AES\nmemory: 2048\nname: s\n");
     puts_at(h->conf, "103.conf", "cores: 20\nmemory: 20480\nname: MCP\nsockets: 1\n");
-    tap(h, "tap100i0", 2000, 1000);
-    tap(h, "tap103i0", 6, 5);
-    tap(h, "fwbr100i0", 99, 99);
+    new_tap(h, "tap100i0", 2000, 1000);
+    new_tap(h, "tap103i0", 6, 5);
+    new_tap(h, "fwbr100i0", 99, 99);
     scope(h, 100, 1000000);
 }
 
@@ -420,7 +442,7 @@ static void test_nic_counters_through_tap_recreation_and_vm_restart(void **state
     assert_int_equal(vm_of(w->pve, 100)->pressure_some_us[PVE_CPU], 2000000);
 
     /* The NIC unplugged and plugged again, QEMU unchanged: a new tap counting from zero. */
-    tap(&w->host, "tap100i0", 70, 40);
+    new_tap(&w->host, "tap100i0", 70, 40);
     world_scan(w);
     nic = nic_of(vm_of(w->pve, 100), "tap100i0");
     assert_int_equal(nic->total[PVE_NIC_RECEIVE_BYTES], 570);
@@ -432,8 +454,8 @@ static void test_nic_counters_through_tap_recreation_and_vm_restart(void **state
     argv_from_fixture(&a, "cmdline-a.txt");
     remove_process(&w->host, 5000);
     process(&w->host, 5100, "kvm", &a, QEMU, "/qemu.slice/100.scope", START_B, 4, 1000);
-    tap(&w->host, "tap100i0", 3000, 100);
-    scope(&w->host, 100, 4000000);
+    new_tap(&w->host, "tap100i0", 3000, 100);
+    new_scope(&w->host, 100, 4000000);
     world_scan(w);
     vm = vm_of(w->pve, 100);
     assert_int_equal(vm->pid, 5100);
@@ -476,6 +498,31 @@ static void test_kvm_outside_the_scope_does_not_take_over_a_vm(void **state)
     const struct pve_vm *vm = vm_of(w->pve, 100);
     assert_int_equal(nic_of(vm, "tap100i0")->total[PVE_NIC_RECEIVE_BYTES], 500);
     assert_int_equal(vm->pid, 5000);
+    world_free(w);
+}
+
+/* QEMU restarted inside a scope that outlives it (the scope is the VM's, not the process's), with
+ * a tap that outlives it too: both go on from their last readings, not from zero again. */
+static void test_a_scope_and_tap_outliving_a_qemu_restart_count_once(void **state)
+{
+    (void)state;
+    struct world *w = world_new(DEFAULT_RULES);
+    world_scan(w);
+    tap(&w->host, "tap100i0", 2500, 1300);
+    scope(&w->host, 100, 3000000);
+    world_scan(w);
+    static struct argv a;
+    argv_from_fixture(&a, "cmdline-a.txt");
+    remove_process(&w->host, 5000);
+    process(&w->host, 5100, "kvm", &a, QEMU, "/qemu.slice/100.scope", START_B, 4, 1000);
+    tap(&w->host, "tap100i0", 2600, 1350);
+    scope(&w->host, 100, 3500000);
+    world_scan(w);
+    const struct pve_vm *vm = vm_of(w->pve, 100);
+    assert_int_equal(vm->pid, 5100);
+    assert_int_equal(nic_of(vm, "tap100i0")->total[PVE_NIC_RECEIVE_BYTES], 600);
+    assert_int_equal(nic_of(vm, "tap100i0")->total[PVE_NIC_TRANSMIT_BYTES], 350);
+    assert_int_equal(vm->pressure_some_us[PVE_CPU], 2500000);
     world_free(w);
 }
 
@@ -591,7 +638,7 @@ static void test_first_vm_after_an_empty_start_counts_its_taps_from_birth(void *
     static struct argv a;
     argv_from_fixture(&a, "cmdline-a.txt");
     process(&w->host, 5100, "kvm", &a, QEMU, "/qemu.slice/100.scope", START_B, 4, 1000);
-    tap(&w->host, "tap100i0", 2000, 1000); /* the tap of the VM started just now */
+    new_tap(&w->host, "tap100i0", 2000, 1000); /* the tap of the VM started just now */
     world_scan(w);
     const struct pve_vm *vm = vm_of(w->pve, 100);
     assert_int_equal(nic_of(vm, "tap100i0")->total[PVE_NIC_RECEIVE_BYTES], 2000);
@@ -606,6 +653,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_collector_learns_the_group_from_the_decision),
         cmocka_unit_test(test_nic_counters_through_tap_recreation_and_vm_restart),
         cmocka_unit_test(test_kvm_outside_the_scope_does_not_take_over_a_vm),
+        cmocka_unit_test(test_a_scope_and_tap_outliving_a_qemu_restart_count_once),
         cmocka_unit_test(test_a_config_cut_at_the_bound_keeps_whole_lines),
         cmocka_unit_test(test_a_name_longer_than_an_interface_is_no_tap),
         cmocka_unit_test(test_a_configured_vmid_outside_its_scope_changes_nothing),
