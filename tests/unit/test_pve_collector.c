@@ -624,8 +624,8 @@ static void test_a_reload_renaming_the_group_keeps_vm_counters(void **state)
     world_free(w);
 }
 
-/* The first VM started after an exporter that began with none counts its taps from birth, as any
- * later one does. */
+/* The first VM started after an exporter that began with none counts its taps and scope from
+ * birth, as any later one does: the refreshes without VMs are refreshes. */
 static void test_first_vm_after_an_empty_start_counts_its_taps_from_birth(void **state)
 {
     (void)state;
@@ -638,10 +638,12 @@ static void test_first_vm_after_an_empty_start_counts_its_taps_from_birth(void *
     static struct argv a;
     argv_from_fixture(&a, "cmdline-a.txt");
     process(&w->host, 5100, "kvm", &a, QEMU, "/qemu.slice/100.scope", START_B, 4, 1000);
-    new_tap(&w->host, "tap100i0", 2000, 1000); /* the tap of the VM started just now */
+    new_tap(&w->host, "tap100i0", 2000, 1000); /* the tap and scope of the VM started just now */
+    new_scope(&w->host, 100, 1500000);
     world_scan(w);
     const struct pve_vm *vm = vm_of(w->pve, 100);
     assert_int_equal(nic_of(vm, "tap100i0")->total[PVE_NIC_RECEIVE_BYTES], 2000);
+    assert_int_equal(vm->pressure_some_us[PVE_CPU], 1500000);
     world_free(w);
 }
 
