@@ -101,21 +101,35 @@ static void config_file(unsigned vmid, char *name, size_t size)
     snprintf(name, size, "%u.conf", vmid);
 }
 
+/* Reads the config file `name`, whole lines of it, into the reader's buffer. Returns the length
+ * or a negative errno. */
+static ssize_t read_config_file(struct pve *pve, const char *name, const char **data)
+{
+    ssize_t n =
+        proc_reader_file(pve->options.reader, pve->options.config_dir, name, CONFIG_FILE_MAX, data);
+    /* A file cut at the bound ends mid-line: "name: MCP" would read as "name: M". Only whole
+     * lines count. */
+    if (n == CONFIG_FILE_MAX) {
+        while (n > 0 && (*data)[n - 1] != '\n')
+            n--;
+    }
+    return n;
+}
+
 /* Reads and parses the config file `name`. Returns 0 or a negative errno. */
 static int parse_config_file(struct pve *pve, const char *name, struct pve_config *config)
 {
     const char *data;
-    ssize_t n = proc_reader_file(pve->options.reader, pve->options.config_dir, name,
-                                 CONFIG_FILE_MAX, &data);
-    if (n < 0)
-        return (int)n;
-    /* A file cut at the bound ends mid-line: "name: MCP" would read as "name: M". Only whole
-     * lines count. */
-    if (n == CONFIG_FILE_MAX) {
-        while (n > 0 && data[n - 1] != '\n')
-            n--;
-    }
-    return pve_parse_config(data, (size_t)n, config);
+    ssize_t n = read_config_file(pve, name, &data);
+    return n < 0 ? (int)n : pve_parse_config(data, (size_t)n, config);
+}
+
+static uint64_t content_hash(const char *data, size_t len)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)data[i]) * 1099511628211ull;
+    return h;
 }
 
 /* The matcher's question: does the VM's config exist (on this node), and what is its name? */
@@ -143,25 +157,29 @@ bool pve_match(void *ctx, const struct proc_identity *id, struct rules_span *cap
     return true;
 }
 
-/* Re-reads the VM's config when its mtime changed; notes when it is gone. */
+/* Re-reads the VM's config, and parses it again when its content changed; notes when it is gone.
+ * A few KiB per VM and scan, from pmxcfs's memory. */
 static void load_config(struct pve *pve, struct pve_vm *vm)
 {
     char name[24];
-    int64_t mtime;
     config_file(vm->vmid, name, sizeof(name));
-    if (proc_reader_mtime(pve->options.reader, pve->options.config_dir, name, &mtime) != 0) {
+    const char *data;
+    ssize_t n = read_config_file(pve, name, &data);
+    if (n < 0) {
         vm->has_config = false;
         return;
     }
-    if (vm->has_config && mtime == vm->config_mtime_ns)
+    uint64_t hash = content_hash(data, (size_t)n);
+    if (vm->has_config && (size_t)n == vm->config_len && hash == vm->config_hash)
         return;
     struct pve_config config;
-    if (parse_config_file(pve, name, &config) != 0) {
+    if (pve_parse_config(data, (size_t)n, &config) != 0) {
         vm->has_config = false;
         return;
     }
     vm->config = config;
-    vm->config_mtime_ns = mtime;
+    vm->config_len = (size_t)n;
+    vm->config_hash = hash;
     vm->has_config = true;
 }
 

@@ -83,7 +83,10 @@ struct pve_vm {
     bool has_config;
     struct pve_cmdline cmd;
     struct pve_config config;
-    int64_t config_mtime_ns;
+    /* Which content `config` was parsed from: its length and FNV-1a hash. Not the mtime: pmxcfs
+     * keeps whole seconds, and PVE writes a config several times a second. */
+    size_t config_len;
+    uint64_t config_hash;
 
     /* Derived facts. */
     char name[128];

@@ -10,6 +10,7 @@
 #include "test_main.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -526,6 +527,27 @@ static void test_a_scope_and_tap_outliving_a_qemu_restart_count_once(void **stat
     world_free(w);
 }
 
+/* pmxcfs keeps whole-second mtimes, and PVE writes a config several times a second (once per
+ * hot-plugged DIMM): an edit of the same size and the same mtime is seen all the same. */
+static void test_a_config_edit_within_the_same_second_is_seen(void **state)
+{
+    (void)state;
+    struct world *w = world_new(DEFAULT_RULES);
+    char path[256];
+    snprintf(path, sizeof(path), "%s/100.conf", w->host.conf);
+    const struct timespec second[2] = {{.tv_sec = 1700000100}, {.tv_sec = 1700000100}};
+    puts_at(w->host.conf, "100.conf", "cores: 16\ncpu: x86-64-v2-AES\nmemory: 2048\nname: s\n");
+    assert_int_equal(utimensat(AT_FDCWD, path, second, 0), 0);
+    world_scan(w);
+    assert_int_equal(vm_of(w->pve, 100)->maxmem_bytes, 2048ull << 20);
+    puts_at(w->host.conf, "100.conf", "cores: 16\ncpu: x86-64-v2-AES\nmemory: 4096\nname: t\n");
+    assert_int_equal(utimensat(AT_FDCWD, path, second, 0), 0);
+    world_scan(w);
+    assert_int_equal(vm_of(w->pve, 100)->maxmem_bytes, 4096ull << 20);
+    assert_string_equal(vm_of(w->pve, 100)->name, "t");
+    world_free(w);
+}
+
 /* A config over the read bound is cut; the line cut in two is not read as a whole one. */
 static void test_a_config_cut_at_the_bound_keeps_whole_lines(void **state)
 {
@@ -657,6 +679,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_kvm_outside_the_scope_does_not_take_over_a_vm),
         cmocka_unit_test(test_a_scope_and_tap_outliving_a_qemu_restart_count_once),
         cmocka_unit_test(test_a_config_cut_at_the_bound_keeps_whole_lines),
+        cmocka_unit_test(test_a_config_edit_within_the_same_second_is_seen),
         cmocka_unit_test(test_a_name_longer_than_an_interface_is_no_tap),
         cmocka_unit_test(test_a_configured_vmid_outside_its_scope_changes_nothing),
         cmocka_unit_test(test_first_vm_after_an_empty_start_counts_its_taps_from_birth),
