@@ -19,7 +19,6 @@ struct pve {
     struct pve_options options;
     struct pve_vm **vms; /* in vmid order */
     size_t nvms, vms_cap;
-    bool refreshed; /* a refresh has run: NICs and scopes seen later count from birth */
     uint64_t mem_total_bytes;
 };
 
@@ -146,15 +145,15 @@ static bool lookup_config(void *ctx, unsigned vmid, char *name, size_t name_size
     return true;
 }
 
-bool pve_match(void *ctx, const struct proc_identity *id, struct rules_span *captures,
-               struct rules_scratch *scratch)
+enum rules_builtin_answer pve_match(void *ctx, const struct proc_identity *id,
+                                    struct rules_span *captures, struct rules_scratch *scratch)
 {
     struct pve_match m;
     if (!pve_match_identity(id, lookup_config, ctx, &m))
-        return false;
+        return m.role == PVE_ROLE_NONE ? RULES_BUILTIN_NO : RULES_BUILTIN_LATER;
     captures[0] = rules_scratch_put(scratch, m.id, strlen(m.id));
     captures[1] = rules_scratch_put(scratch, m.name, strlen(m.name));
-    return true;
+    return RULES_BUILTIN_MATCH;
 }
 
 /* Re-reads the VM's config, and parses it again when its content changed; notes when it is gone.
@@ -223,7 +222,14 @@ void pve_note_new(struct pve *pve, const struct tracker_new_process *p)
     if (pve_role_of(&id, &vmid, &cmd) != PVE_ROLE_QEMU)
         return; /* a helper: its counters are the group's, nothing more to follow */
 
-    struct pve_vm *vm = vm_get(pve, vmid);
+    struct pve_vm *vm = vm_find(pve, vmid);
+    if (!vm) {
+        vm = vm_get(pve, vmid);
+        /* A VM whose QEMU started while we watched has taps and a scope as young: they count
+         * whole. Else (running at our start, or its config came later) their first readings are
+         * baselines, as the process's own counters are. */
+        vm->counting = p->from_birth;
+    }
     vm->cmd = cmd;
     vm->pid = p->pid;
     vm->starttime_ticks = p->starttime_ticks;
@@ -314,7 +320,7 @@ static void note_netdev(void *arg, const char *name, unsigned char type)
     unsigned vmid = tap_vmid(name);
     struct pve_vm *vm = vmid ? vm_find(pve, vmid) : NULL;
     if (vm && vm->running)
-        pve_nic_refresh(vm, pve->options.reader, pve->options.sysfs, name, pve->refreshed);
+        pve_nic_refresh(vm, pve->options.reader, pve->options.sysfs, name, vm->counting);
 }
 
 static void refresh_nics(struct pve *pve)
@@ -354,10 +360,8 @@ static void follow_group(struct pve_vm *vm, const struct tracker *tracker)
 
 void pve_refresh(struct pve *pve, const struct tracker *tracker)
 {
-    if (pve->nvms == 0) {
-        pve->refreshed = true; /* a VM started from now on counts its taps from birth */
+    if (pve->nvms == 0)
         return;
-    }
     read_mem_total(pve);
     size_t kept = 0;
     for (size_t i = 0; i < pve->nvms; i++) {
@@ -373,14 +377,15 @@ void pve_refresh(struct pve *pve, const struct tracker *tracker)
         }
         derive_facts(vm);
         if (vm->running) {
-            pve_scope_refresh(vm, pve->options.reader, pve->options.cgroupfs, pve->refreshed);
+            pve_scope_refresh(vm, pve->options.reader, pve->options.cgroupfs, vm->counting);
             follow_group(vm, tracker);
         }
         pve->vms[kept++] = vm;
     }
     pve->nvms = kept;
     refresh_nics(pve);
-    pve->refreshed = true;
+    for (size_t i = 0; i < pve->nvms; i++)
+        pve->vms[i]->counting |= pve->vms[i]->running;
 }
 
 uint64_t pve_mem_total_bytes(const struct pve *pve)

@@ -109,6 +109,10 @@ struct pve_vm {
     /* cgroup v2 scope qemu.slice/<vmid>.scope; the pressure baselines are of the scope whose
      * directory has inode `scope_inode`, which may outlive a QEMU process */
     uint64_t scope_inode;
+    /* Taps and scopes first seen from now on were born while we watched: their whole counts are
+     * growth. Set once the VM has been refreshed running, or from the start when its QEMU process
+     * started after the first scan. */
+    bool counting;
     bool has_pressure[PVE_RESOURCES];
     bool has_full[PVE_RESOURCES];
     uint64_t pressure_some_us[PVE_RESOURCES], pressure_full_us[PVE_RESOURCES];
@@ -125,9 +129,10 @@ void pve_free(struct pve *pve);
 
 /* The `builtin: pve-qemu` matcher (a rules_builtin_fn; ctx is the struct pve, of which it uses
  * only the options): pve_match_identity() (pve_match.h), with the config looked up through the
- * reader. Captures: vmid, name. */
-bool pve_match(void *ctx, const struct proc_identity *id, struct rules_span *captures,
-               struct rules_scratch *scratch);
+ * reader. Captures: vmid, name. A QEMU process or helper in a VM's scope whose config is not
+ * there (yet: /etc/pve mounted after proctrack started) is RULES_BUILTIN_LATER. */
+enum rules_builtin_answer pve_match(void *ctx, const struct proc_identity *id,
+                                    struct rules_span *captures, struct rules_scratch *scratch);
 
 /* A process of the last scan that the tracker put in a group through the pve-qemu rule. For the
  * QEMU process of a VM, the collector reads its command line and config and follows it from now

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "exporter/proc_source.h"
@@ -269,6 +270,11 @@ static int classify(void *ctx, const struct proc_identity *id, struct strbuf *gr
     return rules_match(ctx, id, groupname);
 }
 
+static bool undecided(void *ctx)
+{
+    return rules_match_undecided(ctx);
+}
+
 static struct world *world_new(const char *yaml)
 {
     struct world *w = calloc(1, sizeof(*w));
@@ -289,8 +295,11 @@ static struct world *world_new(const char *yaml)
     w->source = proc_source(&w->proc);
     struct tracker_options to = {.page_size = 4096,
                                  .ticks_per_second = proc_reader_ticks_per_second(w->reader)};
-    struct tracker_classifier c = {
-        .ctx = w->rules, .needs = rules_needs(w->rules), .classify = classify, .list_all = true};
+    struct tracker_classifier c = {.ctx = w->rules,
+                                   .needs = rules_needs(w->rules),
+                                   .classify = classify,
+                                   .undecided = undecided,
+                                   .list_all = true};
     w->tracker = tracker_new(&to, &c);
     return w;
 }
@@ -353,14 +362,14 @@ static void test_builtin_captures_survive_a_second_match(void **state)
     struct rules_scratch s1 = {.used = 0}, s2 = {.used = 0}, s3 = {.used = 0};
     assert_int_equal(proc_reader_stat(w->reader, 5000, &st), 0);
     assert_int_equal(proc_reader_identity(w->reader, &st, needs, &id, &failed), 0);
-    assert_true(pve_match(w->pve, &id, first, &s1));
+    assert_int_equal(pve_match(w->pve, &id, first, &s1), RULES_BUILTIN_MATCH);
     /* A helper of another VM, then a process that is none, matched in between. */
     assert_int_equal(proc_reader_stat(w->reader, 5001, &st), 0);
     assert_int_equal(proc_reader_identity(w->reader, &st, needs, &id, &failed), 0);
-    assert_true(pve_match(w->pve, &id, second, &s2));
+    assert_int_equal(pve_match(w->pve, &id, second, &s2), RULES_BUILTIN_MATCH);
     assert_int_equal(proc_reader_stat(w->reader, 7000, &st), 0);
     assert_int_equal(proc_reader_identity(w->reader, &st, needs, &id, &failed), 0);
-    assert_false(pve_match(w->pve, &id, third, &s3));
+    assert_int_equal(pve_match(w->pve, &id, third, &s3), RULES_BUILTIN_NO);
 
     assert_int_equal(first[0].len, 3);
     assert_memory_equal(first[0].ptr, "100", 3);
@@ -527,6 +536,39 @@ static void test_a_scope_and_tap_outliving_a_qemu_restart_count_once(void **stat
     world_free(w);
 }
 
+/* proctrack started while /etc/pve was not mounted yet: the VM's processes were seen without its
+ * config, and waited in the group of the next item. When the config appears they move to the VM's
+ * group at the next scan; its taps, running long before, start from a baseline there. */
+static void test_a_vm_whose_config_appears_later_is_reported(void **state)
+{
+    (void)state;
+    struct world *w =
+        world_new("process_names:\n  - name: 'qemu/{{.Matches.vmid}}'\n    builtin: pve-qemu\n"
+                  "  - name: '{{.Comm}}'\n    cmdline: ['.+']\n");
+    char path[256];
+    snprintf(path, sizeof(path), "%s/100.conf", w->host.conf);
+    assert_int_equal(unlink(path), 0);
+    world_scan(w);
+    world_scan(w);
+    assert_null(vm_of(w->pve, 100));
+    assert_non_null(tracker_group_find(w->tracker, "kvm"));
+    assert_null(tracker_group_find(w->tracker, "qemu/100"));
+
+    puts_at(w->host.conf, "100.conf", "cores: 16\nmemory: 2048\nname: s\n");
+    world_scan(w);
+    const struct pve_vm *vm = vm_of(w->pve, 100);
+    assert_non_null(vm);
+    assert_true(vm->running);
+    assert_string_equal(vm->group, "qemu/100");
+    /* QEMU and its swtpm */
+    assert_int_equal(tracker_group_find(w->tracker, "qemu/100")->gauges.v[TRACKER_PROCS], 2);
+    assert_int_equal(nic_of(vm, "tap100i0")->total[PVE_NIC_RECEIVE_BYTES], 0);
+    tap(&w->host, "tap100i0", 2500, 1300);
+    world_scan(w);
+    assert_int_equal(nic_of(vm_of(w->pve, 100), "tap100i0")->total[PVE_NIC_RECEIVE_BYTES], 500);
+    world_free(w);
+}
+
 /* pmxcfs keeps whole-second mtimes, and PVE writes a config several times a second (once per
  * hot-plugged DIMM): an edit of the same size and the same mtime is seen all the same. */
 static void test_a_config_edit_within_the_same_second_is_seen(void **state)
@@ -629,8 +671,11 @@ static void test_a_reload_renaming_the_group_keeps_vm_counters(void **state)
         rules_load_buffer("t2.yml", yaml, strlen(yaml), err, sizeof(err), NULL, NULL);
     assert_non_null(r2);
     rules_set_builtin(r2, "pve-qemu", pve_match, w->pve);
-    struct tracker_classifier c = {
-        .ctx = r2, .needs = rules_needs(r2), .classify = classify, .list_all = true};
+    struct tracker_classifier c = {.ctx = r2,
+                                   .needs = rules_needs(r2),
+                                   .classify = classify,
+                                   .undecided = undecided,
+                                   .list_all = true};
     tracker_set_classifier(w->tracker, &c);
     struct rules *old = w->rules;
     w->rules = r2;
@@ -646,8 +691,17 @@ static void test_a_reload_renaming_the_group_keeps_vm_counters(void **state)
     world_free(w);
 }
 
+/* A start time after the tracker's first scan, on stat's clock (boot time in ticks): a process
+ * started while we watched. */
+static uint64_t started_now(const struct world *w)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    return ((uint64_t)ts.tv_sec + 1) * proc_reader_ticks_per_second(w->reader);
+}
+
 /* The first VM started after an exporter that began with none counts its taps and scope from
- * birth, as any later one does: the refreshes without VMs are refreshes. */
+ * birth, as any later one does: whether a refresh ran before does not matter. */
 static void test_first_vm_after_an_empty_start_counts_its_taps_from_birth(void **state)
 {
     (void)state;
@@ -659,7 +713,7 @@ static void test_first_vm_after_an_empty_start_counts_its_taps_from_birth(void *
     world_scan(w);
     static struct argv a;
     argv_from_fixture(&a, "cmdline-a.txt");
-    process(&w->host, 5100, "kvm", &a, QEMU, "/qemu.slice/100.scope", START_B, 4, 1000);
+    process(&w->host, 5100, "kvm", &a, QEMU, "/qemu.slice/100.scope", started_now(w), 4, 1000);
     new_tap(&w->host, "tap100i0", 2000, 1000); /* the tap and scope of the VM started just now */
     new_scope(&w->host, 100, 1500000);
     world_scan(w);
@@ -679,6 +733,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_kvm_outside_the_scope_does_not_take_over_a_vm),
         cmocka_unit_test(test_a_scope_and_tap_outliving_a_qemu_restart_count_once),
         cmocka_unit_test(test_a_config_cut_at_the_bound_keeps_whole_lines),
+        cmocka_unit_test(test_a_vm_whose_config_appears_later_is_reported),
         cmocka_unit_test(test_a_config_edit_within_the_same_second_is_seen),
         cmocka_unit_test(test_a_name_longer_than_an_interface_is_no_tap),
         cmocka_unit_test(test_a_configured_vmid_outside_its_scope_changes_nothing),
