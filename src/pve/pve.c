@@ -286,6 +286,7 @@ static void refresh_process(struct pve *pve, struct pve_vm *vm)
     memcpy(vm->mem_key, sm.key, sizeof(vm->mem_key));
     memcpy(vm->mem_bytes, sm.bytes, sizeof(vm->mem_bytes));
     vm->vmrss_bytes = sm.vmrss_bytes;
+    vm->hugetlb_bytes = sm.hugetlb_bytes;
     /* status's Threads is stat's (20) num_threads, both the kernel's signal->nr_threads: the
      * thread names are read again only when it changes. */
     if ((int64_t)sm.threads != vm->counted_threads) {

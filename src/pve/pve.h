@@ -102,6 +102,7 @@ struct pve_vm {
     char mem_key[PVE_MEM_KEYS][PVE_MEM_KEY_MAX];
     uint64_t mem_bytes[PVE_MEM_KEYS];
     uint64_t vmrss_bytes;
+    uint64_t hugetlb_bytes;
 
     struct pve_nic *nics; /* in name order */
     size_t nnics, nics_cap;

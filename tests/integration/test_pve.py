@@ -50,8 +50,9 @@ class PveFixtureTest(unittest.TestCase):
                      read_bytes=4096, write_bytes=8192, rchar=10000, wchar=20000, syscr=100, syscw=200,
                      vmrss_kb=2000000, rss=500000, vsize=3000000000)
         host.process(5001, "swtpm", SWTPM, "/usr/bin/swtpm", "0::/qemu.slice/100.scope", utime=10)
+        # VM 103 on hugepages: its guest memory is hugetlb, outside VmRSS.
         host.process(6000, "kvm", argv_b, QEMU + " (deleted)", "0::/qemu.slice/103.scope", utime=50,
-                     vmrss_kb=1000)
+                     vmrss_kb=1000, hugetlb_kb=2097152)
         host.process(7000, "kvm", ["/usr/bin/kvm", "-id", "999", "-name", "ghost"], QEMU)
         host.process(8000, "kvm", ["/usr/bin/kvm", "-id", "104", "-name", "mig,debug-threads=on",
                                    "-smp", "2,sockets=1,cores=2,maxcpus=2", "-m", "1024",
@@ -127,6 +128,10 @@ class PveFixtureTest(unittest.TestCase):
         self.assertEqual(self.v(self.s1, "memory_extended", id="100", type="vmrss"), 2000000 * 1024)
         self.assertEqual(self.v(self.s1, "memory_extended", id="100", type="hugetlbpages"), 0)
         self.assertAlmostEqual(self.v(self.s1, "memory_percent", id="100"), 2000000 / 16777216 * 100, places=9)
+        # Hugetlb pages are the VM's memory too: HugetlbPages of status counts them.
+        self.assertEqual(self.v(self.s1, "memory_extended", id="103", type="hugetlbpages"), 2097152 * 1024)
+        self.assertAlmostEqual(self.v(self.s1, "memory_percent", id="103"),
+                               (1000 + 2097152) / 16777216 * 100, places=9)
         self.assertEqual(self.v(self.s1, "start_time_seconds", id="100"), BTIME + 1000 // HZ)
         self.assertEqual(self.v(self.s1, "cgroup_memory_bytes", id="100"), 2100000000)
 
