@@ -194,6 +194,36 @@ class PveFixtureTest(unittest.TestCase):
         self.assertTrue(all("thread_count" in f for f in findings), out)
 
 
+class PveLateConfigTest(unittest.TestCase):
+    """proctrack started before /etc/pve was mounted: a VM's processes are seen without its config,
+    and become the VM's at the first scrape after the config appears."""
+
+    def test_a_vm_whose_config_appears_later_is_reported(self):
+        tmp = tempfile.mkdtemp(prefix="pt-pve-late-")
+        server = None
+        try:
+            host = Host(tmp)
+            argv_a = read_cmdline_fixture(os.path.join(PVE, "cmdline-a.txt"))
+            host.process(5000, "kvm", argv_a, QEMU, "0::/qemu.slice/100.scope", utime=1000,
+                         vmrss_kb=2000000)
+            host.process(5001, "swtpm", SWTPM, "/usr/bin/swtpm", "0::/qemu.slice/100.scope", utime=10)
+            server = h.start_proctrack(*host.flags())
+            s = h.parse(server.scrape())[0]
+            self.assertNotIn("qemu/100", h.groups(s))
+            self.assertEqual(h.value(s, "namedprocess_namegroup_num_procs", groupname="kvm"), 1)
+            self.assertFalse([k for k in s if k[0] == "pve_kvm_info"])
+
+            host.config(100, CONF_100)
+            s = h.parse(server.scrape())[0]
+            self.assertEqual(h.value(s, "namedprocess_namegroup_num_procs", groupname="qemu/100"), 2)
+            info = [dict(k[1]) for k in s if k[0] == "pve_kvm_info"]
+            self.assertEqual([(i["id"], i["name"], i["pid"]) for i in info], [("100", "s", "5000")])
+        finally:
+            if server:
+                server.stop()
+            shutil.rmtree(tmp)
+
+
 def cgroup_root():
     """A cgroup hierarchy this test may create qemu.slice/<vmid>.scope in, as qemu-server's systemd
     scopes are: cgroup v2 at /sys/fs/cgroup or (hybrid hosts) /sys/fs/cgroup/unified, else the
