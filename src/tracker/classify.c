@@ -194,7 +194,7 @@ void tracker_reclassify(struct tracker *t, const struct tracker_source *src, str
         return; /* gone: swept */
     tracker_count_failed(t, st->pid, failed);
     bool was_tracked = e->kind == ENTRY_TRACKED;
-    bool asked_again = e->undecided; /* not a reload: an answer that may have changed */
+    bool asked_again = e->undecided; /* its last answer was undecided: asked at every scan */
     int rule = classify_live(t, e, &id);
     if (rule >= 0) {
         uint32_t group = groups_get(&t->groups, strbuf_str(&t->name));
