@@ -214,6 +214,10 @@ void tracker_reclassify(struct tracker *t, const struct tracker_source *src, str
         tracker_account(t, src, e, st, !was_tracked);
         return;
     }
+    if (!was_tracked && asked_again) {
+        e->seen = t->gen; /* ignored still, as after its last answer: nothing new to list */
+        return;
+    }
     if (was_tracked) {
         t->groups.slots[e->group].members--;
         e->kind = ENTRY_IGNORED;
@@ -226,11 +230,10 @@ void tracker_reclassify(struct tracker *t, const struct tracker_source *src, str
         if (!was_tracked)
             tracker_restart_counting(e); /* if adopted, it counts from here (as at :187) */
         park_pending(t, e, st);
-    } else if (was_tracked) {
-        tracker_restart_counting(e);
+    } else {
+        if (was_tracked)
+            tracker_restart_counting(e);
         report_new(t, st, -1, -1, 0);
-    } else if (!asked_again) {
-        report_new(t, st, -1, -1, 0); /* ignored still: listed once, not at every scan */
     }
 }
 
