@@ -65,6 +65,12 @@ static int classify(void *ctx, const struct proc_identity *id, struct strbuf *gr
     return rules_match(e->rules, id, groupname);
 }
 
+static bool classify_undecided(void *ctx)
+{
+    struct exporter *e = ctx;
+    return rules_match_undecided(e->rules);
+}
+
 void exporter_write_explain(struct exporter *e, FILE *out)
 {
     explain_write(e->explain, e->rules, e->reader, out);
@@ -154,6 +160,7 @@ static struct tracker_classifier classifier_for(struct exporter *e, const struct
         .ctx = e,
         .needs = rules_needs(rules),
         .classify = classify,
+        .undecided = classify_undecided,
         .list_all = e->options.explain || e->options.debug,
         .follow = e->follow,
         .nfollow = n,

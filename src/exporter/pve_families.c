@@ -155,7 +155,7 @@ static const struct expo_family_def families[] = {
      {SHOW(MEMORY_LINE)}},
     {KVM "memory_percent",
      EXPO_GAUGE,
-     "Resident memory of the QEMU process, percent of the host's",
+     "Resident and hugetlb memory of the QEMU process, percent of the host's",
      ROWS_VMS,
      0,
      NULL,
@@ -378,7 +378,9 @@ static bool vm_value(void *ctx, size_t row, unsigned kind, unsigned index, struc
         return vm->maxmem_bytes != 0;
     case MEMORY_PERCENT:
         out->is_double = true;
-        out->f64 = total ? 100.0 * (double)vm->vmrss_bytes / (double)total : 0;
+        out->f64 =
+            total ? 100.0 * ((double)vm->vmrss_bytes + (double)vm->hugetlb_bytes) / (double)total
+                  : 0;
         return total != 0;
     case START_TIME:
         out->u64 = vm->start_time_ns;

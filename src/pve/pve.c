@@ -23,7 +23,6 @@ struct pve {
     struct pve_options options;
     struct pve_vm **vms; /* in vmid order */
     size_t nvms, vms_cap;
-    bool refreshed; /* a refresh has run: NICs and scopes seen later count from birth */
     uint64_t mem_total_bytes;
     char *user_cfg_dir, *user_cfg_name; /* NULL: no user.cfg */
     struct strbuf user_cfg;             /* the bytes `pools` were loaded from */
@@ -120,21 +119,35 @@ static void config_file(unsigned vmid, char *name, size_t size)
     snprintf(name, size, "%u.conf", vmid);
 }
 
+/* Reads the config file `name`, whole lines of it, into the reader's buffer. Returns the length
+ * or a negative errno. */
+static ssize_t read_config_file(struct pve *pve, const char *name, const char **data)
+{
+    ssize_t n =
+        proc_reader_file(pve->options.reader, pve->options.config_dir, name, CONFIG_FILE_MAX, data);
+    /* A file cut at the bound ends mid-line: "name: MCP" would read as "name: M". Only whole
+     * lines count. */
+    if (n == CONFIG_FILE_MAX) {
+        while (n > 0 && (*data)[n - 1] != '\n')
+            n--;
+    }
+    return n;
+}
+
 /* Reads and parses the config file `name`. Returns 0 or a negative errno. */
 static int parse_config_file(struct pve *pve, const char *name, struct pve_config *config)
 {
     const char *data;
-    ssize_t n = proc_reader_file(pve->options.reader, pve->options.config_dir, name,
-                                 CONFIG_FILE_MAX, &data);
-    if (n < 0)
-        return (int)n;
-    /* A file cut at the bound ends mid-line: "name: MCP" would read as "name: M". Only whole
-     * lines count. */
-    if (n == CONFIG_FILE_MAX) {
-        while (n > 0 && data[n - 1] != '\n')
-            n--;
-    }
-    return pve_parse_config(data, (size_t)n, config);
+    ssize_t n = read_config_file(pve, name, &data);
+    return n < 0 ? (int)n : pve_parse_config(data, (size_t)n, config);
+}
+
+static uint64_t content_hash(const char *data, size_t len)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)data[i]) * 1099511628211ull;
+    return h;
 }
 
 /* The matcher's question: does the VM's config exist (on this node), and what is its name? */
@@ -151,36 +164,40 @@ static bool lookup_config(void *ctx, unsigned vmid, char *name, size_t name_size
     return true;
 }
 
-bool pve_match(void *ctx, const struct proc_identity *id, struct rules_span *captures,
-               struct rules_scratch *scratch)
+enum rules_builtin_answer pve_match(void *ctx, const struct proc_identity *id,
+                                    struct rules_span *captures, struct rules_scratch *scratch)
 {
     struct pve_match m;
     if (!pve_match_identity(id, lookup_config, ctx, &m))
-        return false;
+        return m.role == PVE_ROLE_NONE ? RULES_BUILTIN_NO : RULES_BUILTIN_LATER;
     captures[0] = rules_scratch_put(scratch, m.id, strlen(m.id));
     captures[1] = rules_scratch_put(scratch, m.name, strlen(m.name));
-    return true;
+    return RULES_BUILTIN_MATCH;
 }
 
-/* Re-reads the VM's config when its mtime changed; notes when it is gone. */
+/* Re-reads the VM's config, and parses it again when its content changed; notes when it is gone.
+ * A few KiB per VM and scan, from pmxcfs's memory. */
 static void load_config(struct pve *pve, struct pve_vm *vm)
 {
     char name[24];
-    int64_t mtime;
     config_file(vm->vmid, name, sizeof(name));
-    if (proc_reader_mtime(pve->options.reader, pve->options.config_dir, name, &mtime) != 0) {
+    const char *data;
+    ssize_t n = read_config_file(pve, name, &data);
+    if (n < 0) {
         vm->has_config = false;
         return;
     }
-    if (vm->has_config && mtime == vm->config_mtime_ns)
+    uint64_t hash = content_hash(data, (size_t)n);
+    if (vm->has_config && (size_t)n == vm->config_len && hash == vm->config_hash)
         return;
     struct pve_config config;
-    if (parse_config_file(pve, name, &config) != 0) {
+    if (pve_parse_config(data, (size_t)n, &config) != 0) {
         vm->has_config = false;
         return;
     }
     vm->config = config;
-    vm->config_mtime_ns = mtime;
+    vm->config_len = (size_t)n;
+    vm->config_hash = hash;
     vm->has_config = true;
 }
 
@@ -228,9 +245,12 @@ void pve_note_new(struct pve *pve, const struct tracker_new_process *p)
     if (pve_role_of(&id, &vmid, &cmd) != PVE_ROLE_QEMU)
         return; /* a helper: its counters are the group's, nothing more to follow */
 
+    /* A VM whose QEMU started while we watched has taps and a scope as young: they count whole.
+     * Else (running at our start, or its config came later) their first readings are baselines,
+     * as the process's own counters are. A VM known so far only by its config (stopped) is not
+     * counting yet; one that was running goes on counting, its sources keeping their bases. */
     struct pve_vm *vm = vm_get(pve, vmid);
-    if (vm->pid != p->pid || vm->starttime_ticks != p->starttime_ticks)
-        pve_counters_restart(vm);
+    vm->counting |= p->from_birth;
     vm->cmd = cmd;
     vm->pid = p->pid;
     vm->starttime_ticks = p->starttime_ticks;
@@ -287,6 +307,7 @@ static void refresh_process(struct pve *pve, struct pve_vm *vm)
     memcpy(vm->mem_key, sm.key, sizeof(vm->mem_key));
     memcpy(vm->mem_bytes, sm.bytes, sizeof(vm->mem_bytes));
     vm->vmrss_bytes = sm.vmrss_bytes;
+    vm->hugetlb_bytes = sm.hugetlb_bytes;
     /* status's Threads is stat's (20) num_threads, both the kernel's signal->nr_threads: the
      * thread names are read again only when it changes. */
     if ((int64_t)sm.threads != vm->counted_threads) {
@@ -321,7 +342,7 @@ static void note_netdev(void *arg, const char *name, unsigned char type)
     unsigned vmid = tap_vmid(name);
     struct pve_vm *vm = vmid ? vm_find(pve, vmid) : NULL;
     if (vm && vm->running)
-        pve_nic_refresh(vm, pve->options.reader, pve->options.sysfs, name, pve->refreshed);
+        pve_nic_refresh(vm, pve->options.reader, pve->options.sysfs, name, vm->counting);
 }
 
 static void refresh_nics(struct pve *pve)
@@ -398,10 +419,8 @@ static void refresh_pools(struct pve *pve)
 void pve_refresh(struct pve *pve, const struct tracker *tracker)
 {
     proc_reader_dir(pve->options.reader, pve->options.config_dir, ".", note_config, pve);
-    if (pve->nvms == 0) {
-        pve->refreshed = true; /* a VM started from now on counts its taps from birth */
+    if (pve->nvms == 0)
         return;
-    }
     read_mem_total(pve);
     refresh_pools(pve);
     size_t kept = 0;
@@ -418,14 +437,15 @@ void pve_refresh(struct pve *pve, const struct tracker *tracker)
         }
         derive_facts(vm);
         if (vm->running) {
-            pve_scope_refresh(vm, pve->options.reader, pve->options.cgroupfs, pve->refreshed);
+            pve_scope_refresh(vm, pve->options.reader, pve->options.cgroupfs, vm->counting);
             follow_group(vm, tracker);
         }
         pve->vms[kept++] = vm;
     }
     pve->nvms = kept;
     refresh_nics(pve);
-    pve->refreshed = true;
+    for (size_t i = 0; i < pve->nvms; i++)
+        pve->vms[i]->counting |= pve->vms[i]->running;
 }
 
 uint64_t pve_mem_total_bytes(const struct pve *pve)

@@ -56,7 +56,8 @@ enum pve_nic_stat {
  * recreated by a VM restart. */
 struct pve_nic {
     char ifname[24];
-    bool present; /* seen at the last refresh */
+    uint64_t ifindex; /* which tap of that name the baseline is of; 0 when unknown */
+    bool present;     /* seen at the last refresh */
     bool has_last;
     uint64_t total[PVE_NIC_STATS];
     uint64_t last[PVE_NIC_STATS]; /* the sysfs readings at the last refresh */
@@ -83,7 +84,10 @@ struct pve_vm {
     bool has_config;
     struct pve_cmdline cmd;
     struct pve_config config;
-    int64_t config_mtime_ns;
+    /* Which content `config` was parsed from: its length and FNV-1a hash. Not the mtime: pmxcfs
+     * keeps whole seconds, and PVE writes a config several times a second. */
+    size_t config_len;
+    uint64_t config_hash;
 
     /* Derived facts. */
     char name[128];
@@ -99,11 +103,18 @@ struct pve_vm {
     char mem_key[PVE_MEM_KEYS][PVE_MEM_KEY_MAX];
     uint64_t mem_bytes[PVE_MEM_KEYS];
     uint64_t vmrss_bytes;
+    uint64_t hugetlb_bytes;
 
     struct pve_nic *nics; /* in name order */
     size_t nnics, nics_cap;
 
-    /* cgroup v2 scope qemu.slice/<vmid>.scope */
+    /* cgroup v2 scope qemu.slice/<vmid>.scope; the pressure baselines are of the scope whose
+     * directory has inode `scope_inode`, which may outlive a QEMU process */
+    uint64_t scope_inode;
+    /* Taps and scopes first seen from now on were born while we watched: their whole counts are
+     * growth. Set once the VM has been refreshed running, or from the start when its QEMU process
+     * started after the first scan. */
+    bool counting;
     bool has_pressure[PVE_RESOURCES];
     bool has_full[PVE_RESOURCES];
     uint64_t pressure_some_us[PVE_RESOURCES], pressure_full_us[PVE_RESOURCES];
@@ -120,9 +131,10 @@ void pve_free(struct pve *pve);
 
 /* The `builtin: pve-qemu` matcher (a rules_builtin_fn; ctx is the struct pve, of which it uses
  * only the options): pve_match_identity() (pve_match.h), with the config looked up through the
- * reader. Captures: vmid, name. */
-bool pve_match(void *ctx, const struct proc_identity *id, struct rules_span *captures,
-               struct rules_scratch *scratch);
+ * reader. Captures: vmid, name. A QEMU process or helper in a VM's scope whose config is not
+ * there (yet: /etc/pve mounted after proctrack started) is RULES_BUILTIN_LATER. */
+enum rules_builtin_answer pve_match(void *ctx, const struct proc_identity *id,
+                                    struct rules_span *captures, struct rules_scratch *scratch);
 
 /* A process of the last scan that the tracker put in a group through the pve-qemu rule. For the
  * QEMU process of a VM, the collector reads its command line and config and follows it from now

@@ -12,14 +12,6 @@
 /* A PSI file: two lines of four fields. */
 #define PRESSURE_FILE_MAX 4096
 
-void pve_counters_restart(struct pve_vm *vm)
-{
-    for (size_t i = 0; i < vm->nnics; i++)
-        vm->nics[i].has_last = false;
-    for (int r = 0; r < PVE_RESOURCES; r++)
-        vm->has_last_some[r] = vm->has_last_full[r] = false;
-}
-
 static struct pve_nic *nic_get(struct pve_vm *vm, const char *ifname)
 {
     for (size_t i = 0; i < vm->nnics; i++)
@@ -61,14 +53,22 @@ bool pve_nic_refresh(struct pve_vm *vm, struct proc_reader *reader, const char *
         [PVE_NIC_RECEIVE_ERRORS] = "tx_errors",   [PVE_NIC_TRANSMIT_ERRORS] = "rx_errors",
         [PVE_NIC_RECEIVE_DROPS] = "tx_dropped",   [PVE_NIC_TRANSMIT_DROPS] = "rx_dropped",
     };
+    char name[128];
     uint64_t raw[PVE_NIC_STATS];
     for (int s = 0; s < PVE_NIC_STATS; s++) {
-        char name[128];
         int len = snprintf(name, sizeof(name), "class/net/%s/statistics/%s", ifname, files[s]);
         if (len < 0 || (size_t)len >= sizeof(name) || !read_number(reader, sysfs, name, &raw[s]))
             return false;
     }
     struct pve_nic *nic = nic_get(vm, ifname);
+    /* Which tap this is: a tap recreated under the name has a new ifindex. Unreadable (a tree
+     * without it), the name alone tells. */
+    uint64_t ifindex;
+    snprintf(name, sizeof(name), "class/net/%s/ifindex", ifname);
+    if (read_number(reader, sysfs, name, &ifindex) && nic->ifindex != ifindex) {
+        nic->has_last = false;
+        nic->ifindex = ifindex;
+    }
     /* One baseline for the eight files: they come and go with the tap. A reading below it is a
      * tap recreated (a NIC unplugged and plugged again): it counts from zero. */
     for (int s = 0; s < PVE_NIC_STATS; s++) {
@@ -85,6 +85,19 @@ void pve_scope_refresh(struct pve_vm *vm, struct proc_reader *reader, const char
                        bool from_zero)
 {
     char name[128];
+    uint64_t inode;
+    snprintf(name, sizeof(name), "qemu.slice/%u.scope", vm->vmid);
+    if (proc_reader_inode(reader, cgroupfs, name, &inode) != 0) {
+        for (int r = 0; r < PVE_RESOURCES; r++)
+            vm->has_pressure[r] = false;
+        vm->has_memory_current = false;
+        return;
+    }
+    if (inode != vm->scope_inode) {
+        for (int r = 0; r < PVE_RESOURCES; r++)
+            vm->has_last_some[r] = vm->has_last_full[r] = false;
+        vm->scope_inode = inode;
+    }
     for (int r = 0; r < PVE_RESOURCES; r++) {
         snprintf(name, sizeof(name), "qemu.slice/%u.scope/%s.pressure", vm->vmid,
                  pve_resource_name((enum pve_resource)r));

@@ -54,8 +54,9 @@ class PveFixtureTest(unittest.TestCase):
                      read_bytes=4096, write_bytes=8192, rchar=10000, wchar=20000, syscr=100, syscw=200,
                      vmrss_kb=2000000, rss=500000, vsize=3000000000)
         host.process(5001, "swtpm", SWTPM, "/usr/bin/swtpm", "0::/qemu.slice/100.scope", utime=10)
+        # VM 103 on hugepages: its guest memory is hugetlb, outside VmRSS.
         host.process(6000, "kvm", argv_b, QEMU + " (deleted)", "0::/qemu.slice/103.scope", utime=50,
-                     vmrss_kb=1000)
+                     vmrss_kb=1000, hugetlb_kb=2097152)
         host.process(7000, "kvm", ["/usr/bin/kvm", "-id", "999", "-name", "ghost"], QEMU)
         host.process(8000, "kvm", ["/usr/bin/kvm", "-id", "104", "-name", "mig,debug-threads=on",
                                    "-smp", "2,sockets=1,cores=2,maxcpus=2", "-m", "1024",
@@ -169,6 +170,10 @@ class PveFixtureTest(unittest.TestCase):
         self.assertEqual(self.v(self.s1, "memory_extended", id="100", type="vmrss"), 2000000 * 1024)
         self.assertEqual(self.v(self.s1, "memory_extended", id="100", type="hugetlbpages"), 0)
         self.assertAlmostEqual(self.v(self.s1, "memory_percent", id="100"), 2000000 / 16777216 * 100, places=9)
+        # Hugetlb pages are the VM's memory too: HugetlbPages of status counts them.
+        self.assertEqual(self.v(self.s1, "memory_extended", id="103", type="hugetlbpages"), 2097152 * 1024)
+        self.assertAlmostEqual(self.v(self.s1, "memory_percent", id="103"),
+                               (1000 + 2097152) / 16777216 * 100, places=9)
         self.assertEqual(self.v(self.s1, "start_time_seconds", id="100"), BTIME + 1000 // HZ)
         self.assertEqual(self.v(self.s1, "cgroup_memory_bytes", id="100"), 2100000000)
 
@@ -229,6 +234,36 @@ class PveFixtureTest(unittest.TestCase):
         code, out = h.promtool_check(self.text3)
         findings = [line for line in out.splitlines() if line.strip()]
         self.assertTrue(all("thread_count" in f for f in findings), out)
+
+
+class PveLateConfigTest(unittest.TestCase):
+    """proctrack started before /etc/pve was mounted: a VM's processes are seen without its config,
+    and become the VM's at the first scrape after the config appears."""
+
+    def test_a_vm_whose_config_appears_later_is_reported(self):
+        tmp = tempfile.mkdtemp(prefix="pt-pve-late-")
+        server = None
+        try:
+            host = Host(tmp)
+            argv_a = read_cmdline_fixture(os.path.join(PVE, "cmdline-a.txt"))
+            host.process(5000, "kvm", argv_a, QEMU, "0::/qemu.slice/100.scope", utime=1000,
+                         vmrss_kb=2000000)
+            host.process(5001, "swtpm", SWTPM, "/usr/bin/swtpm", "0::/qemu.slice/100.scope", utime=10)
+            server = h.start_proctrack(*host.flags())
+            s = h.parse(server.scrape())[0]
+            self.assertNotIn("qemu/100", h.groups(s))
+            self.assertEqual(h.value(s, "namedprocess_namegroup_num_procs", groupname="kvm"), 1)
+            self.assertFalse([k for k in s if k[0] == "pve_kvm_info"])
+
+            host.config(100, CONF_100)
+            s = h.parse(server.scrape())[0]
+            self.assertEqual(h.value(s, "namedprocess_namegroup_num_procs", groupname="qemu/100"), 2)
+            info = [dict(k[1]) for k in s if k[0] == "pve_kvm_info"]
+            self.assertEqual([(i["id"], i["name"], i["pid"]) for i in info], [("100", "s", "5000")])
+        finally:
+            if server:
+                server.stop()
+            shutil.rmtree(tmp)
 
 
 def cgroup_root():

@@ -931,6 +931,7 @@ static void test_status_memory_real_file(void **state)
     assert_int_equal(m.bytes[6], 116 * 1024);
     assert_string_equal(m.key[15], "hugetlbpages");
     assert_int_equal(m.vmrss_bytes, 1456 * 1024);
+    assert_int_equal(m.hugetlb_bytes, 0);
     assert_int_equal(m.threads, 3);
 }
 
@@ -938,11 +939,12 @@ static void test_status_memory_bounds(void **state)
 {
     (void)state;
     /* Only `len` bytes count: the Threads line past it is not seen. */
-    const char *text = "VmRSS:\t 100 kB\nThreads:\t7\n";
+    const char *text = "VmRSS:\t 100 kB\nHugetlbPages:\t 4194304 kB\nThreads:\t7\n";
     struct pve_status_memory m;
     assert_int_equal(pve_parse_status_memory(text, strlen("VmRSS:\t 100 kB\n"), &m), -EINVAL);
     assert_int_equal(pve_parse_status_memory(text, strlen(text), &m), 0);
     assert_int_equal(m.vmrss_bytes, 100 * 1024);
+    assert_int_equal(m.hugetlb_bytes, 4194304ull * 1024);
     assert_int_equal(m.threads, 7);
 
     /* Keys too long for the table are skipped; the table holds at most PVE_MEM_KEYS lines; a key
