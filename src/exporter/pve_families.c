@@ -47,6 +47,14 @@ enum {
     {                                                                                              \
         .kind = NIC, .index = stat                                                                 \
     }
+#define TAP_FAMILY(stat, file)                                                                     \
+    {                                                                                              \
+        KVM "nic_" file "_total", EXPO_COUNTER, "Tap NIC statistics file " file " (host side)",    \
+            ROWS_NICS, 0, NULL,                                                                    \
+        {                                                                                          \
+            SHOW_NIC(stat)                                                                         \
+        }                                                                                          \
+    }
 #define MICROS(what)                                                                               \
     {                                                                                              \
         .kind = what, .unit = EXPO_UNIT_MICROSECONDS                                               \
@@ -216,6 +224,32 @@ static const struct expo_family_def families[] = {
      0,
      NULL,
      {SHOW_NIC(PVE_NIC_TRANSMIT_PACKETS)}},
+    /* pve_local_exporter's names: one family per statistics file of the tap, in the tap's
+     * orientation (rx is what the guest sent). */
+    TAP_FAMILY(PVE_TAP_COLLISIONS, "collisions"),
+    TAP_FAMILY(PVE_TAP_MULTICAST, "multicast"),
+    TAP_FAMILY(PVE_TAP_RX_BYTES, "rx_bytes"),
+    TAP_FAMILY(PVE_TAP_RX_COMPRESSED, "rx_compressed"),
+    TAP_FAMILY(PVE_TAP_RX_CRC_ERRORS, "rx_crc_errors"),
+    TAP_FAMILY(PVE_TAP_RX_DROPPED, "rx_dropped"),
+    TAP_FAMILY(PVE_TAP_RX_ERRORS, "rx_errors"),
+    TAP_FAMILY(PVE_TAP_RX_FIFO_ERRORS, "rx_fifo_errors"),
+    TAP_FAMILY(PVE_TAP_RX_FRAME_ERRORS, "rx_frame_errors"),
+    TAP_FAMILY(PVE_TAP_RX_LENGTH_ERRORS, "rx_length_errors"),
+    TAP_FAMILY(PVE_TAP_RX_MISSED_ERRORS, "rx_missed_errors"),
+    TAP_FAMILY(PVE_TAP_RX_NOHANDLER, "rx_nohandler"),
+    TAP_FAMILY(PVE_TAP_RX_OVER_ERRORS, "rx_over_errors"),
+    TAP_FAMILY(PVE_TAP_RX_PACKETS, "rx_packets"),
+    TAP_FAMILY(PVE_TAP_TX_ABORTED_ERRORS, "tx_aborted_errors"),
+    TAP_FAMILY(PVE_TAP_TX_BYTES, "tx_bytes"),
+    TAP_FAMILY(PVE_TAP_TX_CARRIER_ERRORS, "tx_carrier_errors"),
+    TAP_FAMILY(PVE_TAP_TX_COMPRESSED, "tx_compressed"),
+    TAP_FAMILY(PVE_TAP_TX_DROPPED, "tx_dropped"),
+    TAP_FAMILY(PVE_TAP_TX_ERRORS, "tx_errors"),
+    TAP_FAMILY(PVE_TAP_TX_FIFO_ERRORS, "tx_fifo_errors"),
+    TAP_FAMILY(PVE_TAP_TX_HEARTBEAT_ERRORS, "tx_heartbeat_errors"),
+    TAP_FAMILY(PVE_TAP_TX_PACKETS, "tx_packets"),
+    TAP_FAMILY(PVE_TAP_TX_WINDOW_ERRORS, "tx_window_errors"),
     {KVM "pressure_full_seconds_total",
      EXPO_COUNTER,
      "Time all of the VM's scope was stalled on a resource (PSI full)",
@@ -492,7 +526,8 @@ static bool part_value(void *ctx, size_t row, unsigned kind, unsigned index, str
     case NIC:
         p = &pf->nics.rows[row];
         out->u64 = pf->vms[p->vm].vm->nics[p->part].total[index];
-        return true;
+        return pf->vms[p->vm].vm->nics[p->part].has_stat &
+               (1u << index); /* a file the kernel has */
     case STALL_SOME:
         p = &pf->pressure.rows[row];
         out->u64 = pf->vms[p->vm].vm->pressure_some_us[p->part];

@@ -128,7 +128,8 @@ def pve_growth(host):
     host.process(5000, "kvm", argv_a, QEMU, "0::/qemu.slice/100.scope", threads=threads, utime=1150,
                  stime=260, blkio=9, guest=1040, read_bytes=8192, write_bytes=16384, rchar=10500,
                  wchar=20600, syscr=105, syscw=206, vmrss_kb=2000000, rss=500000, vsize=3000000000)
-    host.tap("tap100i0", rx_bytes=1300, tx_bytes=2500, rx_packets=13, tx_packets=25, rx_dropped=1)
+    host.tap("tap100i0", rx_bytes=1300, tx_bytes=2500, rx_packets=13, tx_packets=25, rx_dropped=1,
+             multicast=7, tx_carrier_errors=1)
     host.scope(100, cpu_some_us=3000000, cpu_full_us=1000000, io_some_us=200000, memory_current=2200000000)
     host.config(104, "memory: 1024\nname: mig\ncores: 2\n")  # migration finished
 
