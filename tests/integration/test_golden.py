@@ -110,7 +110,9 @@ def pve_host(root):
                                "-smp", "2,sockets=1,cores=2,maxcpus=2", "-m", "1024",
                                "-incoming", "defer", "-S"], QEMU, "0::/qemu.slice/104.scope")
     host.process(9000, "pvedaemon", ["pvedaemon"], "/usr/bin/perl", utime=77)
-    host.config(100, "cores: 4\ncpu: x86-64-v2-AES\nmemory: 2048\nname: s\nsockets: 1\ntags: prod;web\n")
+    host.config(100, "cores: 4\ncpu: x86-64-v2-AES\nmemory: 2048\nname: s\n"
+                "net0: virtio=BC:24:11:5F:A8:91,bridge=vmbr0,firewall=1,queues=4\n"
+                "net1: e1000=BC:24:11:5F:A8:92\nsockets: 1\ntags: prod;web\n")
     with open(os.path.join(PVE, "103.conf")) as f:
         host.config(103, f.read())
     host.config(101, "memory: 1024\nname: stopped\n")  # configured, never running

@@ -18,7 +18,9 @@ HZ = os.sysconf("SC_CLK_TCK")
 PVE = os.path.join(h.FIXTURES, "pve")
 QEMU = "/usr/bin/qemu-system-x86_64"
 
-CONF_100 = "cores: 16\ncpu: x86-64-v2-AES\nmemory: 2048\nname: s\nsockets: 1\ntags: prod;web\n"
+CONF_100 = ("cores: 16\ncpu: x86-64-v2-AES\nmemory: 2048\nname: s\n"
+            "net0: virtio=BC:24:11:5F:A8:91,bridge=vmbr0,firewall=1,queues=4\n"
+            "net1: model=e1000,macaddr=BC:24:11:5F:A8:92\nsockets: 1\ntags: prod;web\n")
 # As PVE writes user.cfg; VM 103's pool is filled in.
 USER_CFG = ("user:root@pam:1:0:::root@example.com:::\n\n"
             "pool:%s:GPU%%20boxes:103::\npool:prod/web/front::100,101:local-lvm:\npool:empty::::\n\n"
@@ -208,7 +210,7 @@ class PveFixtureTest(unittest.TestCase):
             self.assertEqual(self.v(s, "network_%s_total" % name, id="100", ifname="tap100i0"), 0, name)
         # Every pve_kvm family of the README is there.
         families = {k[0] for k in s if k[0].startswith("pve_kvm_")}
-        self.assertEqual(len(families), 29 + len(TAP_STATS), sorted(families))
+        self.assertEqual(len(families), 31 + len(TAP_STATS), sorted(families))
 
     def test_tap_statistics_under_pve_local_exporter_names(self):
         s = self.s2
@@ -233,6 +235,23 @@ class PveFixtureTest(unittest.TestCase):
         self.assertEqual(self.v(self.s3, "nic_rx_bytes_total", id="100", ifname="tap100i0"), 340)
         self.assertEqual(self.v(self.s3, "nic_tx_bytes_total", id="100", ifname="tap100i0"), 570)
         self.assertEqual(self.v(self.s3, "nic_multicast_total", id="100", ifname="tap100i0"), 7)
+
+    def test_nic_info_and_queues_from_the_config_as_qemu_runs_them(self):
+        # Labels as QEMU's `info network` has them (pve_local_exporter's source): the -device
+        # model, the MAC in lower case, the tap, and the netdev's queues.
+        nics = sorted(k[1] for k in self.s1 if k[0] == "pve_kvm_nic_info")
+        self.assertEqual([dict(n) for n in nics], [
+            {"id": "100", "ifname": "", "macaddr": "bc:24:11:5f:a8:92", "model": "e1000",
+             "netdev": "net1", "queues": "1", "type": "user"},
+            {"id": "100", "ifname": "tap100i0", "macaddr": "bc:24:11:5f:a8:91",
+             "model": "virtio-net-pci", "netdev": "net0", "queues": "4", "type": "tap"},
+            {"id": "103", "ifname": "tap103i0", "macaddr": "bc:24:11:96:18:29",
+             "model": "virtio-net-pci", "netdev": "net0", "queues": "1", "type": "tap"},
+        ])  # not VM 101 (stopped) nor 104 (no config yet)
+        queues = {dict(k[1])["ifname"]: v for k, v in self.s1.items() if k[0] == "pve_kvm_nic_queues"}
+        self.assertEqual(queues, {"tap100i0": 4, "tap103i0": 1})
+        # VM 103 stopped: its NICs are gone with it.
+        self.assertEqual({dict(k[1])["id"] for k in self.s3 if k[0] == "pve_kvm_nic_info"}, {"100"})
 
     def test_counters_continue_across_a_vm_restart(self):
         s = self.s3
