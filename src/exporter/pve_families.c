@@ -11,7 +11,17 @@
 #define KVM "pve_kvm_"
 
 /* The row sets. */
-enum { ROWS_VMS, ROWS_GUESTS, ROWS_INFO, ROWS_MEMORY, ROWS_NICS, ROWS_PRESSURE, ROWS_COUNT };
+enum {
+    ROWS_VMS,
+    ROWS_GUESTS,
+    ROWS_INFO,
+    ROWS_MEMORY,
+    ROWS_NICS,
+    ROWS_NIC_INFO,
+    ROWS_NIC_QUEUES,
+    ROWS_PRESSURE,
+    ROWS_COUNT
+};
 
 /* What a series shows, for expo_series.kind. */
 enum {
@@ -26,7 +36,8 @@ enum {
     ONE,            /* the constant 1 of pve_kvm_info */
     UP,             /* 1 running, 0 stopped */
     MEMORY_LINE,    /* one memory line of status, in bytes */
-    NIC,            /* index: enum pve_nic_stat */
+    NIC,            /* index: enum pve_tap_stat */
+    NIC_QUEUES,     /* queues of a configured NIC */
     STALL_SOME,     /* PSI some total, microseconds */
     STALL_FULL,     /* PSI full total, absent when the kernel has none for the resource */
 };
@@ -46,6 +57,14 @@ enum {
 #define SHOW_NIC(stat)                                                                             \
     {                                                                                              \
         .kind = NIC, .index = stat                                                                 \
+    }
+#define TAP_FAMILY(stat, file)                                                                     \
+    {                                                                                              \
+        KVM "nic_" file "_total", EXPO_COUNTER, "Tap NIC statistics file " file " (host side)",    \
+            ROWS_NICS, 0, NULL,                                                                    \
+        {                                                                                          \
+            SHOW_NIC(stat)                                                                         \
+        }                                                                                          \
     }
 #define MICROS(what)                                                                               \
     {                                                                                              \
@@ -216,6 +235,46 @@ static const struct expo_family_def families[] = {
      0,
      NULL,
      {SHOW_NIC(PVE_NIC_TRANSMIT_PACKETS)}},
+    /* pve_local_exporter's names: one family per statistics file of the tap, in the tap's
+     * orientation (rx is what the guest sent). */
+    TAP_FAMILY(PVE_TAP_COLLISIONS, "collisions"),
+    {KVM "nic_info",
+     EXPO_GAUGE,
+     "NICs of the VM's config as QEMU runs them, pve_local_exporter's labels",
+     ROWS_NIC_INFO,
+     0,
+     NULL,
+     {SHOW(ONE)}},
+    TAP_FAMILY(PVE_TAP_MULTICAST, "multicast"),
+    {KVM "nic_queues",
+     EXPO_GAUGE,
+     "Queues of a tap NIC (config queues= of a virtio NIC, else 1)",
+     ROWS_NIC_QUEUES,
+     0,
+     NULL,
+     {SHOW(NIC_QUEUES)}},
+    TAP_FAMILY(PVE_TAP_RX_BYTES, "rx_bytes"),
+    TAP_FAMILY(PVE_TAP_RX_COMPRESSED, "rx_compressed"),
+    TAP_FAMILY(PVE_TAP_RX_CRC_ERRORS, "rx_crc_errors"),
+    TAP_FAMILY(PVE_TAP_RX_DROPPED, "rx_dropped"),
+    TAP_FAMILY(PVE_TAP_RX_ERRORS, "rx_errors"),
+    TAP_FAMILY(PVE_TAP_RX_FIFO_ERRORS, "rx_fifo_errors"),
+    TAP_FAMILY(PVE_TAP_RX_FRAME_ERRORS, "rx_frame_errors"),
+    TAP_FAMILY(PVE_TAP_RX_LENGTH_ERRORS, "rx_length_errors"),
+    TAP_FAMILY(PVE_TAP_RX_MISSED_ERRORS, "rx_missed_errors"),
+    TAP_FAMILY(PVE_TAP_RX_NOHANDLER, "rx_nohandler"),
+    TAP_FAMILY(PVE_TAP_RX_OVER_ERRORS, "rx_over_errors"),
+    TAP_FAMILY(PVE_TAP_RX_PACKETS, "rx_packets"),
+    TAP_FAMILY(PVE_TAP_TX_ABORTED_ERRORS, "tx_aborted_errors"),
+    TAP_FAMILY(PVE_TAP_TX_BYTES, "tx_bytes"),
+    TAP_FAMILY(PVE_TAP_TX_CARRIER_ERRORS, "tx_carrier_errors"),
+    TAP_FAMILY(PVE_TAP_TX_COMPRESSED, "tx_compressed"),
+    TAP_FAMILY(PVE_TAP_TX_DROPPED, "tx_dropped"),
+    TAP_FAMILY(PVE_TAP_TX_ERRORS, "tx_errors"),
+    TAP_FAMILY(PVE_TAP_TX_FIFO_ERRORS, "tx_fifo_errors"),
+    TAP_FAMILY(PVE_TAP_TX_HEARTBEAT_ERRORS, "tx_heartbeat_errors"),
+    TAP_FAMILY(PVE_TAP_TX_PACKETS, "tx_packets"),
+    TAP_FAMILY(PVE_TAP_TX_WINDOW_ERRORS, "tx_window_errors"),
     {KVM "pressure_full_seconds_total",
      EXPO_COUNTER,
      "Time all of the VM's scope was stalled on a resource (PSI full)",
@@ -270,7 +329,7 @@ struct pve_families {
     size_t nvms, vms_cap;
     struct vm_row *guests;
     size_t nguests, guests_cap;
-    struct part_rows memory, nics, pressure;
+    struct part_rows memory, nics, nic_info, nic_queues, pressure;
     struct strbuf scratch;
 };
 
@@ -287,6 +346,8 @@ void pve_families_free(struct pve_families *pf)
     free(pf->guests);
     free(pf->memory.rows);
     free(pf->nics.rows);
+    free(pf->nic_info.rows);
+    free(pf->nic_queues.rows);
     free(pf->pressure.rows);
     strbuf_free(&pf->scratch);
     free(pf);
@@ -303,6 +364,7 @@ static void add_part(struct part_rows *set, size_t vm, size_t part)
 static void build_rows(struct pve_families *pf)
 {
     pf->nvms = pf->nguests = pf->memory.count = pf->nics.count = pf->pressure.count = 0;
+    pf->nic_info.count = pf->nic_queues.count = 0;
     for (size_t i = 0; i < pve_vm_count(pf->pve); i++) {
         const struct pve_vm *vm = pve_vm_at(pf->pve, i);
         pf->guests = xgrow(pf->guests, &pf->guests_cap, pf->nguests + 1, sizeof(*pf->guests));
@@ -318,6 +380,13 @@ static void build_rows(struct pve_families *pf)
         for (size_t k = 0; k < vm->nnics; k++)
             if (vm->nics[k].present)
                 add_part(&pf->nics, at, k);
+        /* The config's NICs (with user networking no tap, so no queues row: it would have no
+         * ifname to tell two apart). */
+        for (size_t k = 0; vm->has_config && k < vm->config.nnets; k++) {
+            add_part(&pf->nic_info, at, k);
+            if (vm->config.nets[k].bridged)
+                add_part(&pf->nic_queues, at, k);
+        }
         for (size_t r = 0; r < PVE_RESOURCES; r++)
             if (vm->has_pressure[r])
                 add_part(&pf->pressure, at, r);
@@ -475,6 +544,57 @@ static void nic_labels(void *ctx, size_t row, size_t from, size_t to, struct str
     part_labels(pf, p, "ifname", pf->vms[p->vm].vm->nics[p->part].ifname, from, to, out);
 }
 
+/* ---- pve_kvm_nic_info, pve_kvm_nic_queues: one row per NIC of a running VM's config ---- */
+
+static const char *const nic_info_label_names[] = {"id",     "ifname", "macaddr", "model",
+                                                   "netdev", "queues", "type"};
+#define NIC_INFO_LABELS (sizeof(nic_info_label_names) / sizeof(nic_info_label_names[0]))
+
+static void nic_facts_of(const struct pve_families *pf, const struct part_row *p,
+                         struct pve_nic_facts *out)
+{
+    const struct pve_vm *vm = pf->vms[p->vm].vm;
+    pve_nic_facts(vm->vmid, &vm->config.nets[p->part], out);
+}
+
+static void nic_info_labels(void *ctx, size_t row, size_t from, size_t to, struct strbuf *out)
+{
+    const struct pve_families *pf = ctx;
+    struct pve_nic_facts f;
+    nic_facts_of(pf, &pf->nic_info.rows[row], &f);
+    char queues[16];
+    snprintf(queues, sizeof(queues), "%u", f.queues);
+    const char *values[NIC_INFO_LABELS] = {pf->vms[pf->nic_info.rows[row].vm].vm->id,
+                                           f.ifname,
+                                           f.macaddr,
+                                           f.model,
+                                           f.netdev,
+                                           queues,
+                                           f.type};
+    for (size_t i = from; i < to; i++)
+        expo_label(out, nic_info_label_names[i], values[i], strlen(values[i]));
+}
+
+static void nic_queues_labels(void *ctx, size_t row, size_t from, size_t to, struct strbuf *out)
+{
+    const struct pve_families *pf = ctx;
+    const struct part_row *p = &pf->nic_queues.rows[row];
+    struct pve_nic_facts f;
+    nic_facts_of(pf, p, &f);
+    part_labels(pf, p, "ifname", f.ifname, from, to, out);
+}
+
+static bool nic_queues_value(void *ctx, size_t row, unsigned kind, unsigned index,
+                             struct expo_value *out)
+{
+    const struct pve_families *pf = ctx;
+    struct pve_nic_facts f;
+    (void)index;
+    nic_facts_of(pf, &pf->nic_queues.rows[row], &f);
+    out->u64 = f.queues;
+    return kind == NIC_QUEUES;
+}
+
 static void pressure_labels(void *ctx, size_t row, size_t from, size_t to, struct strbuf *out)
 {
     const struct pve_families *pf = ctx;
@@ -494,7 +614,8 @@ static bool part_value(void *ctx, size_t row, unsigned kind, unsigned index, str
     case NIC:
         p = &pf->nics.rows[row];
         out->u64 = pf->vms[p->vm].vm->nics[p->part].total[index];
-        return true;
+        return pf->vms[p->vm].vm->nics[p->part].has_stat &
+               (1u << index); /* a file the kernel has */
     case STALL_SOME:
         p = &pf->pressure.rows[row];
         out->u64 = pf->vms[p->vm].vm->pressure_some_us[p->part];
@@ -523,6 +644,10 @@ void pve_families_write(struct pve_families *pf, struct strbuf *out, const struc
         [ROWS_MEMORY] = {pf, pf->memory.count, memory_label_names, 2, memory_labels, NULL,
                          part_value},
         [ROWS_NICS] = {pf, pf->nics.count, nic_label_names, 2, nic_labels, NULL, part_value},
+        [ROWS_NIC_INFO] = {pf, pf->nic_info.count, nic_info_label_names, NIC_INFO_LABELS,
+                           nic_info_labels, NULL, info_value},
+        [ROWS_NIC_QUEUES] = {pf, pf->nic_queues.count, nic_label_names, 2, nic_queues_labels, NULL,
+                             nic_queues_value},
         [ROWS_PRESSURE] = {pf, pf->pressure.count, pressure_label_names, 2, pressure_labels, NULL,
                            part_value},
     };

@@ -39,28 +39,63 @@ struct pve_options {
     const char *cgroupfs;       /* "/sys/fs/cgroup" */
 };
 
-enum pve_nic_stat {
-    PVE_NIC_RECEIVE_BYTES,
-    PVE_NIC_TRANSMIT_BYTES,
-    PVE_NIC_RECEIVE_PACKETS,
-    PVE_NIC_TRANSMIT_PACKETS,
-    PVE_NIC_RECEIVE_ERRORS,
-    PVE_NIC_TRANSMIT_ERRORS,
-    PVE_NIC_RECEIVE_DROPS,
-    PVE_NIC_TRANSMIT_DROPS,
-    PVE_NIC_STATS
+/* The files of /sys/class/net/<dev>/statistics/ (the kernel's netstat_attrs, net-sysfs.c), in
+ * name order: a tap's own counters, seen from the host. pve_local_exporter reports each under its
+ * file name. */
+enum pve_tap_stat {
+    PVE_TAP_COLLISIONS,
+    PVE_TAP_MULTICAST,
+    PVE_TAP_RX_BYTES,
+    PVE_TAP_RX_COMPRESSED,
+    PVE_TAP_RX_CRC_ERRORS,
+    PVE_TAP_RX_DROPPED,
+    PVE_TAP_RX_ERRORS,
+    PVE_TAP_RX_FIFO_ERRORS,
+    PVE_TAP_RX_FRAME_ERRORS,
+    PVE_TAP_RX_LENGTH_ERRORS,
+    PVE_TAP_RX_MISSED_ERRORS,
+    PVE_TAP_RX_NOHANDLER, /* since Linux 4.6 */
+    PVE_TAP_RX_OVER_ERRORS,
+    PVE_TAP_RX_PACKETS,
+    PVE_TAP_TX_ABORTED_ERRORS,
+    PVE_TAP_TX_BYTES,
+    PVE_TAP_TX_CARRIER_ERRORS,
+    PVE_TAP_TX_COMPRESSED,
+    PVE_TAP_TX_DROPPED,
+    PVE_TAP_TX_ERRORS,
+    PVE_TAP_TX_FIFO_ERRORS,
+    PVE_TAP_TX_HEARTBEAT_ERRORS,
+    PVE_TAP_TX_PACKETS,
+    PVE_TAP_TX_WINDOW_ERRORS,
+    PVE_TAP_STATS
 };
 
-/* A tap NIC of a VM, counted from the guest's side as PVE counts it: what the guest receives is
- * what the host's tap transmits. Counters are accumulated, so they continue when the tap is
- * recreated by a VM restart. */
+/* The file name of a statistic ("rx_bytes"). */
+const char *pve_tap_stat_name(enum pve_tap_stat stat);
+
+/* The guest's side of a tap, as PVE counts it: what the guest receives is what the host's tap
+ * transmits. Each is the tap's file of the other direction. */
+enum pve_nic_stat {
+    PVE_NIC_RECEIVE_BYTES = PVE_TAP_TX_BYTES,
+    PVE_NIC_TRANSMIT_BYTES = PVE_TAP_RX_BYTES,
+    PVE_NIC_RECEIVE_PACKETS = PVE_TAP_TX_PACKETS,
+    PVE_NIC_TRANSMIT_PACKETS = PVE_TAP_RX_PACKETS,
+    PVE_NIC_RECEIVE_ERRORS = PVE_TAP_TX_ERRORS,
+    PVE_NIC_TRANSMIT_ERRORS = PVE_TAP_RX_ERRORS,
+    PVE_NIC_RECEIVE_DROPS = PVE_TAP_TX_DROPPED,
+    PVE_NIC_TRANSMIT_DROPS = PVE_TAP_RX_DROPPED,
+};
+
+/* A tap NIC of a VM: the counters of its statistics files, each read once per refresh.
+ * Counters are accumulated, so they continue when the tap is recreated by a VM restart. */
 struct pve_nic {
     char ifname[24];
     uint64_t ifindex; /* which tap of that name the baseline is of; 0 when unknown */
     bool present;     /* seen at the last refresh */
     bool has_last;
-    uint64_t total[PVE_NIC_STATS];
-    uint64_t last[PVE_NIC_STATS]; /* the sysfs readings at the last refresh */
+    uint32_t has_stat; /* bit per enum pve_tap_stat: read at the last refresh */
+    uint64_t total[PVE_TAP_STATS];
+    uint64_t last[PVE_TAP_STATS]; /* the sysfs readings at the last refresh */
 };
 
 enum pve_resource { PVE_CPU, PVE_IO, PVE_MEMORY, PVE_RESOURCES };

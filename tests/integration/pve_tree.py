@@ -7,6 +7,12 @@ import shutil
 
 BTIME = 1700000000
 PAGE = os.sysconf("SC_PAGE_SIZE")
+# The files of /sys/class/net/<dev>/statistics/ (Linux's net-sysfs.c netstat_attrs).
+TAP_STATS = ("collisions", "multicast", "rx_bytes", "rx_compressed", "rx_crc_errors", "rx_dropped",
+             "rx_errors", "rx_fifo_errors", "rx_frame_errors", "rx_length_errors", "rx_missed_errors",
+             "rx_nohandler", "rx_over_errors", "rx_packets", "tx_aborted_errors", "tx_bytes",
+             "tx_carrier_errors", "tx_compressed", "tx_dropped", "tx_errors", "tx_fifo_errors",
+             "tx_heartbeat_errors", "tx_packets", "tx_window_errors")
 
 
 def read_cmdline_fixture(path):
@@ -121,10 +127,10 @@ class Host:
         write(self.user_cfg, text)
 
     def tap(self, name, **stats):
+        """A network device's statistics files, every one a current kernel has (0 unless given)."""
         d = os.path.join(self.sys, "class", "net", name, "statistics")
         os.makedirs(d, exist_ok=True)
-        for s in ("rx_bytes", "tx_bytes", "rx_packets", "tx_packets", "rx_errors", "tx_errors",
-                  "rx_dropped", "tx_dropped"):
+        for s in TAP_STATS:
             write(os.path.join(d, s), "%d\n" % stats.get(s, 0))
 
     def scope(self, vmid, cpu_some_us=0, cpu_full_us=0, io_some_us=0, mem_some_us=0, memory_current=0):

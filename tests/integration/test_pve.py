@@ -12,13 +12,15 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
-from pve_tree import BTIME, Host, read_cmdline_fixture  # noqa: E402
+from pve_tree import BTIME, TAP_STATS, Host, read_cmdline_fixture  # noqa: E402
 
 HZ = os.sysconf("SC_CLK_TCK")
 PVE = os.path.join(h.FIXTURES, "pve")
 QEMU = "/usr/bin/qemu-system-x86_64"
 
-CONF_100 = "cores: 16\ncpu: x86-64-v2-AES\nmemory: 2048\nname: s\nsockets: 1\ntags: prod;web\n"
+CONF_100 = ("cores: 16\ncpu: x86-64-v2-AES\nmemory: 2048\nname: s\n"
+            "net0: virtio=BC:24:11:5F:A8:91,bridge=vmbr0,firewall=1,queues=4\n"
+            "net1: model=e1000,macaddr=BC:24:11:5F:A8:92\nsockets: 1\ntags: prod;web\n")
 # As PVE writes user.cfg; VM 103's pool is filled in.
 USER_CFG = ("user:root@pam:1:0:::root@example.com:::\n\n"
             "pool:%s:GPU%%20boxes:103::\npool:prod/web/front::100,101:local-lvm:\npool:empty::::\n\n"
@@ -69,6 +71,7 @@ class PveFixtureTest(unittest.TestCase):
         host.pools(USER_CFG % "lab")
         host.tap("tap100i0", rx_bytes=1000, tx_bytes=2000, rx_packets=10, tx_packets=20)
         host.tap("tap103i0", rx_bytes=5, tx_bytes=6)
+        os.remove(os.path.join(host.sys, "class/net/tap103i0/statistics/rx_nohandler"))  # Linux < 4.6
         host.tap("fwbr100i0", rx_bytes=99)
         host.scope(100, cpu_some_us=1000000, cpu_full_us=500000, io_some_us=200000,
                    memory_current=2100000000)
@@ -81,7 +84,8 @@ class PveFixtureTest(unittest.TestCase):
                      read_bytes=8192, write_bytes=16384, rchar=10500, wchar=20600, syscr=105, syscw=206,
                      vmrss_kb=2000000, rss=500000, vsize=3000000000)
         host.process(5001, "swtpm", SWTPM, "/usr/bin/swtpm", "0::/qemu.slice/100.scope", utime=20)
-        host.tap("tap100i0", rx_bytes=1300, tx_bytes=2500, rx_packets=13, tx_packets=25)
+        host.tap("tap100i0", rx_bytes=1300, tx_bytes=2500, rx_packets=13, tx_packets=25, multicast=7,
+                 rx_crc_errors=2, tx_carrier_errors=1)
         host.scope(100, cpu_some_us=3000000, cpu_full_us=1000000, io_some_us=200000,
                    memory_current=2200000000)
         host.pools(USER_CFG % "lab/gpu")  # VM 103 moves to a nested pool
@@ -211,7 +215,48 @@ class PveFixtureTest(unittest.TestCase):
             self.assertEqual(self.v(s, "network_%s_total" % name, id="100", ifname="tap100i0"), 0, name)
         # Every pve_kvm family of the README is there.
         families = {k[0] for k in s if k[0].startswith("pve_kvm_")}
-        self.assertEqual(len(families), 29, sorted(families))
+        self.assertEqual(len(families), 31 + len(TAP_STATS), sorted(families))
+
+    def test_tap_statistics_under_pve_local_exporter_names(self):
+        s = self.s2
+        # One family per statistics file, in the tap's orientation: its rx is what the guest sent,
+        # the same totals as PVE's guest-side counters, read once.
+        for stat in TAP_STATS:
+            self.assertIn(("pve_kvm_nic_%s_total" % stat, (("id", "100"), ("ifname", "tap100i0"))), s, stat)
+        self.assertEqual(self.v(s, "nic_rx_bytes_total", id="100", ifname="tap100i0"), 300)
+        self.assertEqual(self.v(s, "nic_tx_bytes_total", id="100", ifname="tap100i0"), 500)
+        self.assertEqual(self.v(s, "nic_rx_packets_total", id="100", ifname="tap100i0"), 3)
+        self.assertEqual(self.v(s, "nic_tx_packets_total", id="100", ifname="tap100i0"), 5)
+        self.assertEqual(self.v(s, "nic_multicast_total", id="100", ifname="tap100i0"), 7)
+        self.assertEqual(self.v(s, "nic_rx_crc_errors_total", id="100", ifname="tap100i0"), 2)
+        self.assertEqual(self.v(s, "nic_tx_carrier_errors_total", id="100", ifname="tap100i0"), 1)
+        self.assertEqual(self.v(s, "nic_collisions_total", id="100", ifname="tap100i0"), 0)
+        # A file the kernel does not have is no series; the tap's others are.
+        self.assertNotIn(("pve_kvm_nic_rx_nohandler_total", (("id", "103"), ("ifname", "tap103i0"))), s)
+        self.assertEqual(self.v(s, "nic_rx_bytes_total", id="103", ifname="tap103i0"), 0)
+        # Not a VM's tap.
+        self.assertFalse([k for k in s if k[0].startswith("pve_kvm_nic_") and ("ifname", "fwbr100i0") in k[1]])
+        # Across the restart, the new tap counts from birth, as the guest-side counters do.
+        self.assertEqual(self.v(self.s3, "nic_rx_bytes_total", id="100", ifname="tap100i0"), 340)
+        self.assertEqual(self.v(self.s3, "nic_tx_bytes_total", id="100", ifname="tap100i0"), 570)
+        self.assertEqual(self.v(self.s3, "nic_multicast_total", id="100", ifname="tap100i0"), 7)
+
+    def test_nic_info_and_queues_from_the_config_as_qemu_runs_them(self):
+        # Labels as QEMU's `info network` has them (pve_local_exporter's source): the -device
+        # model, the MAC in lower case, the tap, and the netdev's queues.
+        nics = sorted(k[1] for k in self.s1 if k[0] == "pve_kvm_nic_info")
+        self.assertEqual([dict(n) for n in nics], [
+            {"id": "100", "ifname": "", "macaddr": "bc:24:11:5f:a8:92", "model": "e1000",
+             "netdev": "net1", "queues": "1", "type": "user"},
+            {"id": "100", "ifname": "tap100i0", "macaddr": "bc:24:11:5f:a8:91",
+             "model": "virtio-net-pci", "netdev": "net0", "queues": "4", "type": "tap"},
+            {"id": "103", "ifname": "tap103i0", "macaddr": "bc:24:11:96:18:29",
+             "model": "virtio-net-pci", "netdev": "net0", "queues": "1", "type": "tap"},
+        ])  # not VM 101 (stopped) nor 104 (no config yet)
+        queues = {dict(k[1])["ifname"]: v for k, v in self.s1.items() if k[0] == "pve_kvm_nic_queues"}
+        self.assertEqual(queues, {"tap100i0": 4, "tap103i0": 1})
+        # VM 103 stopped: its NICs are gone with it.
+        self.assertEqual({dict(k[1])["id"] for k in self.s3 if k[0] == "pve_kvm_nic_info"}, {"100"})
 
     def test_counters_continue_across_a_vm_restart(self):
         s = self.s3

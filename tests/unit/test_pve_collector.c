@@ -702,6 +702,55 @@ static uint64_t started_now(const struct world *w)
     return ((uint64_t)ts.tv_sec + 1) * proc_reader_ticks_per_second(w->reader);
 }
 
+static void tap_stat(struct host *h, const char *ifname, enum pve_tap_stat stat, uint64_t value)
+{
+    char rel[256], text[32];
+    snprintf(rel, sizeof(rel), "class/net/%s/statistics/%s", ifname, pve_tap_stat_name(stat));
+    snprintf(text, sizeof(text), "%llu\n", (unsigned long long)value);
+    puts_at(h->sys, rel, text);
+}
+
+/* Every statistics file is counted in the tap's orientation, and PVE's guest-side counters are the
+ * same totals seen from the other side. A file the kernel lacks is no counter and does not keep
+ * the tap from being counted; one that appears on a tap already counted only sets its baseline. */
+static void test_tap_statistics_files_in_the_taps_orientation(void **state)
+{
+    (void)state;
+    struct world *w = world_new(DEFAULT_RULES);
+    tap_stat(&w->host, "tap100i0", PVE_TAP_COLLISIONS, 3);
+    world_scan(w);
+    const struct pve_nic *nic = nic_of(vm_of(w->pve, 100), "tap100i0");
+    assert_true(nic->present);
+    assert_true(nic->has_stat & (1u << PVE_TAP_COLLISIONS));
+    assert_false(nic->has_stat & (1u << PVE_TAP_MULTICAST)); /* not in the fixture */
+
+    tap(&w->host, "tap100i0", 2500, 1300);
+    tap_stat(&w->host, "tap100i0", PVE_TAP_COLLISIONS, 10);
+    tap_stat(&w->host, "tap100i0", PVE_TAP_MULTICAST, 50); /* appears: a baseline only */
+    world_scan(w);
+    nic = nic_of(vm_of(w->pve, 100), "tap100i0");
+    assert_int_equal(nic->total[PVE_TAP_TX_BYTES], 500);
+    assert_int_equal(nic->total[PVE_TAP_RX_BYTES], 300);
+    assert_int_equal(nic->total[PVE_NIC_RECEIVE_BYTES], nic->total[PVE_TAP_TX_BYTES]);
+    assert_int_equal(nic->total[PVE_NIC_TRANSMIT_BYTES], nic->total[PVE_TAP_RX_BYTES]);
+    assert_int_equal(nic->total[PVE_TAP_COLLISIONS], 7);
+    assert_true(nic->has_stat & (1u << PVE_TAP_MULTICAST));
+    assert_int_equal(nic->total[PVE_TAP_MULTICAST], 0);
+
+    tap_stat(&w->host, "tap100i0", PVE_TAP_MULTICAST, 54);
+    world_scan(w);
+    nic = nic_of(vm_of(w->pve, 100), "tap100i0");
+    assert_int_equal(nic->total[PVE_TAP_MULTICAST], 4);
+
+    /* Without one of the files PVE's counters come from, the tap is not counted this time. */
+    char path[512];
+    snprintf(path, sizeof(path), "%s/class/net/tap100i0/statistics/rx_dropped", w->host.sys);
+    assert_int_equal(unlink(path), 0);
+    world_scan(w);
+    assert_false(nic_of(vm_of(w->pve, 100), "tap100i0")->present);
+    world_free(w);
+}
+
 /* The first VM started after an exporter that began with none counts its taps and scope from
  * birth, as any later one does: whether a refresh ran before does not matter. */
 static void test_first_vm_after_an_empty_start_counts_its_taps_from_birth(void **state)
@@ -827,6 +876,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_vm_whose_config_appears_later_is_reported),
         cmocka_unit_test(test_a_config_edit_within_the_same_second_is_seen),
         cmocka_unit_test(test_a_name_longer_than_an_interface_is_no_tap),
+        cmocka_unit_test(test_tap_statistics_files_in_the_taps_orientation),
         cmocka_unit_test(test_a_configured_vmid_outside_its_scope_changes_nothing),
         cmocka_unit_test(test_first_vm_after_an_empty_start_counts_its_taps_from_birth),
         cmocka_unit_test(test_a_reload_renaming_the_group_keeps_vm_counters),
