@@ -186,6 +186,7 @@ static void attach_pve(struct exporter *e, struct rules *rules)
             .config_dir = e->options.pve_config_dir,
             .sysfs = e->options.sysfs,
             .cgroupfs = e->options.cgroupfs,
+            .run_dir = e->options.pve_run_dir,
         };
         e->pve = pve_new(&popts);
     }

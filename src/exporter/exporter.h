@@ -32,6 +32,7 @@ struct exporter_options {
     bool explain; /* remember why each process of the first scan joined its group */
     /* For `builtin: pve-qemu`. */
     const char *pve_config_dir;
+    const char *pve_run_dir;
     const char *sysfs;
     const char *cgroupfs;
     enum exporter_exits exits;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "pve/pve_counters.h"
+#include "pve/pve_disks.h"
 #include "pve/pve_match.h"
 #include "tracker/tracker.h"
 #include "util/xalloc.h"
@@ -37,6 +38,7 @@ struct pve *pve_new(const struct pve_options *options)
     pve->options.config_dir = xstrdup(options->config_dir);
     pve->options.sysfs = xstrdup(options->sysfs);
     pve->options.cgroupfs = xstrdup(options->cgroupfs);
+    pve->options.run_dir = options->run_dir ? xstrdup(options->run_dir) : NULL;
     return pve;
 }
 
@@ -45,6 +47,7 @@ static void vm_free(struct pve_vm *vm)
     free(vm->group);
     free(vm->counted_group);
     free(vm->nics);
+    free(vm->disks);
     free(vm);
 }
 
@@ -58,6 +61,7 @@ void pve_free(struct pve *pve)
     free((char *)pve->options.config_dir);
     free((char *)pve->options.sysfs);
     free((char *)pve->options.cgroupfs);
+    free((char *)pve->options.run_dir);
     free(pve);
 }
 
@@ -364,6 +368,8 @@ void pve_refresh(struct pve *pve, const struct tracker *tracker)
     }
     pve->nvms = kept;
     refresh_nics(pve);
+    if (pve->options.run_dir)
+        pve_disks_refresh(pve->vms, pve->nvms, pve->options.run_dir);
     pve->refreshed = true;
 }
 

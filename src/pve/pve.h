@@ -24,6 +24,7 @@
 #include "proc/proc.h"
 #include "proc/proc_reader.h"
 #include "pve/pve_parse.h"
+#include "pve/pve_qmp.h"
 #include "pve/pve_status.h"
 #include "rules/rules.h"
 #include "tracker/counter.h"
@@ -36,6 +37,7 @@ struct pve_options {
     const char *config_dir;     /* "/etc/pve/qemu-server" */
     const char *sysfs;          /* "/sys" */
     const char *cgroupfs;       /* "/sys/fs/cgroup" */
+    const char *run_dir; /* "/var/run/qemu-server": the VMs' QMP sockets <vmid>.qmp; NULL: none */
 };
 
 enum pve_nic_stat {
@@ -59,6 +61,15 @@ struct pve_nic {
     bool has_last;
     uint64_t total[PVE_NIC_STATS];
     uint64_t last[PVE_NIC_STATS]; /* the sysfs readings at the last refresh */
+};
+
+/* A disk of a VM, from QMP (see pve_disks.h). The counters are accumulated, so they continue
+ * when the VM restarts. */
+struct pve_disk {
+    struct pve_qmp_disk info; /* the last answer; its stats are QEMU's own readings */
+    bool present;             /* in the last answer of the running QEMU */
+    uint64_t total[PVE_DISK_STATS];
+    uint64_t last[PVE_DISK_STATS]; /* the readings taken into total */
 };
 
 enum pve_resource { PVE_CPU, PVE_IO, PVE_MEMORY, PVE_RESOURCES };
@@ -110,6 +121,13 @@ struct pve_vm {
     bool has_last_some[PVE_RESOURCES], has_last_full[PVE_RESOURCES];
     bool has_memory_current;
     uint64_t memory_current_bytes;
+
+    /* Over QMP: disks in name order, and failed queries by enum pve_qmp_error. */
+    struct pve_disk *disks;
+    size_t ndisks, disks_cap;
+    int disks_pid; /* the QEMU the disks' last readings are of */
+    uint64_t disks_starttime;
+    uint64_t qmp_errors[PVE_QMP_ERRORS];
 };
 
 struct pve;

@@ -40,7 +40,7 @@ struct pve_qmp_disk {
     char block_id[64];      /* the node name: "#block155" (-drive) or "drive-scsi0" (-blockdev) */
     char path[512];         /* the image: the innermost filename of a json: pseudo-path */
     char format[32];        /* the image format ("raw", "qcow2"), below a throttle node */
-    char attached_to[32];   /* the device id the disk is attached to: "scsi0", "virtio1" */
+    char attached_to[96];   /* qdev: "scsi0", "/machine/peripheral/virtio1/virtio-backend" */
     char cache_mode[48];    /* as `info block` says it: "writeback", "writethrough, direct" */
     char detect_zeroes[16]; /* "off", "on", "unmap" */
     bool read_only;
@@ -64,6 +64,21 @@ bool pve_qmp_disk_name(const char *device, const char *qdev, char *name, size_t 
  * (an error reply included), -E2BIG past PVE_QMP_DISKS_MAX disks (those parsed are kept). */
 int pve_qmp_parse_blockstats(const char *data, size_t len, struct pve_qmp_disks *disks);
 int pve_qmp_parse_block(const char *data, size_t len, struct pve_qmp_disks *disks);
+
+/* What pve_local_exporter's pve_kvm_disk_info says of a disk, from its path and format:
+ * /dev/zvol/<pool...>/<vol> is "zvol", /dev/rbd-pve/<cluster>/<pool>/<vol> "rbd",
+ * /dev/<vg>/vm-<n>-disk-<m> "lvm", else the image format ("raw", "qcow2"; a qcow2 file's vol_name
+ * is its name up to the first dot). Labels that do not apply are "". */
+struct pve_disk_class {
+    char type[32];
+    char vol_name[128];
+    char pool[128];
+    char pool_name[128];
+    char cluster_id[64];
+    char vg_name[64];
+};
+
+void pve_disk_classify(const struct pve_qmp_disk *disk, struct pve_disk_class *out);
 
 /* Why a VM's query failed, for the error counter's reason label. */
 enum pve_qmp_error {

@@ -178,9 +178,9 @@ static void fill_info(struct pve_qmp_disk *d, const json_t *entry, const json_t 
         d->format[0] = '\0';
     json_int_t size = json_integer_value(json_object_get(image, "virtual-size"));
     d->size_bytes = size > 0 ? (uint64_t)size : 0;
-    /* The device it is attached to: the qdev id. */
-    if (!pve_qmp_disk_name(NULL, string_member(entry, "qdev"), d->attached_to,
-                           sizeof(d->attached_to)))
+    /* What `info block` says it is attached to: the qdev. */
+    s = string_member(entry, "qdev");
+    if (!s || !copy(d->attached_to, sizeof(d->attached_to), s))
         d->attached_to[0] = '\0';
     cache_mode(json_object_get(inserted, "cache"), d->cache_mode, sizeof(d->cache_mode));
     s = string_member(inserted, "detect_zeroes");
@@ -213,4 +213,78 @@ int pve_qmp_parse_block(const char *data, size_t len, struct pve_qmp_disks *disk
     }
     json_decref(root);
     return rc;
+}
+
+/* Copies [from, from + n) as a string; false when it does not fit. */
+static bool copy_span(char *to, size_t size, const char *from, size_t n)
+{
+    if (n >= size)
+        return false;
+    memcpy(to, from, n);
+    to[n] = '\0';
+    return true;
+}
+
+/* "vm-<digits>-disk-<digits>" */
+static bool lvm_volume(const char *s)
+{
+    static const char vm[] = "vm-", disk[] = "-disk-";
+    if (strncmp(s, vm, sizeof(vm) - 1) != 0)
+        return false;
+    s += sizeof(vm) - 1;
+    size_t n = strspn(s, "0123456789");
+    if (n == 0 || strncmp(s + n, disk, sizeof(disk) - 1) != 0)
+        return false;
+    s += n + sizeof(disk) - 1;
+    n = strspn(s, "0123456789");
+    return n > 0 && s[n] == '\0';
+}
+
+void pve_disk_classify(const struct pve_qmp_disk *disk, struct pve_disk_class *out)
+{
+    static const char zvol[] = "/dev/zvol/", rbd[] = "/dev/rbd-pve/";
+    memset(out, 0, sizeof(*out));
+    copy(out->type, sizeof(out->type), disk->format);
+    const char *path = disk->path;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    if (strcmp(disk->format, "qcow2") == 0) {
+        size_t dot = strcspn(base, ".");
+        if (dot > 0 && base[dot] == '.')
+            copy_span(out->vol_name, sizeof(out->vol_name), base, dot);
+    }
+    if (strncmp(path, zvol, sizeof(zvol) - 1) == 0) {
+        copy(out->type, sizeof(out->type), "zvol");
+        const char *rest = path + sizeof(zvol) - 1;
+        if (base > rest) {
+            copy_span(out->pool, sizeof(out->pool), rest, (size_t)(base - 1 - rest));
+            copy(out->vol_name, sizeof(out->vol_name), base);
+        }
+    } else if (strncmp(path, rbd, sizeof(rbd) - 1) == 0) {
+        copy(out->type, sizeof(out->type), "rbd");
+        /* The last three components: cluster, pool, volume. */
+        const char *rest = path + sizeof(rbd) - 1;
+        const char *cut[3] = {NULL, NULL, NULL};
+        for (const char *p = rest; *p; p++)
+            if (*p == '/') {
+                cut[0] = cut[1];
+                cut[1] = cut[2];
+                cut[2] = p;
+            }
+        if (cut[1]) {
+            const char *cluster = cut[0] ? cut[0] + 1 : rest;
+            copy_span(out->cluster_id, sizeof(out->cluster_id), cluster,
+                      (size_t)(cut[1] - cluster));
+            copy_span(out->pool, sizeof(out->pool), cut[1] + 1, (size_t)(cut[2] - cut[1] - 1));
+            copy(out->pool_name, sizeof(out->pool_name), out->pool);
+            copy(out->vol_name, sizeof(out->vol_name), base);
+        }
+    } else if (strncmp(path, "/dev/", 5) == 0 && lvm_volume(base)) {
+        const char *vg = path + 5;
+        if (base - 1 > vg && memchr(vg, '/', (size_t)(base - 1 - vg)) == NULL) {
+            copy(out->type, sizeof(out->type), "lvm");
+            copy_span(out->vg_name, sizeof(out->vg_name), vg, (size_t)(base - 1 - vg));
+            copy(out->vol_name, sizeof(out->vol_name), base);
+        }
+    }
 }

@@ -1,5 +1,5 @@
 /* pve_qmp_parse_blockstats and pve_qmp_parse_block on arbitrary bytes, one after the other into
- * the same disks, as the client does with a VM's two replies. */
+ * the same disks, as the client does with a VM's two replies; then pve_disk_classify on each. */
 #include "fuzz.h"
 #include "pve/pve_qmp.h"
 
@@ -18,6 +18,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(FUZZ_TERMINATED(d->block_id) && FUZZ_TERMINATED(d->path));
         FUZZ_CHECK(FUZZ_TERMINATED(d->format) && FUZZ_TERMINATED(d->attached_to));
         FUZZ_CHECK(FUZZ_TERMINATED(d->cache_mode) && FUZZ_TERMINATED(d->detect_zeroes));
+        struct pve_disk_class c;
+        pve_disk_classify(d, &c);
+        FUZZ_CHECK(FUZZ_TERMINATED(c.type) && FUZZ_TERMINATED(c.vol_name));
+        FUZZ_CHECK(FUZZ_TERMINATED(c.pool) && FUZZ_TERMINATED(c.pool_name));
+        FUZZ_CHECK(FUZZ_TERMINATED(c.cluster_id) && FUZZ_TERMINATED(c.vg_name));
         /* In name order, each name once. */
         FUZZ_CHECK(i == 0 || strcmp(disks.disk[i - 1].name, d->name) < 0);
     }

@@ -101,7 +101,7 @@ static void test_blockstats_and_block_of_a_real_qemu(void **state)
     assert_string_equal(v->block_id, "#block301");
     assert_string_equal(v->path, "/tmp/pveqmp/disk2.raw");
     assert_string_equal(v->format, "raw");
-    assert_string_equal(v->attached_to, "virtio1");
+    assert_string_equal(v->attached_to, "/machine/peripheral/virtio1/virtio-backend");
     assert_string_equal(v->cache_mode, "writethrough");
     assert_string_equal(v->detect_zeroes, "on");
     assert_true(v->read_only);
@@ -127,6 +127,47 @@ static void test_blockstats_and_block_of_a_real_qemu(void **state)
     const struct pve_qmp_disk *cd = disk(&disks, "ide2");
     assert_true(cd->has_stats);
     assert_false(cd->has_info);
+}
+
+static void classify(const char *path, const char *format, struct pve_disk_class *c)
+{
+    struct pve_qmp_disk d = {0};
+    snprintf(d.path, sizeof(d.path), "%s", path);
+    snprintf(d.format, sizeof(d.format), "%s", format);
+    pve_disk_classify(&d, c);
+}
+
+static void test_disk_classes_as_pve_local_exporter_has_them(void **state)
+{
+    (void)state;
+    struct pve_disk_class c;
+    classify("/dev/zvol/rpool/data/vm-100-disk-0", "raw", &c);
+    assert_string_equal(c.type, "zvol");
+    assert_string_equal(c.pool, "rpool/data");
+    assert_string_equal(c.vol_name, "vm-100-disk-0");
+    classify("/dev/rbd-pve/5f1e-77/ceph-vm/vm-101-disk-1", "raw", &c);
+    assert_string_equal(c.type, "rbd");
+    assert_string_equal(c.cluster_id, "5f1e-77");
+    assert_string_equal(c.pool, "ceph-vm");
+    assert_string_equal(c.pool_name, "ceph-vm");
+    assert_string_equal(c.vol_name, "vm-101-disk-1");
+    classify("/dev/pve/vm-103-disk-1", "raw", &c);
+    assert_string_equal(c.type, "lvm");
+    assert_string_equal(c.vg_name, "pve");
+    assert_string_equal(c.vol_name, "vm-103-disk-1");
+    classify("/mnt/pve/mydir/images/142/vm-142-disk-0.qcow2", "qcow2", &c);
+    assert_string_equal(c.type, "qcow2");
+    assert_string_equal(c.vol_name, "vm-142-disk-0");
+    assert_string_equal(c.pool, "");
+    classify("/var/lib/vz/images/100/vm-100-disk-0.raw", "raw", &c);
+    assert_string_equal(c.type, "raw");
+    assert_string_equal(c.vol_name, "");
+    /* Not LVM: a deeper path, a name that only looks like one. */
+    classify("/dev/a/b/vm-1-disk-2", "raw", &c);
+    assert_string_equal(c.type, "raw");
+    classify("/dev/pve/vm-1-disk-", "raw", &c);
+    assert_string_equal(c.type, "raw");
+    assert_string_equal(c.vg_name, "");
 }
 
 static void test_replies_that_are_not_answers(void **state)
@@ -307,6 +348,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_disk_names_as_pve_names_them),
         cmocka_unit_test(test_blockstats_and_block_of_a_real_qemu),
+        cmocka_unit_test(test_disk_classes_as_pve_local_exporter_has_them),
         cmocka_unit_test(test_replies_that_are_not_answers),
         cmocka_unit_test(test_more_disks_than_kept),
         cmocka_unit_test(test_client_against_answering_silent_closing_and_absent_sockets),
