@@ -92,7 +92,10 @@ static bool entry_name(const json_t *entry, char *name, size_t size)
                                                       string_member(entry, "qdev"), name, size);
 }
 
-int pve_qmp_parse_blockstats(const char *data, size_t len, struct pve_qmp_disks *disks)
+/* Hands every entry of a reply's array that is a PVE disk, and has the object `member` when that
+ * is not NULL, to `take`, with its disk (made when new). */
+static int each_disk(const char *data, size_t len, struct pve_qmp_disks *disks, const char *member,
+                     void (*take)(struct pve_qmp_disk *d, const json_t *entry))
 {
     json_t *root;
     const json_t *array = return_array(data, len, &root);
@@ -102,22 +105,33 @@ int pve_qmp_parse_blockstats(const char *data, size_t len, struct pve_qmp_disks 
     json_array_foreach(array, i, entry)
     {
         char name[sizeof(disks->disk[0].name)];
-        const json_t *stats = json_object_get(entry, "stats");
-        if (!entry_name(entry, name, sizeof(name)) || !json_is_object(stats))
+        if (!entry_name(entry, name, sizeof(name)) ||
+            (member && !json_is_object(json_object_get(entry, member))))
             continue;
         struct pve_qmp_disk *d = disk_get(disks, name);
         if (!d) {
             rc = -E2BIG;
             break;
         }
-        for (int s = 0; s < PVE_DISK_STATS; s++) {
-            json_int_t v = json_integer_value(json_object_get(stats, stat_keys[s]));
-            d->stats[s] = v > 0 ? (uint64_t)v : 0;
-        }
-        d->has_stats = true;
+        take(d, entry);
     }
     json_decref(root);
     return rc;
+}
+
+static void take_stats(struct pve_qmp_disk *d, const json_t *entry)
+{
+    const json_t *stats = json_object_get(entry, "stats");
+    for (int s = 0; s < PVE_DISK_STATS; s++) {
+        json_int_t v = json_integer_value(json_object_get(stats, stat_keys[s]));
+        d->stats[s] = v > 0 ? (uint64_t)v : 0;
+    }
+    d->has_stats = true;
+}
+
+int pve_qmp_parse_blockstats(const char *data, size_t len, struct pve_qmp_disks *disks)
+{
+    return each_disk(data, len, disks, "stats", take_stats);
 }
 
 /* The innermost "filename" of a json: pseudo-path's nested "file" objects: the image itself. */
@@ -190,29 +204,16 @@ static void fill_info(struct pve_qmp_disk *d, const json_t *entry, const json_t 
     d->has_info = true;
 }
 
+static void take_info(struct pve_qmp_disk *d, const json_t *entry)
+{
+    const json_t *inserted = json_object_get(entry, "inserted");
+    if (json_is_object(inserted))
+        fill_info(d, entry, inserted);
+}
+
 int pve_qmp_parse_block(const char *data, size_t len, struct pve_qmp_disks *disks)
 {
-    json_t *root;
-    const json_t *array = return_array(data, len, &root);
-    int rc = array ? 0 : -EPROTO;
-    size_t i;
-    const json_t *entry;
-    json_array_foreach(array, i, entry)
-    {
-        char name[sizeof(disks->disk[0].name)];
-        const json_t *inserted = json_object_get(entry, "inserted");
-        if (!entry_name(entry, name, sizeof(name)))
-            continue;
-        struct pve_qmp_disk *d = disk_get(disks, name);
-        if (!d) {
-            rc = -E2BIG;
-            break;
-        }
-        if (json_is_object(inserted))
-            fill_info(d, entry, inserted);
-    }
-    json_decref(root);
-    return rc;
+    return each_disk(data, len, disks, NULL, take_info);
 }
 
 /* Copies [from, from + n) as a string; false when it does not fit. */
