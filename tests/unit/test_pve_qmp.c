@@ -1,7 +1,7 @@
 /* QMP replies of a real QEMU 7.2 (Debian's qemu-system-x86, captured with -drive disks as PVE 8
  * starts them and a -blockdev throttle disk as PVE 9 does), and the client against Unix sockets
  * served here: one answering as QEMU does, one that never answers, one that hangs up, one that
- * is no QMP, none. */
+ * is no QMP, none; and the collector's accumulation of a VM's disk counters (pve_disks.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pve/pve.h"
+#include "pve/pve_disks.h"
 #include "pve/pve_qmp.h"
 
 #define QMP_FIXTURES FIXTURES_DIR "/pve/qmp"
@@ -216,6 +218,7 @@ struct server {
     char path[108];
     int fd;
     enum part part;
+    int connections; /* served one after the other; 0 counts as 1 */
     pthread_t thread;
 };
 
@@ -238,14 +241,11 @@ static void read_lines(int fd, int n)
         n -= c == '\n';
 }
 
-static void *serve(void *arg)
+static void serve_one(struct server *s)
 {
-    struct server *s = arg;
-    if (s->part == SILENT)
-        return NULL; /* never accepts: the connection waits in the backlog */
     int fd = accept(s->fd, NULL, NULL);
     if (fd < 0)
-        return NULL;
+        return;
     if (s->part == ANSWER) {
         static const char greeting[] =
             "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, \"major\": 7}, "
@@ -269,11 +269,21 @@ static void *serve(void *arg)
         read_lines(fd, 1);
     }
     close(fd);
+}
+
+static void *serve(void *arg)
+{
+    struct server *s = arg;
+    if (s->part == SILENT)
+        return NULL; /* never accepts: the connection waits in the backlog */
+    for (int i = 0; i < (s->connections ? s->connections : 1); i++)
+        serve_one(s);
     return NULL;
 }
 
 static void server_start(struct server *s, const char *dir, const char *name, enum part part)
 {
+    s->connections = 0;
     snprintf(s->path, sizeof(s->path), "%s/%s", dir, name);
     s->part = part;
     s->fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -342,6 +352,64 @@ static void test_client_against_answering_silent_closing_and_absent_sockets(void
     assert_int_equal(rmdir(dir), 0);
 }
 
+static const struct pve_disk *vm_disk(const struct pve_vm *vm, const char *name)
+{
+    for (size_t i = 0; i < vm->ndisks; i++)
+        if (strcmp(vm->disks[i].info.name, name) == 0)
+            return &vm->disks[i];
+    return NULL;
+}
+
+/* The collector's side: counters accumulate over refreshes and across a QEMU restart, a failed
+ * query keeps the last values and counts, a new QEMU drops the old one's disks. */
+static void test_disk_counters_continue_and_failures_keep_values(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_pve_qmp.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct server s;
+    server_start(&s, dir, "100.qmp", ANSWER);
+    s.connections = 3;
+    struct pve_vm vm = {.vmid = 100, .pid = 4000, .starttime_ticks = 7, .running = true};
+    struct pve_vm *vms[] = {&vm};
+
+    pve_disks_refresh(vms, 1, dir);
+    const struct pve_disk *d = vm_disk(&vm, "virtio1");
+    assert_non_null(d);
+    assert_true(d->present);
+    assert_int_equal(d->total[PVE_DISK_READ_BYTES], 512);
+    assert_string_equal(d->info.path, "/tmp/pveqmp/disk2.raw");
+    /* The same readings again: no growth. */
+    pve_disks_refresh(vms, 1, dir);
+    d = vm_disk(&vm, "virtio1");
+    assert_int_equal(d->total[PVE_DISK_READ_BYTES], 512);
+    assert_int_equal(d->total[PVE_DISK_READ_OPS], 1);
+    /* A new QEMU whose counters start again at 512: all of it is growth. */
+    vm.pid = 4100;
+    vm.starttime_ticks = 90;
+    pve_disks_refresh(vms, 1, dir);
+    d = vm_disk(&vm, "virtio1");
+    assert_int_equal(d->total[PVE_DISK_READ_BYTES], 1024);
+    assert_int_equal(d->total[PVE_DISK_READ_OPS], 2);
+    for (size_t e = 0; e < PVE_QMP_ERRORS; e++)
+        assert_int_equal(vm.qmp_errors[e], 0);
+    server_stop(&s);
+
+    /* The socket gone: the values stand, the error counts. */
+    pve_disks_refresh(vms, 1, dir);
+    d = vm_disk(&vm, "virtio1");
+    assert_true(d->present);
+    assert_int_equal(d->total[PVE_DISK_READ_BYTES], 1024);
+    assert_int_equal(vm.qmp_errors[PVE_QMP_CONNECT], 1);
+    /* Still gone after another restart: the old QEMU's disks are no longer shown. */
+    vm.pid = 4200;
+    pve_disks_refresh(vms, 1, dir);
+    assert_false(vm_disk(&vm, "virtio1")->present);
+    assert_int_equal(vm.qmp_errors[PVE_QMP_CONNECT], 2);
+    free(vm.disks);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int main(int argc, char **argv)
 {
     test_filter_from_args(argc, argv);
@@ -352,6 +420,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_replies_that_are_not_answers),
         cmocka_unit_test(test_more_disks_than_kept),
         cmocka_unit_test(test_client_against_answering_silent_closing_and_absent_sockets),
+        cmocka_unit_test(test_disk_counters_continue_and_failures_keep_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
