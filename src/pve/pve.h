@@ -1,11 +1,13 @@
 /* Proxmox VE QEMU VMs: the `builtin: pve-qemu` matcher, and the collector of what proctrack knows
  * of each VM beyond its processes — facts from its command line and config file, tap NIC counters
- * from sysfs, the pressure and memory of its cgroup scope. The counters of the VM's processes are
- * the tracker's, under the group its QEMU process joined; the collector follows their growth.
+ * from sysfs, the pressure and memory of its cgroup scope, its disks over QMP. The counters of the
+ * VM's processes are the tracker's, under the group its QEMU process joined; the collector follows
+ * their growth.
  *
- * The shape of a collector (the LXC container and QMP disk statistics collectors follow it):
+ * The shape of a collector (the LXC container collector follows it):
  *   1. created from options (pve_new): the roots it reads, and the scan's proc_reader, through
- *      which it reads every file and lists every directory; it opens nothing itself;
+ *      which it reads every file and lists every directory; it opens nothing itself but the
+ *      VMs' QMP sockets (pve_disks.h, pve_qmp.h: sockets are no files to read);
  *   2. its builtin matcher (pve_match, given to rules_set_builtin) is pure: it decides from the
  *      identity and the config dir, writes its captures into the rules' scratch, keeps nothing;
  *   3. told of each process the tracker decided for its rule (pve_note_new, with an entry of
