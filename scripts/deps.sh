@@ -28,8 +28,8 @@ install_packages() {
 
 # dpkg-dev: dpkg-shlibdeps, which `cpack -G DEB` runs for the package's Depends.
 BUILD_PACKAGES=(gcc make cmake pkg-config libc6-dev libyaml-dev libmicrohttpd-dev libpcre2-dev zlib1g-dev
-                libgnutls28-dev libcrypt-dev dpkg-dev)
+                libgnutls28-dev libcrypt-dev libjansson-dev dpkg-dev)
 TEST_PACKAGES=(libcmocka-dev python3 prometheus prometheus-process-exporter prometheus-node-exporter wrk openssl
-               curl valgrind groff-base clang-format lintian)
+               curl valgrind groff-base clang-format lintian qemu-system-x86)
 # scripts/sanitize.sh: clang and its sanitizer and libFuzzer runtimes (gcc brings its own libasan).
 SANITIZE_PACKAGES=(clang-14 libclang-rt-14-dev)

@@ -194,6 +194,7 @@ static void attach_pve(struct exporter *e, struct rules *rules)
             .user_cfg = e->options.pve_user_cfg,
             .sysfs = e->options.sysfs,
             .cgroupfs = e->options.cgroupfs,
+            .run_dir = e->options.pve_run_dir,
         };
         e->pve = pve_new(&popts);
     }

@@ -20,6 +20,9 @@ enum {
     ROWS_NIC_INFO,
     ROWS_NIC_QUEUES,
     ROWS_PRESSURE,
+    ROWS_DISKS,
+    ROWS_DISK_INFO,
+    ROWS_DISK_SIZE,
     ROWS_COUNT
 };
 
@@ -40,6 +43,9 @@ enum {
     NIC_QUEUES,     /* queues of a configured NIC */
     STALL_SOME,     /* PSI some total, microseconds */
     STALL_FULL,     /* PSI full total, absent when the kernel has none for the resource */
+    QMP_ERRORS,     /* index: enum pve_qmp_error */
+    DISK,           /* index: enum pve_disk_stat; times in seconds */
+    DISK_SIZE,      /* virtual size, absent when unknown */
 };
 
 #define COUNT(label, counter)                                                                      \
@@ -65,6 +71,15 @@ enum {
         {                                                                                          \
             SHOW_NIC(stat)                                                                         \
         }                                                                                          \
+    }
+#define SHOW_DISK(stat)                                                                            \
+    {                                                                                              \
+        .kind = DISK, .index = stat                                                                \
+    }
+/* `name` is pve_qmp_error_name(error), spelled out for a constant initializer. */
+#define QMP_ERROR(error, name)                                                                     \
+    {                                                                                              \
+        .label_value = name, .kind = QMP_ERRORS, .index = error                                    \
     }
 #define MICROS(what)                                                                               \
     {                                                                                              \
@@ -95,6 +110,76 @@ static const struct expo_family_def families[] = {
      0,
      "type",
      {COUNT("involuntary", TRACKER_CTX_NONVOLUNTARY), COUNT("voluntary", TRACKER_CTX_VOLUNTARY)}},
+    {KVM "disk_flush_operations_total",
+     EXPO_COUNTER,
+     "Flushes of a disk (QMP query-blockstats flush_operations)",
+     ROWS_DISKS,
+     0,
+     NULL,
+     {SHOW_DISK(PVE_DISK_FLUSH_OPS)}},
+    {KVM "disk_flush_seconds_total",
+     EXPO_COUNTER,
+     "Time a disk's flushes took (flush_total_time_ns)",
+     ROWS_DISKS,
+     0,
+     NULL,
+     {SHOW_DISK(PVE_DISK_FLUSH_TIME_NS)}},
+    {KVM "disk_info",
+     EXPO_GAUGE,
+     "A disk as pve_local_exporter describes it (QMP query-block; efidisks left out)",
+     ROWS_DISK_INFO,
+     0,
+     NULL,
+     {SHOW(ONE)}},
+    {KVM "disk_read_bytes_total",
+     EXPO_COUNTER,
+     "Bytes the guest read from a disk (rd_bytes)",
+     ROWS_DISKS,
+     0,
+     NULL,
+     {SHOW_DISK(PVE_DISK_READ_BYTES)}},
+    {KVM "disk_read_operations_total",
+     EXPO_COUNTER,
+     "Reads of a disk (rd_operations)",
+     ROWS_DISKS,
+     0,
+     NULL,
+     {SHOW_DISK(PVE_DISK_READ_OPS)}},
+    {KVM "disk_read_seconds_total",
+     EXPO_COUNTER,
+     "Time a disk's reads took (rd_total_time_ns)",
+     ROWS_DISKS,
+     0,
+     NULL,
+     {SHOW_DISK(PVE_DISK_READ_TIME_NS)}},
+    {KVM "disk_size_bytes",
+     EXPO_GAUGE,
+     "Size of a disk as the guest sees it (the image's virtual size)",
+     ROWS_DISK_SIZE,
+     0,
+     NULL,
+     {SHOW(DISK_SIZE)}},
+    {KVM "disk_write_bytes_total",
+     EXPO_COUNTER,
+     "Bytes the guest wrote to a disk (wr_bytes)",
+     ROWS_DISKS,
+     0,
+     NULL,
+     {SHOW_DISK(PVE_DISK_WRITE_BYTES)}},
+    {KVM "disk_write_operations_total",
+     EXPO_COUNTER,
+     "Writes of a disk (wr_operations)",
+     ROWS_DISKS,
+     0,
+     NULL,
+     {SHOW_DISK(PVE_DISK_WRITE_OPS)}},
+    {KVM "disk_write_seconds_total",
+     EXPO_COUNTER,
+     "Time a disk's writes took (wr_total_time_ns)",
+     ROWS_DISKS,
+     0,
+     NULL,
+     {SHOW_DISK(PVE_DISK_WRITE_TIME_NS)}},
     {KVM "guest_cpu_seconds_total",
      EXPO_COUNTER,
      "Time the VM's vCPUs ran guest code (part of user CPU time)",
@@ -289,6 +374,14 @@ static const struct expo_family_def families[] = {
      0,
      NULL,
      {MICROS(STALL_SOME)}},
+    {KVM "qmp_errors_total",
+     EXPO_COUNTER,
+     "Failed queries of the VM's QMP socket, by reason",
+     ROWS_VMS,
+     0,
+     "reason",
+     {QMP_ERROR(PVE_QMP_CLOSED, "closed"), QMP_ERROR(PVE_QMP_CONNECT, "connect"),
+      QMP_ERROR(PVE_QMP_PROTOCOL, "protocol"), QMP_ERROR(PVE_QMP_TIMEOUT, "timeout")}},
     {KVM "start_time_seconds",
      EXPO_GAUGE,
      "Start time of the QEMU process, seconds since the epoch",
@@ -329,7 +422,7 @@ struct pve_families {
     size_t nvms, vms_cap;
     struct vm_row *guests;
     size_t nguests, guests_cap;
-    struct part_rows memory, nics, nic_info, nic_queues, pressure;
+    struct part_rows memory, nics, nic_info, nic_queues, pressure, disks, disk_info;
     struct strbuf scratch;
 };
 
@@ -349,6 +442,8 @@ void pve_families_free(struct pve_families *pf)
     free(pf->nic_info.rows);
     free(pf->nic_queues.rows);
     free(pf->pressure.rows);
+    free(pf->disks.rows);
+    free(pf->disk_info.rows);
     strbuf_free(&pf->scratch);
     free(pf);
 }
@@ -365,6 +460,7 @@ static void build_rows(struct pve_families *pf)
 {
     pf->nvms = pf->nguests = pf->memory.count = pf->nics.count = pf->pressure.count = 0;
     pf->nic_info.count = pf->nic_queues.count = 0;
+    pf->disks.count = pf->disk_info.count = 0;
     for (size_t i = 0; i < pve_vm_count(pf->pve); i++) {
         const struct pve_vm *vm = pve_vm_at(pf->pve, i);
         pf->guests = xgrow(pf->guests, &pf->guests_cap, pf->nguests + 1, sizeof(*pf->guests));
@@ -390,6 +486,14 @@ static void build_rows(struct pve_families *pf)
         for (size_t r = 0; r < PVE_RESOURCES; r++)
             if (vm->has_pressure[r])
                 add_part(&pf->pressure, at, r);
+        for (size_t k = 0; k < vm->ndisks; k++) {
+            const struct pve_disk *d = &vm->disks[k];
+            if (d->present && d->info.has_stats)
+                add_part(&pf->disks, at, k);
+            /* pve_local_exporter leaves EFI vars disks out of its disk families. */
+            if (d->present && d->info.has_info && !strstr(d->info.name, "efidisk"))
+                add_part(&pf->disk_info, at, k);
+        }
     }
 }
 
@@ -460,6 +564,9 @@ static bool vm_value(void *ctx, size_t row, unsigned kind, unsigned index, struc
     case VCORES:
         out->u64 = vm->vcpus;
         return vm->vcpus != 0;
+    case QMP_ERRORS:
+        out->u64 = vm->qmp_errors[index];
+        return true;
     default:
         return false;
     }
@@ -602,6 +709,98 @@ static void pressure_labels(void *ctx, size_t row, size_t from, size_t to, struc
     part_labels(pf, p, "resource", pve_resource_name((enum pve_resource)p->part), from, to, out);
 }
 
+/* ---- one row per disk of a running VM: proctrack's counters, pve_local_exporter's facts ---- */
+
+static const char *const disk_label_names[] = {"disk", "id"};
+
+static const struct pve_disk *disk_of(const struct pve_families *pf, const struct part_row *p)
+{
+    return &pf->vms[p->vm].vm->disks[p->part];
+}
+
+static void disk_labels(void *ctx, size_t row, size_t from, size_t to, struct strbuf *out)
+{
+    const struct pve_families *pf = ctx;
+    const struct part_row *p = &pf->disks.rows[row];
+    const char *values[] = {disk_of(pf, p)->info.name, pf->vms[p->vm].vm->id};
+    for (size_t i = from; i < to; i++)
+        expo_label(out, disk_label_names[i], values[i], strlen(values[i]));
+}
+
+static const char *const disk_info_label_names[] = {
+    "attached_to", "block_id",  "cache_mode", "cluster_id", "detect_zeroes",
+    "device",      "disk_name", "disk_path",  "disk_type",  "id",
+    "pool",        "pool_name", "read_only",  "vg_name",    "vol_name"};
+
+static void disk_info_labels(void *ctx, size_t row, size_t from, size_t to, struct strbuf *out)
+{
+    const struct pve_families *pf = ctx;
+    const struct part_row *p = &pf->disk_info.rows[row];
+    const struct pve_qmp_disk *d = &disk_of(pf, p)->info;
+    struct pve_disk_class c;
+    pve_disk_classify(d, &c);
+    /* As `info block` shows them: the number of a "#block<n>" node name (-drive; none for
+     * -blockdev), detect zeroes only when on. */
+    const char *block_id = strncmp(d->block_id, "#block", 6) == 0 ? d->block_id + 6 : "";
+    const char *detect_zeroes = strcmp(d->detect_zeroes, "off") == 0 ? "" : d->detect_zeroes;
+    /* device: the block device a zvol, rbd or LVM path resolves to is not looked up. */
+    const char *values[] = {d->attached_to,
+                            block_id,
+                            d->cache_mode,
+                            c.cluster_id,
+                            detect_zeroes,
+                            "",
+                            d->name,
+                            d->path,
+                            c.type,
+                            pf->vms[p->vm].vm->id,
+                            c.pool,
+                            c.pool_name,
+                            d->read_only ? "true" : "",
+                            c.vg_name,
+                            c.vol_name};
+    for (size_t i = from; i < to; i++)
+        expo_label(out, disk_info_label_names[i], values[i], strlen(values[i]));
+}
+
+static const char *const disk_size_label_names[] = {"disk_name", "id"};
+
+static void disk_size_labels(void *ctx, size_t row, size_t from, size_t to, struct strbuf *out)
+{
+    const struct pve_families *pf = ctx;
+    const struct part_row *p = &pf->disk_info.rows[row];
+    const char *values[] = {disk_of(pf, p)->info.name, pf->vms[p->vm].vm->id};
+    for (size_t i = from; i < to; i++)
+        expo_label(out, disk_size_label_names[i], values[i], strlen(values[i]));
+}
+
+static bool disk_value(void *ctx, size_t row, unsigned kind, unsigned index, struct expo_value *out)
+{
+    const struct pve_families *pf = ctx;
+    if (kind == DISK) {
+        const struct pve_disk *d = disk_of(pf, &pf->disks.rows[row]);
+        if (index == PVE_DISK_READ_TIME_NS || index == PVE_DISK_WRITE_TIME_NS ||
+            index == PVE_DISK_FLUSH_TIME_NS) {
+            out->is_double = true;
+            out->f64 = (double)d->total[index] / 1e9;
+        } else {
+            out->u64 = d->total[index];
+        }
+        return true;
+    }
+    const struct pve_disk *d = disk_of(pf, &pf->disk_info.rows[row]);
+    switch (kind) {
+    case ONE:
+        out->u64 = 1;
+        return true;
+    case DISK_SIZE:
+        out->u64 = d->info.size_bytes;
+        return d->info.size_bytes != 0;
+    default:
+        return false;
+    }
+}
+
 static bool part_value(void *ctx, size_t row, unsigned kind, unsigned index, struct expo_value *out)
 {
     const struct pve_families *pf = ctx;
@@ -650,6 +849,11 @@ void pve_families_write(struct pve_families *pf, struct strbuf *out, const struc
                              nic_queues_value},
         [ROWS_PRESSURE] = {pf, pf->pressure.count, pressure_label_names, 2, pressure_labels, NULL,
                            part_value},
+        [ROWS_DISKS] = {pf, pf->disks.count, disk_label_names, 2, disk_labels, NULL, disk_value},
+        [ROWS_DISK_INFO] = {pf, pf->disk_info.count, disk_info_label_names, 15, disk_info_labels,
+                            NULL, disk_value},
+        [ROWS_DISK_SIZE] = {pf, pf->disk_info.count, disk_size_label_names, 2, disk_size_labels,
+                            NULL, disk_value},
     };
     expo_write_families(out, families, sizeof(families) / sizeof(families[0]), rowsets, clock, 0,
                         &pf->scratch);

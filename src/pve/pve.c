@@ -7,6 +7,7 @@
 
 #include "pve/pve_counters.h"
 #include "pve/pve_lex.h"
+#include "pve/pve_disks.h"
 #include "pve/pve_match.h"
 #include "pve/pve_pools.h"
 #include "tracker/tracker.h"
@@ -51,6 +52,7 @@ struct pve *pve_new(const struct pve_options *options)
             slash ? xstrndup(cfg, slash == cfg ? 1 : (size_t)(slash - cfg)) : xstrdup(".");
         pve->user_cfg_name = xstrdup(slash ? slash + 1 : cfg);
     }
+    pve->options.run_dir = options->run_dir ? xstrdup(options->run_dir) : NULL;
     return pve;
 }
 
@@ -59,6 +61,7 @@ static void vm_free(struct pve_vm *vm)
     free(vm->group);
     free(vm->counted_group);
     free(vm->nics);
+    free(vm->disks);
     free(vm);
 }
 
@@ -76,6 +79,7 @@ void pve_free(struct pve *pve)
     free(pve->user_cfg_name);
     strbuf_free(&pve->user_cfg);
     pve_pools_free(&pve->pools);
+    free((char *)pve->options.run_dir);
     free(pve);
 }
 
@@ -446,6 +450,8 @@ void pve_refresh(struct pve *pve, const struct tracker *tracker)
     refresh_nics(pve);
     for (size_t i = 0; i < pve->nvms; i++)
         pve->vms[i]->counting |= pve->vms[i]->running;
+    if (pve->options.run_dir)
+        pve_disks_refresh(pve->vms, pve->nvms, pve->options.run_dir);
 }
 
 uint64_t pve_mem_total_bytes(const struct pve *pve)

@@ -1,11 +1,13 @@
 /* Proxmox VE QEMU VMs: the `builtin: pve-qemu` matcher, and the collector of what proctrack knows
  * of each VM beyond its processes — facts from its command line and config file, tap NIC counters
- * from sysfs, the pressure and memory of its cgroup scope. The counters of the VM's processes are
- * the tracker's, under the group its QEMU process joined; the collector follows their growth.
+ * from sysfs, the pressure and memory of its cgroup scope, its disks over QMP. The counters of the
+ * VM's processes are the tracker's, under the group its QEMU process joined; the collector follows
+ * their growth.
  *
- * The shape of a collector (the LXC container and QMP disk statistics collectors follow it):
+ * The shape of a collector (the LXC container collector follows it):
  *   1. created from options (pve_new): the roots it reads, and the scan's proc_reader, through
- *      which it reads every file and lists every directory; it opens nothing itself;
+ *      which it reads every file and lists every directory; it opens nothing itself but the
+ *      VMs' QMP sockets (pve_disks.h, pve_qmp.h: sockets are no files to read);
  *   2. its builtin matcher (pve_match, given to rules_set_builtin) is pure: it decides from the
  *      identity and the config dir, writes its captures into the rules' scratch, keeps nothing;
  *   3. told of each process the tracker decided for its rule (pve_note_new, with an entry of
@@ -24,6 +26,7 @@
 #include "proc/proc.h"
 #include "proc/proc_reader.h"
 #include "pve/pve_parse.h"
+#include "pve/pve_qmp.h"
 #include "pve/pve_status.h"
 #include "rules/rules.h"
 #include "tracker/counter.h"
@@ -37,6 +40,7 @@ struct pve_options {
     const char *user_cfg;       /* "/etc/pve/user.cfg", for the pools */
     const char *sysfs;          /* "/sys" */
     const char *cgroupfs;       /* "/sys/fs/cgroup" */
+    const char *run_dir; /* "/var/run/qemu-server": the VMs' QMP sockets <vmid>.qmp; NULL: none */
 };
 
 /* The files of /sys/class/net/<dev>/statistics/ (the kernel's netstat_attrs, net-sysfs.c), in
@@ -98,6 +102,15 @@ struct pve_nic {
     uint64_t last[PVE_TAP_STATS]; /* the sysfs readings at the last refresh */
 };
 
+/* A disk of a VM, from QMP (see pve_disks.h). The counters are accumulated, so they continue
+ * when the VM restarts. */
+struct pve_disk {
+    struct pve_qmp_disk info; /* the last answer; its stats are QEMU's own readings */
+    bool present;             /* in the last answer of the running QEMU */
+    uint64_t total[PVE_DISK_STATS];
+    uint64_t last[PVE_DISK_STATS]; /* the readings taken into total */
+};
+
 enum pve_resource { PVE_CPU, PVE_IO, PVE_MEMORY, PVE_RESOURCES };
 
 struct pve_vm {
@@ -157,6 +170,13 @@ struct pve_vm {
     bool has_last_some[PVE_RESOURCES], has_last_full[PVE_RESOURCES];
     bool has_memory_current;
     uint64_t memory_current_bytes;
+
+    /* Over QMP: disks in name order, and failed queries by enum pve_qmp_error. */
+    struct pve_disk *disks;
+    size_t ndisks, disks_cap;
+    int disks_pid; /* the QEMU the disks' last readings are of */
+    uint64_t disks_starttime;
+    uint64_t qmp_errors[PVE_QMP_ERRORS];
 };
 
 struct pve;

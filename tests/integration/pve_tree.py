@@ -70,14 +70,15 @@ class Host:
         self.user_cfg = os.path.join(root, "etc-pve", "user.cfg")
         self.sys = os.path.join(root, "sys")
         self.cgroup = os.path.join(root, "cgroup")
-        for d in (self.proc, self.conf, self.sys, self.cgroup):
+        self.run = os.path.join(root, "run", "qemu-server")  # QMP sockets <vmid>.qmp
+        for d in (self.proc, self.conf, self.sys, self.cgroup, self.run):
             os.makedirs(d, exist_ok=True)
         write(os.path.join(self.proc, "stat"), "cpu  1 2 3 4\nbtime %d\nprocesses 100\n" % BTIME)
         write(os.path.join(self.proc, "meminfo"), "MemTotal:       16777216 kB\nMemFree: 1 kB\n")
 
     def flags(self):
         return ["-procfs", self.proc, "-pve.config-dir", self.conf, "-pve.user-cfg", self.user_cfg,
-                "-sysfs", self.sys, "-cgroupfs", self.cgroup]
+                "-sysfs", self.sys, "-cgroupfs", self.cgroup, "-pve.run-dir", self.run]
 
     def process(self, pid, comm, argv, exe, cgroup="0::/", threads=None, **counters):
         """A process; `threads` is a list of (tid, name, stat/status/io kwargs)."""

@@ -188,7 +188,7 @@ class PackageTest(unittest.TestCase):
         depends = [line for line in r.stdout.splitlines() if line.strip().startswith("Depends:")]
         self.assertEqual(len(depends), 1, r.stdout)
         for pkg in ("libyaml-0-2", "libmicrohttpd12", "libpcre2-8-0", "zlib1g", "libgnutls30", "libcrypt1",
-                    "adduser"):
+                    "libjansson4", "adduser"):
             self.assertIn(pkg, depends[0])
         # dpkg-shlibdeps' minimum versions, as a package built by debhelper carries them.
         self.assertRegex(depends[0], r"\blibc6 \(>= [0-9.]+\)")
