@@ -334,6 +334,7 @@ int main(int argc, char **argv)
         .debug = opts.debug,
         .explain = opts.explain,
         .pve_config_dir = opts.pve_config_dir,
+        .pve_lxc_config_dir = opts.pve_lxc_config_dir,
         .sysfs = opts.sysfs,
         .cgroupfs = opts.cgroupfs,
     };

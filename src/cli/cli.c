@@ -69,6 +69,8 @@ static const struct flag flags[] = {
      "comma-separated list of process names to monitor"},
     {"pve.config-dir", FLAG_STRING, OPT(pve_config_dir), "/etc/pve/qemu-server",
      "directory of PVE VM configs (<vmid>.conf), for the builtin pve-qemu rule"},
+    {"pve.lxc-config-dir", FLAG_STRING, OPT(pve_lxc_config_dir), "/etc/pve/lxc",
+     "directory of PVE container configs (<vmid>.conf), for the builtin pve-lxc rule"},
     {"recheck", FLAG_BOOL, OPT(recheck), "false",
      "match processes that matched no rule again after they exec (comm or program changed)"},
     {"recheck-with-time-limit", FLAG_DURATION, OPT(recheck_time_limit_ns), "0s",

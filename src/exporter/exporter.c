@@ -36,7 +36,7 @@ struct exporter {
 
     struct exporter_options options;
     struct rules *rules;
-    struct pve *pve; /* when the rules use `builtin: pve-qemu` */
+    struct pve *pve; /* when the rules use `builtin: pve-qemu` or `pve-lxc` */
     bool *follow;    /* per rule: its decisions go to a collector (the tracker borrows it) */
     size_t nfollow;
     struct proc_reader *reader;
@@ -172,10 +172,10 @@ static void set_always_groups(struct exporter *e, const struct rules *rules)
     free(names);
 }
 
-/* Hands `rules` the PVE matcher when they use it; creates or drops the PVE state to match. */
+/* Hands `rules` the PVE matchers when they use them; creates or drops the PVE state to match. */
 static void attach_pve(struct exporter *e, struct rules *rules)
 {
-    if (!rules_uses_builtin(rules, "pve-qemu")) {
+    if (!rules_uses_builtin(rules, "pve-qemu") && !rules_uses_builtin(rules, "pve-lxc")) {
         pve_free(e->pve);
         e->pve = NULL;
         return;
@@ -184,12 +184,14 @@ static void attach_pve(struct exporter *e, struct rules *rules)
         struct pve_options popts = {
             .reader = e->reader,
             .config_dir = e->options.pve_config_dir,
+            .lxc_config_dir = e->options.pve_lxc_config_dir,
             .sysfs = e->options.sysfs,
             .cgroupfs = e->options.cgroupfs,
         };
         e->pve = pve_new(&popts);
     }
     rules_set_builtin(rules, "pve-qemu", pve_match, e->pve);
+    rules_set_builtin(rules, "pve-lxc", pve_lxc_match, e->pve);
 }
 
 /* The inode number of the initial pid namespace (the kernel's PROC_PID_INIT_INO). Exit records

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "pve/pve_counters.h"
+#include "pve/pve_lxc.h"
 #include "pve/pve_match.h"
 #include "tracker/tracker.h"
 #include "util/xalloc.h"
@@ -35,6 +36,7 @@ struct pve *pve_new(const struct pve_options *options)
     struct pve *pve = xcalloc(1, sizeof(*pve));
     pve->options.reader = options->reader;
     pve->options.config_dir = xstrdup(options->config_dir);
+    pve->options.lxc_config_dir = xstrdup(options->lxc_config_dir);
     pve->options.sysfs = xstrdup(options->sysfs);
     pve->options.cgroupfs = xstrdup(options->cgroupfs);
     return pve;
@@ -56,6 +58,7 @@ void pve_free(struct pve *pve)
         vm_free(pve->vms[i]);
     free(pve->vms);
     free((char *)pve->options.config_dir);
+    free((char *)pve->options.lxc_config_dir);
     free((char *)pve->options.sysfs);
     free((char *)pve->options.cgroupfs);
     free(pve);
@@ -137,6 +140,35 @@ bool pve_match(void *ctx, const struct proc_identity *id, struct rules_span *cap
 {
     struct pve_match m;
     if (!pve_match_identity(id, lookup_config, ctx, &m))
+        return false;
+    captures[0] = rules_scratch_put(scratch, m.id, strlen(m.id));
+    captures[1] = rules_scratch_put(scratch, m.name, strlen(m.name));
+    return true;
+}
+
+/* The LXC matcher's question: does the container's config exist, and what is its hostname? */
+static bool lookup_lxc_config(void *ctx, unsigned vmid, char *name, size_t name_size)
+{
+    struct pve *pve = ctx;
+    char file[24];
+    int64_t mtime;
+    config_file(vmid, file, sizeof(file));
+    if (proc_reader_mtime(pve->options.reader, pve->options.lxc_config_dir, file, &mtime) != 0)
+        return false;
+    const char *data;
+    ssize_t n = proc_reader_file(pve->options.reader, pve->options.lxc_config_dir, file,
+                                 CONFIG_FILE_MAX, &data);
+    struct pve_lxc_config config;
+    snprintf(name, name_size, "%s",
+             n >= 0 && pve_parse_lxc_config(data, (size_t)n, &config) == 0 ? config.hostname : "");
+    return true;
+}
+
+bool pve_lxc_match(void *ctx, const struct proc_identity *id, struct rules_span *captures,
+                   struct rules_scratch *scratch)
+{
+    struct pve_lxc_match m;
+    if (!pve_lxc_match_identity(id, lookup_lxc_config, ctx, &m))
         return false;
     captures[0] = rules_scratch_put(scratch, m.id, strlen(m.id));
     captures[1] = rules_scratch_put(scratch, m.name, strlen(m.name));

@@ -34,6 +34,7 @@ struct tracker_new_process;
 struct pve_options {
     struct proc_reader *reader; /* borrowed: the scan's reader, rooted at the procfs */
     const char *config_dir;     /* "/etc/pve/qemu-server" */
+    const char *lxc_config_dir; /* "/etc/pve/lxc" */
     const char *sysfs;          /* "/sys" */
     const char *cgroupfs;       /* "/sys/fs/cgroup" */
 };
@@ -122,6 +123,12 @@ void pve_free(struct pve *pve);
  * reader. Captures: vmid, name. */
 bool pve_match(void *ctx, const struct proc_identity *id, struct rules_span *captures,
                struct rules_scratch *scratch);
+
+/* The `builtin: pve-lxc` matcher (a rules_builtin_fn; ctx is the struct pve):
+ * pve_lxc_match_identity() (pve_lxc.h), with the config looked up in the LXC config dir through
+ * the reader. Captures: vmid, name (the hostname). */
+bool pve_lxc_match(void *ctx, const struct proc_identity *id, struct rules_span *captures,
+                   struct rules_scratch *scratch);
 
 /* A process of the last scan that the tracker put in a group through the pve-qemu rule. For the
  * QEMU process of a VM, the collector reads its command line and config and follows it from now

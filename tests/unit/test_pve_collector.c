@@ -32,7 +32,7 @@
 
 struct host {
     char root[64];
-    char proc[96], conf[96], sys[96], cgroup[96];
+    char proc[96], conf[96], lxc[96], sys[96], cgroup[96];
 };
 
 static void put(const char *dir, const char *rel, const char *content, size_t len)
@@ -200,6 +200,7 @@ static void host_new(struct host *h)
     assert_non_null(mkdtemp(h->root));
     snprintf(h->proc, sizeof(h->proc), "%s/proc", h->root);
     snprintf(h->conf, sizeof(h->conf), "%s/qemu-server", h->root);
+    snprintf(h->lxc, sizeof(h->lxc), "%s/lxc", h->root);
     snprintf(h->sys, sizeof(h->sys), "%s/sys", h->root);
     snprintf(h->cgroup, sizeof(h->cgroup), "%s/cgroup", h->root);
     char text[64];
@@ -258,10 +259,12 @@ static struct world *world_new(const char *yaml)
     assert_non_null(w->rules);
     struct pve_options po = {.reader = w->reader,
                              .config_dir = w->host.conf,
+                             .lxc_config_dir = w->host.lxc,
                              .sysfs = w->host.sys,
                              .cgroupfs = w->host.cgroup};
     w->pve = pve_new(&po);
     rules_set_builtin(w->rules, "pve-qemu", pve_match, w->pve);
+    rules_set_builtin(w->rules, "pve-lxc", pve_lxc_match, w->pve);
     proc_source_init(&w->proc, w->reader, NULL);
     w->source = proc_source(&w->proc);
     struct tracker_options to = {.page_size = 4096,
@@ -598,6 +601,56 @@ static void test_first_vm_after_an_empty_start_counts_its_taps_from_birth(void *
     world_free(w);
 }
 
+/* A container, as pve-container lays it out: the monitor in lxc.monitor/<vmid>, init and its
+ * services in lxc/<vmid>/ns and below. With its config, all of it is the container's group;
+ * without, nothing of it is. */
+static void test_container_processes_and_monitor_are_its_group(void **state)
+{
+    (void)state;
+    struct world *w = world_new("process_names:\n  - builtin: pve-qemu\n  - builtin: pve-lxc\n"
+                                "  - name: 'ct-{{.Matches.name}}-{{.Matches.vmid}}'\n"
+                                "    builtin: pve-lxc\n"
+                                "  - name: '{{.Comm}}'\n    cmdline: ['.+']\n");
+    puts_at(w->host.lxc, "200.conf", "arch: amd64\nhostname: web\nostype: debian\n");
+    static struct argv monitor, init, nginx;
+    argv_from_list(&monitor, (const char *const[]){"[lxc monitor] /var/lib/lxc 200", NULL});
+    argv_from_list(&init, (const char *const[]){"/sbin/init", NULL});
+    argv_from_list(&nginx, (const char *const[]){"nginx: master process", NULL});
+    process(&w->host, 9000, "lxc-start", &monitor, "/usr/bin/lxc-start", "/lxc.monitor/200",
+            START_A, 0, 0);
+    process(&w->host, 9001, "systemd", &init, "/usr/lib/systemd/systemd", "/lxc/200/ns/init.scope",
+            START_A, 0, 0);
+    process(&w->host, 9002, "nginx", &nginx, "/usr/sbin/nginx",
+            "/lxc/200/ns/system.slice/nginx.service", START_A, 0, 0);
+    /* Container 201 has no config here (another node's, or plain LXC). */
+    process(&w->host, 9100, "systemd", &init, "/usr/lib/systemd/systemd", "/lxc/201/ns/init.scope",
+            START_A, 0, 0);
+    world_scan(w);
+    const struct tracker_group *g = tracker_group_find(w->tracker, "lxc/200");
+    assert_non_null(g);
+    assert_int_equal(g->gauges.v[TRACKER_PROCS], 3);
+    assert_null(tracker_group_find(w->tracker, "ct-web-200")); /* the first rule decides */
+    assert_null(tracker_group_find(w->tracker, "lxc/201"));
+    g = tracker_group_find(w->tracker, "systemd");
+    assert_non_null(g);
+    assert_int_equal(g->gauges.v[TRACKER_PROCS], 1);
+    /* The VMs are still VMs. */
+    assert_non_null(tracker_group_find(w->tracker, "qemu/100"));
+    world_free(w);
+
+    /* The name template sees the hostname. */
+    w = world_new("process_names:\n  - name: 'ct-{{.Matches.name}}-{{.Matches.vmid}}'\n"
+                  "    builtin: pve-lxc\n");
+    puts_at(w->host.lxc, "200.conf", "hostname: web\n");
+    process(&w->host, 9001, "systemd", &init, "/usr/lib/systemd/systemd", "/lxc/200/ns/init.scope",
+            START_A, 0, 0);
+    world_scan(w);
+    g = tracker_group_find(w->tracker, "ct-web-200");
+    assert_non_null(g);
+    assert_int_equal(g->gauges.v[TRACKER_PROCS], 1);
+    world_free(w);
+}
+
 int main(int argc, char **argv)
 {
     test_filter_from_args(argc, argv);
@@ -611,6 +664,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_configured_vmid_outside_its_scope_changes_nothing),
         cmocka_unit_test(test_first_vm_after_an_empty_start_counts_its_taps_from_birth),
         cmocka_unit_test(test_a_reload_renaming_the_group_keeps_vm_counters),
+        cmocka_unit_test(test_container_processes_and_monitor_are_its_group),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
