@@ -32,7 +32,7 @@ static const struct flag flags[] = {
     {"children", FLAG_BOOL, OPT(children), "true",
      "if a proc is tracked, track with it any children that aren't part of their own group"},
     {"cgroupfs", FLAG_STRING, OPT(cgroupfs), "/sys/fs/cgroup",
-     "cgroup v2 mount, for the pressure and memory of PVE VM scopes"},
+     "cgroup v2 mount, for the PVE VM scopes and container cgroups"},
     {"config.check", FLAG_BOOL, OPT(config_check), "false",
      "validate the config file (or the embedded default), print what it found, and exit: 0 when "
      "valid, 2 otherwise"},
@@ -77,7 +77,8 @@ static const struct flag flags[] = {
      "like -recheck, but only while a process is younger than this duration"},
     {"remove-empty-groups", FLAG_BOOL, OPT(remove_empty_groups), "false",
      "forget a group, counters included, when it has no process left"},
-    {"sysfs", FLAG_STRING, OPT(sysfs), "/sys", "sysfs mount, for the tap NICs of PVE VMs"},
+    {"sysfs", FLAG_STRING, OPT(sysfs), "/sys",
+     "sysfs mount, for the tap NICs of PVE VMs and veths of containers"},
     {"threads", FLAG_BOOL, OPT(threads), "true",
      "report metrics per thread name (thread_* families), and states and wchan per thread; "
      "with false no task/ directory is read"},

@@ -265,6 +265,17 @@ int proc_reader_mtime(struct proc_reader *r, const char *root, const char *name,
     return 0;
 }
 
+int proc_reader_inode(struct proc_reader *r, const char *root, const char *name, uint64_t *ino)
+{
+    int dirfd;
+    const char *path = locate(r, root, name, &dirfd);
+    struct stat st;
+    if (fstatat(dirfd, path, &st, 0) != 0)
+        return -errno;
+    *ino = (uint64_t)st.st_ino;
+    return 0;
+}
+
 int proc_reader_dir(struct proc_reader *r, const char *root, const char *name, readdir_fn fn,
                     void *arg)
 {

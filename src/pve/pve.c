@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pve/pve_counters.h"
 #include "pve/pve_lxc.h"
+#include "pve/pve_lxc_collect.h"
 #include "pve/pve_match.h"
 #include "tracker/tracker.h"
 #include "util/xalloc.h"
@@ -22,6 +24,7 @@ struct pve {
     size_t nvms, vms_cap;
     bool refreshed; /* a refresh has run: NICs and scopes seen later count from birth */
     uint64_t mem_total_bytes;
+    struct pve_cts *cts; /* the containers */
 };
 
 static const char *const resource_names[PVE_RESOURCES] = {"cpu", "io", "memory"};
@@ -39,6 +42,7 @@ struct pve *pve_new(const struct pve_options *options)
     pve->options.lxc_config_dir = xstrdup(options->lxc_config_dir);
     pve->options.sysfs = xstrdup(options->sysfs);
     pve->options.cgroupfs = xstrdup(options->cgroupfs);
+    pve->cts = pve_cts_new();
     return pve;
 }
 
@@ -57,6 +61,7 @@ void pve_free(struct pve *pve)
     for (size_t i = 0; i < pve->nvms; i++)
         vm_free(pve->vms[i]);
     free(pve->vms);
+    pve_cts_free(pve->cts);
     free((char *)pve->options.config_dir);
     free((char *)pve->options.lxc_config_dir);
     free((char *)pve->options.sysfs);
@@ -368,8 +373,15 @@ static void follow_group(struct pve_vm *vm, const struct tracker *tracker)
     vm->has_counters = true;
 }
 
+void pve_note_new_lxc(struct pve *pve, const struct tracker_new_process *process)
+{
+    pve_cts_note_new(pve->cts, &pve->options, process);
+}
+
 void pve_refresh(struct pve *pve, const struct tracker *tracker)
 {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    pve_cts_refresh(pve->cts, &pve->options, tracker, cpus > 0 ? (unsigned)cpus : 0);
     if (pve->nvms == 0) {
         pve->refreshed = true; /* a VM started from now on counts its taps from birth */
         return;
@@ -412,4 +424,14 @@ size_t pve_vm_count(const struct pve *pve)
 const struct pve_vm *pve_vm_at(const struct pve *pve, size_t index)
 {
     return index < pve->nvms ? pve->vms[index] : NULL;
+}
+
+size_t pve_ct_count(const struct pve *pve)
+{
+    return pve_cts_count(pve->cts);
+}
+
+const struct pve_ct *pve_ct_at(const struct pve *pve, size_t index)
+{
+    return pve_cts_at(pve->cts, index);
 }

@@ -66,4 +66,37 @@ struct pve_lxc_match {
 bool pve_lxc_match_identity(const struct proc_identity *id, pve_config_fn config, void *ctx,
                             struct pve_lxc_match *out);
 
+/* ---- the container's cgroup v2 files (of /lxc/<vmid>, which holds all of its processes) ---- */
+
+/* cpu.stat: "usage_usec N\nuser_usec N\nsystem_usec N\n..." (microseconds). Returns 0, or
+ * -EINVAL without user_usec and system_usec (the cpu controller's core keys since Linux 4.15). */
+struct pve_cpu_stat {
+    uint64_t user_usec, system_usec;
+};
+int pve_parse_cpu_stat(const char *buf, size_t len, struct pve_cpu_stat *out);
+
+/* io.stat: one line per device, "MAJ:MIN rbytes=N wbytes=N rios=N wios=N dbytes=N dios=N" (keys
+ * missing on older kernels count 0). Calls `fn` per device line; returns the number of lines. */
+enum pve_io_stat { PVE_IO_RBYTES, PVE_IO_WBYTES, PVE_IO_RIOS, PVE_IO_WIOS, PVE_IO_STATS };
+typedef void (*pve_io_stat_fn)(void *ctx, const char *dev, size_t dev_len,
+                               const uint64_t values[PVE_IO_STATS]);
+size_t pve_parse_io_stat(const char *buf, size_t len, pve_io_stat_fn fn, void *ctx);
+
+/* The memory.stat keys proctrack reports, in name order. */
+enum pve_memory_stat {
+    PVE_MEM_ANON,
+    PVE_MEM_FILE,
+    PVE_MEM_KERNEL, /* since Linux 5.18 */
+    PVE_MEM_SHMEM,
+    PVE_MEM_SOCK,
+    PVE_MEM_STATS
+};
+struct pve_memory_stats {
+    bool has[PVE_MEM_STATS];
+    uint64_t bytes[PVE_MEM_STATS];
+};
+const char *pve_memory_stat_name(enum pve_memory_stat stat);
+/* memory.stat: "anon N\nfile N\n..." in bytes. Returns 0, or -EINVAL without an anon line. */
+int pve_parse_memory_stat(const char *buf, size_t len, struct pve_memory_stats *out);
+
 #endif /* PROCTRACK_PVE_PVE_LXC_H */

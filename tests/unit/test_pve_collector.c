@@ -284,6 +284,8 @@ static void world_scan(struct world *w)
         if (builtin && strcmp(builtin, "pve-qemu") == 0) {
             pve_note_new(w->pve, p);
             w->handed++;
+        } else if (builtin && strcmp(builtin, "pve-lxc") == 0) {
+            pve_note_new_lxc(w->pve, p);
         }
     }
     pve_refresh(w->pve, w->tracker);
@@ -651,6 +653,107 @@ static void test_container_processes_and_monitor_are_its_group(void **state)
     world_free(w);
 }
 
+static const struct pve_ct *ct_of(const struct pve *pve, unsigned vmid)
+{
+    for (size_t i = 0; i < pve_ct_count(pve); i++)
+        if (pve_ct_at(pve, i)->vmid == vmid)
+            return pve_ct_at(pve, i);
+    return NULL;
+}
+
+static void ct_cgroup(struct host *h, uint64_t user_usec, const char *io_stat)
+{
+    char text[256];
+    snprintf(text, sizeof(text), "usage_usec %llu\nuser_usec %llu\nsystem_usec 500000\n",
+             (unsigned long long)(user_usec + 500000), (unsigned long long)user_usec);
+    puts_at(h->cgroup, "lxc/200/cpu.stat", text);
+    puts_at(h->cgroup, "lxc/200/io.stat", io_stat);
+}
+
+/* The cgroup's counters follow the cgroup: devices of io.stat that leave and come back, and a new
+ * cgroup (the container restarted) that counts whole; its gauges are the last reading. */
+static void test_container_counters_follow_its_cgroup(void **state)
+{
+    (void)state;
+    struct world *w = world_new("process_names:\n  - builtin: pve-lxc\n");
+    puts_at(w->host.lxc, "200.conf", "cores: 3\nhostname: web\nostype: alpine\nswap: 64\n");
+    static struct argv init;
+    argv_from_list(&init, (const char *const[]){"/sbin/init", NULL});
+    process(&w->host, 9001, "init", &init, "/sbin/init", "/lxc/200/ns", START_A, 0, 0);
+    ct_cgroup(&w->host, 1000000, "8:0 rbytes=100 wbytes=200 rios=1 wios=2 dbytes=0 dios=0\n");
+    puts_at(w->host.cgroup, "lxc/200/memory.current", "4096000\n");
+    puts_at(w->host.cgroup, "lxc/200/memory.swap.current", "8192\n");
+    puts_at(w->host.cgroup, "lxc/200/memory.stat", "anon 100\nfile 200\nshmem 7\n");
+    puts_at(w->host.cgroup, "lxc/200/cpu.pressure",
+            "some avg10=0.00 avg60=0.00 avg300=0.00 total=1000\n"
+            "full avg10=0.00 avg60=0.00 avg300=0.00 total=10\n");
+    world_scan(w);
+    const struct pve_ct *ct = ct_of(w->pve, 200);
+    assert_non_null(ct);
+    assert_true(ct->running);
+    assert_string_equal(ct->group, "lxc/200");
+    assert_string_equal(ct->name, "web");
+    assert_int_equal(ct->cores, 3);
+    assert_int_equal(ct->maxmem_bytes, 512ull << 20);
+    assert_int_equal(ct->maxswap_bytes, 64ull << 20);
+    assert_int_equal(ct->processes, 1);
+    assert_int_equal(ct->memory_current_bytes, 4096000);
+    assert_int_equal(ct->swap_current_bytes, 8192);
+    assert_int_equal(ct->memory_stat.bytes[PVE_MEM_SHMEM], 7);
+    assert_false(ct->memory_stat.has[PVE_MEM_KERNEL]);
+    /* Running at the start: every counter sets its baseline. */
+    assert_int_equal(ct->cpu_user_us, 0);
+    assert_int_equal(ct->io_total[PVE_IO_RBYTES], 0);
+    assert_int_equal(ct->pressure_some_us[PVE_CPU], 0);
+
+    /* Growth, and a device's first I/O in a cgroup already followed counts whole. */
+    ct_cgroup(&w->host, 1500000,
+              "8:0 rbytes=150 wbytes=200 rios=2 wios=2\n253:0 rbytes=10 wbytes=1 rios=1 wios=1\n");
+    world_scan(w);
+    ct = ct_of(w->pve, 200);
+    assert_int_equal(ct->cpu_user_us, 500000);
+    assert_int_equal(ct->cpu_system_us, 0);
+    assert_int_equal(ct->io_total[PVE_IO_RBYTES], 60);
+    assert_int_equal(ct->io_total[PVE_IO_RIOS], 2);
+
+    /* 8:0 leaves the file: nothing falls back. It comes back lower: a new device, counted whole. */
+    ct_cgroup(&w->host, 1500000, "253:0 rbytes=30 wbytes=1 rios=1 wios=1\n");
+    world_scan(w);
+    assert_int_equal(ct_of(w->pve, 200)->io_total[PVE_IO_RBYTES], 80);
+    ct_cgroup(&w->host, 1500000,
+              "8:0 rbytes=5 wbytes=0 rios=1 wios=0\n253:0 rbytes=30 wbytes=1 rios=1 wios=1\n");
+    world_scan(w);
+    assert_int_equal(ct_of(w->pve, 200)->io_total[PVE_IO_RBYTES], 85);
+
+    /* The container restarts: a new cgroup (another inode) counts whole, even above the old
+     * cgroup's readings. */
+    char path[512], old[512];
+    snprintf(path, sizeof(path), "%s/lxc/200", w->host.cgroup);
+    /* Made before the old one goes, so that this file system cannot reuse its inode number (on
+     * cgroupfs, ids never come back). */
+    snprintf(old, sizeof(old), "%s/lxc/old", w->host.cgroup);
+    assert_int_equal(rename(path, old), 0);
+    ct_cgroup(&w->host, 2000000, "8:0 rbytes=500 wbytes=0 rios=9 wios=0\n");
+    remove_tree(old);
+    world_scan(w);
+    ct = ct_of(w->pve, 200);
+    assert_int_equal(ct->cpu_user_us, 500000 + 2000000);
+    assert_int_equal(ct->cpu_system_us, 500000);
+    assert_int_equal(ct->io_total[PVE_IO_RBYTES], 85 + 500);
+    assert_false(ct->has_memory_current);
+
+    /* Stopped: kept while its config is here, not running; forgotten without it. */
+    remove_tree(path);
+    world_scan(w);
+    assert_non_null(ct_of(w->pve, 200));
+    assert_false(ct_of(w->pve, 200)->running);
+    snprintf(path, sizeof(path), "%s/200.conf", w->host.lxc);
+    assert_int_equal(unlink(path), 0);
+    world_scan(w);
+    assert_null(ct_of(w->pve, 200));
+    world_free(w);
+}
+
 int main(int argc, char **argv)
 {
     test_filter_from_args(argc, argv);
@@ -665,6 +768,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_first_vm_after_an_empty_start_counts_its_taps_from_birth),
         cmocka_unit_test(test_a_reload_renaming_the_group_keeps_vm_counters),
         cmocka_unit_test(test_container_processes_and_monitor_are_its_group),
+        cmocka_unit_test(test_container_counters_follow_its_cgroup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -225,6 +225,86 @@ static void test_match_needs_the_config_and_names_by_hostname(void **state)
     assert_int_equal(c.asked, asked);
 }
 
+/* ---- cgroup files (captured from Linux 6.1) ---- */
+
+static void test_cpu_stat(void **state)
+{
+    (void)state;
+    const char text[] = "usage_usec 2345678\nuser_usec 2000000\nsystem_usec 345678\n"
+                        "core_sched.force_idle_usec 0\nnr_periods 0\nnr_throttled 0\n"
+                        "throttled_usec 0\nnr_bursts 0\nburst_usec 0\n";
+    struct pve_cpu_stat cpu;
+    assert_int_equal(pve_parse_cpu_stat(text, strlen(text), &cpu), 0);
+    assert_int_equal(cpu.user_usec, 2000000);
+    assert_int_equal(cpu.system_usec, 345678);
+    const char partial[] = "usage_usec 5\nuser_usec 5\n";
+    assert_int_equal(pve_parse_cpu_stat(partial, strlen(partial), &cpu), -EINVAL);
+    /* "user_usecs" is another key; a cut line is no number. */
+    const char other[] = "user_usecs 1\nsystem_usec 2\nuser_usec 3x\n";
+    assert_int_equal(pve_parse_cpu_stat(other, strlen(other), &cpu), -EINVAL);
+}
+
+static void test_memory_stat(void **state)
+{
+    (void)state;
+    const char text[] = "anon 1048576\nfile 2097152\nkernel 65536\nkernel_stack 16384\n"
+                        "pagetables 8192\nsec_pagetables 0\npercpu 0\nsock 4096\nvmalloc 0\n"
+                        "shmem 12288\nfile_mapped 0\n";
+    struct pve_memory_stats m;
+    assert_int_equal(pve_parse_memory_stat(text, strlen(text), &m), 0);
+    assert_int_equal(m.bytes[PVE_MEM_ANON], 1048576);
+    assert_int_equal(m.bytes[PVE_MEM_FILE], 2097152);
+    assert_int_equal(m.bytes[PVE_MEM_KERNEL], 65536); /* not kernel_stack */
+    assert_int_equal(m.bytes[PVE_MEM_SHMEM], 12288);
+    assert_int_equal(m.bytes[PVE_MEM_SOCK], 4096);
+    /* Before Linux 5.18 there is no "kernel". */
+    const char old[] = "anon 1\nfile 2\n";
+    assert_int_equal(pve_parse_memory_stat(old, strlen(old), &m), 0);
+    assert_false(m.has[PVE_MEM_KERNEL]);
+    assert_true(m.has[PVE_MEM_FILE]);
+    assert_string_equal(pve_memory_stat_name(PVE_MEM_KERNEL), "kernel");
+    assert_int_equal(pve_parse_memory_stat("file 2\n", 7, &m), -EINVAL);
+}
+
+struct io_lines {
+    char dev[4][16];
+    uint64_t v[4][PVE_IO_STATS];
+    size_t n;
+};
+
+static void io_line(void *ctx, const char *dev, size_t dev_len, const uint64_t values[PVE_IO_STATS])
+{
+    struct io_lines *l = ctx;
+    assert_true(l->n < 4 && dev_len < 16);
+    memcpy(l->dev[l->n], dev, dev_len);
+    l->dev[l->n][dev_len] = '\0';
+    memcpy(l->v[l->n], values, sizeof(l->v[0]));
+    l->n++;
+}
+
+static void test_io_stat(void **state)
+{
+    (void)state;
+    const char text[] = "253:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n"
+                        "8:0 rbytes=1000 wbytes=0 rios=3 wios=0 dbytes=0 dios=0\n"
+                        "7:1 rbytes=5\n" /* an older kernel's fewer keys */
+                        "garbage line\n";
+    struct io_lines l = {.n = 0};
+    assert_int_equal(pve_parse_io_stat(text, strlen(text), io_line, &l), 3);
+    assert_string_equal(l.dev[0], "253:0");
+    assert_int_equal(l.v[0][PVE_IO_RBYTES], 4096);
+    assert_int_equal(l.v[0][PVE_IO_WBYTES], 8192);
+    assert_int_equal(l.v[0][PVE_IO_RIOS], 1);
+    assert_int_equal(l.v[0][PVE_IO_WIOS], 2);
+    assert_string_equal(l.dev[1], "8:0");
+    assert_int_equal(l.v[1][PVE_IO_RIOS], 3);
+    assert_string_equal(l.dev[2], "7:1");
+    assert_int_equal(l.v[2][PVE_IO_RBYTES], 5);
+    assert_int_equal(l.v[2][PVE_IO_WIOS], 0);
+    l.n = 0;
+    assert_int_equal(pve_parse_io_stat("", 0, io_line, &l), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -233,6 +313,9 @@ int main(void)
         cmocka_unit_test(test_role_from_the_cgroups_pve_container_makes),
         cmocka_unit_test(test_role_from_any_hierarchy),
         cmocka_unit_test(test_match_needs_the_config_and_names_by_hostname),
+        cmocka_unit_test(test_cpu_stat),
+        cmocka_unit_test(test_memory_stat),
+        cmocka_unit_test(test_io_stat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
