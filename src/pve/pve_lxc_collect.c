@@ -159,7 +159,8 @@ static void derive_facts(struct pve_ct *ct, unsigned host_cpus)
         snprintf(ct->name, sizeof(ct->name), "CT%u", ct->vmid);
     ct->cores = c && c->cores ? c->cores : host_cpus;
     ct->maxmem_bytes = pve_lxc_maxmem_bytes(c);
-    ct->maxswap_bytes = c ? c->swap_mib << 20 : 0;
+    uint64_t swap_mib = c ? c->swap_mib : 0;
+    ct->maxswap_bytes = swap_mib > UINT64_MAX >> 20 ? UINT64_MAX : swap_mib << 20;
 }
 
 static bool read_number(struct proc_reader *reader, const char *root, const char *name,
