@@ -58,7 +58,7 @@ static const struct expo_family_def families[] = {
      {SHOW(CGROUP_MEMORY)}},
     {LXC "cores",
      EXPO_GAUGE,
-     "CPUs of the container: config cores, else the host's",
+     "CPUs of the container as PVE counts them: config cores, else cpulimit, else the host's",
      ROWS_CTS,
      0,
      NULL,
@@ -301,8 +301,9 @@ static bool ct_value(void *ctx, size_t row, unsigned kind, unsigned index, struc
         out->u64 = ct->memory_current_bytes;
         return ct->has_memory_current;
     case CORES:
-        out->u64 = ct->cores;
-        return ct->cores != 0;
+        out->is_double = true;
+        out->f64 = (double)ct->cpus_milli / 1000.0;
+        return ct->cpus_milli != 0;
     case CPU_SYSTEM:
         out->u64 = ct->cpu_system_us;
         return ct->has_last_cpu;

@@ -132,7 +132,7 @@ struct pve_ct {
 
     /* Derived facts. */
     char name[128];         /* hostname, else "CT<vmid>" */
-    unsigned cores;         /* config cores, else the host's CPUs */
+    uint64_t cpus_milli;    /* CPUs as PVE counts them, in thousandths (pve_lxc_cpus_milli) */
     uint64_t maxmem_bytes;  /* config memory, else 512 MiB */
     uint64_t maxswap_bytes; /* config swap */
 

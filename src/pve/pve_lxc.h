@@ -24,20 +24,25 @@
 
 /* The main section of /etc/pve/lxc/<vmid>.conf. Strings are truncated to their buffer. */
 struct pve_lxc_config {
-    char hostname[128];  /* "" when absent (PVE then uses "CT<vmid>") */
-    char tags[256];      /* as pve_config's tags: split on [,; ], joined with ';' */
-    char ostype[32];     /* debian, ubuntu, alpine, ..., unmanaged */
-    char arch[16];       /* amd64, i386, arm64, armhf, riscv32, riscv64 */
-    unsigned cores;      /* 0 when absent: the container may use every host CPU */
-    uint64_t memory_mib; /* 0 when absent: PVE's default is 512 */
-    uint64_t swap_mib;   /* 0 when absent, as PVE takes it */
-    bool unprivileged;   /* unprivileged: 1 */
-    bool template_;      /* template: 1 */
+    char hostname[128];      /* "" when absent (PVE then uses "CT<vmid>") */
+    char tags[256];          /* as pve_config's tags: split on [,; ], joined with ';' */
+    char ostype[32];         /* debian, ubuntu, alpine, ..., unmanaged */
+    char arch[16];           /* amd64, i386, arm64, armhf, riscv32, riscv64 */
+    unsigned cores;          /* 0 when absent: the container may use every host CPU */
+    unsigned cpulimit_milli; /* cpulimit ("1.5": 1500, at most three decimals); 0 when absent */
+    uint64_t memory_mib;     /* 0 when absent: PVE's default is 512 */
+    uint64_t swap_mib;       /* 0 when absent, as PVE takes it */
+    bool unprivileged;       /* unprivileged: 1 */
+    bool template_;          /* template: 1 */
 };
 
 /* Parses the main section (see pve_config_walk in pve_lex.h for the line syntax). `buf` need not
  * be NUL-terminated. Returns 0, or -EINVAL when the main section holds no `key: value` line. */
 int pve_parse_lxc_config(const char *buf, size_t len, struct pve_lxc_config *out);
+
+/* The CPUs PVE counts for a container (its API's cpus), in thousandths: config cores, else
+ * cpulimit, else `host_cpus`. */
+uint64_t pve_lxc_cpus_milli(const struct pve_lxc_config *config, unsigned host_cpus);
 
 /* The memory PVE gives a container: config memory, else 512 MiB; in bytes. */
 uint64_t pve_lxc_maxmem_bytes(const struct pve_lxc_config *config);

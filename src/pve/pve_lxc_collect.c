@@ -157,7 +157,7 @@ static void derive_facts(struct pve_ct *ct, unsigned host_cpus)
         snprintf(ct->name, sizeof(ct->name), "%s", c->hostname);
     else
         snprintf(ct->name, sizeof(ct->name), "CT%u", ct->vmid);
-    ct->cores = c && c->cores ? c->cores : host_cpus;
+    ct->cpus_milli = pve_lxc_cpus_milli(c, host_cpus);
     ct->maxmem_bytes = pve_lxc_maxmem_bytes(c);
     uint64_t swap_mib = c ? c->swap_mib : 0;
     ct->maxswap_bytes = swap_mib > UINT64_MAX >> 20 ? UINT64_MAX : swap_mib << 20;

@@ -693,7 +693,7 @@ static void test_container_counters_follow_its_cgroup(void **state)
     assert_true(ct->running);
     assert_string_equal(ct->group, "lxc/200");
     assert_string_equal(ct->name, "web");
-    assert_int_equal(ct->cores, 3);
+    assert_int_equal(ct->cpus_milli, 3000);
     assert_int_equal(ct->maxmem_bytes, 512ull << 20);
     assert_int_equal(ct->maxswap_bytes, 64ull << 20);
     assert_int_equal(ct->processes, 1);

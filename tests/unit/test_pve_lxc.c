@@ -50,6 +50,7 @@ static void test_config_main_section_only(void **state)
     assert_string_equal(c.arch, "amd64");
     assert_string_equal(c.tags, "dns;home;pi");
     assert_int_equal(c.cores, 1);
+    assert_int_equal(pve_lxc_cpus_milli(&c, 64), 1000);
     assert_int_equal(c.memory_mib, 1024);
     assert_int_equal(c.swap_mib, 512);
     assert_true(c.unprivileged);
@@ -67,6 +68,8 @@ static void test_config_defaults_and_garbage(void **state)
     assert_string_equal(c.hostname, "");
     assert_string_equal(c.ostype, "alpine");
     assert_int_equal(c.cores, 0);
+    assert_int_equal(pve_lxc_cpus_milli(&c, 64), 64000); /* the host's */
+    assert_int_equal(pve_lxc_cpus_milli(NULL, 2), 2000);
     assert_int_equal(c.memory_mib, 0);
     assert_true(c.template_);
     assert_int_equal(pve_lxc_maxmem_bytes(&c), 512ull << 20);
@@ -88,6 +91,32 @@ static void test_config_defaults_and_garbage(void **state)
     longname[310] = '\n';
     assert_int_equal(pve_parse_lxc_config(longname, 311, &c), 0);
     assert_int_equal(strlen(c.hostname), sizeof(c.hostname) - 1);
+}
+
+static void test_config_cpulimit(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        unsigned milli;
+    } cases[] = {
+        {"cpulimit: 2\n", 2000}, {"cpulimit: 0.5\n", 500}, {"cpulimit: 1.25\n", 1250},
+        {"cpulimit: .5\n", 500}, {"cpulimit: 1.\n", 0},    {"cpulimit: 1.2345\n", 0},
+        {"cpulimit: -1\n", 0},   {"cpulimit: 8193\n", 0},  {"cpulimit: 0\n", 0},
+        {"cpulimit: 1.5x\n", 0}, {"cpulimit: .\n", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct pve_lxc_config c;
+        assert_int_equal(pve_parse_lxc_config(cases[i].text, strlen(cases[i].text), &c), 0);
+        assert_int_equal(c.cpulimit_milli, cases[i].milli);
+    }
+    /* cores wins over cpulimit, as in PVE's status; cpulimit over the host's CPUs. */
+    struct pve_lxc_config c;
+    const char both[] = "cores: 4\ncpulimit: 1.5\n";
+    assert_int_equal(pve_parse_lxc_config(both, strlen(both), &c), 0);
+    assert_int_equal(pve_lxc_cpus_milli(&c, 64), 4000);
+    c.cores = 0;
+    assert_int_equal(pve_lxc_cpus_milli(&c, 64), 1500);
 }
 
 /* ---- matching ---- */
@@ -310,6 +339,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_main_section_only),
         cmocka_unit_test(test_config_defaults_and_garbage),
+        cmocka_unit_test(test_config_cpulimit),
         cmocka_unit_test(test_role_from_the_cgroups_pve_container_makes),
         cmocka_unit_test(test_role_from_any_hierarchy),
         cmocka_unit_test(test_match_needs_the_config_and_names_by_hostname),
