@@ -335,6 +335,7 @@ int main(int argc, char **argv)
         .explain = opts.explain,
         .pve_config_dir = opts.pve_config_dir,
         .pve_lxc_config_dir = opts.pve_lxc_config_dir,
+        .pve_user_cfg = opts.pve_user_cfg,
         .sysfs = opts.sysfs,
         .cgroupfs = opts.cgroupfs,
     };

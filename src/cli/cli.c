@@ -71,6 +71,8 @@ static const struct flag flags[] = {
      "directory of PVE VM configs (<vmid>.conf), for the builtin pve-qemu rule"},
     {"pve.lxc-config-dir", FLAG_STRING, OPT(pve_lxc_config_dir), "/etc/pve/lxc",
      "directory of PVE container configs (<vmid>.conf), for the builtin pve-lxc rule"},
+    {"pve.user-cfg", FLAG_STRING, OPT(pve_user_cfg), "/etc/pve/user.cfg",
+     "PVE user config, for the pool labels of pve_kvm_info"},
     {"recheck", FLAG_BOOL, OPT(recheck), "false",
      "match processes that matched no rule again after they exec (comm or program changed)"},
     {"recheck-with-time-limit", FLAG_DURATION, OPT(recheck_time_limit_ns), "0s",

@@ -28,6 +28,7 @@ struct cli_options {
     const char *procfs;
     const char *pve_config_dir;
     const char *pve_lxc_config_dir;
+    const char *pve_user_cfg;
     const char *sysfs;
     const char *cgroupfs;
     bool children;

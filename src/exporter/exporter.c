@@ -67,6 +67,12 @@ static int classify(void *ctx, const struct proc_identity *id, struct strbuf *gr
     return rules_match(e->rules, id, groupname);
 }
 
+static bool classify_undecided(void *ctx)
+{
+    struct exporter *e = ctx;
+    return rules_match_undecided(e->rules);
+}
+
 void exporter_write_explain(struct exporter *e, FILE *out)
 {
     explain_write(e->explain, e->rules, e->reader, out);
@@ -162,6 +168,7 @@ static struct tracker_classifier classifier_for(struct exporter *e, const struct
         .ctx = e,
         .needs = rules_needs(rules),
         .classify = classify,
+        .undecided = classify_undecided,
         .list_all = e->options.explain || e->options.debug,
         .follow = e->follow,
         .nfollow = n,
@@ -193,6 +200,7 @@ static void attach_pve(struct exporter *e, struct rules *rules)
             .reader = e->reader,
             .config_dir = e->options.pve_config_dir,
             .lxc_config_dir = e->options.pve_lxc_config_dir,
+            .user_cfg = e->options.pve_user_cfg,
             .sysfs = e->options.sysfs,
             .cgroupfs = e->options.cgroupfs,
         };

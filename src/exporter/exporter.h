@@ -33,6 +33,7 @@ struct exporter_options {
     /* For `builtin: pve-qemu` and `builtin: pve-lxc`. */
     const char *pve_config_dir;
     const char *pve_lxc_config_dir;
+    const char *pve_user_cfg; /* the pools */
     const char *sysfs;
     const char *cgroupfs;
     enum exporter_exits exits;

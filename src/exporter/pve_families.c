@@ -5,12 +5,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pve/pve_pools.h"
 #include "util/xalloc.h"
 
 #define KVM "pve_kvm_"
 
 /* The row sets. */
-enum { ROWS_VMS, ROWS_INFO, ROWS_MEMORY, ROWS_NICS, ROWS_PRESSURE, ROWS_COUNT };
+enum {
+    ROWS_VMS,
+    ROWS_GUESTS,
+    ROWS_INFO,
+    ROWS_MEMORY,
+    ROWS_NICS,
+    ROWS_NIC_INFO,
+    ROWS_NIC_QUEUES,
+    ROWS_PRESSURE,
+    ROWS_COUNT
+};
 
 /* What a series shows, for expo_series.kind. */
 enum {
@@ -23,8 +34,10 @@ enum {
     THREADS,        /* of the QEMU process */
     VCORES,         /* absent when unknown */
     ONE,            /* the constant 1 of pve_kvm_info */
+    UP,             /* 1 running, 0 stopped */
     MEMORY_LINE,    /* one memory line of status, in bytes */
-    NIC,            /* index: enum pve_nic_stat */
+    NIC,            /* index: enum pve_tap_stat */
+    NIC_QUEUES,     /* queues of a configured NIC */
     STALL_SOME,     /* PSI some total, microseconds */
     STALL_FULL,     /* PSI full total, absent when the kernel has none for the resource */
 };
@@ -44,6 +57,14 @@ enum {
 #define SHOW_NIC(stat)                                                                             \
     {                                                                                              \
         .kind = NIC, .index = stat                                                                 \
+    }
+#define TAP_FAMILY(stat, file)                                                                     \
+    {                                                                                              \
+        KVM "nic_" file "_total", EXPO_COUNTER, "Tap NIC statistics file " file " (host side)",    \
+            ROWS_NICS, 0, NULL,                                                                    \
+        {                                                                                          \
+            SHOW_NIC(stat)                                                                         \
+        }                                                                                          \
     }
 #define MICROS(what)                                                                               \
     {                                                                                              \
@@ -90,7 +111,7 @@ static const struct expo_family_def families[] = {
      {SHOW(INCOMING)}},
     {KVM "info",
      EXPO_GAUGE,
-     "VM facts: name, configured cpu, tags, QEMU pid",
+     "VM facts: name, configured cpu, tags, pool, QEMU pid (none when stopped)",
      ROWS_INFO,
      0,
      NULL,
@@ -153,7 +174,7 @@ static const struct expo_family_def families[] = {
      {SHOW(MEMORY_LINE)}},
     {KVM "memory_percent",
      EXPO_GAUGE,
-     "Resident memory of the QEMU process, percent of the host's",
+     "Resident and hugetlb memory of the QEMU process, percent of the host's",
      ROWS_VMS,
      0,
      NULL,
@@ -214,6 +235,46 @@ static const struct expo_family_def families[] = {
      0,
      NULL,
      {SHOW_NIC(PVE_NIC_TRANSMIT_PACKETS)}},
+    /* pve_local_exporter's names: one family per statistics file of the tap, in the tap's
+     * orientation (rx is what the guest sent). */
+    TAP_FAMILY(PVE_TAP_COLLISIONS, "collisions"),
+    {KVM "nic_info",
+     EXPO_GAUGE,
+     "NICs of the VM's config as QEMU runs them, pve_local_exporter's labels",
+     ROWS_NIC_INFO,
+     0,
+     NULL,
+     {SHOW(ONE)}},
+    TAP_FAMILY(PVE_TAP_MULTICAST, "multicast"),
+    {KVM "nic_queues",
+     EXPO_GAUGE,
+     "Queues of a tap NIC (config queues= of a virtio NIC, else 1)",
+     ROWS_NIC_QUEUES,
+     0,
+     NULL,
+     {SHOW(NIC_QUEUES)}},
+    TAP_FAMILY(PVE_TAP_RX_BYTES, "rx_bytes"),
+    TAP_FAMILY(PVE_TAP_RX_COMPRESSED, "rx_compressed"),
+    TAP_FAMILY(PVE_TAP_RX_CRC_ERRORS, "rx_crc_errors"),
+    TAP_FAMILY(PVE_TAP_RX_DROPPED, "rx_dropped"),
+    TAP_FAMILY(PVE_TAP_RX_ERRORS, "rx_errors"),
+    TAP_FAMILY(PVE_TAP_RX_FIFO_ERRORS, "rx_fifo_errors"),
+    TAP_FAMILY(PVE_TAP_RX_FRAME_ERRORS, "rx_frame_errors"),
+    TAP_FAMILY(PVE_TAP_RX_LENGTH_ERRORS, "rx_length_errors"),
+    TAP_FAMILY(PVE_TAP_RX_MISSED_ERRORS, "rx_missed_errors"),
+    TAP_FAMILY(PVE_TAP_RX_NOHANDLER, "rx_nohandler"),
+    TAP_FAMILY(PVE_TAP_RX_OVER_ERRORS, "rx_over_errors"),
+    TAP_FAMILY(PVE_TAP_RX_PACKETS, "rx_packets"),
+    TAP_FAMILY(PVE_TAP_TX_ABORTED_ERRORS, "tx_aborted_errors"),
+    TAP_FAMILY(PVE_TAP_TX_BYTES, "tx_bytes"),
+    TAP_FAMILY(PVE_TAP_TX_CARRIER_ERRORS, "tx_carrier_errors"),
+    TAP_FAMILY(PVE_TAP_TX_COMPRESSED, "tx_compressed"),
+    TAP_FAMILY(PVE_TAP_TX_DROPPED, "tx_dropped"),
+    TAP_FAMILY(PVE_TAP_TX_ERRORS, "tx_errors"),
+    TAP_FAMILY(PVE_TAP_TX_FIFO_ERRORS, "tx_fifo_errors"),
+    TAP_FAMILY(PVE_TAP_TX_HEARTBEAT_ERRORS, "tx_heartbeat_errors"),
+    TAP_FAMILY(PVE_TAP_TX_PACKETS, "tx_packets"),
+    TAP_FAMILY(PVE_TAP_TX_WINDOW_ERRORS, "tx_window_errors"),
     {KVM "pressure_full_seconds_total",
      EXPO_COUNTER,
      "Time all of the VM's scope was stalled on a resource (PSI full)",
@@ -236,10 +297,17 @@ static const struct expo_family_def families[] = {
      NULL,
      {{.kind = START_TIME, .unit = EXPO_UNIT_NANOSECONDS}}},
     {KVM "threads", EXPO_GAUGE, "Threads of the QEMU process", ROWS_VMS, 0, NULL, {SHOW(THREADS)}},
+    {KVM "up",
+     EXPO_GAUGE,
+     "1 when the VM's QEMU process runs, 0 when the VM is configured on this node and stopped",
+     ROWS_GUESTS,
+     0,
+     NULL,
+     {SHOW(UP)}},
     {KVM "vcores", EXPO_GAUGE, "vCPUs of the VM", ROWS_VMS, 0, NULL, {SHOW(VCORES)}},
 };
 
-/* A running VM. */
+/* A VM: running (the rows of `vms`), or any known (the rows of `guests`). */
 struct vm_row {
     const struct pve_vm *vm;
 };
@@ -259,7 +327,9 @@ struct pve_families {
     const struct pve *pve;
     struct vm_row *vms;
     size_t nvms, vms_cap;
-    struct part_rows memory, nics, pressure;
+    struct vm_row *guests;
+    size_t nguests, guests_cap;
+    struct part_rows memory, nics, nic_info, nic_queues, pressure;
     struct strbuf scratch;
 };
 
@@ -273,8 +343,11 @@ void pve_families_free(struct pve_families *pf)
     if (!pf)
         return;
     free(pf->vms);
+    free(pf->guests);
     free(pf->memory.rows);
     free(pf->nics.rows);
+    free(pf->nic_info.rows);
+    free(pf->nic_queues.rows);
     free(pf->pressure.rows);
     strbuf_free(&pf->scratch);
     free(pf);
@@ -286,12 +359,16 @@ static void add_part(struct part_rows *set, size_t vm, size_t part)
     set->rows[set->count++] = (struct part_row){(uint32_t)vm, (uint32_t)part};
 }
 
-/* The running VMs in vmid order, and their parts in the order of their label values. */
+/* All known VMs and the running ones in vmid order, and the running ones' parts in the order of
+ * their label values. */
 static void build_rows(struct pve_families *pf)
 {
-    pf->nvms = pf->memory.count = pf->nics.count = pf->pressure.count = 0;
+    pf->nvms = pf->nguests = pf->memory.count = pf->nics.count = pf->pressure.count = 0;
+    pf->nic_info.count = pf->nic_queues.count = 0;
     for (size_t i = 0; i < pve_vm_count(pf->pve); i++) {
         const struct pve_vm *vm = pve_vm_at(pf->pve, i);
+        pf->guests = xgrow(pf->guests, &pf->guests_cap, pf->nguests + 1, sizeof(*pf->guests));
+        pf->guests[pf->nguests++] = (struct vm_row){vm};
         if (!vm->running)
             continue;
         pf->vms = xgrow(pf->vms, &pf->vms_cap, pf->nvms + 1, sizeof(*pf->vms));
@@ -303,6 +380,13 @@ static void build_rows(struct pve_families *pf)
         for (size_t k = 0; k < vm->nnics; k++)
             if (vm->nics[k].present)
                 add_part(&pf->nics, at, k);
+        /* The config's NICs (with user networking no tap, so no queues row: it would have no
+         * ifname to tell two apart). */
+        for (size_t k = 0; vm->has_config && k < vm->config.nnets; k++) {
+            add_part(&pf->nic_info, at, k);
+            if (vm->config.nets[k].bridged)
+                add_part(&pf->nic_queues, at, k);
+        }
         for (size_t r = 0; r < PVE_RESOURCES; r++)
             if (vm->has_pressure[r])
                 add_part(&pf->pressure, at, r);
@@ -325,6 +409,24 @@ static void vm_labels(void *ctx, size_t row, size_t from, size_t to, struct strb
         put_id(pf->vms[row].vm, out);
 }
 
+/* ---- one row per known VM, running or stopped ---- */
+
+static void guest_labels(void *ctx, size_t row, size_t from, size_t to, struct strbuf *out)
+{
+    const struct pve_families *pf = ctx;
+    if (from == 0 && to == 1)
+        put_id(pf->guests[row].vm, out);
+}
+
+static bool guest_value(void *ctx, size_t row, unsigned kind, unsigned index,
+                        struct expo_value *out)
+{
+    const struct pve_families *pf = ctx;
+    (void)index;
+    out->u64 = pf->guests[row].vm->running;
+    return kind == UP;
+}
+
 static bool vm_value(void *ctx, size_t row, unsigned kind, unsigned index, struct expo_value *out)
 {
     const struct pve_families *pf = ctx;
@@ -345,7 +447,9 @@ static bool vm_value(void *ctx, size_t row, unsigned kind, unsigned index, struc
         return vm->maxmem_bytes != 0;
     case MEMORY_PERCENT:
         out->is_double = true;
-        out->f64 = total ? 100.0 * (double)vm->vmrss_bytes / (double)total : 0;
+        out->f64 =
+            total ? 100.0 * ((double)vm->vmrss_bytes + (double)vm->hugetlb_bytes) / (double)total
+                  : 0;
         return total != 0;
     case START_TIME:
         out->u64 = vm->start_time_ns;
@@ -361,20 +465,47 @@ static bool vm_value(void *ctx, size_t row, unsigned kind, unsigned index, struc
     }
 }
 
-/* ---- pve_kvm_info: one row per running VM, with its facts as labels ---- */
+/* ---- pve_kvm_info: one row per known VM, with its facts as labels ---- */
 
-static const char *const info_label_names[] = {"cpu", "id", "name", "pid", "pve_id", "tags"};
+static const char *const info_label_names[] = {"cpu",         "id",     "name",  "pid",
+                                               "pool",        "pool1",  "pool2", "pool3",
+                                               "pool_levels", "pve_id", "tags",  "template"};
+#define INFO_LABELS (sizeof(info_label_names) / sizeof(info_label_names[0]))
 
 static void info_labels(void *ctx, size_t row, size_t from, size_t to, struct strbuf *out)
 {
-    const struct pve_vm *vm = ((const struct pve_families *)ctx)->vms[row].vm;
-    char pid[16], pve_id[32];
-    snprintf(pid, sizeof(pid), "%d", vm->pid);
+    const struct pve_families *pf = ctx;
+    const struct pve_vm *vm = pf->guests[row].vm;
+    char pid[16] = "", pve_id[32], levels[16];
+    if (vm->running)
+        snprintf(pid, sizeof(pid), "%d", vm->pid);
     snprintf(pve_id, sizeof(pve_id), "qemu/%u", vm->vmid);
-    const char *values[] = {vm->cpu, vm->id, vm->name,
-                            pid,     pve_id, vm->has_config ? vm->config.tags : ""};
+    /* The pool labels as pve_local_exporter writes them: the full name, its number of levels
+     * ("0" without a pool), and the first three levels. */
+    const char *pool = pve_vm_pool(pf->pve, vm);
+    struct pve_pool_levels lv;
+    pve_pool_levels(pool, &lv);
+    snprintf(levels, sizeof(levels), "%u", lv.count);
+    bool template_ = vm->has_config && vm->config.template_;
+    const char *values[INFO_LABELS] = {vm->cpu,
+                                       vm->id,
+                                       vm->name,
+                                       pid,
+                                       pool,
+                                       lv.level[0],
+                                       lv.level[1],
+                                       lv.level[2],
+                                       levels,
+                                       pve_id,
+                                       vm->has_config ? vm->config.tags : "",
+                                       template_ ? "1" : "0"};
+    size_t lens[INFO_LABELS];
+    for (size_t i = 0; i < INFO_LABELS; i++)
+        lens[i] = strlen(values[i]);
+    for (size_t i = 0; i < PVE_POOL_LEVELS; i++)
+        lens[5 + i] = lv.len[i]; /* pool1..pool3: spans of the pool name */
     for (size_t i = from; i < to; i++)
-        expo_label(out, info_label_names[i], values[i], strlen(values[i]));
+        expo_label(out, info_label_names[i], values[i], lens[i]);
 }
 
 static bool info_value(void *ctx, size_t row, unsigned kind, unsigned index, struct expo_value *out)
@@ -413,6 +544,57 @@ static void nic_labels(void *ctx, size_t row, size_t from, size_t to, struct str
     part_labels(pf, p, "ifname", pf->vms[p->vm].vm->nics[p->part].ifname, from, to, out);
 }
 
+/* ---- pve_kvm_nic_info, pve_kvm_nic_queues: one row per NIC of a running VM's config ---- */
+
+static const char *const nic_info_label_names[] = {"id",     "ifname", "macaddr", "model",
+                                                   "netdev", "queues", "type"};
+#define NIC_INFO_LABELS (sizeof(nic_info_label_names) / sizeof(nic_info_label_names[0]))
+
+static void nic_facts_of(const struct pve_families *pf, const struct part_row *p,
+                         struct pve_nic_facts *out)
+{
+    const struct pve_vm *vm = pf->vms[p->vm].vm;
+    pve_nic_facts(vm->vmid, &vm->config.nets[p->part], out);
+}
+
+static void nic_info_labels(void *ctx, size_t row, size_t from, size_t to, struct strbuf *out)
+{
+    const struct pve_families *pf = ctx;
+    struct pve_nic_facts f;
+    nic_facts_of(pf, &pf->nic_info.rows[row], &f);
+    char queues[16];
+    snprintf(queues, sizeof(queues), "%u", f.queues);
+    const char *values[NIC_INFO_LABELS] = {pf->vms[pf->nic_info.rows[row].vm].vm->id,
+                                           f.ifname,
+                                           f.macaddr,
+                                           f.model,
+                                           f.netdev,
+                                           queues,
+                                           f.type};
+    for (size_t i = from; i < to; i++)
+        expo_label(out, nic_info_label_names[i], values[i], strlen(values[i]));
+}
+
+static void nic_queues_labels(void *ctx, size_t row, size_t from, size_t to, struct strbuf *out)
+{
+    const struct pve_families *pf = ctx;
+    const struct part_row *p = &pf->nic_queues.rows[row];
+    struct pve_nic_facts f;
+    nic_facts_of(pf, p, &f);
+    part_labels(pf, p, "ifname", f.ifname, from, to, out);
+}
+
+static bool nic_queues_value(void *ctx, size_t row, unsigned kind, unsigned index,
+                             struct expo_value *out)
+{
+    const struct pve_families *pf = ctx;
+    struct pve_nic_facts f;
+    (void)index;
+    nic_facts_of(pf, &pf->nic_queues.rows[row], &f);
+    out->u64 = f.queues;
+    return kind == NIC_QUEUES;
+}
+
 static void pressure_labels(void *ctx, size_t row, size_t from, size_t to, struct strbuf *out)
 {
     const struct pve_families *pf = ctx;
@@ -432,7 +614,8 @@ static bool part_value(void *ctx, size_t row, unsigned kind, unsigned index, str
     case NIC:
         p = &pf->nics.rows[row];
         out->u64 = pf->vms[p->vm].vm->nics[p->part].total[index];
-        return true;
+        return pf->vms[p->vm].vm->nics[p->part].has_stat &
+               (1u << index); /* a file the kernel has */
     case STALL_SOME:
         p = &pf->pressure.rows[row];
         out->u64 = pf->vms[p->vm].vm->pressure_some_us[p->part];
@@ -455,10 +638,16 @@ void pve_families_write(struct pve_families *pf, struct strbuf *out, const struc
     build_rows(pf);
     const struct expo_rows rowsets[ROWS_COUNT] = {
         [ROWS_VMS] = {pf, pf->nvms, vm_label_names, 1, vm_labels, NULL, vm_value},
-        [ROWS_INFO] = {pf, pf->nvms, info_label_names, 6, info_labels, NULL, info_value},
+        [ROWS_GUESTS] = {pf, pf->nguests, vm_label_names, 1, guest_labels, NULL, guest_value},
+        [ROWS_INFO] = {pf, pf->nguests, info_label_names, INFO_LABELS, info_labels, NULL,
+                       info_value},
         [ROWS_MEMORY] = {pf, pf->memory.count, memory_label_names, 2, memory_labels, NULL,
                          part_value},
         [ROWS_NICS] = {pf, pf->nics.count, nic_label_names, 2, nic_labels, NULL, part_value},
+        [ROWS_NIC_INFO] = {pf, pf->nic_info.count, nic_info_label_names, NIC_INFO_LABELS,
+                           nic_info_labels, NULL, info_value},
+        [ROWS_NIC_QUEUES] = {pf, pf->nic_queues.count, nic_label_names, 2, nic_queues_labels, NULL,
+                             nic_queues_value},
         [ROWS_PRESSURE] = {pf, pf->pressure.count, pressure_label_names, 2, pressure_labels, NULL,
                            part_value},
     };

@@ -1,5 +1,6 @@
-/* Internal to src/exporter: the pve_kvm_* families of the running PVE VMs, as tables for
- * expo_write_families(): one row per VM (and per VM's NIC, memory line, stalled resource). */
+/* Internal to src/exporter: the pve_kvm_* families of the PVE VMs, as tables for
+ * expo_write_families(): one row per running VM (and per VM's NIC, memory line, stalled
+ * resource); pve_kvm_up and pve_kvm_info also have one per stopped VM configured on this node. */
 #ifndef PROCTRACK_EXPORTER_PVE_FAMILIES_H
 #define PROCTRACK_EXPORTER_PVE_FAMILIES_H
 

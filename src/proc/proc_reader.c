@@ -254,26 +254,29 @@ ssize_t proc_reader_file(struct proc_reader *r, const char *root, const char *na
     return n;
 }
 
-int proc_reader_mtime(struct proc_reader *r, const char *root, const char *name, int64_t *mtime_ns)
+static int stat_at(struct proc_reader *r, const char *root, const char *name, struct stat *st)
 {
     int dirfd;
     const char *path = locate(r, root, name, &dirfd);
-    struct stat st;
-    if (fstatat(dirfd, path, &st, 0) != 0)
-        return -errno;
-    *mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-    return 0;
+    return fstatat(dirfd, path, st, 0) == 0 ? 0 : -errno;
 }
 
-int proc_reader_inode(struct proc_reader *r, const char *root, const char *name, uint64_t *ino)
+int proc_reader_mtime(struct proc_reader *r, const char *root, const char *name, int64_t *mtime_ns)
 {
-    int dirfd;
-    const char *path = locate(r, root, name, &dirfd);
     struct stat st;
-    if (fstatat(dirfd, path, &st, 0) != 0)
-        return -errno;
-    *ino = (uint64_t)st.st_ino;
-    return 0;
+    int rc = stat_at(r, root, name, &st);
+    if (rc == 0)
+        *mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    return rc;
+}
+
+int proc_reader_inode(struct proc_reader *r, const char *root, const char *name, uint64_t *inode)
+{
+    struct stat st;
+    int rc = stat_at(r, root, name, &st);
+    if (rc == 0)
+        *inode = (uint64_t)st.st_ino;
+    return rc;
 }
 
 int proc_reader_dir(struct proc_reader *r, const char *root, const char *name, readdir_fn fn,

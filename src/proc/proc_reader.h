@@ -99,11 +99,10 @@ ssize_t proc_reader_file(struct proc_reader *reader, const char *root, const cha
  * (-ENOENT: there is no such file). */
 int proc_reader_mtime(struct proc_reader *reader, const char *root, const char *name,
                       int64_t *mtime_ns);
-/* The inode number of the file or directory. Returns 0 or a negative errno (-ENOENT: there is no
- * such file). On cgroupfs a directory's inode number is its cgroup's id, never reused within a
- * boot: a cgroup removed and made again under the same name has another. */
+/* The inode number of a file or directory: tells a cgroup recreated under the same path from the
+ * one that was there. Returns 0 or a negative errno. */
 int proc_reader_inode(struct proc_reader *reader, const char *root, const char *name,
-                      uint64_t *ino);
+                      uint64_t *inode);
 /* Calls `fn` for each entry of the directory but "." and "..". `fn` may read files with
  * proc_reader_file(), but must not list a directory with this reader. Returns 0 or a negative
  * errno. */

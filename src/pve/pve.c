@@ -9,7 +9,9 @@
 #include "pve/pve_counters.h"
 #include "pve/pve_lxc.h"
 #include "pve/pve_lxc_collect.h"
+#include "pve/pve_lex.h"
 #include "pve/pve_match.h"
+#include "pve/pve_pools.h"
 #include "tracker/tracker.h"
 #include "util/xalloc.h"
 
@@ -17,14 +19,19 @@
 #define CONFIG_FILE_MAX (64 * 1024)
 /* /proc/PID/status, /proc/meminfo: a few KiB. */
 #define PROC_TEXT_MAX (64 * 1024)
+/* user.cfg: pmxcfs keeps no file larger than 1 MiB. */
+#define USER_CFG_MAX (1024 * 1024)
 
 struct pve {
     struct pve_options options;
     struct pve_vm **vms; /* in vmid order */
     size_t nvms, vms_cap;
-    bool refreshed; /* a refresh has run: NICs and scopes seen later count from birth */
     uint64_t mem_total_bytes;
-    struct pve_cts *cts; /* the containers */
+    struct pve_cts *cts;                /* the containers */
+    char *user_cfg_dir, *user_cfg_name; /* NULL: no user.cfg */
+    struct strbuf user_cfg;             /* the bytes `pools` were loaded from */
+    bool has_pools;
+    struct pve_pools pools;
 };
 
 static const char *const resource_names[PVE_RESOURCES] = {"cpu", "io", "memory"};
@@ -43,6 +50,13 @@ struct pve *pve_new(const struct pve_options *options)
     pve->options.sysfs = xstrdup(options->sysfs);
     pve->options.cgroupfs = xstrdup(options->cgroupfs);
     pve->cts = pve_cts_new();
+    const char *cfg = options->user_cfg;
+    const char *slash = cfg ? strrchr(cfg, '/') : NULL;
+    if (cfg && *cfg) {
+        pve->user_cfg_dir =
+            slash ? xstrndup(cfg, slash == cfg ? 1 : (size_t)(slash - cfg)) : xstrdup(".");
+        pve->user_cfg_name = xstrdup(slash ? slash + 1 : cfg);
+    }
     return pve;
 }
 
@@ -66,6 +80,10 @@ void pve_free(struct pve *pve)
     free((char *)pve->options.lxc_config_dir);
     free((char *)pve->options.sysfs);
     free((char *)pve->options.cgroupfs);
+    free(pve->user_cfg_dir);
+    free(pve->user_cfg_name);
+    strbuf_free(&pve->user_cfg);
+    pve_pools_free(&pve->pools);
     free(pve);
 }
 
@@ -109,21 +127,35 @@ static void config_file(unsigned vmid, char *name, size_t size)
     snprintf(name, size, "%u.conf", vmid);
 }
 
+/* Reads the config file `name`, whole lines of it, into the reader's buffer. Returns the length
+ * or a negative errno. */
+static ssize_t read_config_file(struct pve *pve, const char *name, const char **data)
+{
+    ssize_t n =
+        proc_reader_file(pve->options.reader, pve->options.config_dir, name, CONFIG_FILE_MAX, data);
+    /* A file cut at the bound ends mid-line: "name: MCP" would read as "name: M". Only whole
+     * lines count. */
+    if (n == CONFIG_FILE_MAX) {
+        while (n > 0 && (*data)[n - 1] != '\n')
+            n--;
+    }
+    return n;
+}
+
 /* Reads and parses the config file `name`. Returns 0 or a negative errno. */
 static int parse_config_file(struct pve *pve, const char *name, struct pve_config *config)
 {
     const char *data;
-    ssize_t n = proc_reader_file(pve->options.reader, pve->options.config_dir, name,
-                                 CONFIG_FILE_MAX, &data);
-    if (n < 0)
-        return (int)n;
-    /* A file cut at the bound ends mid-line: "name: MCP" would read as "name: M". Only whole
-     * lines count. */
-    if (n == CONFIG_FILE_MAX) {
-        while (n > 0 && data[n - 1] != '\n')
-            n--;
-    }
-    return pve_parse_config(data, (size_t)n, config);
+    ssize_t n = read_config_file(pve, name, &data);
+    return n < 0 ? (int)n : pve_parse_config(data, (size_t)n, config);
+}
+
+static uint64_t content_hash(const char *data, size_t len)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)data[i]) * 1099511628211ull;
+    return h;
 }
 
 /* The matcher's question: does the VM's config exist (on this node), and what is its name? */
@@ -140,15 +172,15 @@ static bool lookup_config(void *ctx, unsigned vmid, char *name, size_t name_size
     return true;
 }
 
-bool pve_match(void *ctx, const struct proc_identity *id, struct rules_span *captures,
-               struct rules_scratch *scratch)
+enum rules_builtin_answer pve_match(void *ctx, const struct proc_identity *id,
+                                    struct rules_span *captures, struct rules_scratch *scratch)
 {
     struct pve_match m;
     if (!pve_match_identity(id, lookup_config, ctx, &m))
-        return false;
+        return m.role == PVE_ROLE_NONE ? RULES_BUILTIN_NO : RULES_BUILTIN_LATER;
     captures[0] = rules_scratch_put(scratch, m.id, strlen(m.id));
     captures[1] = rules_scratch_put(scratch, m.name, strlen(m.name));
-    return true;
+    return RULES_BUILTIN_MATCH;
 }
 
 /* The LXC matcher's question: does the container's config exist, and what is its hostname? */
@@ -169,56 +201,66 @@ static bool lookup_lxc_config(void *ctx, unsigned vmid, char *name, size_t name_
     return true;
 }
 
-bool pve_lxc_match(void *ctx, const struct proc_identity *id, struct rules_span *captures,
-                   struct rules_scratch *scratch)
+enum rules_builtin_answer pve_lxc_match(void *ctx, const struct proc_identity *id,
+                                        struct rules_span *captures, struct rules_scratch *scratch)
 {
     struct pve_lxc_match m;
+    /* In a container's cgroup without its config (yet: /etc/pve not mounted, a container
+     * migrating in): asked again later. */
     if (!pve_lxc_match_identity(id, lookup_lxc_config, ctx, &m))
-        return false;
+        return m.role == PVE_LXC_NONE ? RULES_BUILTIN_NO : RULES_BUILTIN_LATER;
     captures[0] = rules_scratch_put(scratch, m.id, strlen(m.id));
     captures[1] = rules_scratch_put(scratch, m.name, strlen(m.name));
-    return true;
+    return RULES_BUILTIN_MATCH;
 }
 
-/* Re-reads the VM's config when its mtime changed; notes when it is gone. */
+/* Re-reads the VM's config, and parses it again when its content changed; notes when it is gone.
+ * A few KiB per VM and scan, from pmxcfs's memory. */
 static void load_config(struct pve *pve, struct pve_vm *vm)
 {
     char name[24];
-    int64_t mtime;
     config_file(vm->vmid, name, sizeof(name));
-    if (proc_reader_mtime(pve->options.reader, pve->options.config_dir, name, &mtime) != 0) {
+    const char *data;
+    ssize_t n = read_config_file(pve, name, &data);
+    if (n < 0) {
         vm->has_config = false;
         return;
     }
-    if (vm->has_config && mtime == vm->config_mtime_ns)
+    uint64_t hash = content_hash(data, (size_t)n);
+    if (vm->has_config && (size_t)n == vm->config_len && hash == vm->config_hash)
         return;
     struct pve_config config;
-    if (parse_config_file(pve, name, &config) != 0) {
+    if (pve_parse_config(data, (size_t)n, &config) != 0) {
         vm->has_config = false;
         return;
     }
     vm->config = config;
-    vm->config_mtime_ns = mtime;
+    vm->config_len = (size_t)n;
+    vm->config_hash = hash;
     vm->has_config = true;
 }
 
-/* Name, cpu, vCPUs and memory, from the most trustworthy source at hand. */
+/* Name, cpu, vCPUs and memory, from the most trustworthy source at hand. A stopped VM is what
+ * its config says: the command line of its last run is history. */
 static void derive_facts(struct pve_vm *vm)
 {
     const struct pve_config *config = vm->has_config ? &vm->config : NULL;
+    const struct pve_cmdline *cmd = vm->running ? &vm->cmd : NULL;
     if (config && config->name[0])
         snprintf(vm->name, sizeof(vm->name), "%s", config->name);
-    else if (vm->cmd.name[0])
-        snprintf(vm->name, sizeof(vm->name), "%s", vm->cmd.name);
+    else if (cmd && cmd->name[0])
+        snprintf(vm->name, sizeof(vm->name), "%s", cmd->name);
     else
         snprintf(vm->name, sizeof(vm->name), "vm%u", vm->vmid);
     /* -cpu shows the QEMU base model (x86-64-v2-AES runs as qemu64,+aes,...): the config says
      * what the user chose. */
     snprintf(vm->cpu, sizeof(vm->cpu), "%s",
-             config && config->cpu[0] ? config->cpu : vm->cmd.cpu_model);
-    vm->vcpus = pve_vcpus(&vm->cmd, config, vm->kvm_threads);
-    vm->maxmem_bytes = pve_maxmem_bytes(&vm->cmd, config);
-    vm->incoming = vm->cmd.incoming && !vm->has_config;
+             config && config->cpu[0] ? config->cpu
+             : cmd                    ? cmd->cpu_model
+                                      : "");
+    vm->vcpus = pve_vcpus(cmd, config, cmd ? vm->kvm_threads : 0);
+    vm->maxmem_bytes = pve_maxmem_bytes(cmd, config);
+    vm->incoming = cmd && cmd->incoming && !vm->has_config;
 }
 
 void pve_note_new(struct pve *pve, const struct tracker_new_process *p)
@@ -242,9 +284,12 @@ void pve_note_new(struct pve *pve, const struct tracker_new_process *p)
     if (pve_role_of(&id, &vmid, &cmd) != PVE_ROLE_QEMU)
         return; /* a helper: its counters are the group's, nothing more to follow */
 
+    /* A VM whose QEMU started while we watched has taps and a scope as young: they count whole.
+     * Else (running at our start, or its config came later) their first readings are baselines,
+     * as the process's own counters are. A VM known so far only by its config (stopped) is not
+     * counting yet; one that was running goes on counting, its sources keeping their bases. */
     struct pve_vm *vm = vm_get(pve, vmid);
-    if (vm->pid != p->pid || vm->starttime_ticks != p->starttime_ticks)
-        pve_counters_restart(vm);
+    vm->counting |= p->from_birth;
     vm->cmd = cmd;
     vm->pid = p->pid;
     vm->starttime_ticks = p->starttime_ticks;
@@ -301,6 +346,7 @@ static void refresh_process(struct pve *pve, struct pve_vm *vm)
     memcpy(vm->mem_key, sm.key, sizeof(vm->mem_key));
     memcpy(vm->mem_bytes, sm.bytes, sizeof(vm->mem_bytes));
     vm->vmrss_bytes = sm.vmrss_bytes;
+    vm->hugetlb_bytes = sm.hugetlb_bytes;
     /* status's Threads is stat's (20) num_threads, both the kernel's signal->nr_threads: the
      * thread names are read again only when it changes. */
     if ((int64_t)sm.threads != vm->counted_threads) {
@@ -335,7 +381,7 @@ static void note_netdev(void *arg, const char *name, unsigned char type)
     unsigned vmid = tap_vmid(name);
     struct pve_vm *vm = vmid ? vm_find(pve, vmid) : NULL;
     if (vm && vm->running)
-        pve_nic_refresh(vm, pve->options.reader, pve->options.sysfs, name, pve->refreshed);
+        pve_nic_refresh(vm, pve->options.reader, pve->options.sysfs, name, vm->counting);
 }
 
 static void refresh_nics(struct pve *pve)
@@ -378,19 +424,55 @@ void pve_note_new_lxc(struct pve *pve, const struct tracker_new_process *process
     pve_cts_note_new(pve->cts, &pve->options, process);
 }
 
+/* A VM config of the config dir, "<vmid>.conf": the VM is known from now on, running or not. */
+static void note_config(void *arg, const char *name, unsigned char type)
+{
+    struct pve *pve = arg;
+    (void)type;
+    size_t len = strlen(name);
+    unsigned vmid;
+    if (name[0] >= '1' && name[0] <= '9' && pve_span_ends(name, len, ".conf") &&
+        pve_parse_uint(name, len - 5, &vmid))
+        vm_get(pve, vmid);
+}
+
+/* The pools of user.cfg, loaded again when its bytes changed: one read of a small file, and no
+ * edit is missed, however close to the last one (pmxcfs has whole-second mtimes). */
+static void refresh_pools(struct pve *pve)
+{
+    if (!pve->user_cfg_name)
+        return;
+    const char *data = "";
+    ssize_t n = proc_reader_file(pve->options.reader, pve->user_cfg_dir, pve->user_cfg_name,
+                                 USER_CFG_MAX, &data);
+    size_t len = n > 0 ? (size_t)n : 0; /* none: no pools */
+    if (pve->has_pools && len == pve->user_cfg.len &&
+        (len == 0 || memcmp(data, pve->user_cfg.buf, len) == 0))
+        return;
+    strbuf_reset(&pve->user_cfg);
+    strbuf_append(&pve->user_cfg, data, len);
+    /* A file cut at the bound ends mid-line: only whole lines count. */
+    if (len == USER_CFG_MAX) {
+        while (len > 0 && data[len - 1] != '\n')
+            len--;
+    }
+    pve_pools_load(&pve->pools, data, len);
+    pve->has_pools = true;
+}
+
 void pve_refresh(struct pve *pve, const struct tracker *tracker)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     pve_cts_refresh(pve->cts, &pve->options, tracker, cpus > 0 ? (unsigned)cpus : 0);
-    if (pve->nvms == 0) {
-        pve->refreshed = true; /* a VM started from now on counts its taps from birth */
+    proc_reader_dir(pve->options.reader, pve->options.config_dir, ".", note_config, pve);
+    if (pve->nvms == 0)
         return;
-    }
     read_mem_total(pve);
+    refresh_pools(pve);
     size_t kept = 0;
     for (size_t i = 0; i < pve->nvms; i++) {
         struct pve_vm *vm = pve->vms[i];
-        vm->running = tracker_has_process(tracker, vm->pid, vm->starttime_ticks);
+        vm->running = vm->pid > 0 && tracker_has_process(tracker, vm->pid, vm->starttime_ticks);
         if (vm->running)
             refresh_process(pve, vm);
         load_config(pve, vm);
@@ -401,14 +483,15 @@ void pve_refresh(struct pve *pve, const struct tracker *tracker)
         }
         derive_facts(vm);
         if (vm->running) {
-            pve_scope_refresh(vm, pve->options.reader, pve->options.cgroupfs, pve->refreshed);
+            pve_scope_refresh(vm, pve->options.reader, pve->options.cgroupfs, vm->counting);
             follow_group(vm, tracker);
         }
         pve->vms[kept++] = vm;
     }
     pve->nvms = kept;
     refresh_nics(pve);
-    pve->refreshed = true;
+    for (size_t i = 0; i < pve->nvms; i++)
+        pve->vms[i]->counting |= pve->vms[i]->running;
 }
 
 uint64_t pve_mem_total_bytes(const struct pve *pve)
@@ -434,4 +517,9 @@ size_t pve_ct_count(const struct pve *pve)
 const struct pve_ct *pve_ct_at(const struct pve *pve, size_t index)
 {
     return pve_cts_at(pve->cts, index);
+}
+
+const char *pve_vm_pool(const struct pve *pve, const struct pve_vm *vm)
+{
+    return pve_pools_find(&pve->pools, vm->vmid);
 }

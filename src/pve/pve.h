@@ -36,31 +36,68 @@ struct pve_options {
     struct proc_reader *reader; /* borrowed: the scan's reader, rooted at the procfs */
     const char *config_dir;     /* "/etc/pve/qemu-server" */
     const char *lxc_config_dir; /* "/etc/pve/lxc" */
+    const char *user_cfg;       /* "/etc/pve/user.cfg", for the pools */
     const char *sysfs;          /* "/sys" */
     const char *cgroupfs;       /* "/sys/fs/cgroup" */
 };
 
-enum pve_nic_stat {
-    PVE_NIC_RECEIVE_BYTES,
-    PVE_NIC_TRANSMIT_BYTES,
-    PVE_NIC_RECEIVE_PACKETS,
-    PVE_NIC_TRANSMIT_PACKETS,
-    PVE_NIC_RECEIVE_ERRORS,
-    PVE_NIC_TRANSMIT_ERRORS,
-    PVE_NIC_RECEIVE_DROPS,
-    PVE_NIC_TRANSMIT_DROPS,
-    PVE_NIC_STATS
+/* The files of /sys/class/net/<dev>/statistics/ (the kernel's netstat_attrs, net-sysfs.c), in
+ * name order: a tap's own counters, seen from the host. pve_local_exporter reports each under its
+ * file name. */
+enum pve_tap_stat {
+    PVE_TAP_COLLISIONS,
+    PVE_TAP_MULTICAST,
+    PVE_TAP_RX_BYTES,
+    PVE_TAP_RX_COMPRESSED,
+    PVE_TAP_RX_CRC_ERRORS,
+    PVE_TAP_RX_DROPPED,
+    PVE_TAP_RX_ERRORS,
+    PVE_TAP_RX_FIFO_ERRORS,
+    PVE_TAP_RX_FRAME_ERRORS,
+    PVE_TAP_RX_LENGTH_ERRORS,
+    PVE_TAP_RX_MISSED_ERRORS,
+    PVE_TAP_RX_NOHANDLER, /* since Linux 4.6 */
+    PVE_TAP_RX_OVER_ERRORS,
+    PVE_TAP_RX_PACKETS,
+    PVE_TAP_TX_ABORTED_ERRORS,
+    PVE_TAP_TX_BYTES,
+    PVE_TAP_TX_CARRIER_ERRORS,
+    PVE_TAP_TX_COMPRESSED,
+    PVE_TAP_TX_DROPPED,
+    PVE_TAP_TX_ERRORS,
+    PVE_TAP_TX_FIFO_ERRORS,
+    PVE_TAP_TX_HEARTBEAT_ERRORS,
+    PVE_TAP_TX_PACKETS,
+    PVE_TAP_TX_WINDOW_ERRORS,
+    PVE_TAP_STATS
 };
 
-/* A tap NIC of a VM, counted from the guest's side as PVE counts it: what the guest receives is
- * what the host's tap transmits. Counters are accumulated, so they continue when the tap is
- * recreated by a VM restart. */
+/* The file name of a statistic ("rx_bytes"). */
+const char *pve_tap_stat_name(enum pve_tap_stat stat);
+
+/* The guest's side of a tap, as PVE counts it: what the guest receives is what the host's tap
+ * transmits. Each is the tap's file of the other direction. */
+enum pve_nic_stat {
+    PVE_NIC_RECEIVE_BYTES = PVE_TAP_TX_BYTES,
+    PVE_NIC_TRANSMIT_BYTES = PVE_TAP_RX_BYTES,
+    PVE_NIC_RECEIVE_PACKETS = PVE_TAP_TX_PACKETS,
+    PVE_NIC_TRANSMIT_PACKETS = PVE_TAP_RX_PACKETS,
+    PVE_NIC_RECEIVE_ERRORS = PVE_TAP_TX_ERRORS,
+    PVE_NIC_TRANSMIT_ERRORS = PVE_TAP_RX_ERRORS,
+    PVE_NIC_RECEIVE_DROPS = PVE_TAP_TX_DROPPED,
+    PVE_NIC_TRANSMIT_DROPS = PVE_TAP_RX_DROPPED,
+};
+
+/* A tap NIC of a VM: the counters of its statistics files, each read once per refresh.
+ * Counters are accumulated, so they continue when the tap is recreated by a VM restart. */
 struct pve_nic {
     char ifname[24];
-    bool present; /* seen at the last refresh */
+    uint64_t ifindex; /* which tap of that name the baseline is of; 0 when unknown */
+    bool present;     /* seen at the last refresh */
     bool has_last;
-    uint64_t total[PVE_NIC_STATS];
-    uint64_t last[PVE_NIC_STATS]; /* the sysfs readings at the last refresh */
+    uint32_t has_stat; /* bit per enum pve_tap_stat: read at the last refresh */
+    uint64_t total[PVE_TAP_STATS];
+    uint64_t last[PVE_TAP_STATS]; /* the sysfs readings at the last refresh */
 };
 
 enum pve_resource { PVE_CPU, PVE_IO, PVE_MEMORY, PVE_RESOURCES };
@@ -84,7 +121,10 @@ struct pve_vm {
     bool has_config;
     struct pve_cmdline cmd;
     struct pve_config config;
-    int64_t config_mtime_ns;
+    /* Which content `config` was parsed from: its length and FNV-1a hash. Not the mtime: pmxcfs
+     * keeps whole seconds, and PVE writes a config several times a second. */
+    size_t config_len;
+    uint64_t config_hash;
 
     /* Derived facts. */
     char name[128];
@@ -100,11 +140,18 @@ struct pve_vm {
     char mem_key[PVE_MEM_KEYS][PVE_MEM_KEY_MAX];
     uint64_t mem_bytes[PVE_MEM_KEYS];
     uint64_t vmrss_bytes;
+    uint64_t hugetlb_bytes;
 
     struct pve_nic *nics; /* in name order */
     size_t nnics, nics_cap;
 
-    /* cgroup v2 scope qemu.slice/<vmid>.scope */
+    /* cgroup v2 scope qemu.slice/<vmid>.scope; the pressure baselines are of the scope whose
+     * directory has inode `scope_inode`, which may outlive a QEMU process */
+    uint64_t scope_inode;
+    /* Taps and scopes first seen from now on were born while we watched: their whole counts are
+     * growth. Set once the VM has been refreshed running, or from the start when its QEMU process
+     * started after the first scan. */
+    bool counting;
     bool has_pressure[PVE_RESOURCES];
     bool has_full[PVE_RESOURCES];
     uint64_t pressure_some_us[PVE_RESOURCES], pressure_full_us[PVE_RESOURCES];
@@ -161,9 +208,8 @@ struct pve_ct {
     uint64_t last_some_us[PVE_RESOURCES], last_full_us[PVE_RESOURCES];
     bool has_last_some[PVE_RESOURCES], has_last_full[PVE_RESOURCES];
 
-    struct pve_nic *nics;  /* its host-side veths "veth<vmid>i<n>", in name order */
-    uint64_t *nic_ifindex; /* per NIC, the ifindex its baseline belongs to */
-    size_t nnics, nics_cap, ifindex_cap;
+    struct pve_nic *nics; /* its host-side veths "veth<vmid>i<n>", in name order */
+    size_t nnics, nics_cap;
 };
 
 struct pve;
@@ -173,15 +219,17 @@ void pve_free(struct pve *pve);
 
 /* The `builtin: pve-qemu` matcher (a rules_builtin_fn; ctx is the struct pve, of which it uses
  * only the options): pve_match_identity() (pve_match.h), with the config looked up through the
- * reader. Captures: vmid, name. */
-bool pve_match(void *ctx, const struct proc_identity *id, struct rules_span *captures,
-               struct rules_scratch *scratch);
+ * reader. Captures: vmid, name. A QEMU process or helper in a VM's scope whose config is not
+ * there (yet: /etc/pve mounted after proctrack started) is RULES_BUILTIN_LATER. */
+enum rules_builtin_answer pve_match(void *ctx, const struct proc_identity *id,
+                                    struct rules_span *captures, struct rules_scratch *scratch);
 
 /* The `builtin: pve-lxc` matcher (a rules_builtin_fn; ctx is the struct pve):
  * pve_lxc_match_identity() (pve_lxc.h), with the config looked up in the LXC config dir through
- * the reader. Captures: vmid, name (the hostname). */
-bool pve_lxc_match(void *ctx, const struct proc_identity *id, struct rules_span *captures,
-                   struct rules_scratch *scratch);
+ * the reader; LATER for a process in a container's cgroup whose config is not there. Captures:
+ * vmid, name (the hostname). */
+enum rules_builtin_answer pve_lxc_match(void *ctx, const struct proc_identity *id,
+                                        struct rules_span *captures, struct rules_scratch *scratch);
 
 /* A process of the last scan that the tracker put in a group through the pve-qemu rule. For the
  * QEMU process of a VM, the collector reads its command line and config and follows it from now
@@ -193,14 +241,19 @@ void pve_note_new(struct pve *pve, const struct tracker_new_process *process);
 void pve_note_new_lxc(struct pve *pve, const struct tracker_new_process *process);
 
 /* Re-reads what changes for every known VM and container; once per scan, after the scan and the
- * pve_note_new() calls of its decisions. */
+ * pve_note_new() calls of its decisions. Lists the config dir (a stat per config; a config is
+ * read again only when it changed), so that a VM configured on this node is known stopped as well
+ * as running, and reads the pools of user.cfg (parsed again only when its bytes changed). */
 void pve_refresh(struct pve *pve, const struct tracker *tracker);
 /* Host memory for pve_kvm_memory_percent; 0 when unknown. */
 uint64_t pve_mem_total_bytes(const struct pve *pve);
 
-/* Known VMs in vmid order. */
+/* Known VMs in vmid order: the running ones, and every VM configured on this node (a config in
+ * the config dir), stopped or not. */
 size_t pve_vm_count(const struct pve *pve);
 const struct pve_vm *pve_vm_at(const struct pve *pve, size_t index);
+/* The pool the VM is in, per user.cfg at the last refresh; "" when none. */
+const char *pve_vm_pool(const struct pve *pve, const struct pve_vm *vm);
 
 /* Known containers in vmid order (running or not; only running ones are reported). */
 size_t pve_ct_count(const struct pve *pve);

@@ -1,6 +1,7 @@
 /* The main section of a PVE VM config, /etc/pve/qemu-server/<vmid>.conf. A pure parser: see
  * pve_parse.h. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "pve/pve_lex.h"
@@ -41,6 +42,81 @@ static bool list_has(const char *s, size_t len, const char *item)
     return false;
 }
 
+/* PVE's NIC models (qemu-server's $nic_model_list). */
+static const char *const nic_models[] = {
+    "e1000",    "e1000-82540em", "e1000-82544gc", "e1000-82545em", "e1000e",  "i82551", "i82557b",
+    "i82559er", "ne2k_isa",      "ne2k_pci",      "pcnet",         "rtl8139", "virtio", "vmxnet3",
+};
+
+static const char *nic_model(const char *s, size_t len)
+{
+    for (size_t i = 0; i < sizeof(nic_models) / sizeof(nic_models[0]); i++)
+        if (pve_span_is(s, len, nic_models[i]))
+            return nic_models[i];
+    return NULL;
+}
+
+/* net<n>: [model=]<model>[=<mac>] or <model>=<mac>, then bridge=, queues=, .. A line without a
+ * model PVE knows is left out: qemu-server would not start the VM with it. */
+static void config_net(struct pve_config *out, unsigned index, const char *val, size_t val_len)
+{
+    struct pve_config_net net = {.index = index};
+    const char *model = NULL;
+    struct pve_kv_iter it = pve_kv_start(val, val_len, "model");
+    struct pve_kv kv;
+    while (pve_kv_next(&it, &kv)) {
+        const char *m;
+        if (pve_kv_key(&kv, "model")) {
+            model = nic_model(kv.val, kv.val_len);
+        } else if (pve_kv_key(&kv, "macaddr")) {
+            pve_copy_value(net.macaddr, sizeof(net.macaddr), kv.val, kv.val_len, false);
+        } else if (pve_kv_key(&kv, "bridge")) {
+            net.bridged = kv.val_len > 0;
+        } else if (pve_kv_key(&kv, "queues")) {
+            if (!pve_parse_uint(kv.val, kv.val_len, &net.queues))
+                net.queues = 0;
+        } else if (!kv.flag && (m = nic_model(kv.key, kv.key_len)) != NULL) {
+            model = m; /* virtio=BC:24:11:96:18:29 */
+            pve_copy_value(net.macaddr, sizeof(net.macaddr), kv.val, kv.val_len, false);
+        }
+    }
+    if (!model)
+        return;
+    snprintf(net.model, sizeof(net.model), "%s", model);
+    /* Keys are sorted as text (net1, net10, net2): keep the NICs in index order; a repeated key
+     * overwrites, as in PVE's parser. */
+    size_t pos = 0;
+    while (pos < out->nnets && out->nets[pos].index < index)
+        pos++;
+    if (pos < out->nnets && out->nets[pos].index == index) {
+        out->nets[pos] = net;
+        return;
+    }
+    if (out->nnets == PVE_MAX_NETS)
+        return;
+    memmove(&out->nets[pos + 1], &out->nets[pos], (out->nnets - pos) * sizeof(out->nets[0]));
+    out->nets[pos] = net;
+    out->nnets++;
+}
+
+void pve_nic_facts(unsigned vmid, const struct pve_config_net *net, struct pve_nic_facts *out)
+{
+    bool virtio = strcmp(net->model, "virtio") == 0;
+    snprintf(out->netdev, sizeof(out->netdev), "net%u", net->index);
+    out->ifname[0] = '\0';
+    if (net->bridged)
+        snprintf(out->ifname, sizeof(out->ifname), "tap%ui%u", vmid, net->index);
+    out->type = net->bridged ? "tap" : "user";
+    out->model = virtio ? "virtio-net-pci" : net->model;
+    size_t i = 0;
+    for (; net->macaddr[i] && i < sizeof(out->macaddr) - 1; i++) {
+        char c = net->macaddr[i];
+        out->macaddr[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+    }
+    out->macaddr[i] = '\0';
+    out->queues = virtio && net->queues > 0 ? net->queues : 1;
+}
+
 static void config_value(struct pve_config *out, const char *key, size_t key_len, const char *val,
                          size_t val_len)
 {
@@ -48,7 +124,11 @@ static void config_value(struct pve_config *out, const char *key, size_t key_len
     struct pve_kv kv;
     uint64_t n;
 
-    if (pve_span_is(key, key_len, "name")) {
+    unsigned index;
+    if (pve_span_is_numbered(key, key_len, "net")) {
+        if (pve_parse_uint(key + 3, key_len - 3, &index) && index < PVE_MAX_NETS)
+            config_net(out, index, val, val_len);
+    } else if (pve_span_is(key, key_len, "name")) {
         pve_copy_value(out->name, sizeof(out->name), val, val_len, false);
     } else if (pve_span_is(key, key_len, "cpu")) {
         /* [[cputype=]<model>][,flags=..][,hidden=..]... */

@@ -9,9 +9,9 @@
 #include "proc/proc_reader.h"
 #include "pve/pve.h"
 
-/* A new QEMU process means new taps and a new scope: their next readings set the baselines, and
- * count whole when `from_zero` is passed then. */
-void pve_counters_restart(struct pve_vm *vm);
+/* Baselines belong to the counter's source, not to the QEMU process: a tap or scope that outlives a
+ * QEMU restart goes on from its last reading, and one recreated under the same name (a new ifindex,
+ * a new cgroup inode) starts a new baseline. */
 
 /* Reads the statistics of tap `ifname` under <sysfs>/class/net and adds their growth to the VM's
  * NIC of that name (made on first sight, kept in name order). `from_zero`: a tap without a

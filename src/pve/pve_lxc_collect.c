@@ -40,7 +40,6 @@ static void ct_free(struct pve_ct *ct)
     free(ct->group);
     free(ct->io_devs);
     free(ct->nics);
-    free(ct->nic_ifindex);
     free(ct);
 }
 
@@ -299,18 +298,14 @@ static size_t nic_index(struct pve_ct *ct, const char *ifname)
         if (strcmp(ct->nics[i].ifname, ifname) == 0)
             return i;
     ct->nics = xgrow(ct->nics, &ct->nics_cap, ct->nnics + 1, sizeof(*ct->nics));
-    ct->nic_ifindex =
-        xgrow(ct->nic_ifindex, &ct->ifindex_cap, ct->nnics + 1, sizeof(*ct->nic_ifindex));
     size_t at = ct->nnics++;
     /* In name order for the output. */
     while (at > 0 && strcmp(ct->nics[at - 1].ifname, ifname) > 0) {
         ct->nics[at] = ct->nics[at - 1];
-        ct->nic_ifindex[at] = ct->nic_ifindex[at - 1];
         at--;
     }
     memset(&ct->nics[at], 0, sizeof(ct->nics[at]));
     snprintf(ct->nics[at].ifname, sizeof(ct->nics[at].ifname), "%s", ifname);
-    ct->nic_ifindex[at] = 0;
     return at;
 }
 
@@ -327,37 +322,39 @@ static void note_veth(void *arg, const char *name, unsigned char type)
     struct pve_ct *ct = vmid ? ct_find(s->cts, vmid) : NULL;
     if (!ct || !ct->running)
         return;
-    /* The host's veth transmits what the container receives: PVE's netin is its transmit. */
-    static const char *const files[PVE_NIC_STATS] = {
-        [PVE_NIC_RECEIVE_BYTES] = "tx_bytes",     [PVE_NIC_TRANSMIT_BYTES] = "rx_bytes",
-        [PVE_NIC_RECEIVE_PACKETS] = "tx_packets", [PVE_NIC_TRANSMIT_PACKETS] = "rx_packets",
-        [PVE_NIC_RECEIVE_ERRORS] = "tx_errors",   [PVE_NIC_TRANSMIT_ERRORS] = "rx_errors",
-        [PVE_NIC_RECEIVE_DROPS] = "tx_dropped",   [PVE_NIC_TRANSMIT_DROPS] = "rx_dropped",
+    /* The host's veth transmits what the container receives: PVE's netin is its transmit. The
+     * totals are kept in the veth's orientation, by enum pve_tap_stat, as a VM's taps. */
+    static const enum pve_nic_stat stats[] = {
+        PVE_NIC_RECEIVE_BYTES,    PVE_NIC_TRANSMIT_BYTES, PVE_NIC_RECEIVE_PACKETS,
+        PVE_NIC_TRANSMIT_PACKETS, PVE_NIC_RECEIVE_ERRORS, PVE_NIC_TRANSMIT_ERRORS,
+        PVE_NIC_RECEIVE_DROPS,    PVE_NIC_TRANSMIT_DROPS,
     };
+    enum { NSTATS = sizeof(stats) / sizeof(stats[0]) };
     char file[128];
-    uint64_t ifindex, raw[PVE_NIC_STATS];
-    snprintf(file, sizeof(file), "class/net/%s/ifindex", name);
-    if (!read_number(s->options->reader, s->options->sysfs, file, &ifindex))
-        return;
-    for (int k = 0; k < PVE_NIC_STATS; k++) {
-        snprintf(file, sizeof(file), "class/net/%s/statistics/%s", name, files[k]);
+    uint64_t ifindex = 0, raw[NSTATS];
+    for (size_t k = 0; k < NSTATS; k++) {
+        snprintf(file, sizeof(file), "class/net/%s/statistics/%s", name,
+                 pve_tap_stat_name((enum pve_tap_stat)stats[k]));
         if (!read_number(s->options->reader, s->options->sysfs, file, &raw[k]))
             return;
     }
-    size_t i = nic_index(ct, name);
-    struct pve_nic *nic = &ct->nics[i];
+    /* Unreadable (a tree without it): 0, unknown, and the readings alone tell a new veth. */
+    snprintf(file, sizeof(file), "class/net/%s/ifindex", name);
+    if (!read_number(s->options->reader, s->options->sysfs, file, &ifindex))
+        ifindex = 0;
+    size_t at = nic_index(ct, name); /* may move ct->nics */
+    struct pve_nic *nic = &ct->nics[at];
     /* Another ifindex is another veth (the container restarted, the NIC was replugged): it was
      * made while we watched, so it counts whole; a veth of a container running at the first
      * refresh sets a baseline then. */
-    bool from_zero = ct->watched;
-    if (nic->has_last && ct->nic_ifindex[i] != ifindex)
+    if (nic->has_last && ifindex && nic->ifindex && nic->ifindex != ifindex)
         nic->has_last = false;
-    for (int k = 0; k < PVE_NIC_STATS; k++) {
+    for (size_t k = 0; k < NSTATS; k++) {
         bool has_last = nic->has_last;
-        nic->total[k] +=
-            tracker_delta(&nic->last[k], &has_last, raw[k], from_zero, TRACKER_DROP_RESTART);
+        nic->total[stats[k]] += tracker_delta(&nic->last[stats[k]], &has_last, raw[k], ct->watched,
+                                              TRACKER_DROP_RESTART);
     }
-    ct->nic_ifindex[i] = ifindex;
+    nic->ifindex = ifindex;
     nic->has_last = true;
     nic->present = true;
 }

@@ -39,7 +39,8 @@ struct pve_match {
 
 /* The `builtin: pve-qemu` decision: a QEMU process whose config exists, or that was started with
  * -incoming (a VM migrating in: its config comes last); or a helper in the scope of a VM whose
- * config exists. `config` is asked at most once. Fills `out` and returns true on a match. */
+ * config exists. `config` is asked at most once. Fills `out` and returns true on a match; without
+ * one, out->role still tells whether the process is a VM's (its config missing). */
 bool pve_match_identity(const struct proc_identity *id, pve_config_fn config, void *ctx,
                         struct pve_match *out);
 

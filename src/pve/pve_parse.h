@@ -46,6 +46,32 @@ bool pve_is_qemu(const char *exe, const char *argv0);
 /* hugepages: any */
 #define PVE_HUGEPAGES_ANY 0xffffffffu
 
+/* net0..net31 */
+#define PVE_MAX_NETS 32
+
+/* A `net<n>` line of a VM config: "virtio=BC:24:11:96:18:29,bridge=vmbr1,firewall=1,queues=4"
+ * (the model as key of the MAC), or "model=virtio,macaddr=..". */
+struct pve_config_net {
+    unsigned index;   /* n */
+    char model[16];   /* one of PVE's NIC models: "virtio", "e1000", "rtl8139", "vmxnet3", .. */
+    char macaddr[18]; /* as written; "" when absent */
+    bool bridged;     /* bridge= set: a tap; without, PVE gives the VM QEMU's user networking */
+    unsigned queues;  /* queues=; 0 when absent */
+};
+
+/* A NIC as QEMU runs it from a net<n> line (what QEMU's `info network` shows, and so the labels
+ * of pve_local_exporter): qemu-server's -netdev and -device for it. */
+struct pve_nic_facts {
+    char netdev[8];    /* "net<n>" */
+    char ifname[16];   /* "tap<vmid>i<n>"; "" for user networking */
+    const char *type;  /* "tap" or "user" */
+    const char *model; /* the -device: "virtio-net-pci" for virtio, else the model */
+    char macaddr[18];  /* lower case, as QEMU prints it */
+    unsigned queues;   /* queues= for virtio (PVE passes it to no other model), else 1 */
+};
+
+void pve_nic_facts(unsigned vmid, const struct pve_config_net *net, struct pve_nic_facts *out);
+
 /* The main section of /etc/pve/qemu-server/<vmid>.conf. */
 struct pve_config {
     char name[128];
@@ -58,6 +84,8 @@ struct pve_config {
     bool hotplug_cpu;    /* hotplug: lists "cpu" ("1" is network,disk,usb) */
     bool template_;      /* template: 1 */
     unsigned hugepages;  /* hugepages: page size in MiB (2, 1024), PVE_HUGEPAGES_ANY, 0 */
+    size_t nnets;        /* net<n> lines with a known model, in n order */
+    struct pve_config_net nets[PVE_MAX_NETS];
 };
 
 /* Parses the main section: `key: value` lines up to the first line starting with '['

@@ -41,6 +41,8 @@ int pve_parse_status_memory(const char *buf, size_t len, struct pve_status_memor
                     out->bytes[out->nmem++] = bytes;
                     if (strcmp(key, "vmrss") == 0)
                         out->vmrss_bytes = bytes;
+                    else if (strcmp(key, "hugetlbpages") == 0)
+                        out->hugetlb_bytes = bytes;
                 }
             } else if (klen == 7 && memcmp(line, "Threads", 7) == 0) {
                 threads = proc_parse_u64(&v, line_end, &out->threads);

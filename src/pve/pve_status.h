@@ -14,8 +14,10 @@ struct pve_status_memory {
     size_t nmem;
     char key[PVE_MEM_KEYS][PVE_MEM_KEY_MAX]; /* lower-cased: vmrss, rssanon, hugetlbpages... */
     uint64_t bytes[PVE_MEM_KEYS];
-    uint64_t vmrss_bytes; /* VmRSS, also among the keys; 0 for a process without memory */
-    uint64_t threads;     /* Threads: */
+    uint64_t vmrss_bytes;   /* VmRSS, also among the keys; 0 for a process without memory */
+    uint64_t hugetlb_bytes; /* HugetlbPages, also among the keys: hugetlb pages the process maps,
+                               which VmRSS leaves out (a VM on hugepages: its guest memory) */
+    uint64_t threads;       /* Threads: */
 };
 
 /* Every line whose key starts with Vm, Rss or Hugetlb and holds a number (kB), in file order, at

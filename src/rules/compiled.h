@@ -88,6 +88,7 @@ struct rules {
     size_t next_user_slot;
     struct rules_match_errors errors;
     struct rules_scratch scratch; /* lent to the builtin matchers, one call at a time */
+    bool undecided;               /* of the last rules_match(): see rules_match_undecided() */
     /* A command line with invalid UTF-8 as Go's regexp sees it (match.c), and for each of its
      * bytes the offset in the real command line. */
     struct strbuf go_subject;

@@ -228,12 +228,18 @@ static const char *username(struct rules *rs, uint32_t uid)
 int rules_match(struct rules *rules, const struct proc_identity *id, struct strbuf *groupname)
 {
     strbuf_reset(groupname);
+    rules->undecided = false;
     for (size_t i = 0; i < rules->nrules; i++) {
         struct rule *r = &rules->rules[i];
         if (r->builtin) {
+            if (!r->builtin_fn)
+                continue;
             rules->scratch.used = 0;
-            if (!r->builtin_fn || !r->builtin_fn(r->builtin_ctx, id,
-                                                 (struct rules_span *)r->captures, &rules->scratch))
+            enum rules_builtin_answer answer = r->builtin_fn(
+                r->builtin_ctx, id, (struct rules_span *)r->captures, &rules->scratch);
+            if (answer == RULES_BUILTIN_LATER)
+                rules->undecided = true;
+            if (answer != RULES_BUILTIN_MATCH)
                 continue;
         }
         if (r->matches_nothing)
@@ -265,4 +271,9 @@ int rules_match(struct rules *rules, const struct proc_identity *id, struct strb
         return (int)i;
     }
     return -1;
+}
+
+bool rules_match_undecided(const struct rules *rules)
+{
+    return rules->undecided;
 }

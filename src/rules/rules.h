@@ -55,6 +55,10 @@ unsigned rules_needs(const struct rules *rules);
  * Not thread-safe: it reuses match buffers held by `rules`. */
 int rules_match(struct rules *rules, const struct proc_identity *id, struct strbuf *groupname);
 
+/* Whether the last rules_match() passed over an item whose builtin answered RULES_BUILTIN_LATER:
+ * its answer, match or none, may change for the same process. */
+bool rules_match_undecided(const struct rules *rules);
+
 /* cmdline regexes that stopped at one of PCRE2's limits instead of answering (catastrophic
  * backtracking, e.g. "^(a+)+$" on a long run of a's): the process was taken as not matching. */
 struct rules_match_errors {
@@ -87,8 +91,13 @@ struct rules_scratch {
 /* Copies `len` bytes of `s` into `scratch` and returns the span of the copy, to be stored as a
  * capture; the part that does not fit is cut. */
 struct rules_span rules_scratch_put(struct rules_scratch *scratch, const char *s, size_t len);
-typedef bool (*rules_builtin_fn)(void *ctx, const struct proc_identity *id,
-                                 struct rules_span *captures, struct rules_scratch *scratch);
+/* A builtin's answer. LATER is a no that may become a match for the same process (pve-qemu: the
+ * VM's config is not there yet, /etc/pve not mounted): rules_match() goes on with the next item,
+ * and rules_match_undecided() tells the caller to ask again. */
+enum rules_builtin_answer { RULES_BUILTIN_NO, RULES_BUILTIN_MATCH, RULES_BUILTIN_LATER };
+typedef enum rules_builtin_answer (*rules_builtin_fn)(void *ctx, const struct proc_identity *id,
+                                                      struct rules_span *captures,
+                                                      struct rules_scratch *scratch);
 void rules_set_builtin(struct rules *rules, const char *builtin, rules_builtin_fn fn, void *ctx);
 /* The builtin of rule `index`, or NULL for an ordinary rule. */
 const char *rules_builtin_of(const struct rules *rules, size_t index);

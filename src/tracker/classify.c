@@ -21,6 +21,7 @@ static void report_new(struct tracker *t, const struct proc_stat *st, int group,
         .starttime_ticks = st->starttime_ticks,
         .rule = rule,
         .adopted_from = adopted_from,
+        .from_birth = t->scanned && st->starttime_ticks > t->first_scan_ticks,
     };
     d->comm_at = t->new_names.len;
     strbuf_append(&t->new_names, st->comm, strlen(st->comm) + 1);
@@ -55,6 +56,18 @@ static void park_pending(struct tracker *t, struct entry *e, const struct proc_s
     t->pending[t->npending++] = *st;
 }
 
+/* The classifier's rule for a live process; a process whose answer may still change is
+ * classified again at the next scan. */
+static int classify_live(struct tracker *t, struct entry *e, const struct proc_identity *id)
+{
+    const struct tracker_classifier *c = &t->classifier;
+    int rule = c->classify(c->ctx, id, &t->name);
+    e->undecided = c->undecided && c->undecided(c->ctx);
+    if (e->undecided)
+        e->reclassify = true;
+    return rule;
+}
+
 enum matched { MATCHED_GONE = -1, MATCHED_NONE = 0, MATCHED_JOINED = 1 };
 
 /* Runs the rules on a process; when one matches, the process joins its group and is accounted. */
@@ -66,7 +79,7 @@ static enum matched match_rules(struct tracker *t, const struct tracker_source *
     if (src->identity(src->ctx, st, t->classifier.needs, &id, &failed) == -ESRCH)
         return MATCHED_GONE;
     tracker_count_failed(t, st->pid, failed);
-    int rule = t->classifier.classify(t->classifier.ctx, &id, &t->name);
+    int rule = classify_live(t, e, &id);
     if (rule < 0)
         return MATCHED_NONE;
     uint32_t group = groups_get(&t->groups, strbuf_str(&t->name));
@@ -181,10 +194,13 @@ void tracker_reclassify(struct tracker *t, const struct tracker_source *src, str
         return; /* gone: swept */
     tracker_count_failed(t, st->pid, failed);
     bool was_tracked = e->kind == ENTRY_TRACKED;
-    int rule = t->classifier.classify(t->classifier.ctx, &id, &t->name);
+    bool asked_again = e->undecided; /* its last answer was undecided: asked at every scan */
+    int rule = classify_live(t, e, &id);
     if (rule >= 0) {
         uint32_t group = groups_get(&t->groups, strbuf_str(&t->name));
         if (was_tracked && e->group == group) {
+            if (e->has_pending)
+                tracker_drop_pending(t, e); /* as any scan of a tracked process */
             tracker_account(t, src, e, st, false);
             return;
         }
@@ -196,6 +212,10 @@ void tracker_reclassify(struct tracker *t, const struct tracker_source *src, str
         report_new(t, st, (int)group, rule, 0);
         /* A moved process goes on from its last reading; a newly tracked one starts here. */
         tracker_account(t, src, e, st, !was_tracked);
+        return;
+    }
+    if (!was_tracked && asked_again) {
+        e->seen = t->gen; /* ignored still, as after its last answer: nothing new to list */
         return;
     }
     if (was_tracked) {

@@ -22,7 +22,8 @@ struct entry {
     uint32_t wchan; /* interned wchan at the last full read, 0 = none */
     uint8_t kind;
     bool from_birth; /* born after tracking began: its whole usage counts */
-    bool reclassify; /* match again under new rules at the next scan */
+    bool reclassify; /* match again (new rules, or an undecided answer) at the next scan */
+    bool undecided;  /* the classifier's last answer may change (tracker_classifier.undecided) */
     bool carry_on;   /* tracked before a reload, waiting for its ancestor's group: keep counting */
     /* For skipping the reads of a task that has not run since the last full read: PROBE_*, what
      * `probe` holds. */

@@ -3,11 +3,11 @@
  * Processes are keyed by (pid, starttime), so a reused pid is a new process; a pid reused within
  * one clock tick is told from an exec by the source's process key, or failing that by counters
  * that went back (see tracker_scan). A new process goes through the classifier once and keeps its
- * group for life; an unmatched one is remembered as ignored and costs a stat read afterwards.
- * Group counters are sums of non-negative deltas of their members' counters, so they never
- * decrease: not when members exit, not when a pid is reused, not when a file becomes unreadable.
- * Entries of vanished processes are dropped in the same scan, so memory follows the live process
- * count.
+ * group for life (unless the classifier's answer was undecided: see tracker_classifier); an
+ * unmatched one is remembered as ignored and costs a stat read afterwards. Group counters are sums
+ * of non-negative deltas of their members' counters, so they never decrease: not when members exit,
+ * not when a pid is reused, not when a file becomes unreadable. Entries of vanished processes are
+ * dropped in the same scan, so memory follows the live process count.
  *
  * The tracker reads nothing itself: a source hands it samples, so tests can feed it synthetic
  * scans. */
@@ -92,6 +92,10 @@ struct tracker_classifier {
     void *ctx;
     unsigned needs; /* PROC_NEED_* bits the classifier reads */
     int (*classify)(void *ctx, const struct proc_identity *id, struct strbuf *groupname);
+    /* May be NULL. Asked right after classify(): whether its answer may change for the same
+     * process (a builtin matcher waiting for a file). Such a process is classified again at every
+     * scan until the answer is final, and moves as after a reload when it changes. */
+    bool (*undecided)(void *ctx);
     /* Which decisions tracker_new_at() lists: every one (for -explain and -debug), or only those
      * taken by a rule whose entry in `follow` (`nfollow` long, borrowed) is true — the rules a
      * collector follows. Listing costs memory per new process, so nothing more is kept. */
@@ -248,6 +252,7 @@ struct tracker_new_process {
     const char *group; /* NULL: it joined none and is ignored */
     int rule;          /* the classifier's rule index, -1 for none */
     int adopted_from;  /* the ancestor's pid when the group came through -children, else 0 */
+    bool from_birth;   /* started after the first scan: tracked since it began */
 };
 
 /* The decisions of the last scan that the classifier asked for (list_all, follow), in the order

@@ -13,14 +13,15 @@ static void on_warning(void *arg, const char *message)
 }
 
 /* Fills the builtin's captures (vmid, name) the way the PVE matcher does. */
-static bool fake_pve(void *ctx, const struct proc_identity *id, struct rules_span *captures,
-                     struct rules_scratch *scratch)
+static enum rules_builtin_answer fake_pve(void *ctx, const struct proc_identity *id,
+                                          struct rules_span *captures,
+                                          struct rules_scratch *scratch)
 {
     (void)ctx;
     (void)id;
     captures[0] = rules_scratch_put(scratch, "100", 3);
     captures[1] = rules_scratch_put(scratch, "web", 3);
-    return true;
+    return RULES_BUILTIN_MATCH;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

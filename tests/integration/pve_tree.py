@@ -1,12 +1,19 @@
 """Builds fixture trees of a PVE host for the PVE tests: a procfs with QEMU processes made from
 real PVE command lines (tests/fixtures/pve/cmdline-*.txt), VM configs, sysfs tap NICs and cgroup
-scopes; containers' configs and cgroups. Numbers are chosen by the tests, so every value can be asserted exactly."""
+scopes, containers' configs and cgroups. Numbers are chosen by the tests, so every value can be
+asserted exactly."""
 
 import os
 import shutil
 
 BTIME = 1700000000
 PAGE = os.sysconf("SC_PAGE_SIZE")
+# The files of /sys/class/net/<dev>/statistics/ (Linux's net-sysfs.c netstat_attrs).
+TAP_STATS = ("collisions", "multicast", "rx_bytes", "rx_compressed", "rx_crc_errors", "rx_dropped",
+             "rx_errors", "rx_fifo_errors", "rx_frame_errors", "rx_length_errors", "rx_missed_errors",
+             "rx_nohandler", "rx_over_errors", "rx_packets", "tx_aborted_errors", "tx_bytes",
+             "tx_carrier_errors", "tx_compressed", "tx_dropped", "tx_errors", "tx_fifo_errors",
+             "tx_heartbeat_errors", "tx_packets", "tx_window_errors")
 
 
 def read_cmdline_fixture(path):
@@ -62,6 +69,7 @@ class Host:
         self.proc = os.path.join(root, "proc")
         self.conf = os.path.join(root, "etc-pve", "qemu-server")
         self.lxc = os.path.join(root, "etc-pve", "lxc")
+        self.user_cfg = os.path.join(root, "etc-pve", "user.cfg")
         self.sys = os.path.join(root, "sys")
         self.cgroup = os.path.join(root, "cgroup")
         for d in (self.proc, self.conf, self.lxc, self.sys, self.cgroup):
@@ -71,7 +79,7 @@ class Host:
 
     def flags(self):
         return ["-procfs", self.proc, "-pve.config-dir", self.conf, "-pve.lxc-config-dir", self.lxc,
-                "-sysfs", self.sys, "-cgroupfs", self.cgroup]
+                "-pve.user-cfg", self.user_cfg, "-sysfs", self.sys, "-cgroupfs", self.cgroup]
 
     def process(self, pid, comm, argv, exe, cgroup="0::/", threads=None, **counters):
         """A process; `threads` is a list of (tid, name, stat/status/io kwargs)."""
@@ -136,17 +144,15 @@ class Host:
         write(os.path.join(d, "io.pressure"), line % ("some", 0) + line % ("full", 0))
         write(os.path.join(d, "memory.pressure"), line % ("some", 0) + line % ("full", 0))
 
-    def tap(self, name, ifindex=None, **stats):
-        """A network device (a VM's tap, a container's veth) with its statistics and its ifindex:
-        the one it had, a new one the first time, or `ifindex` (a recreated device)."""
+    def pools(self, text):
+        """/etc/pve/user.cfg, with its pool lines as PVE writes them."""
+        write(self.user_cfg, text)
+
+    def tap(self, name, **stats):
+        """A network device's statistics files, every one a current kernel has (0 unless given)."""
         d = os.path.join(self.sys, "class", "net", name, "statistics")
         os.makedirs(d, exist_ok=True)
-        index = os.path.join(self.sys, "class", "net", name, "ifindex")
-        if ifindex or not os.path.exists(index):
-            self.ifindexes = getattr(self, "ifindexes", 10) + 1
-            write(index, "%d\n" % (ifindex or self.ifindexes))
-        for s in ("rx_bytes", "tx_bytes", "rx_packets", "tx_packets", "rx_errors", "tx_errors",
-                  "rx_dropped", "tx_dropped"):
+        for s in TAP_STATS:
             write(os.path.join(d, s), "%d\n" % stats.get(s, 0))
 
     def scope(self, vmid, cpu_some_us=0, cpu_full_us=0, io_some_us=0, mem_some_us=0, memory_current=0):

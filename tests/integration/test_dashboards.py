@@ -328,6 +328,8 @@ class DashboardQueriesTest(unittest.TestCase):
                      utime=1000, stime=200, blkio=5, guest=900, read_bytes=4096, write_bytes=8192,
                      syscr=10, syscw=20, vmrss_kb=200000, rss=50000, vsize=3000000000)
         host.config(100, "cores: 2\nmemory: 2048\nname: web\nsockets: 1\n")
+        host.config(101, "memory: 1024\nname: db\n")  # configured and stopped
+        host.pools("pool:prod::100,101::\n")
         host.tap("tap100i0", rx_bytes=1000, tx_bytes=2000, rx_packets=10, tx_packets=20)
         host.scope(100, cpu_some_us=1000000, cpu_full_us=500000, io_some_us=2000,
                    memory_current=210000000)
@@ -429,8 +431,16 @@ class DashboardQueriesTest(unittest.TestCase):
         self.assertTrue({"nginx", "sshd", "qemu/100"} <= groups, groups)
         ids = {r["metric"]["id"] for r in self.prom.query(
             'pve_kvm_info{instance=~"%s"}' % self.target)}
-        self.assertEqual(ids, {"100"})
+        self.assertEqual(ids, {"100", "101"})
         self.assertEqual(self.prom.query('pve_kvm_info{id="100"}')[0]["metric"]["name"], "web")
+
+    def test_vm_state_panel_shows_running_and_stopped(self):
+        d = load_dashboard("proctrack-pve.json")
+        values = resolve_variables(self, self.prom, d, "first")
+        expr = [t["expr"] for p, t in dashboard_targets(d) if p["title"] == "VM state, all VMs"][0]
+        state = {(r["metric"]["id"], r["metric"]["name"]): r["value"][1]
+                 for r in self.prom.query(interpolate(expr, values))}
+        self.assertEqual(state, {("100", "web"): "1", ("101", "db"): "0"})
 
 
 @unittest.skipUnless(os.path.exists(PROMETHEUS), "prometheus is not installed")

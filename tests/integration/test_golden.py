@@ -110,9 +110,13 @@ def pve_host(root):
                                "-smp", "2,sockets=1,cores=2,maxcpus=2", "-m", "1024",
                                "-incoming", "defer", "-S"], QEMU, "0::/qemu.slice/104.scope")
     host.process(9000, "pvedaemon", ["pvedaemon"], "/usr/bin/perl", utime=77)
-    host.config(100, "cores: 4\ncpu: x86-64-v2-AES\nmemory: 2048\nname: s\nsockets: 1\ntags: prod;web\n")
+    host.config(100, "cores: 4\ncpu: x86-64-v2-AES\nmemory: 2048\nname: s\n"
+                "net0: virtio=BC:24:11:5F:A8:91,bridge=vmbr0,firewall=1,queues=4\n"
+                "net1: e1000=BC:24:11:5F:A8:92\nsockets: 1\ntags: prod;web\n")
     with open(os.path.join(PVE, "103.conf")) as f:
         host.config(103, f.read())
+    host.config(101, "memory: 1024\nname: stopped\n")  # configured, never running
+    host.pools("pool:prod/web::100,101::\npool:lab::103::\n")
     host.tap("tap100i0", rx_bytes=1000, tx_bytes=2000, rx_packets=10, tx_packets=20)
     host.tap("tap103i0", rx_bytes=5, tx_bytes=6)
     host.scope(100, cpu_some_us=1000000, cpu_full_us=500000, io_some_us=200000, memory_current=2100000000)
@@ -136,7 +140,8 @@ def pve_growth(host):
     host.process(5000, "kvm", argv_a, QEMU, "0::/qemu.slice/100.scope", threads=threads, utime=1150,
                  stime=260, blkio=9, guest=1040, read_bytes=8192, write_bytes=16384, rchar=10500,
                  wchar=20600, syscr=105, syscw=206, vmrss_kb=2000000, rss=500000, vsize=3000000000)
-    host.tap("tap100i0", rx_bytes=1300, tx_bytes=2500, rx_packets=13, tx_packets=25, rx_dropped=1)
+    host.tap("tap100i0", rx_bytes=1300, tx_bytes=2500, rx_packets=13, tx_packets=25, rx_dropped=1,
+             multicast=7, tx_carrier_errors=1)
     host.scope(100, cpu_some_us=3000000, cpu_full_us=1000000, io_some_us=200000, memory_current=2200000000)
     host.config(104, "memory: 1024\nname: mig\ncores: 2\n")  # migration finished
     host.lxc_cgroup(200, user_usec=700000, system_usec=150000, memory_current=95000000,

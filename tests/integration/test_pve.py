@@ -12,13 +12,19 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
-from pve_tree import BTIME, Host, read_cmdline_fixture  # noqa: E402
+from pve_tree import BTIME, TAP_STATS, Host, read_cmdline_fixture  # noqa: E402
 
 HZ = os.sysconf("SC_CLK_TCK")
 PVE = os.path.join(h.FIXTURES, "pve")
 QEMU = "/usr/bin/qemu-system-x86_64"
 
-CONF_100 = "cores: 16\ncpu: x86-64-v2-AES\nmemory: 2048\nname: s\nsockets: 1\ntags: prod;web\n"
+CONF_100 = ("cores: 16\ncpu: x86-64-v2-AES\nmemory: 2048\nname: s\n"
+            "net0: virtio=BC:24:11:5F:A8:91,bridge=vmbr0,firewall=1,queues=4\n"
+            "net1: model=e1000,macaddr=BC:24:11:5F:A8:92\nsockets: 1\ntags: prod;web\n")
+# As PVE writes user.cfg; VM 103's pool is filled in.
+USER_CFG = ("user:root@pam:1:0:::root@example.com:::\n\n"
+            "pool:%s:GPU%%20boxes:103::\npool:prod/web/front::100,101:local-lvm:\npool:empty::::\n\n"
+            "acl:1:/pool/lab:@admins:PVEVMAdmin:\n")
 SWTPM = ["swtpm", "socket", "--tpmstate", "backend-uri=file:///dev/pve/vm-100-disk-2,mode=0600",
          "--ctrl", "type=unixio,path=/var/run/qemu-server/100.swtpm,mode=0600", "--terminate"]
 
@@ -50,8 +56,9 @@ class PveFixtureTest(unittest.TestCase):
                      read_bytes=4096, write_bytes=8192, rchar=10000, wchar=20000, syscr=100, syscw=200,
                      vmrss_kb=2000000, rss=500000, vsize=3000000000)
         host.process(5001, "swtpm", SWTPM, "/usr/bin/swtpm", "0::/qemu.slice/100.scope", utime=10)
+        # VM 103 on hugepages: its guest memory is hugetlb, outside VmRSS.
         host.process(6000, "kvm", argv_b, QEMU + " (deleted)", "0::/qemu.slice/103.scope", utime=50,
-                     vmrss_kb=1000)
+                     vmrss_kb=1000, hugetlb_kb=2097152)
         host.process(7000, "kvm", ["/usr/bin/kvm", "-id", "999", "-name", "ghost"], QEMU)
         host.process(8000, "kvm", ["/usr/bin/kvm", "-id", "104", "-name", "mig,debug-threads=on",
                                    "-smp", "2,sockets=1,cores=2,maxcpus=2", "-m", "1024",
@@ -59,8 +66,12 @@ class PveFixtureTest(unittest.TestCase):
         host.config(100, CONF_100)
         with open(os.path.join(PVE, "103.conf")) as f:
             host.config(103, f.read())
+        host.config(101, "memory: 1024\nname: stopped\ntags: db\n")  # configured, not running
+        host.config(102, "memory: 512\nname: tmpl\ntemplate: 1\n")
+        host.pools(USER_CFG % "lab")
         host.tap("tap100i0", rx_bytes=1000, tx_bytes=2000, rx_packets=10, tx_packets=20)
         host.tap("tap103i0", rx_bytes=5, tx_bytes=6)
+        os.remove(os.path.join(host.sys, "class/net/tap103i0/statistics/rx_nohandler"))  # Linux < 4.6
         host.tap("fwbr100i0", rx_bytes=99)
         host.scope(100, cpu_some_us=1000000, cpu_full_us=500000, io_some_us=200000,
                    memory_current=2100000000)
@@ -73,9 +84,11 @@ class PveFixtureTest(unittest.TestCase):
                      read_bytes=8192, write_bytes=16384, rchar=10500, wchar=20600, syscr=105, syscw=206,
                      vmrss_kb=2000000, rss=500000, vsize=3000000000)
         host.process(5001, "swtpm", SWTPM, "/usr/bin/swtpm", "0::/qemu.slice/100.scope", utime=20)
-        host.tap("tap100i0", rx_bytes=1300, tx_bytes=2500, rx_packets=13, tx_packets=25)
+        host.tap("tap100i0", rx_bytes=1300, tx_bytes=2500, rx_packets=13, tx_packets=25, multicast=7,
+                 rx_crc_errors=2, tx_carrier_errors=1)
         host.scope(100, cpu_some_us=3000000, cpu_full_us=1000000, io_some_us=200000,
                    memory_current=2200000000)
+        host.pools(USER_CFG % "lab/gpu")  # VM 103 moves to a nested pool
         cls.s2 = h.parse(cls.server.scrape())[0]
 
         # VM 100 restarts: a new QEMU process, new tap, new scope, all counting from zero.
@@ -86,6 +99,7 @@ class PveFixtureTest(unittest.TestCase):
                      read_bytes=1000, rchar=100, syscr=1, vmrss_kb=1000000, start=cls.new_start)
         host.tap("tap100i0", rx_bytes=40, tx_bytes=70, rx_packets=1, tx_packets=2)
         host.scope(100, cpu_some_us=500000, memory_current=1000000000)
+        host.remove(6000)  # VM 103 stops
         cls.s3 = h.parse(cls.server.scrape())[0]
         cls.text3 = cls.server.scrape()
 
@@ -107,14 +121,47 @@ class PveFixtureTest(unittest.TestCase):
 
     def test_info_carries_facts_from_the_config(self):
         info = {dict(k[1])["id"]: dict(k[1]) for k in self.s1 if k[0] == "pve_kvm_info"}
-        self.assertEqual(set(info), {"100", "103", "104"})
+        self.assertEqual(set(info), {"100", "101", "102", "103", "104"})
         self.assertEqual(info["100"], {"id": "100", "name": "s", "cpu": "x86-64-v2-AES", "pid": "5000",
-                                       "pve_id": "qemu/100", "tags": "prod;web"})
+                                       "pve_id": "qemu/100", "tags": "prod;web", "template": "0",
+                                       "pool": "prod/web/front", "pool_levels": "3", "pool1": "prod",
+                                       "pool2": "web", "pool3": "front"})
         self.assertEqual(info["103"]["name"], "MCP")
         self.assertEqual(info["103"]["cpu"], "x86-64-v2-AES")  # -cpu says qemu64
         self.assertEqual(info["104"]["name"], "mig")
         self.assertEqual(self.v(self.s1, "incoming", id="104"), 1)
         self.assertEqual(self.v(self.s1, "incoming", id="100"), 0)
+
+    def test_configured_vms_are_up_or_down(self):
+        up = {dict(k[1])["id"]: v for k, v in self.s1.items() if k[0] == "pve_kvm_up"}
+        self.assertEqual(up, {"100": 1, "101": 0, "102": 0, "103": 1, "104": 1})
+        info = {dict(k[1])["id"]: dict(k[1]) for k in self.s1 if k[0] == "pve_kvm_info"}
+        # A stopped VM: its config's facts, no pid.
+        self.assertEqual(info["101"], {"id": "101", "name": "stopped", "cpu": "", "pid": "",
+                                       "pve_id": "qemu/101", "tags": "db", "template": "0",
+                                       "pool": "prod/web/front", "pool_levels": "3", "pool1": "prod",
+                                       "pool2": "web", "pool3": "front"})
+        self.assertEqual(info["102"]["template"], "1")
+        self.assertEqual(info["102"]["name"], "tmpl")
+        # Only running VMs have the other families.
+        for name in ("vcores", "threads", "maxmem_bytes", "cpu_seconds_total", "incoming"):
+            self.assertFalse([k for k in self.s1 if k[0] == "pve_kvm_" + name and dict(k[1])["id"] == "101"],
+                             name)
+        # VM 103 stops at the third scrape: down, with its config's facts, its series gone.
+        up3 = {dict(k[1])["id"]: v for k, v in self.s3.items() if k[0] == "pve_kvm_up"}
+        self.assertEqual(up3, {"100": 1, "101": 0, "102": 0, "103": 0, "104": 1})
+        info3 = {dict(k[1])["id"]: dict(k[1]) for k in self.s3 if k[0] == "pve_kvm_info"}
+        self.assertEqual((info3["103"]["pid"], info3["103"]["name"], info3["103"]["cpu"]),
+                         ("", "MCP", "x86-64-v2-AES"))
+        self.assertIsNone(self.v(self.s3, "threads", id="103"))
+
+    def test_pool_labels_follow_user_cfg(self):
+        def pools(samples, vmid):
+            info = [dict(k[1]) for k in samples if k[0] == "pve_kvm_info" and dict(k[1])["id"] == vmid][0]
+            return tuple(info[k] for k in ("pool", "pool_levels", "pool1", "pool2", "pool3"))
+        self.assertEqual(pools(self.s1, "103"), ("lab", "1", "lab", "", ""))
+        self.assertEqual(pools(self.s2, "103"), ("lab/gpu", "2", "lab", "gpu", ""))
+        self.assertEqual(pools(self.s1, "104"), ("", "0", "", "", ""))
 
     def test_vcores_maxmem_threads_memory(self):
         self.assertEqual(self.v(self.s1, "vcores", id="100"), 16)  # 16 "CPU n/KVM" threads
@@ -127,6 +174,10 @@ class PveFixtureTest(unittest.TestCase):
         self.assertEqual(self.v(self.s1, "memory_extended", id="100", type="vmrss"), 2000000 * 1024)
         self.assertEqual(self.v(self.s1, "memory_extended", id="100", type="hugetlbpages"), 0)
         self.assertAlmostEqual(self.v(self.s1, "memory_percent", id="100"), 2000000 / 16777216 * 100, places=9)
+        # Hugetlb pages are the VM's memory too: HugetlbPages of status counts them.
+        self.assertEqual(self.v(self.s1, "memory_extended", id="103", type="hugetlbpages"), 2097152 * 1024)
+        self.assertAlmostEqual(self.v(self.s1, "memory_percent", id="103"),
+                               (1000 + 2097152) / 16777216 * 100, places=9)
         self.assertEqual(self.v(self.s1, "start_time_seconds", id="100"), BTIME + 1000 // HZ)
         self.assertEqual(self.v(self.s1, "cgroup_memory_bytes", id="100"), 2100000000)
 
@@ -164,7 +215,48 @@ class PveFixtureTest(unittest.TestCase):
             self.assertEqual(self.v(s, "network_%s_total" % name, id="100", ifname="tap100i0"), 0, name)
         # Every pve_kvm family of the README is there.
         families = {k[0] for k in s if k[0].startswith("pve_kvm_")}
-        self.assertEqual(len(families), 28, sorted(families))
+        self.assertEqual(len(families), 31 + len(TAP_STATS), sorted(families))
+
+    def test_tap_statistics_under_pve_local_exporter_names(self):
+        s = self.s2
+        # One family per statistics file, in the tap's orientation: its rx is what the guest sent,
+        # the same totals as PVE's guest-side counters, read once.
+        for stat in TAP_STATS:
+            self.assertIn(("pve_kvm_nic_%s_total" % stat, (("id", "100"), ("ifname", "tap100i0"))), s, stat)
+        self.assertEqual(self.v(s, "nic_rx_bytes_total", id="100", ifname="tap100i0"), 300)
+        self.assertEqual(self.v(s, "nic_tx_bytes_total", id="100", ifname="tap100i0"), 500)
+        self.assertEqual(self.v(s, "nic_rx_packets_total", id="100", ifname="tap100i0"), 3)
+        self.assertEqual(self.v(s, "nic_tx_packets_total", id="100", ifname="tap100i0"), 5)
+        self.assertEqual(self.v(s, "nic_multicast_total", id="100", ifname="tap100i0"), 7)
+        self.assertEqual(self.v(s, "nic_rx_crc_errors_total", id="100", ifname="tap100i0"), 2)
+        self.assertEqual(self.v(s, "nic_tx_carrier_errors_total", id="100", ifname="tap100i0"), 1)
+        self.assertEqual(self.v(s, "nic_collisions_total", id="100", ifname="tap100i0"), 0)
+        # A file the kernel does not have is no series; the tap's others are.
+        self.assertNotIn(("pve_kvm_nic_rx_nohandler_total", (("id", "103"), ("ifname", "tap103i0"))), s)
+        self.assertEqual(self.v(s, "nic_rx_bytes_total", id="103", ifname="tap103i0"), 0)
+        # Not a VM's tap.
+        self.assertFalse([k for k in s if k[0].startswith("pve_kvm_nic_") and ("ifname", "fwbr100i0") in k[1]])
+        # Across the restart, the new tap counts from birth, as the guest-side counters do.
+        self.assertEqual(self.v(self.s3, "nic_rx_bytes_total", id="100", ifname="tap100i0"), 340)
+        self.assertEqual(self.v(self.s3, "nic_tx_bytes_total", id="100", ifname="tap100i0"), 570)
+        self.assertEqual(self.v(self.s3, "nic_multicast_total", id="100", ifname="tap100i0"), 7)
+
+    def test_nic_info_and_queues_from_the_config_as_qemu_runs_them(self):
+        # Labels as QEMU's `info network` has them (pve_local_exporter's source): the -device
+        # model, the MAC in lower case, the tap, and the netdev's queues.
+        nics = sorted(k[1] for k in self.s1 if k[0] == "pve_kvm_nic_info")
+        self.assertEqual([dict(n) for n in nics], [
+            {"id": "100", "ifname": "", "macaddr": "bc:24:11:5f:a8:92", "model": "e1000",
+             "netdev": "net1", "queues": "1", "type": "user"},
+            {"id": "100", "ifname": "tap100i0", "macaddr": "bc:24:11:5f:a8:91",
+             "model": "virtio-net-pci", "netdev": "net0", "queues": "4", "type": "tap"},
+            {"id": "103", "ifname": "tap103i0", "macaddr": "bc:24:11:96:18:29",
+             "model": "virtio-net-pci", "netdev": "net0", "queues": "1", "type": "tap"},
+        ])  # not VM 101 (stopped) nor 104 (no config yet)
+        queues = {dict(k[1])["ifname"]: v for k, v in self.s1.items() if k[0] == "pve_kvm_nic_queues"}
+        self.assertEqual(queues, {"tap100i0": 4, "tap103i0": 1})
+        # VM 103 stopped: its NICs are gone with it.
+        self.assertEqual({dict(k[1])["id"] for k in self.s3 if k[0] == "pve_kvm_nic_info"}, {"100"})
 
     def test_counters_continue_across_a_vm_restart(self):
         s = self.s3
@@ -187,6 +279,36 @@ class PveFixtureTest(unittest.TestCase):
         code, out = h.promtool_check(self.text3)
         findings = [line for line in out.splitlines() if line.strip()]
         self.assertTrue(all("thread_count" in f for f in findings), out)
+
+
+class PveLateConfigTest(unittest.TestCase):
+    """proctrack started before /etc/pve was mounted: a VM's processes are seen without its config,
+    and become the VM's at the first scrape after the config appears."""
+
+    def test_a_vm_whose_config_appears_later_is_reported(self):
+        tmp = tempfile.mkdtemp(prefix="pt-pve-late-")
+        server = None
+        try:
+            host = Host(tmp)
+            argv_a = read_cmdline_fixture(os.path.join(PVE, "cmdline-a.txt"))
+            host.process(5000, "kvm", argv_a, QEMU, "0::/qemu.slice/100.scope", utime=1000,
+                         vmrss_kb=2000000)
+            host.process(5001, "swtpm", SWTPM, "/usr/bin/swtpm", "0::/qemu.slice/100.scope", utime=10)
+            server = h.start_proctrack(*host.flags())
+            s = h.parse(server.scrape())[0]
+            self.assertNotIn("qemu/100", h.groups(s))
+            self.assertEqual(h.value(s, "namedprocess_namegroup_num_procs", groupname="kvm"), 1)
+            self.assertFalse([k for k in s if k[0] == "pve_kvm_info"])
+
+            host.config(100, CONF_100)
+            s = h.parse(server.scrape())[0]
+            self.assertEqual(h.value(s, "namedprocess_namegroup_num_procs", groupname="qemu/100"), 2)
+            info = [dict(k[1]) for k in s if k[0] == "pve_kvm_info"]
+            self.assertEqual([(i["id"], i["name"], i["pid"]) for i in info], [("100", "s", "5000")])
+        finally:
+            if server:
+                server.stop()
+            shutil.rmtree(tmp)
 
 
 def cgroup_root():
@@ -280,7 +402,11 @@ class PveLiveTest(unittest.TestCase):
             self.assertNotIn("qemu/102", groups)
             self.assertNotIn("qemu/105", groups)
             info = {dict(k[1])["id"]: dict(k[1]) for k in s if k[0] == "pve_kvm_info"}
-            self.assertEqual(set(info), {"100", "101"})
+            self.assertEqual(set(info), {"100", "101", "105"})
+            # 105 is configured, and its vmid's process is no VM: the VM is down.
+            up = {dict(k[1])["id"]: v for k, v in s.items() if k[0] == "pve_kvm_up"}
+            self.assertEqual(up, {"100": 1, "101": 1, "105": 0})
+            self.assertEqual(info["105"]["pid"], "")
             self.assertEqual(info["100"]["name"], "livevm")
             self.assertEqual(info["100"]["pid"], str(procs[0].pid))
             self.assertEqual(h.value(s, "pve_kvm_vcores", id="100"), 2)  # two "CPU n/KVM" threads

@@ -666,6 +666,15 @@ static void test_reader_reads_files_under_a_root(void **state)
     assert_int_equal(proc_reader_mtime(r, root, "net/tap100i0", &mtime), 0);
     assert_true(mtime > 0);
     assert_int_equal(proc_reader_mtime(r, root, "net/tap999i0", &mtime), -ENOENT);
+    uint64_t inode = 0, other = 0;
+    assert_int_equal(proc_reader_inode(r, root, "net", &inode), 0);
+    struct stat sb;
+    snprintf(path, sizeof(path), "%s/net", root);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(inode, (uint64_t)sb.st_ino);
+    assert_int_equal(proc_reader_inode(r, root, "net/lo", &other), 0);
+    assert_true(other != inode);
+    assert_int_equal(proc_reader_inode(r, root, "net/tap999i0", &inode), -ENOENT);
     int found = 0;
     assert_int_equal(proc_reader_dir(r, root, "net", count_name, &found), 0);
     assert_int_equal(found, 2);

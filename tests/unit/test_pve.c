@@ -534,6 +534,67 @@ static int parse_config_str(const char *s, struct pve_config *conf)
     return pve_parse_config(s, strlen(s), conf);
 }
 
+/* The NICs of a config as qemu-server starts them, and as QEMU's `info network` shows them: the
+ * labels pve_local_exporter has. */
+static void test_config_nets_as_qemu_runs_them(void **state)
+{
+    (void)state;
+    struct pve_config conf;
+    struct pve_nic_facts f;
+    char buf[4096];
+    size_t n = slurp("103.conf", buf, sizeof(buf));
+    assert_int_equal(pve_parse_config(buf, n, &conf), 0);
+    assert_int_equal(conf.nnets, 1);
+    pve_nic_facts(103, &conf.nets[0], &f);
+    assert_string_equal(f.netdev, "net0");
+    assert_string_equal(f.ifname, "tap103i0");
+    assert_string_equal(f.type, "tap");
+    assert_string_equal(f.model, "virtio-net-pci"); /* cmdline-b.txt: -device virtio-net-pci */
+    assert_string_equal(f.macaddr, "bc:24:11:96:18:29");
+    assert_int_equal(f.queues, 1);
+
+    /* Keys sorted as text, both forms of model and MAC, user networking without a bridge, queues
+     * only for virtio, a model PVE does not know, [PENDING] not the running VM. */
+    assert_int_equal(
+        parse_config_str("net1: model=e1000,macaddr=BC:24:11:00:00:01,bridge=vmbr0,"
+                         "queues=4\n"
+                         "net10: virtio=BC:24:11:00:00:0A,bridge=vmbr0,tag=5,queues=8\n"
+                         "net2: rtl8139=BC:24:11:00:00:02\n"
+                         "net3: bogus=BC:24:11:00:00:03,bridge=vmbr0\n"
+                         "net32: virtio=BC:24:11:00:00:20,bridge=vmbr0\n"
+                         "netx: virtio=BC:24:11:00:00:21,bridge=vmbr0\n"
+                         "[PENDING]\nnet4: virtio=BC:24:11:00:00:04,bridge=vmbr0\n",
+                         &conf),
+        0);
+    assert_int_equal(conf.nnets, 3);
+    assert_int_equal(conf.nets[0].index, 1);
+    assert_int_equal(conf.nets[1].index, 2);
+    assert_int_equal(conf.nets[2].index, 10);
+    pve_nic_facts(100, &conf.nets[0], &f);
+    assert_string_equal(f.model, "e1000");
+    assert_string_equal(f.macaddr, "bc:24:11:00:00:01");
+    assert_string_equal(f.ifname, "tap100i1");
+    assert_int_equal(f.queues, 1); /* PVE passes queues= to virtio only */
+    pve_nic_facts(100, &conf.nets[1], &f);
+    assert_string_equal(f.type, "user");
+    assert_string_equal(f.ifname, "");
+    assert_string_equal(f.model, "rtl8139");
+    assert_string_equal(f.netdev, "net2");
+    pve_nic_facts(100, &conf.nets[2], &f);
+    assert_string_equal(f.ifname, "tap100i10");
+    assert_string_equal(f.model, "virtio-net-pci");
+    assert_int_equal(f.queues, 8);
+
+    /* A repeated key: the later line wins. */
+    assert_int_equal(parse_config_str("net0: virtio=BC:24:11:00:00:01,bridge=vmbr0\n"
+                                      "net0: e1000=BC:24:11:00:00:02,bridge=vmbr0\n",
+                                      &conf),
+                     0);
+    assert_int_equal(conf.nnets, 1);
+    assert_string_equal(conf.nets[0].model, "e1000");
+    assert_string_equal(conf.nets[0].macaddr, "BC:24:11:00:00:02");
+}
+
 static void test_config_tags_normalized(void **state)
 {
     (void)state;
@@ -931,6 +992,7 @@ static void test_status_memory_real_file(void **state)
     assert_int_equal(m.bytes[6], 116 * 1024);
     assert_string_equal(m.key[15], "hugetlbpages");
     assert_int_equal(m.vmrss_bytes, 1456 * 1024);
+    assert_int_equal(m.hugetlb_bytes, 0);
     assert_int_equal(m.threads, 3);
 }
 
@@ -938,11 +1000,12 @@ static void test_status_memory_bounds(void **state)
 {
     (void)state;
     /* Only `len` bytes count: the Threads line past it is not seen. */
-    const char *text = "VmRSS:\t 100 kB\nThreads:\t7\n";
+    const char *text = "VmRSS:\t 100 kB\nHugetlbPages:\t 4194304 kB\nThreads:\t7\n";
     struct pve_status_memory m;
     assert_int_equal(pve_parse_status_memory(text, strlen("VmRSS:\t 100 kB\n"), &m), -EINVAL);
     assert_int_equal(pve_parse_status_memory(text, strlen(text), &m), 0);
     assert_int_equal(m.vmrss_bytes, 100 * 1024);
+    assert_int_equal(m.hugetlb_bytes, 4194304ull * 1024);
     assert_int_equal(m.threads, 7);
 
     /* Keys too long for the table are skipped; the table holds at most PVE_MEM_KEYS lines; a key
@@ -1099,6 +1162,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_is_qemu),
         cmocka_unit_test(test_config_103_real),
         cmocka_unit_test(test_config_142_main_section_only),
+        cmocka_unit_test(test_config_nets_as_qemu_runs_them),
         cmocka_unit_test(test_config_tags_normalized),
         cmocka_unit_test(test_config_memory_and_cpu_forms),
         cmocka_unit_test(test_config_hotplug_template_hugepages),

@@ -10,11 +10,13 @@
 #include "test_main.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "exporter/proc_source.h"
@@ -32,7 +34,7 @@
 
 struct host {
     char root[64];
-    char proc[96], conf[96], lxc[96], sys[96], cgroup[96];
+    char proc[96], conf[96], lxc[96], sys[96], cgroup[96], user_cfg[96];
 };
 
 static void put(const char *dir, const char *rel, const char *content, size_t len)
@@ -178,6 +180,17 @@ static void tap(struct host *h, const char *name, uint64_t tx_bytes, uint64_t rx
     }
 }
 
+/* A tap created now: a new ifindex, as the kernel gives every new interface. */
+static void new_tap(struct host *h, const char *name, uint64_t tx_bytes, uint64_t rx_bytes)
+{
+    static unsigned ifindex = 10;
+    char rel[256], text[32];
+    snprintf(rel, sizeof(rel), "class/net/%s/ifindex", name);
+    snprintf(text, sizeof(text), "%u\n", ++ifindex);
+    puts_at(h->sys, rel, text);
+    tap(h, name, tx_bytes, rx_bytes);
+}
+
 static void scope(struct host *h, unsigned vmid, uint64_t cpu_some_us)
 {
     char rel[256], text[256];
@@ -188,6 +201,17 @@ static void scope(struct host *h, unsigned vmid, uint64_t cpu_some_us)
     puts_at(h->cgroup, rel, text);
     snprintf(rel, sizeof(rel), "qemu.slice/%u.scope/memory.current", vmid);
     puts_at(h->cgroup, rel, "1000000\n");
+}
+
+/* A scope created now (a new cgroup directory, so a new inode; the old one goes after it). */
+static void new_scope(struct host *h, unsigned vmid, uint64_t cpu_some_us)
+{
+    char dir[256], old[300];
+    snprintf(dir, sizeof(dir), "%s/qemu.slice/%u.scope", h->cgroup, vmid);
+    snprintf(old, sizeof(old), "%s.old", dir);
+    assert_int_equal(rename(dir, old), 0);
+    scope(h, vmid, cpu_some_us);
+    remove_tree(old);
 }
 
 static const char *const swtpm_argv[] = {"swtpm", "socket", "--terminate", NULL};
@@ -203,6 +227,7 @@ static void host_new(struct host *h)
     snprintf(h->lxc, sizeof(h->lxc), "%s/lxc", h->root);
     snprintf(h->sys, sizeof(h->sys), "%s/sys", h->root);
     snprintf(h->cgroup, sizeof(h->cgroup), "%s/cgroup", h->root);
+    snprintf(h->user_cfg, sizeof(h->user_cfg), "%s/user.cfg", h->root);
     char text[64];
     snprintf(text, sizeof(text), "cpu  1 2 3 4\nbtime %d\n", BTIME);
     puts_at(h->proc, "stat", text);
@@ -223,9 +248,9 @@ static void host_new(struct host *h)
 
     puts_at(h->conf, "100.conf", "cores: 16\ncpu: x86-64-v2-AES\nmemory: 2048\nname: s\n");
     puts_at(h->conf, "103.conf", "cores: 20\nmemory: 20480\nname: MCP\nsockets: 1\n");
-    tap(h, "tap100i0", 2000, 1000);
-    tap(h, "tap103i0", 6, 5);
-    tap(h, "fwbr100i0", 99, 99);
+    new_tap(h, "tap100i0", 2000, 1000);
+    new_tap(h, "tap103i0", 6, 5);
+    new_tap(h, "fwbr100i0", 99, 99);
     scope(h, 100, 1000000);
 }
 
@@ -247,6 +272,11 @@ static int classify(void *ctx, const struct proc_identity *id, struct strbuf *gr
     return rules_match(ctx, id, groupname);
 }
 
+static bool undecided(void *ctx)
+{
+    return rules_match_undecided(ctx);
+}
+
 static struct world *world_new(const char *yaml)
 {
     struct world *w = calloc(1, sizeof(*w));
@@ -260,6 +290,7 @@ static struct world *world_new(const char *yaml)
     struct pve_options po = {.reader = w->reader,
                              .config_dir = w->host.conf,
                              .lxc_config_dir = w->host.lxc,
+                             .user_cfg = w->host.user_cfg,
                              .sysfs = w->host.sys,
                              .cgroupfs = w->host.cgroup};
     w->pve = pve_new(&po);
@@ -269,8 +300,11 @@ static struct world *world_new(const char *yaml)
     w->source = proc_source(&w->proc);
     struct tracker_options to = {.page_size = 4096,
                                  .ticks_per_second = proc_reader_ticks_per_second(w->reader)};
-    struct tracker_classifier c = {
-        .ctx = w->rules, .needs = rules_needs(w->rules), .classify = classify, .list_all = true};
+    struct tracker_classifier c = {.ctx = w->rules,
+                                   .needs = rules_needs(w->rules),
+                                   .classify = classify,
+                                   .undecided = undecided,
+                                   .list_all = true};
     w->tracker = tracker_new(&to, &c);
     return w;
 }
@@ -335,14 +369,14 @@ static void test_builtin_captures_survive_a_second_match(void **state)
     struct rules_scratch s1 = {.used = 0}, s2 = {.used = 0}, s3 = {.used = 0};
     assert_int_equal(proc_reader_stat(w->reader, 5000, &st), 0);
     assert_int_equal(proc_reader_identity(w->reader, &st, needs, &id, &failed), 0);
-    assert_true(pve_match(w->pve, &id, first, &s1));
+    assert_int_equal(pve_match(w->pve, &id, first, &s1), RULES_BUILTIN_MATCH);
     /* A helper of another VM, then a process that is none, matched in between. */
     assert_int_equal(proc_reader_stat(w->reader, 5001, &st), 0);
     assert_int_equal(proc_reader_identity(w->reader, &st, needs, &id, &failed), 0);
-    assert_true(pve_match(w->pve, &id, second, &s2));
+    assert_int_equal(pve_match(w->pve, &id, second, &s2), RULES_BUILTIN_MATCH);
     assert_int_equal(proc_reader_stat(w->reader, 7000, &st), 0);
     assert_int_equal(proc_reader_identity(w->reader, &st, needs, &id, &failed), 0);
-    assert_false(pve_match(w->pve, &id, third, &s3));
+    assert_int_equal(pve_match(w->pve, &id, third, &s3), RULES_BUILTIN_NO);
 
     assert_int_equal(first[0].len, 3);
     assert_memory_equal(first[0].ptr, "100", 3);
@@ -425,7 +459,7 @@ static void test_nic_counters_through_tap_recreation_and_vm_restart(void **state
     assert_int_equal(vm_of(w->pve, 100)->pressure_some_us[PVE_CPU], 2000000);
 
     /* The NIC unplugged and plugged again, QEMU unchanged: a new tap counting from zero. */
-    tap(&w->host, "tap100i0", 70, 40);
+    new_tap(&w->host, "tap100i0", 70, 40);
     world_scan(w);
     nic = nic_of(vm_of(w->pve, 100), "tap100i0");
     assert_int_equal(nic->total[PVE_NIC_RECEIVE_BYTES], 570);
@@ -437,8 +471,8 @@ static void test_nic_counters_through_tap_recreation_and_vm_restart(void **state
     argv_from_fixture(&a, "cmdline-a.txt");
     remove_process(&w->host, 5000);
     process(&w->host, 5100, "kvm", &a, QEMU, "/qemu.slice/100.scope", START_B, 4, 1000);
-    tap(&w->host, "tap100i0", 3000, 100);
-    scope(&w->host, 100, 4000000);
+    new_tap(&w->host, "tap100i0", 3000, 100);
+    new_scope(&w->host, 100, 4000000);
     world_scan(w);
     vm = vm_of(w->pve, 100);
     assert_int_equal(vm->pid, 5100);
@@ -481,6 +515,85 @@ static void test_kvm_outside_the_scope_does_not_take_over_a_vm(void **state)
     const struct pve_vm *vm = vm_of(w->pve, 100);
     assert_int_equal(nic_of(vm, "tap100i0")->total[PVE_NIC_RECEIVE_BYTES], 500);
     assert_int_equal(vm->pid, 5000);
+    world_free(w);
+}
+
+/* QEMU restarted inside a scope that outlives it (the scope is the VM's, not the process's), with
+ * a tap that outlives it too: both go on from their last readings, not from zero again. */
+static void test_a_scope_and_tap_outliving_a_qemu_restart_count_once(void **state)
+{
+    (void)state;
+    struct world *w = world_new(DEFAULT_RULES);
+    world_scan(w);
+    tap(&w->host, "tap100i0", 2500, 1300);
+    scope(&w->host, 100, 3000000);
+    world_scan(w);
+    static struct argv a;
+    argv_from_fixture(&a, "cmdline-a.txt");
+    remove_process(&w->host, 5000);
+    process(&w->host, 5100, "kvm", &a, QEMU, "/qemu.slice/100.scope", START_B, 4, 1000);
+    tap(&w->host, "tap100i0", 2600, 1350);
+    scope(&w->host, 100, 3500000);
+    world_scan(w);
+    const struct pve_vm *vm = vm_of(w->pve, 100);
+    assert_int_equal(vm->pid, 5100);
+    assert_int_equal(nic_of(vm, "tap100i0")->total[PVE_NIC_RECEIVE_BYTES], 600);
+    assert_int_equal(nic_of(vm, "tap100i0")->total[PVE_NIC_TRANSMIT_BYTES], 350);
+    assert_int_equal(vm->pressure_some_us[PVE_CPU], 2500000);
+    world_free(w);
+}
+
+/* proctrack started while /etc/pve was not mounted yet: the VM's processes were seen without its
+ * config, and waited in the group of the next item. When the config appears they move to the VM's
+ * group at the next scan; its taps, running long before, start from a baseline there. */
+static void test_a_vm_whose_config_appears_later_is_reported(void **state)
+{
+    (void)state;
+    struct world *w =
+        world_new("process_names:\n  - name: 'qemu/{{.Matches.vmid}}'\n    builtin: pve-qemu\n"
+                  "  - name: '{{.Comm}}'\n    cmdline: ['.+']\n");
+    char path[256];
+    snprintf(path, sizeof(path), "%s/100.conf", w->host.conf);
+    assert_int_equal(unlink(path), 0);
+    world_scan(w);
+    world_scan(w);
+    assert_null(vm_of(w->pve, 100));
+    assert_non_null(tracker_group_find(w->tracker, "kvm"));
+    assert_null(tracker_group_find(w->tracker, "qemu/100"));
+
+    puts_at(w->host.conf, "100.conf", "cores: 16\nmemory: 2048\nname: s\n");
+    world_scan(w);
+    const struct pve_vm *vm = vm_of(w->pve, 100);
+    assert_non_null(vm);
+    assert_true(vm->running);
+    assert_string_equal(vm->group, "qemu/100");
+    /* QEMU and its swtpm */
+    assert_int_equal(tracker_group_find(w->tracker, "qemu/100")->gauges.v[TRACKER_PROCS], 2);
+    assert_int_equal(nic_of(vm, "tap100i0")->total[PVE_NIC_RECEIVE_BYTES], 0);
+    tap(&w->host, "tap100i0", 2500, 1300);
+    world_scan(w);
+    assert_int_equal(nic_of(vm_of(w->pve, 100), "tap100i0")->total[PVE_NIC_RECEIVE_BYTES], 500);
+    world_free(w);
+}
+
+/* pmxcfs keeps whole-second mtimes, and PVE writes a config several times a second (once per
+ * hot-plugged DIMM): an edit of the same size and the same mtime is seen all the same. */
+static void test_a_config_edit_within_the_same_second_is_seen(void **state)
+{
+    (void)state;
+    struct world *w = world_new(DEFAULT_RULES);
+    char path[256];
+    snprintf(path, sizeof(path), "%s/100.conf", w->host.conf);
+    const struct timespec second[2] = {{.tv_sec = 1700000100}, {.tv_sec = 1700000100}};
+    puts_at(w->host.conf, "100.conf", "cores: 16\ncpu: x86-64-v2-AES\nmemory: 2048\nname: s\n");
+    assert_int_equal(utimensat(AT_FDCWD, path, second, 0), 0);
+    world_scan(w);
+    assert_int_equal(vm_of(w->pve, 100)->maxmem_bytes, 2048ull << 20);
+    puts_at(w->host.conf, "100.conf", "cores: 16\ncpu: x86-64-v2-AES\nmemory: 4096\nname: t\n");
+    assert_int_equal(utimensat(AT_FDCWD, path, second, 0), 0);
+    world_scan(w);
+    assert_int_equal(vm_of(w->pve, 100)->maxmem_bytes, 4096ull << 20);
+    assert_string_equal(vm_of(w->pve, 100)->name, "t");
     world_free(w);
 }
 
@@ -565,8 +678,11 @@ static void test_a_reload_renaming_the_group_keeps_vm_counters(void **state)
         rules_load_buffer("t2.yml", yaml, strlen(yaml), err, sizeof(err), NULL, NULL);
     assert_non_null(r2);
     rules_set_builtin(r2, "pve-qemu", pve_match, w->pve);
-    struct tracker_classifier c = {
-        .ctx = r2, .needs = rules_needs(r2), .classify = classify, .list_all = true};
+    struct tracker_classifier c = {.ctx = r2,
+                                   .needs = rules_needs(r2),
+                                   .classify = classify,
+                                   .undecided = undecided,
+                                   .list_all = true};
     tracker_set_classifier(w->tracker, &c);
     struct rules *old = w->rules;
     w->rules = r2;
@@ -582,8 +698,66 @@ static void test_a_reload_renaming_the_group_keeps_vm_counters(void **state)
     world_free(w);
 }
 
-/* The first VM started after an exporter that began with none counts its taps from birth, as any
- * later one does. */
+/* A start time after the tracker's first scan, on stat's clock (boot time in ticks): a process
+ * started while we watched. */
+static uint64_t started_now(const struct world *w)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    return ((uint64_t)ts.tv_sec + 1) * proc_reader_ticks_per_second(w->reader);
+}
+
+static void tap_stat(struct host *h, const char *ifname, enum pve_tap_stat stat, uint64_t value)
+{
+    char rel[256], text[32];
+    snprintf(rel, sizeof(rel), "class/net/%s/statistics/%s", ifname, pve_tap_stat_name(stat));
+    snprintf(text, sizeof(text), "%llu\n", (unsigned long long)value);
+    puts_at(h->sys, rel, text);
+}
+
+/* Every statistics file is counted in the tap's orientation, and PVE's guest-side counters are the
+ * same totals seen from the other side. A file the kernel lacks is no counter and does not keep
+ * the tap from being counted; one that appears on a tap already counted only sets its baseline. */
+static void test_tap_statistics_files_in_the_taps_orientation(void **state)
+{
+    (void)state;
+    struct world *w = world_new(DEFAULT_RULES);
+    tap_stat(&w->host, "tap100i0", PVE_TAP_COLLISIONS, 3);
+    world_scan(w);
+    const struct pve_nic *nic = nic_of(vm_of(w->pve, 100), "tap100i0");
+    assert_true(nic->present);
+    assert_true(nic->has_stat & (1u << PVE_TAP_COLLISIONS));
+    assert_false(nic->has_stat & (1u << PVE_TAP_MULTICAST)); /* not in the fixture */
+
+    tap(&w->host, "tap100i0", 2500, 1300);
+    tap_stat(&w->host, "tap100i0", PVE_TAP_COLLISIONS, 10);
+    tap_stat(&w->host, "tap100i0", PVE_TAP_MULTICAST, 50); /* appears: a baseline only */
+    world_scan(w);
+    nic = nic_of(vm_of(w->pve, 100), "tap100i0");
+    assert_int_equal(nic->total[PVE_TAP_TX_BYTES], 500);
+    assert_int_equal(nic->total[PVE_TAP_RX_BYTES], 300);
+    assert_int_equal(nic->total[PVE_NIC_RECEIVE_BYTES], nic->total[PVE_TAP_TX_BYTES]);
+    assert_int_equal(nic->total[PVE_NIC_TRANSMIT_BYTES], nic->total[PVE_TAP_RX_BYTES]);
+    assert_int_equal(nic->total[PVE_TAP_COLLISIONS], 7);
+    assert_true(nic->has_stat & (1u << PVE_TAP_MULTICAST));
+    assert_int_equal(nic->total[PVE_TAP_MULTICAST], 0);
+
+    tap_stat(&w->host, "tap100i0", PVE_TAP_MULTICAST, 54);
+    world_scan(w);
+    nic = nic_of(vm_of(w->pve, 100), "tap100i0");
+    assert_int_equal(nic->total[PVE_TAP_MULTICAST], 4);
+
+    /* Without one of the files PVE's counters come from, the tap is not counted this time. */
+    char path[512];
+    snprintf(path, sizeof(path), "%s/class/net/tap100i0/statistics/rx_dropped", w->host.sys);
+    assert_int_equal(unlink(path), 0);
+    world_scan(w);
+    assert_false(nic_of(vm_of(w->pve, 100), "tap100i0")->present);
+    world_free(w);
+}
+
+/* The first VM started after an exporter that began with none counts its taps and scope from
+ * birth, as any later one does: whether a refresh ran before does not matter. */
 static void test_first_vm_after_an_empty_start_counts_its_taps_from_birth(void **state)
 {
     (void)state;
@@ -595,11 +769,102 @@ static void test_first_vm_after_an_empty_start_counts_its_taps_from_birth(void *
     world_scan(w);
     static struct argv a;
     argv_from_fixture(&a, "cmdline-a.txt");
-    process(&w->host, 5100, "kvm", &a, QEMU, "/qemu.slice/100.scope", START_B, 4, 1000);
-    tap(&w->host, "tap100i0", 2000, 1000); /* the tap of the VM started just now */
+    process(&w->host, 5100, "kvm", &a, QEMU, "/qemu.slice/100.scope", started_now(w), 4, 1000);
+    new_tap(&w->host, "tap100i0", 2000, 1000); /* the tap and scope of the VM started just now */
+    new_scope(&w->host, 100, 1500000);
     world_scan(w);
     const struct pve_vm *vm = vm_of(w->pve, 100);
     assert_int_equal(nic_of(vm, "tap100i0")->total[PVE_NIC_RECEIVE_BYTES], 2000);
+    assert_int_equal(vm->pressure_some_us[PVE_CPU], 1500000);
+    world_free(w);
+}
+
+/* Every VM configured on this node is known, running or not; what is no VM config is not. A VM
+ * that stops is what its config says, not what its last command line said. */
+static void test_configured_vms_are_known_stopped_or_running(void **state)
+{
+    (void)state;
+    struct world *w = world_new(DEFAULT_RULES);
+    puts_at(w->host.conf, "101.conf", "memory: 512\nname: stopped\n");
+    puts_at(w->host.conf, "102.conf", "memory: 512\ntemplate: 1\n");
+    puts_at(w->host.conf, "0104.conf", "name: zero\n");
+    puts_at(w->host.conf, "105.conf.tmp.1234", "name: tmp\n");
+    puts_at(w->host.conf, "abc.conf", "name: abc\n");
+    puts_at(w->host.conf, "notes.txt", "name: notes\n");
+    world_scan(w);
+    assert_int_equal(pve_vm_count(w->pve), 4);
+    static const unsigned want[] = {100, 101, 102, 103};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(pve_vm_at(w->pve, i)->vmid, want[i]);
+    const struct pve_vm *vm = vm_of(w->pve, 101);
+    assert_false(vm->running);
+    assert_true(vm->has_config);
+    assert_string_equal(vm->name, "stopped");
+    assert_int_equal(vm->pid, 0);
+    assert_false(vm_of(w->pve, 101)->config.template_);
+    assert_true(vm_of(w->pve, 102)->config.template_);
+    assert_string_equal(vm_of(w->pve, 102)->name, "vm102");
+    assert_true(vm_of(w->pve, 100)->running);
+
+    /* VM 101 starts, in its scope, with -cpu host: running, its config name, the CPU it runs. */
+    static struct argv a;
+    argv_from_list(&a, (const char *const[]){"/usr/bin/kvm", "-id", "101", "-name",
+                                             "stopped,debug-threads=on", "-cpu", "host", NULL});
+    process(&w->host, 9100, "kvm", &a, QEMU, "/qemu.slice/101.scope", START_B, 1, 1000);
+    world_scan(w);
+    vm = vm_of(w->pve, 101);
+    assert_true(vm->running);
+    assert_int_equal(vm->pid, 9100);
+    assert_string_equal(vm->cpu, "host");
+    assert_int_equal(vm->vcpus, 1);
+
+    /* It stops: known, stopped, and the CPU of its config (none), not of its last run. */
+    remove_process(&w->host, 9100);
+    world_scan(w);
+    vm = vm_of(w->pve, 101);
+    assert_false(vm->running);
+    assert_string_equal(vm->cpu, "");
+    assert_string_equal(vm->name, "stopped");
+
+    /* Its config goes (deleted, or migrated away): forgotten. */
+    char path[256];
+    snprintf(path, sizeof(path), "%s/101.conf", w->host.conf);
+    unlink(path);
+    world_scan(w);
+    assert_null(vm_of(w->pve, 101));
+    assert_int_equal(pve_vm_count(w->pve), 3);
+    world_free(w);
+}
+
+/* The pools of user.cfg, read again whenever its bytes change: also an edit of the same size
+ * with the same mtime, as pmxcfs's whole-second mtimes make two edits within a second look. */
+static void test_pools_follow_user_cfg(void **state)
+{
+    (void)state;
+    struct world *w = world_new(DEFAULT_RULES);
+    world_scan(w); /* no user.cfg: no pools */
+    assert_string_equal(pve_vm_pool(w->pve, vm_of(w->pve, 100)), "");
+
+    puts_at(w->host.root, "user.cfg",
+            "user:root@pam:1:0:::::\n\npool:prod/web:Web:100,101::\npool:lab:::\n");
+    world_scan(w);
+    assert_string_equal(pve_vm_pool(w->pve, vm_of(w->pve, 100)), "prod/web");
+    assert_string_equal(pve_vm_pool(w->pve, vm_of(w->pve, 103)), "");
+
+    struct stat st;
+    assert_int_equal(stat(w->host.user_cfg, &st), 0);
+    puts_at(w->host.root, "user.cfg",
+            "user:root@pam:1:0:::::\n\npool:prod/web:Web:101::\npool:lab::103::\n");
+    struct timespec times[2] = {st.st_atim, st.st_mtim};
+    assert_int_equal(utimensat(AT_FDCWD, w->host.user_cfg, times, 0), 0);
+    world_scan(w);
+    assert_string_equal(pve_vm_pool(w->pve, vm_of(w->pve, 100)), "");
+    assert_string_equal(pve_vm_pool(w->pve, vm_of(w->pve, 103)), "lab");
+
+    /* user.cfg gone: no pools. */
+    unlink(w->host.user_cfg);
+    world_scan(w);
+    assert_string_equal(pve_vm_pool(w->pve, vm_of(w->pve, 103)), "");
     world_free(w);
 }
 
@@ -706,6 +971,27 @@ static void test_container_counters_follow_its_cgroup(void **state)
     assert_int_equal(ct->io_total[PVE_IO_RBYTES], 0);
     assert_int_equal(ct->pressure_some_us[PVE_CPU], 0);
 
+    /* Its veths, in name order whatever the directory's order; each from its baseline. */
+    tap(&w->host, "veth200i2", 30, 3);
+    tap(&w->host, "veth200i0", 10, 1);
+    tap(&w->host, "veth200i1", 20, 2);
+    tap(&w->host, "veth2000i0", 99, 99); /* container 2000's */
+    world_scan(w);
+    ct = ct_of(w->pve, 200);
+    assert_int_equal(ct->nnics, 3);
+    for (size_t i = 0; i < 3; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "veth200i%zu", i);
+        assert_string_equal(ct->nics[i].ifname, name);
+        assert_true(ct->nics[i].present);
+        /* Born while watched: counted whole, the host's transmit as the container's receive. */
+        assert_int_equal(ct->nics[i].total[PVE_NIC_RECEIVE_BYTES], 10 * (i + 1));
+        assert_int_equal(ct->nics[i].total[PVE_NIC_TRANSMIT_BYTES], i + 1);
+    }
+    tap(&w->host, "veth200i1", 25, 2);
+    world_scan(w);
+    assert_int_equal(ct_of(w->pve, 200)->nics[1].total[PVE_NIC_RECEIVE_BYTES], 25);
+
     /* Growth, and a device's first I/O in a cgroup already followed counts whole. */
     ct_cgroup(&w->host, 1500000,
               "8:0 rbytes=150 wbytes=200 rios=2 wios=2\n253:0 rbytes=10 wbytes=1 rios=1 wios=1\n");
@@ -762,13 +1048,19 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_collector_learns_the_group_from_the_decision),
         cmocka_unit_test(test_nic_counters_through_tap_recreation_and_vm_restart),
         cmocka_unit_test(test_kvm_outside_the_scope_does_not_take_over_a_vm),
+        cmocka_unit_test(test_a_scope_and_tap_outliving_a_qemu_restart_count_once),
         cmocka_unit_test(test_a_config_cut_at_the_bound_keeps_whole_lines),
+        cmocka_unit_test(test_a_vm_whose_config_appears_later_is_reported),
+        cmocka_unit_test(test_a_config_edit_within_the_same_second_is_seen),
         cmocka_unit_test(test_a_name_longer_than_an_interface_is_no_tap),
+        cmocka_unit_test(test_tap_statistics_files_in_the_taps_orientation),
         cmocka_unit_test(test_a_configured_vmid_outside_its_scope_changes_nothing),
         cmocka_unit_test(test_first_vm_after_an_empty_start_counts_its_taps_from_birth),
         cmocka_unit_test(test_a_reload_renaming_the_group_keeps_vm_counters),
         cmocka_unit_test(test_container_processes_and_monitor_are_its_group),
         cmocka_unit_test(test_container_counters_follow_its_cgroup),
+        cmocka_unit_test(test_configured_vms_are_known_stopped_or_running),
+        cmocka_unit_test(test_pools_follow_user_cfg),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

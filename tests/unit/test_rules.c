@@ -1047,18 +1047,19 @@ static void test_binary_garbage_is_refused(void **state)
 
 /* A stand-in for the PVE matcher: comm "kvm" with argv[2] as the vmid (a capture into the
  * identity), and a name written into the scratch the rules lend. */
-static bool fake_vm_matcher(void *ctx, const struct proc_identity *id, struct rules_span *caps,
-                            struct rules_scratch *scratch)
+static enum rules_builtin_answer fake_vm_matcher(void *ctx, const struct proc_identity *id,
+                                                 struct rules_span *caps,
+                                                 struct rules_scratch *scratch)
 {
     int *calls = ctx;
     (*calls)++;
     if (strcmp(id->comm, "kvm") != 0 || id->argc < 3)
-        return false;
+        return RULES_BUILTIN_NO;
     caps[0] = (struct rules_span){id->argv[2], strlen(id->argv[2])};
     char name[] = "web";
     caps[1] = rules_scratch_put(scratch, name, 3);
     memset(name, 'x', 3); /* the capture is the rules' copy */
-    return true;
+    return RULES_BUILTIN_MATCH;
 }
 
 static void test_builtin_item_matches_through_its_function(void **state)
@@ -1095,16 +1096,47 @@ static void test_builtin_item_matches_through_its_function(void **state)
     rules_free(rules);
 }
 
+/* A builtin that cannot decide yet for "kvm" (its VM's config is missing), and says no to others.
+ */
+static enum rules_builtin_answer later_matcher(void *ctx, const struct proc_identity *id,
+                                               struct rules_span *caps,
+                                               struct rules_scratch *scratch)
+{
+    (void)ctx;
+    (void)caps;
+    (void)scratch;
+    return strcmp(id->comm, "kvm") == 0 ? RULES_BUILTIN_LATER : RULES_BUILTIN_NO;
+}
+
+/* An undecided builtin passes the process on to the next items, and the match says it may change.
+ */
+static void test_builtin_later_is_undecided(void **state)
+{
+    (void)state;
+    struct rules *rules = load("process_names:\n"
+                               "  - builtin: pve-qemu\n"
+                               "  - name: '{{.Comm}}'\n"
+                               "    cmdline: ['.+']\n");
+    rules_set_builtin(rules, "pve-qemu", later_matcher, NULL);
+    struct fake_proc p, q;
+    assert_match(rules, make_proc(&p, "kvm", ARGV("/usr/bin/kvm", "-id", "100")), 1, "kvm");
+    assert_true(rules_match_undecided(rules));
+    assert_match(rules, make_proc(&q, "bash", ARGV("bash")), 1, "bash");
+    assert_false(rules_match_undecided(rules));
+    rules_free(rules);
+}
+
 /* A builtin whose name capture is a long run of one letter, taken from argv[1]. */
-static bool long_name_matcher(void *ctx, const struct proc_identity *id, struct rules_span *caps,
-                              struct rules_scratch *scratch)
+static enum rules_builtin_answer long_name_matcher(void *ctx, const struct proc_identity *id,
+                                                   struct rules_span *caps,
+                                                   struct rules_scratch *scratch)
 {
     (void)ctx;
     char name[300];
     memset(name, id->argv[1][0], sizeof(name));
     caps[0] = rules_scratch_put(scratch, id->argv[1], 1);
     caps[1] = rules_scratch_put(scratch, name, sizeof(name));
-    return true;
+    return RULES_BUILTIN_MATCH;
 }
 
 static void test_builtin_scratch_is_lent_afresh_to_each_call(void **state)
@@ -1224,6 +1256,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_builtin_item_matches_through_its_function),
         cmocka_unit_test(test_builtin_scratch_is_lent_afresh_to_each_call),
+        cmocka_unit_test(test_builtin_later_is_undecided),
         cmocka_unit_test(test_builtin_item_errors),
         cmocka_unit_test(test_always_item_names_its_literal_group),
         cmocka_unit_test(test_always_needs_a_literal_name),

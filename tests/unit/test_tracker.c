@@ -1601,6 +1601,82 @@ static void test_reload_moves_processes_and_keeps_counters(void **state)
     assert_int_equal(fake_find(&fx->fake, 10)->identity_calls, 2);
 }
 
+/* A classifier whose answer for "vm" and "xvm" waits for something (a builtin's file): until
+ * `ready`, "vm" goes to the catch-all group "catch" and "xvm" to none, both undecided; then "vm"
+ * joins "vm-group" and "xvm" stays in none, both decided. Others are groups of their comm. */
+struct waiting {
+    bool ready;
+    bool undecided;
+};
+
+static int classify_waiting(void *ctx, const struct proc_identity *id, struct strbuf *name)
+{
+    struct waiting *w = ctx;
+    bool waits = strcmp(id->comm, "vm") == 0 || strcmp(id->comm, "xvm") == 0;
+    w->undecided = waits && !w->ready;
+    if (id->comm[0] == 'x')
+        return -1;
+    strbuf_reset(name);
+    strbuf_puts(name, waits ? (w->ready ? "vm-group" : "catch") : id->comm);
+    return 0;
+}
+
+static bool undecided_waiting(void *ctx)
+{
+    return ((struct waiting *)ctx)->undecided;
+}
+
+static void undecided_processes_are_asked_until_decided(bool children)
+{
+    struct fixture *fx = fixture_new(children);
+    struct waiting w = {.ready = false};
+    struct tracker_classifier c = {
+        .ctx = &w, .classify = classify_waiting, .undecided = undecided_waiting, .list_all = true};
+    tracker_set_classifier(fx->t, &c);
+    fake_set(&fx->fake, 10, "vm", 100);
+    fake_set(&fx->fake, 11, "xvm", 100);
+    fake_set(&fx->fake, 12, "other", 100);
+    scan(fx);
+    assert_int_equal(tracker_new_count(fx->t), 3);
+    fake_find(&fx->fake, 10)->st.utime_ticks = 10;
+    scan(fx);
+    /* Asked again, nothing changed: nothing listed; the decided process is not asked again. */
+    assert_int_equal(tracker_new_count(fx->t), 0);
+    assert_int_equal(group(fx, "catch")->counters.v[TRACKER_CPU_USER], US(10));
+    assert_int_equal(fake_find(&fx->fake, 10)->identity_calls, 2);
+    assert_int_equal(fake_find(&fx->fake, 11)->identity_calls, 2);
+    assert_int_equal(fake_find(&fx->fake, 12)->identity_calls, 1);
+
+    w.ready = true;
+    fake_find(&fx->fake, 10)->st.utime_ticks = 25;
+    scan(fx);
+    /* The answer came: "vm" moves and goes on from its last reading; the catch-all keeps what
+     * it counted. */
+    assert_int_equal(tracker_new_count(fx->t), 1);
+    assert_int_equal(tracker_new_at(fx->t, 0)->pid, 10);
+    assert_string_equal(tracker_new_at(fx->t, 0)->group, "vm-group");
+    assert_int_equal(group(fx, "vm-group")->counters.v[TRACKER_CPU_USER], US(15));
+    assert_int_equal(group(fx, "vm-group")->gauges.v[TRACKER_PROCS], 1);
+    assert_int_equal(group(fx, "catch")->counters.v[TRACKER_CPU_USER], US(10));
+    assert_int_equal(group(fx, "catch")->gauges.v[TRACKER_PROCS], 0);
+    assert_int_equal(tracker_ignored_count(fx->t), 1);
+
+    /* Decided now: asked no more. */
+    fake_find(&fx->fake, 10)->st.utime_ticks = 30;
+    scan(fx);
+    assert_int_equal(group(fx, "vm-group")->counters.v[TRACKER_CPU_USER], US(20));
+    assert_int_equal(fake_find(&fx->fake, 10)->identity_calls, 3);
+    assert_int_equal(fake_find(&fx->fake, 11)->identity_calls, 3);
+    fixture_free(fx);
+}
+
+static void test_undecided_processes_are_asked_until_decided(void **state)
+{
+    (void)state;
+    undecided_processes_are_asked_until_decided(false);
+    undecided_processes_are_asked_until_decided(true);
+}
+
 static void test_quiet_process_is_read_once_until_it_runs(void **state)
 {
     (void)state;
@@ -2318,6 +2394,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_remove_empty_groups),
         cmocka_unit_test(test_always_group_exists_before_its_first_process),
         cmocka_unit_test(test_always_set_is_replaced_on_reload),
+        cmocka_unit_test(test_undecided_processes_are_asked_until_decided),
         cmocka_unit_test_setup_teardown(test_reload_moves_processes_and_keeps_counters, setup,
                                         teardown),
         cmocka_unit_test(test_quiet_process_is_read_once_until_it_runs),
