@@ -905,6 +905,20 @@ static void test_container_processes_and_monitor_are_its_group(void **state)
     assert_non_null(tracker_group_find(w->tracker, "qemu/100"));
     world_free(w);
 
+    /* A config that comes after the processes (/etc/pve mounted late): they are asked again,
+     * and join the container at the next scan. */
+    w = world_new("process_names:\n  - builtin: pve-lxc\n  - name: other\n    comm: [systemd]\n");
+    process(&w->host, 9001, "systemd", &init, "/usr/lib/systemd/systemd", "/lxc/200/ns/init.scope",
+            START_A, 0, 0);
+    world_scan(w);
+    assert_null(tracker_group_find(w->tracker, "lxc/200"));
+    puts_at(w->host.lxc, "200.conf", "hostname: late\n");
+    world_scan(w);
+    g = tracker_group_find(w->tracker, "lxc/200");
+    assert_non_null(g);
+    assert_int_equal(g->gauges.v[TRACKER_PROCS], 1);
+    world_free(w);
+
     /* The name template sees the hostname. */
     w = world_new("process_names:\n  - name: 'ct-{{.Matches.name}}-{{.Matches.vmid}}'\n"
                   "    builtin: pve-lxc\n");
