@@ -334,6 +334,7 @@ int main(int argc, char **argv)
         .debug = opts.debug,
         .explain = opts.explain,
         .pve_config_dir = opts.pve_config_dir,
+        .pve_lxc_config_dir = opts.pve_lxc_config_dir,
         .pve_user_cfg = opts.pve_user_cfg,
         .pve_run_dir = opts.pve_run_dir,
         .sysfs = opts.sysfs,

@@ -32,7 +32,7 @@ static const struct flag flags[] = {
     {"children", FLAG_BOOL, OPT(children), "true",
      "if a proc is tracked, track with it any children that aren't part of their own group"},
     {"cgroupfs", FLAG_STRING, OPT(cgroupfs), "/sys/fs/cgroup",
-     "cgroup v2 mount, for the pressure and memory of PVE VM scopes"},
+     "cgroup v2 mount, for the PVE VM scopes and container cgroups"},
     {"config.check", FLAG_BOOL, OPT(config_check), "false",
      "validate the config file (or the embedded default), print what it found, and exit: 0 when "
      "valid, 2 otherwise"},
@@ -69,6 +69,8 @@ static const struct flag flags[] = {
      "comma-separated list of process names to monitor"},
     {"pve.config-dir", FLAG_STRING, OPT(pve_config_dir), "/etc/pve/qemu-server",
      "directory of PVE VM configs (<vmid>.conf), for the builtin pve-qemu rule"},
+    {"pve.lxc-config-dir", FLAG_STRING, OPT(pve_lxc_config_dir), "/etc/pve/lxc",
+     "directory of PVE container configs (<vmid>.conf), for the builtin pve-lxc rule"},
     {"pve.user-cfg", FLAG_STRING, OPT(pve_user_cfg), "/etc/pve/user.cfg",
      "PVE user config, for the pool labels of pve_kvm_info"},
     {"pve.run-dir", FLAG_STRING, OPT(pve_run_dir), "/var/run/qemu-server",
@@ -79,7 +81,8 @@ static const struct flag flags[] = {
      "like -recheck, but only while a process is younger than this duration"},
     {"remove-empty-groups", FLAG_BOOL, OPT(remove_empty_groups), "false",
      "forget a group, counters included, when it has no process left"},
-    {"sysfs", FLAG_STRING, OPT(sysfs), "/sys", "sysfs mount, for the tap NICs of PVE VMs"},
+    {"sysfs", FLAG_STRING, OPT(sysfs), "/sys",
+     "sysfs mount, for the tap NICs of PVE VMs and veths of containers"},
     {"threads", FLAG_BOOL, OPT(threads), "true",
      "report metrics per thread name (thread_* families), and states and wchan per thread; "
      "with false no task/ directory is read"},

@@ -27,6 +27,7 @@ struct cli_options {
     bool config_strict_templates;
     const char *procfs;
     const char *pve_config_dir;
+    const char *pve_lxc_config_dir;
     const char *pve_user_cfg;
     const char *pve_run_dir;
     const char *sysfs;

@@ -15,6 +15,7 @@
 #include "exporter/own_families.h"
 #include "exporter/proc_source.h"
 #include "exporter/pve_families.h"
+#include "exporter/pve_lxc_families.h"
 #include "proc/proc_reader.h"
 #include "proc/proc_self.h"
 #include "tracker/tracker.h"
@@ -36,7 +37,7 @@ struct exporter {
 
     struct exporter_options options;
     struct rules *rules;
-    struct pve *pve; /* when the rules use `builtin: pve-qemu` */
+    struct pve *pve; /* when the rules use `builtin: pve-qemu` or `pve-lxc` */
     bool *follow;    /* per rule: its decisions go to a collector (the tracker borrows it) */
     size_t nfollow;
     struct proc_reader *reader;
@@ -56,6 +57,7 @@ struct exporter {
     /* Scratch for one exposition, reused across scrapes. */
     struct group_families *group_families;
     struct pve_families *pve_families;
+    struct pve_lxc_families *pve_lxc_families;
     struct strbuf scratch;
 };
 
@@ -111,7 +113,8 @@ static void note_regex_errors(struct exporter *e)
     }
 }
 
-/* Whether the process was decided by a rule the PVE collector follows (`builtin: pve-qemu`). */
+/* Whether the process was decided by a rule the PVE collector follows (`builtin: pve-qemu` or
+ * `pve-lxc`). */
 static bool is_pve_decision(const struct exporter *e, const struct tracker_new_process *p)
 {
     return p->rule >= 0 && (size_t)p->rule < e->nfollow && e->follow[p->rule];
@@ -125,8 +128,12 @@ static void note_new_processes(struct exporter *e)
     size_t n = tracker_new_count(e->tracker);
     for (size_t i = 0; i < n; i++) {
         const struct tracker_new_process *p = tracker_new_at(e->tracker, i);
-        if (e->pve && is_pve_decision(e, p))
-            pve_note_new(e->pve, p);
+        if (e->pve && is_pve_decision(e, p)) {
+            if (strcmp(rules_builtin_of(e->rules, (size_t)p->rule), "pve-lxc") == 0)
+                pve_note_new_lxc(e->pve, p);
+            else
+                pve_note_new(e->pve, p);
+        }
         if (e->options.explain)
             explain_record(e->explain, p->pid, p->comm, p->group, p->rule, p->adopted_from);
         else if (e->options.debug)
@@ -154,7 +161,8 @@ static struct tracker_classifier classifier_for(struct exporter *e, const struct
     e->nfollow = n;
     for (size_t i = 0; i < n; i++) {
         const char *builtin = rules_builtin_of(rules, i);
-        e->follow[i] = e->pve && builtin && strcmp(builtin, "pve-qemu") == 0;
+        e->follow[i] = e->pve && builtin &&
+                       (strcmp(builtin, "pve-qemu") == 0 || strcmp(builtin, "pve-lxc") == 0);
     }
     return (struct tracker_classifier){
         .ctx = e,
@@ -179,10 +187,10 @@ static void set_always_groups(struct exporter *e, const struct rules *rules)
     free(names);
 }
 
-/* Hands `rules` the PVE matcher when they use it; creates or drops the PVE state to match. */
+/* Hands `rules` the PVE matchers when they use them; creates or drops the PVE state to match. */
 static void attach_pve(struct exporter *e, struct rules *rules)
 {
-    if (!rules_uses_builtin(rules, "pve-qemu")) {
+    if (!rules_uses_builtin(rules, "pve-qemu") && !rules_uses_builtin(rules, "pve-lxc")) {
         pve_free(e->pve);
         e->pve = NULL;
         return;
@@ -191,6 +199,7 @@ static void attach_pve(struct exporter *e, struct rules *rules)
         struct pve_options popts = {
             .reader = e->reader,
             .config_dir = e->options.pve_config_dir,
+            .lxc_config_dir = e->options.pve_lxc_config_dir,
             .user_cfg = e->options.pve_user_cfg,
             .sysfs = e->options.sysfs,
             .cgroupfs = e->options.cgroupfs,
@@ -199,6 +208,7 @@ static void attach_pve(struct exporter *e, struct rules *rules)
         e->pve = pve_new(&popts);
     }
     rules_set_builtin(rules, "pve-qemu", pve_match, e->pve);
+    rules_set_builtin(rules, "pve-lxc", pve_lxc_match, e->pve);
 }
 
 /* The inode number of the initial pid namespace (the kernel's PROC_PID_INIT_INO). Exit records
@@ -275,6 +285,7 @@ struct exporter *exporter_new(const struct exporter_options *options, struct rul
     e->reload_success_time = wall_seconds();
     e->group_families = group_families_new();
     e->pve_families = pve_families_new();
+    e->pve_lxc_families = pve_lxc_families_new();
     if (options->explain)
         e->explain = explain_new();
     e->ticks_per_second = proc_reader_ticks_per_second(reader);
@@ -328,6 +339,7 @@ void exporter_free(struct exporter *e)
     explain_free(e->explain);
     group_families_free(e->group_families);
     pve_families_free(e->pve_families);
+    pve_lxc_families_free(e->pve_lxc_families);
     strbuf_free(&e->scratch);
     strbuf_free(&e->body);
     strbuf_free(&e->published);
@@ -399,8 +411,10 @@ static void scan_and_write(struct exporter *e)
         group_families_write(e->group_families, &e->body, e->tracker, &clock, e->options.threads,
                              e->options.smaps);
     own_families_write_errors(&e->body, tracker_errors(e->tracker), &e->scratch);
-    if (e->last_scan_rc == 0)
+    if (e->last_scan_rc == 0) {
         pve_families_write(e->pve_families, &e->body, e->pve, &clock);
+        pve_lxc_families_write(e->pve_lxc_families, &e->body, e->pve, &clock);
+    }
     write_self(e, &e->body);
 }
 

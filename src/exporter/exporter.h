@@ -30,8 +30,9 @@ struct exporter_options {
     bool remove_empty_groups;
     bool debug;   /* log each new process and the group it joined to stderr */
     bool explain; /* remember why each process of the first scan joined its group */
-    /* For `builtin: pve-qemu`. */
+    /* For `builtin: pve-qemu` and `builtin: pve-lxc`. */
     const char *pve_config_dir;
+    const char *pve_lxc_config_dir;
     const char *pve_user_cfg; /* the pools */
     const char *pve_run_dir;
     const char *sysfs;

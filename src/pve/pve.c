@@ -4,8 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pve/pve_counters.h"
+#include "pve/pve_lxc.h"
+#include "pve/pve_lxc_collect.h"
 #include "pve/pve_lex.h"
 #include "pve/pve_disks.h"
 #include "pve/pve_match.h"
@@ -25,6 +28,7 @@ struct pve {
     struct pve_vm **vms; /* in vmid order */
     size_t nvms, vms_cap;
     uint64_t mem_total_bytes;
+    struct pve_cts *cts;                /* the containers */
     char *user_cfg_dir, *user_cfg_name; /* NULL: no user.cfg */
     struct strbuf user_cfg;             /* the bytes `pools` were loaded from */
     bool has_pools;
@@ -43,8 +47,10 @@ struct pve *pve_new(const struct pve_options *options)
     struct pve *pve = xcalloc(1, sizeof(*pve));
     pve->options.reader = options->reader;
     pve->options.config_dir = xstrdup(options->config_dir);
+    pve->options.lxc_config_dir = xstrdup(options->lxc_config_dir);
     pve->options.sysfs = xstrdup(options->sysfs);
     pve->options.cgroupfs = xstrdup(options->cgroupfs);
+    pve->cts = pve_cts_new();
     const char *cfg = options->user_cfg;
     const char *slash = cfg ? strrchr(cfg, '/') : NULL;
     if (cfg && *cfg) {
@@ -72,7 +78,9 @@ void pve_free(struct pve *pve)
     for (size_t i = 0; i < pve->nvms; i++)
         vm_free(pve->vms[i]);
     free(pve->vms);
+    pve_cts_free(pve->cts);
     free((char *)pve->options.config_dir);
+    free((char *)pve->options.lxc_config_dir);
     free((char *)pve->options.sysfs);
     free((char *)pve->options.cgroupfs);
     free(pve->user_cfg_dir);
@@ -174,6 +182,37 @@ enum rules_builtin_answer pve_match(void *ctx, const struct proc_identity *id,
     struct pve_match m;
     if (!pve_match_identity(id, lookup_config, ctx, &m))
         return m.role == PVE_ROLE_NONE ? RULES_BUILTIN_NO : RULES_BUILTIN_LATER;
+    captures[0] = rules_scratch_put(scratch, m.id, strlen(m.id));
+    captures[1] = rules_scratch_put(scratch, m.name, strlen(m.name));
+    return RULES_BUILTIN_MATCH;
+}
+
+/* The LXC matcher's question: does the container's config exist, and what is its hostname? */
+static bool lookup_lxc_config(void *ctx, unsigned vmid, char *name, size_t name_size)
+{
+    struct pve *pve = ctx;
+    char file[24];
+    int64_t mtime;
+    config_file(vmid, file, sizeof(file));
+    if (proc_reader_mtime(pve->options.reader, pve->options.lxc_config_dir, file, &mtime) != 0)
+        return false;
+    const char *data;
+    ssize_t n = proc_reader_file(pve->options.reader, pve->options.lxc_config_dir, file,
+                                 CONFIG_FILE_MAX, &data);
+    struct pve_lxc_config config;
+    snprintf(name, name_size, "%s",
+             n >= 0 && pve_parse_lxc_config(data, (size_t)n, &config) == 0 ? config.hostname : "");
+    return true;
+}
+
+enum rules_builtin_answer pve_lxc_match(void *ctx, const struct proc_identity *id,
+                                        struct rules_span *captures, struct rules_scratch *scratch)
+{
+    struct pve_lxc_match m;
+    /* In a container's cgroup without its config (yet: /etc/pve not mounted, a container
+     * migrating in): asked again later. */
+    if (!pve_lxc_match_identity(id, lookup_lxc_config, ctx, &m))
+        return m.role == PVE_LXC_NONE ? RULES_BUILTIN_NO : RULES_BUILTIN_LATER;
     captures[0] = rules_scratch_put(scratch, m.id, strlen(m.id));
     captures[1] = rules_scratch_put(scratch, m.name, strlen(m.name));
     return RULES_BUILTIN_MATCH;
@@ -384,6 +423,11 @@ static void follow_group(struct pve_vm *vm, const struct tracker *tracker)
     vm->has_counters = true;
 }
 
+void pve_note_new_lxc(struct pve *pve, const struct tracker_new_process *process)
+{
+    pve_cts_note_new(pve->cts, &pve->options, process);
+}
+
 /* A VM config of the config dir, "<vmid>.conf": the VM is known from now on, running or not. */
 static void note_config(void *arg, const char *name, unsigned char type)
 {
@@ -422,6 +466,8 @@ static void refresh_pools(struct pve *pve)
 
 void pve_refresh(struct pve *pve, const struct tracker *tracker)
 {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    pve_cts_refresh(pve->cts, &pve->options, tracker, cpus > 0 ? (unsigned)cpus : 0);
     proc_reader_dir(pve->options.reader, pve->options.config_dir, ".", note_config, pve);
     if (pve->nvms == 0)
         return;
@@ -467,6 +513,16 @@ size_t pve_vm_count(const struct pve *pve)
 const struct pve_vm *pve_vm_at(const struct pve *pve, size_t index)
 {
     return index < pve->nvms ? pve->vms[index] : NULL;
+}
+
+size_t pve_ct_count(const struct pve *pve)
+{
+    return pve_cts_count(pve->cts);
+}
+
+const struct pve_ct *pve_ct_at(const struct pve *pve, size_t index)
+{
+    return pve_cts_at(pve->cts, index);
 }
 
 const char *pve_vm_pool(const struct pve *pve, const struct pve_vm *vm)

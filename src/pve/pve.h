@@ -25,6 +25,7 @@
 
 #include "proc/proc.h"
 #include "proc/proc_reader.h"
+#include "pve/pve_lxc.h"
 #include "pve/pve_parse.h"
 #include "pve/pve_qmp.h"
 #include "pve/pve_status.h"
@@ -37,6 +38,7 @@ struct tracker_new_process;
 struct pve_options {
     struct proc_reader *reader; /* borrowed: the scan's reader, rooted at the procfs */
     const char *config_dir;     /* "/etc/pve/qemu-server" */
+    const char *lxc_config_dir; /* "/etc/pve/lxc" */
     const char *user_cfg;       /* "/etc/pve/user.cfg", for the pools */
     const char *sysfs;          /* "/sys" */
     const char *cgroupfs;       /* "/sys/fs/cgroup" */
@@ -179,6 +181,57 @@ struct pve_vm {
     uint64_t qmp_errors[PVE_QMP_ERRORS];
 };
 
+/* A running PVE container (`builtin: pve-lxc`). Its CPU, memory, I/O and pressure are its cgroup
+ * /lxc/<vmid>'s, as PVE reads them; counters accumulate across container restarts, each source
+ * (the cgroup, a veth) followed through its own baseline, which a new cgroup (another inode) or a
+ * new veth (another ifindex) starts again. */
+struct pve_ct {
+    unsigned vmid;
+    char id[16];  /* vmid as text */
+    char *group;  /* the group its processes joined; NULL until known */
+    bool running; /* its cgroup existed at the last refresh */
+    bool has_config;
+    struct pve_lxc_config config;
+    int64_t config_mtime_ns;
+    /* Watched since before its cgroup and veths were made: a new one counts whole. False only
+     * for a container running at the first refresh, whose sources set baselines then. */
+    bool watched;
+
+    /* Derived facts. */
+    char name[128];         /* hostname, else "CT<vmid>" */
+    uint64_t cpus_milli;    /* CPUs as PVE counts them, in thousandths (pve_lxc_cpus_milli) */
+    uint64_t maxmem_bytes;  /* config memory, else 512 MiB */
+    uint64_t maxswap_bytes; /* config swap */
+
+    /* Of its group (the tracker's): processes, threads; has_group false before it is known. */
+    bool has_group;
+    uint64_t processes, threads;
+
+    /* cgroup v2 /lxc/<vmid> */
+    bool has_cgroup_id;
+    uint64_t cgroup_id; /* its inode: another one is a new cgroup */
+    bool cgroup_read;   /* the cgroup of cgroup_id was read before: new io.stat devices are new */
+    bool has_cpu;
+    uint64_t cpu_user_us, cpu_system_us;
+    uint64_t last_user_us, last_system_us;
+    bool has_last_cpu;
+    bool has_io;
+    uint64_t io_total[PVE_IO_STATS];
+    struct pve_ct_io_dev *io_devs; /* per-device baselines of io.stat */
+    size_t nio_devs, io_devs_cap;
+    bool has_memory_current, has_swap_current;
+    uint64_t memory_current_bytes, swap_current_bytes;
+    struct pve_memory_stats memory_stat;
+    bool has_pressure[PVE_RESOURCES];
+    bool has_full[PVE_RESOURCES];
+    uint64_t pressure_some_us[PVE_RESOURCES], pressure_full_us[PVE_RESOURCES];
+    uint64_t last_some_us[PVE_RESOURCES], last_full_us[PVE_RESOURCES];
+    bool has_last_some[PVE_RESOURCES], has_last_full[PVE_RESOURCES];
+
+    struct pve_nic *nics; /* its host-side veths "veth<vmid>i<n>", in name order */
+    size_t nnics, nics_cap;
+};
+
 struct pve;
 
 struct pve *pve_new(const struct pve_options *options);
@@ -191,15 +244,26 @@ void pve_free(struct pve *pve);
 enum rules_builtin_answer pve_match(void *ctx, const struct proc_identity *id,
                                     struct rules_span *captures, struct rules_scratch *scratch);
 
+/* The `builtin: pve-lxc` matcher (a rules_builtin_fn; ctx is the struct pve):
+ * pve_lxc_match_identity() (pve_lxc.h), with the config looked up in the LXC config dir through
+ * the reader; LATER for a process in a container's cgroup whose config is not there. Captures:
+ * vmid, name (the hostname). */
+enum rules_builtin_answer pve_lxc_match(void *ctx, const struct proc_identity *id,
+                                        struct rules_span *captures, struct rules_scratch *scratch);
+
 /* A process of the last scan that the tracker put in a group through the pve-qemu rule. For the
  * QEMU process of a VM, the collector reads its command line and config and follows it from now
  * on, under the decision's group; helpers need nothing. */
 void pve_note_new(struct pve *pve, const struct tracker_new_process *process);
 
-/* Re-reads what changes for every known VM; once per scan, after the scan and the pve_note_new()
- * calls of its decisions. Lists the config dir (a stat per config; a config is read again only
- * when it changed), so that a VM configured on this node is known stopped as well as running,
- * and reads the pools of user.cfg (parsed again only when its bytes changed). */
+/* A process of the last scan that the tracker put in a group through the pve-lxc rule: the
+ * collector learns the container and its group. */
+void pve_note_new_lxc(struct pve *pve, const struct tracker_new_process *process);
+
+/* Re-reads what changes for every known VM and container; once per scan, after the scan and the
+ * pve_note_new() calls of its decisions. Lists the config dir (a stat per config; a config is
+ * read again only when it changed), so that a VM configured on this node is known stopped as well
+ * as running, and reads the pools of user.cfg (parsed again only when its bytes changed). */
 void pve_refresh(struct pve *pve, const struct tracker *tracker);
 /* Host memory for pve_kvm_memory_percent; 0 when unknown. */
 uint64_t pve_mem_total_bytes(const struct pve *pve);
@@ -210,6 +274,10 @@ size_t pve_vm_count(const struct pve *pve);
 const struct pve_vm *pve_vm_at(const struct pve *pve, size_t index);
 /* The pool the VM is in, per user.cfg at the last refresh; "" when none. */
 const char *pve_vm_pool(const struct pve *pve, const struct pve_vm *vm);
+
+/* Known containers in vmid order (running or not; only running ones are reported). */
+size_t pve_ct_count(const struct pve *pve);
+const struct pve_ct *pve_ct_at(const struct pve *pve, size_t index);
 
 const char *pve_resource_name(enum pve_resource resource);
 

@@ -7,9 +7,7 @@
 #include "pve/pve_lex.h"
 #include "pve/pve_parse.h"
 
-/* Tags as PVE splits them: on ',', ';' and white space; kept in the order written. A tag that
- * does not fit whole is left out with all after it, rather than cut into a different tag. */
-static void normalize_tags(char *dst, size_t cap, const char *s, size_t len)
+void pve_normalize_tags(char *dst, size_t cap, const char *s, size_t len)
 {
     size_t n = 0;
     const char *end = s + len;
@@ -156,7 +154,7 @@ static void config_value(struct pve_config *out, const char *key, size_t key_len
             if (pve_kv_key(&kv, "current") && pve_parse_dec(kv.val, kv.val_len, &n))
                 out->memory_mib = n;
     } else if (pve_span_is(key, key_len, "tags")) {
-        normalize_tags(out->tags, sizeof(out->tags), val, val_len);
+        pve_normalize_tags(out->tags, sizeof(out->tags), val, val_len);
     } else if (pve_span_is(key, key_len, "hotplug")) {
         /* "1" is the default set network,disk,usb; "0" is none */
         out->hotplug_cpu = list_has(val, val_len, "cpu");
@@ -173,12 +171,11 @@ static void config_value(struct pve_config *out, const char *key, size_t key_len
     }
 }
 
-int pve_parse_config(const char *buf, size_t len, struct pve_config *out)
+bool pve_config_walk(const char *buf, size_t len, pve_config_kv_fn fn, void *ctx)
 {
     const char *end = buf + len;
     bool any = false;
 
-    memset(out, 0, sizeof(*out));
     for (const char *p = buf, *next; p < end; p = next) {
         const char *eol = memchr(p, '\n', (size_t)(end - p));
         next = eol ? eol + 1 : end;
@@ -188,10 +185,11 @@ int pve_parse_config(const char *buf, size_t len, struct pve_config *out)
             eol--;
         if (eol == p || *p == '#') /* blank, or the URL-encoded description */
             continue;
-        if (*p == '[') /* [PENDING], [special:cloudinit], [<snapshot>]: not the running VM */
+        if (*p == '[') /* [PENDING], [special:cloudinit], [<snapshot>]: not the running guest */
             break;
 
-        /* key: value, the key as qemu-server's parser takes it: [a-z][a-z0-9_-]* */
+        /* key: value, the key as PVE's config parsers take it: [a-z][a-z0-9_-]* (an LXC
+         * container's raw `lxc.*` keys have dots and are skipped) */
         const char *k = p;
         if (!(*k >= 'a' && *k <= 'z'))
             continue;
@@ -206,7 +204,18 @@ int pve_parse_config(const char *buf, size_t len, struct pve_config *out)
         if (v == eol)
             continue;
         any = true;
-        config_value(out, p, (size_t)(k - p), v, (size_t)(eol - v));
+        fn(ctx, p, (size_t)(k - p), v, (size_t)(eol - v));
     }
-    return any ? 0 : -EINVAL;
+    return any;
+}
+
+static void config_kv(void *ctx, const char *key, size_t key_len, const char *val, size_t val_len)
+{
+    config_value(ctx, key, key_len, val, val_len);
+}
+
+int pve_parse_config(const char *buf, size_t len, struct pve_config *out)
+{
+    memset(out, 0, sizeof(*out));
+    return pve_config_walk(buf, len, config_kv, out) ? 0 : -EINVAL;
 }

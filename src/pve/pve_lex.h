@@ -57,4 +57,20 @@ bool pve_kv_key(const struct pve_kv *kv, const char *key);
 /* "on", "yes", "true", "y" or "1", as QEMU and PVE read a boolean. */
 bool pve_truthy(const char *s, size_t len);
 
+/* ---- PVE guest configs ------------------------------------------------------------------- */
+
+/* Called with each `key: value` of a config's main section. */
+typedef void (*pve_config_kv_fn)(void *ctx, const char *key, size_t key_len, const char *val,
+                                 size_t val_len);
+/* Walks the main section of a guest config (/etc/pve/qemu-server/<vmid>.conf or
+ * /etc/pve/lxc/<vmid>.conf): `key: value` lines up to the first line starting with '['
+ * ([PENDING], [pve:pending], [special:cloudinit] and snapshots repeat keys). `#` lines (the
+ * description), lines without a value and keys outside [a-z][a-z0-9_-]* are skipped. Returns
+ * whether there was a `key: value` line. */
+bool pve_config_walk(const char *buf, size_t len, pve_config_kv_fn fn, void *ctx);
+/* Tags as PVE splits them: on ',', ';' and white space; kept in the order written, joined with
+ * ';'. A tag that does not fit whole is left out with all after it, rather than cut into a
+ * different tag. */
+void pve_normalize_tags(char *dst, size_t cap, const char *s, size_t len);
+
 #endif /* PROCTRACK_PVE_PVE_LEX_H */

@@ -28,6 +28,8 @@ static const struct builtin_def {
 } builtins[] = {
     {"pve-qemu", (const char *const[]){"vmid", "name"}, 2, "qemu/{{.Matches.vmid}}",
      PROC_NEED_CMDLINE | PROC_NEED_EXE | PROC_NEED_CGROUP},
+    {"pve-lxc", (const char *const[]){"vmid", "name"}, 2, "lxc/{{.Matches.vmid}}",
+     PROC_NEED_CGROUP},
 };
 #define NBUILTINS (sizeof(builtins) / sizeof(builtins[0]))
 
@@ -315,7 +317,7 @@ static int add_builtin_item(struct rules *rules, const char *config_name, size_t
             def = &builtins[i];
     if (!def)
         return fail(err, errlen, config_name, it->builtin.pos,
-                    "unknown builtin \"%s\" (known: pve-qemu)", it->builtin.s);
+                    "unknown builtin \"%s\" (known: pve-qemu, pve-lxc)", it->builtin.s);
     if (it->comm.n || it->exe.n || it->cmdline.n)
         return fail(err, errlen, config_name, it->pos,
                     "a builtin item takes no comm, exe or cmdline: the builtin is its matcher");

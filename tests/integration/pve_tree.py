@@ -1,6 +1,7 @@
 """Builds fixture trees of a PVE host for the PVE tests: a procfs with QEMU processes made from
 real PVE command lines (tests/fixtures/pve/cmdline-*.txt), VM configs, sysfs tap NICs and cgroup
-scopes. Numbers are chosen by the tests, so every value can be asserted exactly."""
+scopes, containers' configs and cgroups. Numbers are chosen by the tests, so every value can be
+asserted exactly."""
 
 import os
 import shutil
@@ -67,18 +68,20 @@ class Host:
         self.root = root
         self.proc = os.path.join(root, "proc")
         self.conf = os.path.join(root, "etc-pve", "qemu-server")
+        self.lxc = os.path.join(root, "etc-pve", "lxc")
         self.user_cfg = os.path.join(root, "etc-pve", "user.cfg")
         self.sys = os.path.join(root, "sys")
         self.cgroup = os.path.join(root, "cgroup")
         self.run = os.path.join(root, "run", "qemu-server")  # QMP sockets <vmid>.qmp
-        for d in (self.proc, self.conf, self.sys, self.cgroup, self.run):
+        for d in (self.proc, self.conf, self.lxc, self.sys, self.cgroup, self.run):
             os.makedirs(d, exist_ok=True)
         write(os.path.join(self.proc, "stat"), "cpu  1 2 3 4\nbtime %d\nprocesses 100\n" % BTIME)
         write(os.path.join(self.proc, "meminfo"), "MemTotal:       16777216 kB\nMemFree: 1 kB\n")
 
     def flags(self):
-        return ["-procfs", self.proc, "-pve.config-dir", self.conf, "-pve.user-cfg", self.user_cfg,
-                "-sysfs", self.sys, "-cgroupfs", self.cgroup, "-pve.run-dir", self.run]
+        return ["-procfs", self.proc, "-pve.config-dir", self.conf, "-pve.lxc-config-dir", self.lxc,
+                "-pve.user-cfg", self.user_cfg, "-sysfs", self.sys, "-cgroupfs", self.cgroup,
+                "-pve.run-dir", self.run]
 
     def process(self, pid, comm, argv, exe, cgroup="0::/", threads=None, **counters):
         """A process; `threads` is a list of (tid, name, stat/status/io kwargs)."""
@@ -122,6 +125,26 @@ class Host:
 
     def config(self, vmid, text):
         write(os.path.join(self.conf, "%d.conf" % vmid), text)
+
+    def lxc_config(self, vmid, text):
+        write(os.path.join(self.lxc, "%d.conf" % vmid), text)
+
+    def lxc_cgroup(self, vmid, user_usec=0, system_usec=0, memory_current=0, swap_current=0,
+                   anon=0, file=0, io="", cpu_some_us=0):
+        """The cgroup pve-container makes for a container, lxc/<vmid> (the payload runs in ns/)."""
+        d = os.path.join(self.cgroup, "lxc", str(vmid))
+        os.makedirs(os.path.join(d, "ns"), exist_ok=True)
+        write(os.path.join(d, "cpu.stat"), "usage_usec %d\nuser_usec %d\nsystem_usec %d\n"
+              % (user_usec + system_usec, user_usec, system_usec))
+        write(os.path.join(d, "memory.current"), "%d\n" % memory_current)
+        write(os.path.join(d, "memory.swap.current"), "%d\n" % swap_current)
+        write(os.path.join(d, "memory.stat"), "anon %d\nfile %d\nkernel 0\nshmem 0\nsock 0\n"
+              % (anon, file))
+        write(os.path.join(d, "io.stat"), io)
+        line = "%s avg10=0.00 avg60=0.00 avg300=0.00 total=%d\n"
+        write(os.path.join(d, "cpu.pressure"), line % ("some", cpu_some_us) + line % ("full", 0))
+        write(os.path.join(d, "io.pressure"), line % ("some", 0) + line % ("full", 0))
+        write(os.path.join(d, "memory.pressure"), line % ("some", 0) + line % ("full", 0))
 
     def pools(self, text):
         """/etc/pve/user.cfg, with its pool lines as PVE writes them."""

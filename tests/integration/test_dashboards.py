@@ -297,6 +297,11 @@ class DashboardJsonTest(unittest.TestCase):
         self.check("proctrack-pve.json", "proctrack-pve", {
             "vmid": 'label_values(pve_kvm_info{instance=~"$instance"}, id)'})
 
+    def test_pve_lxc_dashboard(self):
+        self.check("proctrack-pve-lxc.json", "proctrack-pve-lxc", {
+            "instance": "label_values(pve_lxc_info, instance)",
+            "vmid": 'label_values(pve_lxc_info{instance=~"$instance"}, id)'})
+
 
 SHARE_PANELS = ("CPU, share of the host", "Resident memory, share of the host")
 
@@ -436,6 +441,60 @@ class DashboardQueriesTest(unittest.TestCase):
         state = {(r["metric"]["id"], r["metric"]["name"]): r["value"][1]
                  for r in self.prom.query(interpolate(expr, values))}
         self.assertEqual(state, {("100", "web"): "1", ("101", "db"): "0"})
+
+
+@unittest.skipUnless(os.path.exists(PROMETHEUS), "prometheus is not installed")
+class LxcDashboardQueriesTest(unittest.TestCase):
+    """Prometheus scrapes proctrack on a fixture host with two PVE containers, laid out as
+    pve-container lays them out; every query of the container dashboard must return data."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="pt-dash-lxc-")
+        cls.server = cls.prom = None
+        start_or_tear_down(cls)
+
+    @classmethod
+    def start(cls):
+        host = Host(os.path.join(cls.tmp, "host"))
+        for vmid, pid in ((200, 700), (201, 710)):
+            host.lxc_config(vmid, "arch: amd64\ncores: 2\nhostname: ct%d\nmemory: 1024\n"
+                                  "ostype: debian\nswap: 512\ntags: web\n" % vmid)
+            host.process(pid, "lxc-start", ["[lxc monitor] /var/lib/lxc %d" % vmid],
+                         "/usr/bin/lxc-start", "0::/lxc.monitor/%d" % vmid, utime=2)
+            host.process(pid + 1, "systemd", ["/sbin/init"], "/usr/lib/systemd/systemd",
+                         "0::/lxc/%d/ns/init.scope" % vmid, utime=30, rss=2000)
+            host.process(pid + 2, "nginx", ["nginx: master process"], "/usr/sbin/nginx",
+                         "0::/lxc/%d/ns/system.slice/nginx.service" % vmid, utime=10, rss=1000)
+            host.lxc_cgroup(vmid, user_usec=400000, system_usec=100000, memory_current=90000000,
+                            swap_current=4096, anon=60000000, file=20000000,
+                            io="8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n",
+                            cpu_some_us=1000)
+            host.tap("veth%di0" % vmid, rx_bytes=1000, tx_bytes=2000, rx_packets=10, tx_packets=20)
+        cls.server = h.start_proctrack(*host.flags())
+        cls.target = "127.0.0.1:%d" % cls.server.port
+        cls.prom = Prometheus(os.path.join(cls.tmp, "prom"), static_job("proctrack", cls.target))
+        cls.prom.wait(["proctrack"], cls.server.log())
+
+    @classmethod
+    def tearDownClass(cls):
+        for s in (cls.prom, cls.server):
+            if s:
+                s.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    check_every_target = DashboardQueriesTest.check_every_target
+
+    def test_pve_lxc_dashboard_queries(self):
+        for selection in ("first", "two", "all"):
+            self.check_every_target("proctrack-pve-lxc.json", selection)
+
+    def test_containers_are_their_groups(self):
+        procs = {r["metric"]["groupname"]: r["value"][1] for r in self.prom.query(
+            'namedprocess_namegroup_num_procs{groupname=~"lxc/.*"}')}
+        self.assertEqual(procs, {"lxc/200": "3", "lxc/201": "3"})
+        info = self.prom.query('pve_lxc_info{id="201"}')[0]["metric"]
+        self.assertEqual((info["name"], info["ostype"], info["pve_id"]), ("ct201", "debian", "lxc/201"))
 
 
 def host_runs(comm):

@@ -121,6 +121,16 @@ def pve_host(root):
     host.tap("tap103i0", rx_bytes=5, tx_bytes=6)
     host.scope(100, cpu_some_us=1000000, cpu_full_us=500000, io_some_us=200000, memory_current=2100000000)
     host.scope(103, cpu_some_us=10, memory_current=1000)
+    # Container 200: its lxc-start monitor and its init, as pve-container lays them out.
+    host.lxc_config(200, "arch: amd64\ncores: 2\nhostname: dns\nmemory: 1024\nostype: alpine\n"
+                         "swap: 512\ntags: infra\nunprivileged: 1\n")
+    host.process(7000, "lxc-start", ["[lxc monitor] /var/lib/lxc 200"], "/usr/bin/lxc-start",
+                 "0::/lxc.monitor/200", utime=3)
+    host.process(7001, "init", ["/sbin/init"], "/sbin/init", "0::/lxc/200/ns", ppid=7000, utime=40)
+    host.lxc_cgroup(200, user_usec=400000, system_usec=100000, memory_current=90000000,
+                    swap_current=4096, anon=60000000, file=20000000, cpu_some_us=1000,
+                    io="8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n")
+    host.tap("veth200i0", rx_bytes=100, tx_bytes=200, rx_packets=1, tx_packets=2)
     return host
 
 
@@ -134,6 +144,11 @@ def pve_growth(host):
              multicast=7, tx_carrier_errors=1)
     host.scope(100, cpu_some_us=3000000, cpu_full_us=1000000, io_some_us=200000, memory_current=2200000000)
     host.config(104, "memory: 1024\nname: mig\ncores: 2\n")  # migration finished
+    host.lxc_cgroup(200, user_usec=700000, system_usec=150000, memory_current=95000000,
+                    swap_current=4096, anon=61000000, file=20000000, cpu_some_us=3000,
+                    io="8:0 rbytes=8192 wbytes=8192 rios=2 wios=2 dbytes=0 dios=0\n"
+                       "253:0 rbytes=512 wbytes=0 rios=1 wios=0 dbytes=0 dios=0\n")
+    host.tap("veth200i0", rx_bytes=150, tx_bytes=260, rx_packets=2, tx_packets=3)
 
 
 def pve_restart(host):

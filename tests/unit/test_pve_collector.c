@@ -34,7 +34,7 @@
 
 struct host {
     char root[64];
-    char proc[96], conf[96], sys[96], cgroup[96], user_cfg[96];
+    char proc[96], conf[96], lxc[96], sys[96], cgroup[96], user_cfg[96];
 };
 
 static void put(const char *dir, const char *rel, const char *content, size_t len)
@@ -224,6 +224,7 @@ static void host_new(struct host *h)
     assert_non_null(mkdtemp(h->root));
     snprintf(h->proc, sizeof(h->proc), "%s/proc", h->root);
     snprintf(h->conf, sizeof(h->conf), "%s/qemu-server", h->root);
+    snprintf(h->lxc, sizeof(h->lxc), "%s/lxc", h->root);
     snprintf(h->sys, sizeof(h->sys), "%s/sys", h->root);
     snprintf(h->cgroup, sizeof(h->cgroup), "%s/cgroup", h->root);
     snprintf(h->user_cfg, sizeof(h->user_cfg), "%s/user.cfg", h->root);
@@ -288,11 +289,13 @@ static struct world *world_new(const char *yaml)
     assert_non_null(w->rules);
     struct pve_options po = {.reader = w->reader,
                              .config_dir = w->host.conf,
+                             .lxc_config_dir = w->host.lxc,
                              .user_cfg = w->host.user_cfg,
                              .sysfs = w->host.sys,
                              .cgroupfs = w->host.cgroup};
     w->pve = pve_new(&po);
     rules_set_builtin(w->rules, "pve-qemu", pve_match, w->pve);
+    rules_set_builtin(w->rules, "pve-lxc", pve_lxc_match, w->pve);
     proc_source_init(&w->proc, w->reader, NULL);
     w->source = proc_source(&w->proc);
     struct tracker_options to = {.page_size = 4096,
@@ -315,6 +318,8 @@ static void world_scan(struct world *w)
         if (builtin && strcmp(builtin, "pve-qemu") == 0) {
             pve_note_new(w->pve, p);
             w->handed++;
+        } else if (builtin && strcmp(builtin, "pve-lxc") == 0) {
+            pve_note_new_lxc(w->pve, p);
         }
     }
     pve_refresh(w->pve, w->tracker);
@@ -863,6 +868,192 @@ static void test_pools_follow_user_cfg(void **state)
     world_free(w);
 }
 
+/* A container, as pve-container lays it out: the monitor in lxc.monitor/<vmid>, init and its
+ * services in lxc/<vmid>/ns and below. With its config, all of it is the container's group;
+ * without, nothing of it is. */
+static void test_container_processes_and_monitor_are_its_group(void **state)
+{
+    (void)state;
+    struct world *w = world_new("process_names:\n  - builtin: pve-qemu\n  - builtin: pve-lxc\n"
+                                "  - name: 'ct-{{.Matches.name}}-{{.Matches.vmid}}'\n"
+                                "    builtin: pve-lxc\n"
+                                "  - name: '{{.Comm}}'\n    cmdline: ['.+']\n");
+    puts_at(w->host.lxc, "200.conf", "arch: amd64\nhostname: web\nostype: debian\n");
+    static struct argv monitor, init, nginx;
+    argv_from_list(&monitor, (const char *const[]){"[lxc monitor] /var/lib/lxc 200", NULL});
+    argv_from_list(&init, (const char *const[]){"/sbin/init", NULL});
+    argv_from_list(&nginx, (const char *const[]){"nginx: master process", NULL});
+    process(&w->host, 9000, "lxc-start", &monitor, "/usr/bin/lxc-start", "/lxc.monitor/200",
+            START_A, 0, 0);
+    process(&w->host, 9001, "systemd", &init, "/usr/lib/systemd/systemd", "/lxc/200/ns/init.scope",
+            START_A, 0, 0);
+    process(&w->host, 9002, "nginx", &nginx, "/usr/sbin/nginx",
+            "/lxc/200/ns/system.slice/nginx.service", START_A, 0, 0);
+    /* Container 201 has no config here (another node's, or plain LXC). */
+    process(&w->host, 9100, "systemd", &init, "/usr/lib/systemd/systemd", "/lxc/201/ns/init.scope",
+            START_A, 0, 0);
+    world_scan(w);
+    const struct tracker_group *g = tracker_group_find(w->tracker, "lxc/200");
+    assert_non_null(g);
+    assert_int_equal(g->gauges.v[TRACKER_PROCS], 3);
+    assert_null(tracker_group_find(w->tracker, "ct-web-200")); /* the first rule decides */
+    assert_null(tracker_group_find(w->tracker, "lxc/201"));
+    g = tracker_group_find(w->tracker, "systemd");
+    assert_non_null(g);
+    assert_int_equal(g->gauges.v[TRACKER_PROCS], 1);
+    /* The VMs are still VMs. */
+    assert_non_null(tracker_group_find(w->tracker, "qemu/100"));
+    world_free(w);
+
+    /* A config that comes after the processes (/etc/pve mounted late): they are asked again,
+     * and join the container at the next scan. */
+    w = world_new("process_names:\n  - builtin: pve-lxc\n  - name: other\n    comm: [systemd]\n");
+    process(&w->host, 9001, "systemd", &init, "/usr/lib/systemd/systemd", "/lxc/200/ns/init.scope",
+            START_A, 0, 0);
+    world_scan(w);
+    assert_null(tracker_group_find(w->tracker, "lxc/200"));
+    puts_at(w->host.lxc, "200.conf", "hostname: late\n");
+    world_scan(w);
+    g = tracker_group_find(w->tracker, "lxc/200");
+    assert_non_null(g);
+    assert_int_equal(g->gauges.v[TRACKER_PROCS], 1);
+    world_free(w);
+
+    /* The name template sees the hostname. */
+    w = world_new("process_names:\n  - name: 'ct-{{.Matches.name}}-{{.Matches.vmid}}'\n"
+                  "    builtin: pve-lxc\n");
+    puts_at(w->host.lxc, "200.conf", "hostname: web\n");
+    process(&w->host, 9001, "systemd", &init, "/usr/lib/systemd/systemd", "/lxc/200/ns/init.scope",
+            START_A, 0, 0);
+    world_scan(w);
+    g = tracker_group_find(w->tracker, "ct-web-200");
+    assert_non_null(g);
+    assert_int_equal(g->gauges.v[TRACKER_PROCS], 1);
+    world_free(w);
+}
+
+static const struct pve_ct *ct_of(const struct pve *pve, unsigned vmid)
+{
+    for (size_t i = 0; i < pve_ct_count(pve); i++)
+        if (pve_ct_at(pve, i)->vmid == vmid)
+            return pve_ct_at(pve, i);
+    return NULL;
+}
+
+static void ct_cgroup(struct host *h, uint64_t user_usec, const char *io_stat)
+{
+    char text[256];
+    snprintf(text, sizeof(text), "usage_usec %llu\nuser_usec %llu\nsystem_usec 500000\n",
+             (unsigned long long)(user_usec + 500000), (unsigned long long)user_usec);
+    puts_at(h->cgroup, "lxc/200/cpu.stat", text);
+    puts_at(h->cgroup, "lxc/200/io.stat", io_stat);
+}
+
+/* The cgroup's counters follow the cgroup: devices of io.stat that leave and come back, and a new
+ * cgroup (the container restarted) that counts whole; its gauges are the last reading. */
+static void test_container_counters_follow_its_cgroup(void **state)
+{
+    (void)state;
+    struct world *w = world_new("process_names:\n  - builtin: pve-lxc\n");
+    puts_at(w->host.lxc, "200.conf", "cores: 3\nhostname: web\nostype: alpine\nswap: 64\n");
+    static struct argv init;
+    argv_from_list(&init, (const char *const[]){"/sbin/init", NULL});
+    process(&w->host, 9001, "init", &init, "/sbin/init", "/lxc/200/ns", START_A, 0, 0);
+    ct_cgroup(&w->host, 1000000, "8:0 rbytes=100 wbytes=200 rios=1 wios=2 dbytes=0 dios=0\n");
+    puts_at(w->host.cgroup, "lxc/200/memory.current", "4096000\n");
+    puts_at(w->host.cgroup, "lxc/200/memory.swap.current", "8192\n");
+    puts_at(w->host.cgroup, "lxc/200/memory.stat", "anon 100\nfile 200\nshmem 7\n");
+    puts_at(w->host.cgroup, "lxc/200/cpu.pressure",
+            "some avg10=0.00 avg60=0.00 avg300=0.00 total=1000\n"
+            "full avg10=0.00 avg60=0.00 avg300=0.00 total=10\n");
+    world_scan(w);
+    const struct pve_ct *ct = ct_of(w->pve, 200);
+    assert_non_null(ct);
+    assert_true(ct->running);
+    assert_string_equal(ct->group, "lxc/200");
+    assert_string_equal(ct->name, "web");
+    assert_int_equal(ct->cpus_milli, 3000);
+    assert_int_equal(ct->maxmem_bytes, 512ull << 20);
+    assert_int_equal(ct->maxswap_bytes, 64ull << 20);
+    assert_int_equal(ct->processes, 1);
+    assert_int_equal(ct->memory_current_bytes, 4096000);
+    assert_int_equal(ct->swap_current_bytes, 8192);
+    assert_int_equal(ct->memory_stat.bytes[PVE_MEM_SHMEM], 7);
+    assert_false(ct->memory_stat.has[PVE_MEM_KERNEL]);
+    /* Running at the start: every counter sets its baseline. */
+    assert_int_equal(ct->cpu_user_us, 0);
+    assert_int_equal(ct->io_total[PVE_IO_RBYTES], 0);
+    assert_int_equal(ct->pressure_some_us[PVE_CPU], 0);
+
+    /* Its veths, in name order whatever the directory's order; each from its baseline. */
+    tap(&w->host, "veth200i2", 30, 3);
+    tap(&w->host, "veth200i0", 10, 1);
+    tap(&w->host, "veth200i1", 20, 2);
+    tap(&w->host, "veth2000i0", 99, 99); /* container 2000's */
+    world_scan(w);
+    ct = ct_of(w->pve, 200);
+    assert_int_equal(ct->nnics, 3);
+    for (size_t i = 0; i < 3; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "veth200i%zu", i);
+        assert_string_equal(ct->nics[i].ifname, name);
+        assert_true(ct->nics[i].present);
+        /* Born while watched: counted whole, the host's transmit as the container's receive. */
+        assert_int_equal(ct->nics[i].total[PVE_NIC_RECEIVE_BYTES], 10 * (i + 1));
+        assert_int_equal(ct->nics[i].total[PVE_NIC_TRANSMIT_BYTES], i + 1);
+    }
+    tap(&w->host, "veth200i1", 25, 2);
+    world_scan(w);
+    assert_int_equal(ct_of(w->pve, 200)->nics[1].total[PVE_NIC_RECEIVE_BYTES], 25);
+
+    /* Growth, and a device's first I/O in a cgroup already followed counts whole. */
+    ct_cgroup(&w->host, 1500000,
+              "8:0 rbytes=150 wbytes=200 rios=2 wios=2\n253:0 rbytes=10 wbytes=1 rios=1 wios=1\n");
+    world_scan(w);
+    ct = ct_of(w->pve, 200);
+    assert_int_equal(ct->cpu_user_us, 500000);
+    assert_int_equal(ct->cpu_system_us, 0);
+    assert_int_equal(ct->io_total[PVE_IO_RBYTES], 60);
+    assert_int_equal(ct->io_total[PVE_IO_RIOS], 2);
+
+    /* 8:0 leaves the file: nothing falls back. It comes back lower: a new device, counted whole. */
+    ct_cgroup(&w->host, 1500000, "253:0 rbytes=30 wbytes=1 rios=1 wios=1\n");
+    world_scan(w);
+    assert_int_equal(ct_of(w->pve, 200)->io_total[PVE_IO_RBYTES], 80);
+    ct_cgroup(&w->host, 1500000,
+              "8:0 rbytes=5 wbytes=0 rios=1 wios=0\n253:0 rbytes=30 wbytes=1 rios=1 wios=1\n");
+    world_scan(w);
+    assert_int_equal(ct_of(w->pve, 200)->io_total[PVE_IO_RBYTES], 85);
+
+    /* The container restarts: a new cgroup (another inode) counts whole, even above the old
+     * cgroup's readings. */
+    char path[512], old[512];
+    snprintf(path, sizeof(path), "%s/lxc/200", w->host.cgroup);
+    /* Made before the old one goes, so that this file system cannot reuse its inode number (on
+     * cgroupfs, ids never come back). */
+    snprintf(old, sizeof(old), "%s/lxc/old", w->host.cgroup);
+    assert_int_equal(rename(path, old), 0);
+    ct_cgroup(&w->host, 2000000, "8:0 rbytes=500 wbytes=0 rios=9 wios=0\n");
+    remove_tree(old);
+    world_scan(w);
+    ct = ct_of(w->pve, 200);
+    assert_int_equal(ct->cpu_user_us, 500000 + 2000000);
+    assert_int_equal(ct->cpu_system_us, 500000);
+    assert_int_equal(ct->io_total[PVE_IO_RBYTES], 85 + 500);
+    assert_false(ct->has_memory_current);
+
+    /* Stopped: kept while its config is here, not running; forgotten without it. */
+    remove_tree(path);
+    world_scan(w);
+    assert_non_null(ct_of(w->pve, 200));
+    assert_false(ct_of(w->pve, 200)->running);
+    snprintf(path, sizeof(path), "%s/200.conf", w->host.lxc);
+    assert_int_equal(unlink(path), 0);
+    world_scan(w);
+    assert_null(ct_of(w->pve, 200));
+    world_free(w);
+}
+
 int main(int argc, char **argv)
 {
     test_filter_from_args(argc, argv);
@@ -880,6 +1071,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_configured_vmid_outside_its_scope_changes_nothing),
         cmocka_unit_test(test_first_vm_after_an_empty_start_counts_its_taps_from_birth),
         cmocka_unit_test(test_a_reload_renaming_the_group_keeps_vm_counters),
+        cmocka_unit_test(test_container_processes_and_monitor_are_its_group),
+        cmocka_unit_test(test_container_counters_follow_its_cgroup),
         cmocka_unit_test(test_configured_vms_are_known_stopped_or_running),
         cmocka_unit_test(test_pools_follow_user_cfg),
     };

@@ -115,15 +115,16 @@ static void test_embedded_default_config_is_pve_then_the_catch_all(void **state)
         rules_load_buffer("<default>", proctrack_default_config, proctrack_default_config_len, err,
                           sizeof(err), NULL, NULL);
     assert_non_null(rules);
-    assert_int_equal(rules_count(rules), 2);
+    assert_int_equal(rules_count(rules), 3);
     assert_string_equal(rules_builtin_of(rules, 0), "pve-qemu");
-    assert_null(rules_builtin_of(rules, 1));
+    assert_string_equal(rules_builtin_of(rules, 1), "pve-lxc");
+    assert_null(rules_builtin_of(rules, 2));
     assert_int_equal(rules_needs(rules), PROC_NEED_CMDLINE | PROC_NEED_EXE | PROC_NEED_CGROUP);
-    assert_string_equal(rules_describe(rules, 1), "process_names[1] (<default>:8:5)");
+    assert_string_equal(rules_describe(rules, 2), "process_names[2] (<default>:11:5)");
     /* Without a registered PVE matcher (no PVE here), everything falls to the catch-all. */
     struct fake_proc p;
-    assert_match(rules, make_proc(&p, "sshd", ARGV("sshd: alice [priv]")), 1, "sshd");
-    assert_match(rules, make_proc(&p, "kvm", ARGV("/usr/bin/kvm", "-id", "100")), 1, "kvm");
+    assert_match(rules, make_proc(&p, "sshd", ARGV("sshd: alice [priv]")), 2, "sshd");
+    assert_match(rules, make_proc(&p, "kvm", ARGV("/usr/bin/kvm", "-id", "100")), 2, "kvm");
     assert_no_match(rules, make_proc(&p, "kthreadd", NULL));
     rules_free(rules);
 }
@@ -1170,9 +1171,9 @@ static void test_builtin_scratch_is_lent_afresh_to_each_call(void **state)
 static void test_builtin_item_errors(void **state)
 {
     (void)state;
-    const char *unknown = "process_names:\n  - builtin: pve-lxc\n";
+    const char *unknown = "process_names:\n  - builtin: pve-openvz\n";
     assert_buffer_error(unknown, strlen(unknown),
-                        "test.yml:2:14: unknown builtin \"pve-lxc\" (known: pve-qemu)");
+                        "test.yml:2:14: unknown builtin \"pve-openvz\" (known: pve-qemu, pve-lxc)");
     const char *mixed = "process_names:\n  - builtin: pve-qemu\n    comm: [kvm]\n";
     assert_buffer_error(mixed, strlen(mixed),
                         "test.yml:2:5: a builtin item takes no comm, exe or cmdline: the builtin "
