@@ -578,41 +578,36 @@ static const char *const info_label_names[] = {"cpu",         "id",     "name", 
                                                "pool",        "pool1",  "pool2", "pool3",
                                                "pool_levels", "pve_id", "tags",  "template"};
 #define INFO_LABELS (sizeof(info_label_names) / sizeof(info_label_names[0]))
+#define INFO_POOL 4 /* "pool", the first of the pool labels */
 
 static void info_labels(void *ctx, size_t row, size_t from, size_t to, struct strbuf *out)
 {
     const struct pve_families *pf = ctx;
     const struct pve_vm *vm = pf->guests[row].vm;
-    char pid[16] = "", pve_id[32], levels[16];
+    char pid[16] = "", pve_id[32];
     if (vm->running)
         snprintf(pid, sizeof(pid), "%d", vm->pid);
     snprintf(pve_id, sizeof(pve_id), "qemu/%u", vm->vmid);
-    /* The pool labels as pve_local_exporter writes them: the full name, its number of levels
-     * ("0" without a pool), and the first three levels. */
-    const char *pool = pve_vm_pool(pf->pve, vm);
-    struct pve_pool_levels lv;
-    pve_pool_levels(pool, &lv);
-    snprintf(levels, sizeof(levels), "%u", lv.count);
+    struct pve_pool_labels pool;
+    pve_pool_labels(pve_vm_pool(pf->pve, vm), &pool);
     bool template_ = vm->has_config && vm->config.template_;
     const char *values[INFO_LABELS] = {vm->cpu,
                                        vm->id,
                                        vm->name,
                                        pid,
-                                       pool,
-                                       lv.level[0],
-                                       lv.level[1],
-                                       lv.level[2],
-                                       levels,
+                                       pool.value[0],
+                                       pool.value[1],
+                                       pool.value[2],
+                                       pool.value[3],
+                                       pool.value[4],
                                        pve_id,
                                        vm->has_config ? vm->config.tags : "",
                                        template_ ? "1" : "0"};
-    size_t lens[INFO_LABELS];
-    for (size_t i = 0; i < INFO_LABELS; i++)
-        lens[i] = strlen(values[i]);
-    for (size_t i = 0; i < PVE_POOL_LEVELS; i++)
-        lens[5 + i] = lv.len[i]; /* pool1..pool3: spans of the pool name */
-    for (size_t i = from; i < to; i++)
-        expo_label(out, info_label_names[i], values[i], lens[i]);
+    for (size_t i = from; i < to; i++) {
+        size_t p = i - INFO_POOL; /* the pool labels: spans of the pool name */
+        expo_label(out, info_label_names[i], values[i],
+                   i >= INFO_POOL && p < PVE_POOL_LABELS ? pool.len[p] : strlen(values[i]));
+    }
 }
 
 static bool info_value(void *ctx, size_t row, unsigned kind, unsigned index, struct expo_value *out)

@@ -5,11 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pve/pve_pools.h"
 #include "util/xalloc.h"
 
 #define LXC "pve_lxc_"
 
-enum { ROWS_CTS, ROWS_INFO, ROWS_MEMSTAT, ROWS_NICS, ROWS_PRESSURE, ROWS_COUNT };
+enum { ROWS_CTS, ROWS_GUESTS, ROWS_INFO, ROWS_MEMSTAT, ROWS_NICS, ROWS_PRESSURE, ROWS_COUNT };
 
 /* What a series shows, for expo_series.kind. */
 enum {
@@ -24,6 +25,7 @@ enum {
     SWAP,
     THREADS,
     ONE,
+    UP,         /* 1 running, 0 stopped */
     MEMSTAT,    /* one memory.stat key, bytes */
     NIC,        /* index: enum pve_nic_stat */
     STALL_SOME, /* PSI some total, microseconds */
@@ -72,7 +74,7 @@ static const struct expo_family_def families[] = {
      {MICROS("system", CPU_SYSTEM), MICROS("user", CPU_USER)}},
     {LXC "info",
      EXPO_GAUGE,
-     "Container facts: name (hostname), ostype, tags",
+     "Container facts: name (hostname), ostype, tags, pool, template",
      ROWS_INFO,
      0,
      NULL,
@@ -217,6 +219,14 @@ static const struct expo_family_def families[] = {
      0,
      NULL,
      {SHOW(THREADS)}},
+    {LXC "up",
+     EXPO_GAUGE,
+     "1 when the container's cgroup exists (it runs), 0 when it is configured on this node and "
+     "stopped",
+     ROWS_GUESTS,
+     0,
+     NULL,
+     {SHOW(UP)}},
 };
 
 /* A part of a running container: a memory.stat key, a veth, a resource. */
@@ -231,8 +241,11 @@ struct part_rows {
 };
 
 struct pve_lxc_families {
+    const struct pve *pve;
     const struct pve_ct **cts; /* the running ones, in vmid order */
     size_t ncts, cts_cap;
+    const struct pve_ct **guests; /* every known one, running or stopped, in vmid order */
+    size_t nguests, guests_cap;
     struct part_rows memstat, nics, pressure;
     struct strbuf scratch;
 };
@@ -247,6 +260,7 @@ void pve_lxc_families_free(struct pve_lxc_families *pf)
     if (!pf)
         return;
     free(pf->cts);
+    free(pf->guests);
     free(pf->memstat.rows);
     free(pf->nics.rows);
     free(pf->pressure.rows);
@@ -262,9 +276,12 @@ static void add_part(struct part_rows *set, size_t ct, size_t part)
 
 static void build_rows(struct pve_lxc_families *pf, const struct pve *pve)
 {
-    pf->ncts = pf->memstat.count = pf->nics.count = pf->pressure.count = 0;
+    pf->pve = pve;
+    pf->ncts = pf->nguests = pf->memstat.count = pf->nics.count = pf->pressure.count = 0;
     for (size_t i = 0; i < pve_ct_count(pve); i++) {
         const struct pve_ct *ct = pve_ct_at(pve, i);
+        pf->guests = xgrow(pf->guests, &pf->guests_cap, pf->nguests + 1, sizeof(*pf->guests));
+        pf->guests[pf->nguests++] = ct;
         if (!ct->running)
             continue;
         pf->cts = xgrow(pf->cts, &pf->cts_cap, pf->ncts + 1, sizeof(*pf->cts));
@@ -333,19 +350,57 @@ static bool ct_value(void *ctx, size_t row, unsigned kind, unsigned index, struc
     }
 }
 
-/* ---- pve_lxc_info ---- */
+/* ---- one row per known container, running or stopped ---- */
 
-static const char *const info_label_names[] = {"id", "name", "ostype", "pve_id", "tags"};
+static void guest_labels(void *ctx, size_t row, size_t from, size_t to, struct strbuf *out)
+{
+    const struct pve_ct *ct = ((const struct pve_lxc_families *)ctx)->guests[row];
+    if (from == 0 && to == 1)
+        expo_label(out, "id", ct->id, strlen(ct->id));
+}
+
+static bool guest_value(void *ctx, size_t row, unsigned kind, unsigned index,
+                        struct expo_value *out)
+{
+    (void)index;
+    out->u64 = ((const struct pve_lxc_families *)ctx)->guests[row]->running;
+    return kind == UP;
+}
+
+/* ---- pve_lxc_info: one row per known container, with its facts as labels ---- */
+
+static const char *const info_label_names[] = {"id",     "name",  "ostype",  "pool",
+                                               "pool1",  "pool2", "pool3",   "pool_levels",
+                                               "pve_id", "tags",  "template"};
+#define INFO_LABELS (sizeof(info_label_names) / sizeof(info_label_names[0]))
+#define INFO_POOL 3 /* "pool", the first of the pool labels */
 
 static void info_labels(void *ctx, size_t row, size_t from, size_t to, struct strbuf *out)
 {
-    const struct pve_ct *ct = ((const struct pve_lxc_families *)ctx)->cts[row];
+    const struct pve_lxc_families *pf = ctx;
+    const struct pve_ct *ct = pf->guests[row];
     char pve_id[32];
     snprintf(pve_id, sizeof(pve_id), "lxc/%u", ct->vmid);
-    const char *values[] = {ct->id, ct->name, ct->has_config ? ct->config.ostype : "", pve_id,
-                            ct->has_config ? ct->config.tags : ""};
-    for (size_t i = from; i < to; i++)
-        expo_label(out, info_label_names[i], values[i], strlen(values[i]));
+    /* The pool labels as pve_kvm_info's: VMs and containers share the pools of user.cfg. */
+    struct pve_pool_labels pool;
+    pve_pool_labels(pve_ct_pool(pf->pve, ct), &pool);
+    bool template_ = ct->has_config && ct->config.template_;
+    const char *values[INFO_LABELS] = {ct->id,
+                                       ct->name,
+                                       ct->has_config ? ct->config.ostype : "",
+                                       pool.value[0],
+                                       pool.value[1],
+                                       pool.value[2],
+                                       pool.value[3],
+                                       pool.value[4],
+                                       pve_id,
+                                       ct->has_config ? ct->config.tags : "",
+                                       template_ ? "1" : "0"};
+    for (size_t i = from; i < to; i++) {
+        size_t p = i - INFO_POOL; /* the pool labels: spans of the pool name */
+        expo_label(out, info_label_names[i], values[i],
+                   i >= INFO_POOL && p < PVE_POOL_LABELS ? pool.len[p] : strlen(values[i]));
+    }
 }
 
 static bool info_value(void *ctx, size_t row, unsigned kind, unsigned index, struct expo_value *out)
@@ -424,11 +479,13 @@ void pve_lxc_families_write(struct pve_lxc_families *pf, struct strbuf *out, con
     if (!pve)
         return;
     build_rows(pf, pve);
-    if (pf->ncts == 0)
+    if (pf->nguests == 0)
         return;
     const struct expo_rows rowsets[ROWS_COUNT] = {
         [ROWS_CTS] = {pf, pf->ncts, ct_label_names, 1, ct_labels, NULL, ct_value},
-        [ROWS_INFO] = {pf, pf->ncts, info_label_names, 5, info_labels, NULL, info_value},
+        [ROWS_GUESTS] = {pf, pf->nguests, ct_label_names, 1, guest_labels, NULL, guest_value},
+        [ROWS_INFO] = {pf, pf->nguests, info_label_names, INFO_LABELS, info_labels, NULL,
+                       info_value},
         [ROWS_MEMSTAT] = {pf, pf->memstat.count, memstat_label_names, 2, memstat_labels, NULL,
                           part_value},
         [ROWS_NICS] = {pf, pf->nics.count, nic_label_names, 2, nic_labels, NULL, part_value},

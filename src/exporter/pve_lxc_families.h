@@ -1,5 +1,6 @@
-/* Internal to src/exporter: the pve_lxc_* families of the running PVE containers, as tables for
- * expo_write_families(): one row per container (and per container's memory.stat key, veth,
+/* Internal to src/exporter: the pve_lxc_* families of the PVE containers, as tables for
+ * expo_write_families(): pve_lxc_up and pve_lxc_info one row per known container, running or
+ * stopped; the others one row per running container (and per its memory.stat key, veth,
  * stalled resource). */
 #ifndef PROCTRACK_EXPORTER_PVE_LXC_FAMILIES_H
 #define PROCTRACK_EXPORTER_PVE_LXC_FAMILIES_H
@@ -13,7 +14,7 @@ struct pve_lxc_families;
 struct pve_lxc_families *pve_lxc_families_new(void);
 void pve_lxc_families_free(struct pve_lxc_families *pf);
 
-/* Writes nothing without a running container. */
+/* Writes nothing without a known container. */
 void pve_lxc_families_write(struct pve_lxc_families *pf, struct strbuf *out, const struct pve *pve,
                             const struct expo_clock *clock);
 

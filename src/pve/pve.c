@@ -433,10 +433,8 @@ static void note_config(void *arg, const char *name, unsigned char type)
 {
     struct pve *pve = arg;
     (void)type;
-    size_t len = strlen(name);
     unsigned vmid;
-    if (name[0] >= '1' && name[0] <= '9' && pve_span_ends(name, len, ".conf") &&
-        pve_parse_uint(name, len - 5, &vmid))
+    if (pve_config_file_vmid(name, &vmid))
         vm_get(pve, vmid);
 }
 
@@ -469,10 +467,10 @@ void pve_refresh(struct pve *pve, const struct tracker *tracker)
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     pve_cts_refresh(pve->cts, &pve->options, tracker, cpus > 0 ? (unsigned)cpus : 0);
     proc_reader_dir(pve->options.reader, pve->options.config_dir, ".", note_config, pve);
+    refresh_pools(pve); /* of VMs and containers alike */
     if (pve->nvms == 0)
         return;
     read_mem_total(pve);
-    refresh_pools(pve);
     size_t kept = 0;
     for (size_t i = 0; i < pve->nvms; i++) {
         struct pve_vm *vm = pve->vms[i];
@@ -528,4 +526,9 @@ const struct pve_ct *pve_ct_at(const struct pve *pve, size_t index)
 const char *pve_vm_pool(const struct pve *pve, const struct pve_vm *vm)
 {
     return pve_pools_find(&pve->pools, vm->vmid);
+}
+
+const char *pve_ct_pool(const struct pve *pve, const struct pve_ct *ct)
+{
+    return pve_pools_find(&pve->pools, ct->vmid);
 }

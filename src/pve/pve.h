@@ -181,10 +181,10 @@ struct pve_vm {
     uint64_t qmp_errors[PVE_QMP_ERRORS];
 };
 
-/* A running PVE container (`builtin: pve-lxc`). Its CPU, memory, I/O and pressure are its cgroup
- * /lxc/<vmid>'s, as PVE reads them; counters accumulate across container restarts, each source
- * (the cgroup, a veth) followed through its own baseline, which a new cgroup (another inode) or a
- * new veth (another ifindex) starts again. */
+/* A PVE container (`builtin: pve-lxc`), running or configured on this node. Its CPU, memory, I/O
+ * and pressure are its cgroup /lxc/<vmid>'s, as PVE reads them; counters accumulate across
+ * container restarts, each source (the cgroup, a veth) followed through its own baseline, which a
+ * new cgroup (another inode) or a new veth (another ifindex) starts again. */
 struct pve_ct {
     unsigned vmid;
     char id[16];  /* vmid as text */
@@ -261,9 +261,10 @@ void pve_note_new(struct pve *pve, const struct tracker_new_process *process);
 void pve_note_new_lxc(struct pve *pve, const struct tracker_new_process *process);
 
 /* Re-reads what changes for every known VM and container; once per scan, after the scan and the
- * pve_note_new() calls of its decisions. Lists the config dir (a stat per config; a config is
- * read again only when it changed), so that a VM configured on this node is known stopped as well
- * as running, and reads the pools of user.cfg (parsed again only when its bytes changed). */
+ * pve_note_new() calls of its decisions. Lists the config dirs (a stat per config; a config is
+ * read again only when it changed), so that a VM or container configured on this node is known
+ * stopped as well as running, and reads the pools of user.cfg (parsed again only when its bytes
+ * changed). */
 void pve_refresh(struct pve *pve, const struct tracker *tracker);
 /* Host memory for pve_kvm_memory_percent; 0 when unknown. */
 uint64_t pve_mem_total_bytes(const struct pve *pve);
@@ -275,9 +276,12 @@ const struct pve_vm *pve_vm_at(const struct pve *pve, size_t index);
 /* The pool the VM is in, per user.cfg at the last refresh; "" when none. */
 const char *pve_vm_pool(const struct pve *pve, const struct pve_vm *vm);
 
-/* Known containers in vmid order (running or not; only running ones are reported). */
+/* Known containers in vmid order: the running ones (their cgroup /lxc/<vmid> exists), and every
+ * container configured on this node (a config in the LXC config dir), stopped or not. */
 size_t pve_ct_count(const struct pve *pve);
 const struct pve_ct *pve_ct_at(const struct pve *pve, size_t index);
+/* The pool the container is in, per user.cfg at the last refresh; "" when none. */
+const char *pve_ct_pool(const struct pve *pve, const struct pve_ct *ct);
 
 const char *pve_resource_name(enum pve_resource resource);
 

@@ -59,6 +59,13 @@ bool pve_span_is_numbered(const char *s, size_t len, const char *prefix)
     return pve_span_starts(s, len, prefix) && len > n && pve_parse_dec(s + n, len - n, &ignored);
 }
 
+bool pve_config_file_vmid(const char *name, unsigned *vmid)
+{
+    size_t len = strlen(name);
+    return name[0] >= '1' && name[0] <= '9' && pve_span_ends(name, len, ".conf") &&
+           pve_parse_uint(name, len - 5, vmid);
+}
+
 /* Length of the longest prefix of s[0..n) that does not end inside a UTF-8 sequence, so that a
  * name cut to fit its buffer stays valid UTF-8 for the exposition. */
 static size_t utf8_cut(const char *s, size_t n)

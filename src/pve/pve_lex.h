@@ -25,6 +25,8 @@ bool pve_span_starts(const char *s, size_t len, const char *lit);
 bool pve_span_ends(const char *s, size_t len, const char *lit);
 /* A prefix followed by one or more digits and nothing else: "ram-node0", "mem-dimm12". */
 bool pve_span_is_numbered(const char *s, size_t len, const char *prefix);
+/* The vmid of a guest config's file name "<vmid>.conf" (no leading zero, no other name). */
+bool pve_config_file_vmid(const char *name, unsigned *vmid);
 
 /* Copies a value into dst[cap], undoing QEMU's ",," escape of a literal comma when `unescape`.
  * Returns the length the whole value has (as strlcpy does), so callers can tell it was cut. A

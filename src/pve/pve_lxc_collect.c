@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pve/pve_lex.h"
 #include "pve/pve_parse.h"
 #include "tracker/counter.h"
 #include "tracker/tracker.h"
@@ -359,9 +360,20 @@ static void note_veth(void *arg, const char *name, unsigned char type)
     nic->present = true;
 }
 
+/* A container config of the LXC config dir, "<vmid>.conf": the container is known from now on,
+ * running or not. */
+static void note_config(void *arg, const char *name, unsigned char type)
+{
+    (void)type;
+    unsigned vmid;
+    if (pve_config_file_vmid(name, &vmid))
+        ct_get(arg, vmid);
+}
+
 void pve_cts_refresh(struct pve_cts *cts, const struct pve_options *options,
                      const struct tracker *tracker, unsigned host_cpus)
 {
+    proc_reader_dir(options->reader, options->lxc_config_dir, ".", note_config, cts);
     size_t kept = 0;
     for (size_t i = 0; i < cts->n; i++) {
         struct pve_ct *ct = cts->cts[i];

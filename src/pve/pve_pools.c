@@ -1,6 +1,7 @@
 #include "pve/pve_pools.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -180,4 +181,19 @@ const char *pve_pools_find(const struct pve_pools *pools, unsigned vmid)
     if (lo < pools->count && pools->members[lo].vmid == vmid)
         return pools->names.buf + pools->members[lo].name;
     return "";
+}
+
+void pve_pool_labels(const char *pool, struct pve_pool_labels *out)
+{
+    struct pve_pool_levels lv;
+    pve_pool_levels(pool, &lv);
+    snprintf(out->levels, sizeof(out->levels), "%u", lv.count);
+    out->value[0] = pool;
+    out->len[0] = strlen(pool);
+    for (size_t i = 0; i < PVE_POOL_LEVELS; i++) {
+        out->value[1 + i] = lv.level[i];
+        out->len[1 + i] = lv.len[i];
+    }
+    out->value[4] = out->levels;
+    out->len[4] = strlen(out->levels);
 }

@@ -29,6 +29,19 @@ struct pve_pool_levels {
 
 void pve_pool_levels(const char *pool, struct pve_pool_levels *out);
 
+/* The pool labels of pve_kvm_info and pve_lxc_info as pve_local_exporter writes them, in label
+ * name order: pool (the full name), pool1, pool2, pool3 (the first three levels, "" past the
+ * last), pool_levels (the number of levels, "0" without a pool). Values point into `pool` and
+ * into the struct itself. */
+#define PVE_POOL_LABELS 5
+struct pve_pool_labels {
+    const char *value[PVE_POOL_LABELS];
+    size_t len[PVE_POOL_LABELS];
+    char levels[16];
+};
+
+void pve_pool_labels(const char *pool, struct pve_pool_labels *out);
+
 /* The guest -> pool table of one user.cfg. A guest listed by two pools belongs to the first, as
  * PVE has it. */
 struct pve_pool_member {

@@ -445,8 +445,9 @@ class DashboardQueriesTest(unittest.TestCase):
 
 @unittest.skipUnless(os.path.exists(PROMETHEUS), "prometheus is not installed")
 class LxcDashboardQueriesTest(unittest.TestCase):
-    """Prometheus scrapes proctrack on a fixture host with two PVE containers, laid out as
-    pve-container lays them out; every query of the container dashboard must return data."""
+    """Prometheus scrapes proctrack on a fixture host with two running PVE containers, laid out as
+    pve-container lays them out, and a stopped one; every query of the container dashboard must
+    return data."""
 
     @classmethod
     def setUpClass(cls):
@@ -471,6 +472,7 @@ class LxcDashboardQueriesTest(unittest.TestCase):
                             io="8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n",
                             cpu_some_us=1000)
             host.tap("veth%di0" % vmid, rx_bytes=1000, tx_bytes=2000, rx_packets=10, tx_packets=20)
+        host.lxc_config(202, "hostname: backup\nostype: debian\n")  # configured, stopped
         cls.server = h.start_proctrack(*host.flags())
         cls.target = "127.0.0.1:%d" % cls.server.port
         cls.prom = Prometheus(os.path.join(cls.tmp, "prom"), static_job("proctrack", cls.target))
@@ -495,6 +497,15 @@ class LxcDashboardQueriesTest(unittest.TestCase):
         self.assertEqual(procs, {"lxc/200": "3", "lxc/201": "3"})
         info = self.prom.query('pve_lxc_info{id="201"}')[0]["metric"]
         self.assertEqual((info["name"], info["ostype"], info["pve_id"]), ("ct201", "debian", "lxc/201"))
+
+    def test_container_state_panel_shows_running_and_stopped(self):
+        d = load_dashboard("proctrack-pve-lxc.json")
+        values = resolve_variables(self, self.prom, d, "first")
+        expr = [t["expr"] for p, t in dashboard_targets(d)
+                if p["title"] == "Container state, all containers"][0]
+        state = {(r["metric"]["id"], r["metric"]["name"]): r["value"][1]
+                 for r in self.prom.query(interpolate(expr, values))}
+        self.assertEqual(state, {("200", "ct200"): "1", ("201", "ct201"): "1", ("202", "backup"): "0"})
 
 
 def host_runs(comm):

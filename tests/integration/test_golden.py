@@ -116,7 +116,7 @@ def pve_host(root):
     with open(os.path.join(PVE, "103.conf")) as f:
         host.config(103, f.read())
     host.config(101, "memory: 1024\nname: stopped\n")  # configured, never running
-    host.pools("pool:prod/web::100,101::\npool:lab::103::\n")
+    host.pools("pool:prod/web::100,101::\npool:lab::103,201::\n")
     host.tap("tap100i0", rx_bytes=1000, tx_bytes=2000, rx_packets=10, tx_packets=20)
     host.tap("tap103i0", rx_bytes=5, tx_bytes=6)
     host.scope(100, cpu_some_us=1000000, cpu_full_us=500000, io_some_us=200000, memory_current=2100000000)
@@ -131,6 +131,7 @@ def pve_host(root):
                     swap_current=4096, anon=60000000, file=20000000, cpu_some_us=1000,
                     io="8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n")
     host.tap("veth200i0", rx_bytes=100, tx_bytes=200, rx_packets=1, tx_packets=2)
+    host.lxc_config(201, "hostname: backup\nostype: debian\ntemplate: 1\n")  # configured, stopped
     return host
 
 

@@ -23,7 +23,8 @@ CONF_100 = ("cores: 16\ncpu: x86-64-v2-AES\nmemory: 2048\nname: s\n"
             "net1: model=e1000,macaddr=BC:24:11:5F:A8:92\nsockets: 1\ntags: prod;web\n")
 # As PVE writes user.cfg; VM 103's pool is filled in.
 USER_CFG = ("user:root@pam:1:0:::root@example.com:::\n\n"
-            "pool:%s:GPU%%20boxes:103::\npool:prod/web/front::100,101:local-lvm:\npool:empty::::\n\n"
+            "pool:%s:GPU%%20boxes:103::\npool:prod/web/front::100,101:local-lvm:\npool:empty::::\n"
+            "pool:ct/infra::200,201::\n\n"
             "acl:1:/pool/lab:@admins:PVEVMAdmin:\n")
 SWTPM = ["swtpm", "socket", "--tpmstate", "backend-uri=file:///dev/pve/vm-100-disk-2,mode=0600",
          "--ctrl", "type=unixio,path=/var/run/qemu-server/100.swtpm,mode=0600", "--terminate"]
@@ -69,6 +70,13 @@ class PveFixtureTest(unittest.TestCase):
         host.config(101, "memory: 1024\nname: stopped\ntags: db\n")  # configured, not running
         host.config(102, "memory: 512\nname: tmpl\ntemplate: 1\n")
         host.pools(USER_CFG % "lab")
+        # Container 200 runs (its cgroup lxc/200, its init); 201 is configured and stopped; 202 a
+        # template.
+        host.lxc_config(200, "hostname: dns\nostype: alpine\ntags: infra\n")
+        host.process(7100, "init", ["/sbin/init"], "/sbin/init", "0::/lxc/200/ns", utime=40)
+        host.lxc_cgroup(200, user_usec=400000)
+        host.lxc_config(201, "hostname: db\nmemory: 2048\nostype: debian\n")
+        host.lxc_config(202, "ostype: alpine\ntemplate: 1\n")
         host.tap("tap100i0", rx_bytes=1000, tx_bytes=2000, rx_packets=10, tx_packets=20)
         host.tap("tap103i0", rx_bytes=5, tx_bytes=6)
         os.remove(os.path.join(host.sys, "class/net/tap103i0/statistics/rx_nohandler"))  # Linux < 4.6
@@ -100,6 +108,9 @@ class PveFixtureTest(unittest.TestCase):
         host.tap("tap100i0", rx_bytes=40, tx_bytes=70, rx_packets=1, tx_packets=2)
         host.scope(100, cpu_some_us=500000, memory_current=1000000000)
         host.remove(6000)  # VM 103 stops
+        host.remove(7100)  # container 200 stops, 202's config goes
+        shutil.rmtree(os.path.join(host.cgroup, "lxc", "200"))
+        os.remove(os.path.join(host.lxc, "202.conf"))
         cls.s3 = h.parse(cls.server.scrape())[0]
         cls.text3 = cls.server.scrape()
 
@@ -154,6 +165,34 @@ class PveFixtureTest(unittest.TestCase):
         self.assertEqual((info3["103"]["pid"], info3["103"]["name"], info3["103"]["cpu"]),
                          ("", "MCP", "x86-64-v2-AES"))
         self.assertIsNone(self.v(self.s3, "threads", id="103"))
+
+    def test_configured_containers_are_up_or_down(self):
+        def up(samples):
+            return {dict(k[1])["id"]: v for k, v in samples.items() if k[0] == "pve_lxc_up"}
+        self.assertEqual(up(self.s1), {"200": 1, "201": 0, "202": 0})
+        info = {dict(k[1])["id"]: dict(k[1]) for k in self.s1 if k[0] == "pve_lxc_info"}
+        self.assertEqual(info["200"], {"id": "200", "name": "dns", "ostype": "alpine",
+                                       "pve_id": "lxc/200", "tags": "infra", "template": "0",
+                                       "pool": "ct/infra", "pool_levels": "2", "pool1": "ct",
+                                       "pool2": "infra", "pool3": ""})
+        # A stopped container: its config's facts.
+        self.assertEqual(info["201"], {"id": "201", "name": "db", "ostype": "debian",
+                                       "pve_id": "lxc/201", "tags": "", "template": "0",
+                                       "pool": "ct/infra", "pool_levels": "2", "pool1": "ct",
+                                       "pool2": "infra", "pool3": ""})
+        self.assertEqual((info["202"]["name"], info["202"]["template"], info["202"]["pool"]),
+                         ("CT202", "1", ""))
+        # Only running containers have the other families.
+        for name in ("cores", "maxmem_bytes", "cpu_seconds_total", "processes"):
+            ids = {dict(k[1])["id"] for k in self.s1 if k[0] == "pve_lxc_" + name}
+            self.assertEqual(ids, {"200"}, name)
+        # Container 200 stops at the third scrape: down, its series gone; 202 is no longer
+        # configured on this node: forgotten.
+        self.assertEqual(up(self.s3), {"200": 0, "201": 0})
+        self.assertIsNone(h.value(self.s3, "pve_lxc_maxmem_bytes", id="200"))
+        info3 = {dict(k[1])["id"]: dict(k[1]) for k in self.s3 if k[0] == "pve_lxc_info"}
+        self.assertEqual(set(info3), {"200", "201"})
+        self.assertEqual(info3["200"]["name"], "dns")
 
     def test_pool_labels_follow_user_cfg(self):
         def pools(samples, vmid):

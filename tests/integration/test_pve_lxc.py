@@ -170,6 +170,11 @@ class PveLxcTest(unittest.TestCase):
 
     # ---- the exporter's view ----
 
+    def start(self):
+        # No user.cfg: on a PVE host the real one could put the test's vmid in a pool.
+        return h.start_proctrack("-pve.lxc-config-dir", self.dir, "-cgroupfs", self.cg,
+                                 "-pve.user-cfg", os.path.join(self.dir, "user.cfg"))
+
     def scrape(self, server):
         return h.parse(server.scrape())[0]
 
@@ -192,7 +197,7 @@ class PveLxcTest(unittest.TestCase):
         self.make_veth()
         self.send(self.veth, 2)  # before the start: a baseline, not counted
 
-        server = h.start_proctrack("-pve.lxc-config-dir", self.dir, "-cgroupfs", self.cg)
+        server = self.start()
         self.addCleanup(server.stop)
         before1 = (self.cpu_us(), self.veth_stat("tx_packets"), self.veth_stat("rx_packets"))
         s1 = self.scrape(server)
@@ -201,8 +206,10 @@ class PveLxcTest(unittest.TestCase):
         # One group: the payload and the monitor.
         group = "lxc/%d" % self.vmid
         self.assertEqual(h.value(s1, "namedprocess_namegroup_num_procs", groupname=group), 2)
+        self.assertEqual(self.val(s1, "pve_lxc_up"), 1)
         self.assertEqual(self.val(s1, "pve_lxc_info", name="web-ct", ostype="debian",
-                                  pve_id=group, tags="prod;web"), 1)
+                                  pve_id=group, tags="prod;web", template="0", pool="",
+                                  pool1="", pool2="", pool3="", pool_levels="0"), 1)
         self.assertEqual(self.val(s1, "pve_lxc_cores"), 2)
         self.assertEqual(self.val(s1, "pve_lxc_maxmem_bytes"), 256 * MIB)
         self.assertEqual(self.val(s1, "pve_lxc_maxswap_bytes"), 128 * MIB)
@@ -267,20 +274,25 @@ class PveLxcTest(unittest.TestCase):
             if name.startswith("pve_lxc_") and name.endswith("_total"):
                 self.assertGreaterEqual(v, s2.get((name, labels), 0), name)
 
-        # Stopped: no cgroup, no series (the config stays: a stopped container, not reported).
+        # Stopped: no cgroup; its config stays, so it is down, with its facts, and nothing else.
         for p in self.procs[1:]:
             end(p)
         self.procs[1:] = []
         remove_cgroup(self.payload)
         s4 = self.scrape(server)
-        self.assertEqual([k for k in s4 if k[0].startswith("pve_lxc_")], [])
+        self.assertEqual(sorted(k[0] for k in s4 if k[0].startswith("pve_lxc_")),
+                         ["pve_lxc_info", "pve_lxc_up"])
+        self.assertEqual(self.val(s4, "pve_lxc_up"), 0)
+        self.assertEqual(self.val(s4, "pve_lxc_info", name="web-ct", ostype="debian",
+                                  pve_id=group, tags="prod;web", template="0", pool="",
+                                  pool1="", pool2="", pool3="", pool_levels="0"), 1)
         self.assertEqual(server.stop(), 0)
 
     def test_no_config_no_container(self):
         os.remove(os.path.join(self.dir, "%d.conf" % self.vmid))
         self.make_cgroups()
         self.spawn_in(os.path.join(self.payload, "ns"), ["sleep", "600"])
-        server = h.start_proctrack("-pve.lxc-config-dir", self.dir, "-cgroupfs", self.cg)
+        server = self.start()
         self.addCleanup(server.stop)
         s = self.scrape(server)
         self.assertIsNone(h.value(s, "namedprocess_namegroup_num_procs",

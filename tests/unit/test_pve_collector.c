@@ -1054,6 +1054,79 @@ static void test_container_counters_follow_its_cgroup(void **state)
     world_free(w);
 }
 
+/* Every container configured on this node is known, running (its cgroup lxc/<vmid> exists) or
+ * stopped; what is no container config is not. Forgotten when neither running nor configured.
+ * Their pools come from user.cfg also on a node without VMs. */
+static void test_configured_containers_are_known_stopped_or_running(void **state)
+{
+    (void)state;
+    struct world *w = world_new("process_names:\n  - builtin: pve-lxc\n");
+    char path[512];
+    /* No VM on this node: the pools are read for the containers alone. */
+    snprintf(path, sizeof(path), "%s/100.conf", w->host.conf);
+    assert_int_equal(unlink(path), 0);
+    snprintf(path, sizeof(path), "%s/103.conf", w->host.conf);
+    assert_int_equal(unlink(path), 0);
+    puts_at(w->host.root, "user.cfg", "pool:ct/infra::200,201::\n");
+    puts_at(w->host.lxc, "200.conf", "hostname: web\nostype: debian\n");
+    puts_at(w->host.lxc, "201.conf", "hostname: db\nmemory: 2048\n");
+    puts_at(w->host.lxc, "202.conf", "ostype: alpine\ntemplate: 1\n");
+    puts_at(w->host.lxc, "0204.conf", "hostname: zero\n");
+    puts_at(w->host.lxc, "205.conf.tmp.1234", "hostname: tmp\n");
+    puts_at(w->host.lxc, "abc.conf", "hostname: abc\n");
+    static struct argv init;
+    argv_from_list(&init, (const char *const[]){"/sbin/init", NULL});
+    process(&w->host, 9001, "init", &init, "/sbin/init", "/lxc/200/ns", START_A, 0, 0);
+    ct_cgroup(&w->host, 1000000, "");
+    world_scan(w);
+    assert_int_equal(pve_vm_count(w->pve), 0);
+    assert_int_equal(pve_ct_count(w->pve), 3);
+    static const unsigned want[] = {200, 201, 202};
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(pve_ct_at(w->pve, i)->vmid, want[i]);
+    assert_true(ct_of(w->pve, 200)->running);
+    assert_string_equal(ct_of(w->pve, 200)->group, "lxc/200");
+    const struct pve_ct *ct = ct_of(w->pve, 201);
+    assert_false(ct->running);
+    assert_true(ct->has_config);
+    assert_string_equal(ct->name, "db");
+    assert_int_equal(ct->maxmem_bytes, 2048ull << 20);
+    assert_null(ct->group);
+    assert_false(ct->config.template_);
+    assert_true(ct_of(w->pve, 202)->config.template_);
+    assert_string_equal(ct_of(w->pve, 202)->name, "CT202");
+    assert_string_equal(pve_ct_pool(w->pve, ct_of(w->pve, 200)), "ct/infra");
+    assert_string_equal(pve_ct_pool(w->pve, ct), "ct/infra");
+    assert_string_equal(pve_ct_pool(w->pve, ct_of(w->pve, 202)), "");
+
+    /* 201 starts after the first scan: its new cgroup counts whole. */
+    snprintf(path, sizeof(path), "%s/lxc/201", w->host.cgroup);
+    puts_at(path, "cpu.stat", "usage_usec 300\nuser_usec 200\nsystem_usec 100\n");
+    world_scan(w);
+    ct = ct_of(w->pve, 201);
+    assert_true(ct->running);
+    assert_int_equal(ct->cpu_user_us, 200);
+    assert_int_equal(ct->cpu_system_us, 100);
+
+    /* 200 stops: kept, stopped. 201's config goes while it runs (migrating away): kept while
+     * it runs, forgotten when it stops too. */
+    snprintf(path, sizeof(path), "%s/lxc/200", w->host.cgroup);
+    remove_tree(path);
+    remove_process(&w->host, 9001);
+    snprintf(path, sizeof(path), "%s/201.conf", w->host.lxc);
+    assert_int_equal(unlink(path), 0);
+    world_scan(w);
+    assert_false(ct_of(w->pve, 200)->running);
+    assert_true(ct_of(w->pve, 201)->running);
+    assert_false(ct_of(w->pve, 201)->has_config);
+    snprintf(path, sizeof(path), "%s/lxc/201", w->host.cgroup);
+    remove_tree(path);
+    world_scan(w);
+    assert_null(ct_of(w->pve, 201));
+    assert_int_equal(pve_ct_count(w->pve), 2);
+    world_free(w);
+}
+
 int main(int argc, char **argv)
 {
     test_filter_from_args(argc, argv);
@@ -1075,6 +1148,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_container_counters_follow_its_cgroup),
         cmocka_unit_test(test_configured_vms_are_known_stopped_or_running),
         cmocka_unit_test(test_pools_follow_user_cfg),
+        cmocka_unit_test(test_configured_containers_are_known_stopped_or_running),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -142,6 +142,28 @@ static void test_levels_of_nested_pools(void **state)
     assert_levels("a//b", 3, "a", "", "b");
 }
 
+/* The labels of the info families, in label name order: pool, pool1..pool3, pool_levels. */
+static void test_pool_labels(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *pool;
+        const char *want[PVE_POOL_LABELS];
+    } cases[] = {
+        {"", {"", "", "", "", "0"}},
+        {"lab", {"lab", "lab", "", "", "1"}},
+        {"a/b/c/d", {"a/b/c/d", "a", "b", "c", "4"}},
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        struct pve_pool_labels pl;
+        pve_pool_labels(cases[c].pool, &pl);
+        for (size_t i = 0; i < PVE_POOL_LABELS; i++) {
+            assert_int_equal(pl.len[i], strlen(cases[c].want[i]));
+            assert_memory_equal(pl.value[i], cases[c].want[i], pl.len[i]);
+        }
+    }
+}
+
 /* A reload replaces the table whole: a guest moved or removed is no longer where it was. */
 static void test_loading_again_replaces_the_table(void **state)
 {
@@ -171,6 +193,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_hand_edits_read_as_pve_reads_them),
         cmocka_unit_test(test_the_buffer_is_not_read_past_its_length),
         cmocka_unit_test(test_levels_of_nested_pools),
+        cmocka_unit_test(test_pool_labels),
         cmocka_unit_test(test_loading_again_replaces_the_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
