@@ -154,14 +154,6 @@ static int parse_config_file(struct pve *pve, const char *name, struct pve_confi
     return n < 0 ? (int)n : pve_parse_config(data, (size_t)n, config);
 }
 
-static uint64_t content_hash(const char *data, size_t len)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)data[i]) * 1099511628211ull;
-    return h;
-}
-
 /* The matcher's question: does the VM's config exist (on this node), and what is its name? */
 static bool lookup_config(void *ctx, unsigned vmid, char *name, size_t name_size)
 {
@@ -230,7 +222,7 @@ static void load_config(struct pve *pve, struct pve_vm *vm)
         vm->has_config = false;
         return;
     }
-    uint64_t hash = content_hash(data, (size_t)n);
+    uint64_t hash = pve_content_hash(data, (size_t)n);
     if (vm->has_config && (size_t)n == vm->config_len && hash == vm->config_hash)
         return;
     struct pve_config config;

@@ -192,7 +192,8 @@ struct pve_ct {
     bool running; /* its cgroup existed at the last refresh */
     bool has_config;
     struct pve_lxc_config config;
-    int64_t config_mtime_ns;
+    size_t config_len; /* of the config file parsed, with its pve_content_hash */
+    uint64_t config_hash;
     /* Watched since before its cgroup and veths were made: a new one counts whole. False only
      * for a container running at the first refresh, whose sources set baselines then. */
     bool watched;

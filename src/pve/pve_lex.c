@@ -168,3 +168,11 @@ bool pve_truthy(const char *s, size_t len)
     return pve_span_is(s, len, "on") || pve_span_is(s, len, "yes") || pve_span_is(s, len, "true") ||
            pve_span_is(s, len, "y") || pve_span_is(s, len, "1");
 }
+
+uint64_t pve_content_hash(const char *data, size_t len)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)data[i]) * 1099511628211ull;
+    return h;
+}

@@ -28,6 +28,10 @@ bool pve_span_is_numbered(const char *s, size_t len, const char *prefix);
 /* The vmid of a guest config's file name "<vmid>.conf" (no leading zero, no other name). */
 bool pve_config_file_vmid(const char *name, unsigned *vmid);
 
+/* FNV-1a of a file's bytes: a config is parsed again when its length or this changes, since
+ * pmxcfs keeps whole-second mtimes and PVE writes a config several times within one. */
+uint64_t pve_content_hash(const char *data, size_t len);
+
 /* Copies a value into dst[cap], undoing QEMU's ",," escape of a literal comma when `unescape`.
  * Returns the length the whole value has (as strlcpy does), so callers can tell it was cut. A
  * value cut to fit stays valid UTF-8. */

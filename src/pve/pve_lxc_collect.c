@@ -122,31 +122,33 @@ void pve_cts_note_new(struct pve_cts *cts, const struct pve_options *options,
     }
 }
 
-/* Re-reads the config when its mtime changed; notes when it is gone. */
+/* Re-reads the config, and parses it again when its content changed (pmxcfs's mtimes have whole
+ * seconds); notes when it is gone. */
 static void load_config(const struct pve_options *options, struct pve_ct *ct)
 {
     char name[24];
-    int64_t mtime;
     snprintf(name, sizeof(name), "%u.conf", ct->vmid);
-    if (proc_reader_mtime(options->reader, options->lxc_config_dir, name, &mtime) != 0) {
-        ct->has_config = false;
-        return;
-    }
-    if (ct->has_config && mtime == ct->config_mtime_ns)
-        return;
     const char *data;
     ssize_t n =
         proc_reader_file(options->reader, options->lxc_config_dir, name, CONFIG_FILE_MAX, &data);
+    if (n < 0) {
+        ct->has_config = false;
+        return;
+    }
     if (n == CONFIG_FILE_MAX) /* cut at the bound: only whole lines count */
         while (n > 0 && data[n - 1] != '\n')
             n--;
+    uint64_t hash = pve_content_hash(data, (size_t)n);
+    if (ct->has_config && (size_t)n == ct->config_len && hash == ct->config_hash)
+        return;
     struct pve_lxc_config config;
-    if (n < 0 || pve_parse_lxc_config(data, (size_t)n, &config) != 0) {
+    if (pve_parse_lxc_config(data, (size_t)n, &config) != 0) {
         ct->has_config = false;
         return;
     }
     ct->config = config;
-    ct->config_mtime_ns = mtime;
+    ct->config_len = (size_t)n;
+    ct->config_hash = hash;
     ct->has_config = true;
 }
 

@@ -1057,6 +1057,27 @@ static void test_container_counters_follow_its_cgroup(void **state)
 /* Every container configured on this node is known, running (its cgroup lxc/<vmid> exists) or
  * stopped; what is no container config is not. Forgotten when neither running nor configured.
  * Their pools come from user.cfg also on a node without VMs. */
+/* A container's config edited twice within a second, to the same size: seen all the same, as a
+ * VM's is (pmxcfs keeps whole-second mtimes). */
+static void test_a_container_config_edit_within_the_same_second_is_seen(void **state)
+{
+    (void)state;
+    struct world *w = world_new("process_names:\n  - builtin: pve-lxc\n");
+    char path[512];
+    snprintf(path, sizeof(path), "%s/201.conf", w->host.lxc);
+    const struct timespec second[2] = {{.tv_sec = 1700000100}, {.tv_sec = 1700000100}};
+    puts_at(w->host.lxc, "201.conf", "hostname: db\nmemory: 2048\n");
+    assert_int_equal(utimensat(AT_FDCWD, path, second, 0), 0);
+    world_scan(w);
+    assert_int_equal(ct_of(w->pve, 201)->maxmem_bytes, 2048ull << 20);
+    puts_at(w->host.lxc, "201.conf", "hostname: dc\nmemory: 4096\n");
+    assert_int_equal(utimensat(AT_FDCWD, path, second, 0), 0);
+    world_scan(w);
+    assert_int_equal(ct_of(w->pve, 201)->maxmem_bytes, 4096ull << 20);
+    assert_string_equal(ct_of(w->pve, 201)->name, "dc");
+    world_free(w);
+}
+
 static void test_configured_containers_are_known_stopped_or_running(void **state)
 {
     (void)state;
@@ -1149,6 +1170,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_configured_vms_are_known_stopped_or_running),
         cmocka_unit_test(test_pools_follow_user_cfg),
         cmocka_unit_test(test_configured_containers_are_known_stopped_or_running),
+        cmocka_unit_test(test_a_container_config_edit_within_the_same_second_is_seen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
