@@ -8,9 +8,11 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.parse
@@ -137,6 +139,79 @@ class Prometheus:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+class FakeQmp:
+    """A VM's QMP socket as QEMU serves it, for proctrack's disk queries: the greeting, then one
+    answer per command, with the replies of tests/fixtures/pve/qmp (QEMU 7.2). Each
+    query-blockstats finds every disk one read of 4 KiB that took 2 ms, one write of 8 KiB that
+    took 3 ms and one flush further on. One connection at a time; the thread stops at stop() or
+    after LIFETIME seconds."""
+
+    LIFETIME = 600
+    GREETING = (b'{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}, '
+                b'"package": "Debian 1:7.2+dfsg-7+deb12u7"}, "capabilities": ["oob"]}}\r\n')
+    STEP = {"rd_operations": 1, "rd_bytes": 4096, "rd_total_time_ns": 2000000, "wr_operations": 1,
+            "wr_bytes": 8192, "wr_total_time_ns": 3000000, "flush_operations": 1,
+            "flush_total_time_ns": 500000}
+
+    def __init__(self, path):
+        with open(os.path.join(PVE, "qmp", "query-blockstats.json")) as f:
+            self.blockstats = json.load(f)
+        with open(os.path.join(PVE, "qmp", "query-block.json")) as f:
+            self.block = f.read().strip().encode()
+        self.queries = 0
+        self.stopping = threading.Event()
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        deadline = time.monotonic() + self.LIFETIME
+        try:
+            while not self.stopping.is_set() and time.monotonic() < deadline:
+                try:
+                    conn, _ = self.sock.accept()
+                except socket.timeout:
+                    continue
+                with conn:
+                    conn.settimeout(2)
+                    try:
+                        self.answer(conn)
+                    except (OSError, ValueError, KeyError):
+                        pass
+        finally:
+            self.sock.close()
+
+    def answer(self, conn):
+        conn.sendall(self.GREETING)
+        for line in conn.makefile("rb"):
+            command = json.loads(line)["execute"]
+            if command == "qmp_capabilities":
+                reply = b'{"return": {}}'
+            elif command == "query-blockstats":
+                reply = self.stats()
+            elif command == "query-block":
+                reply = self.block
+            else:
+                reply = (b'{"error": {"class": "CommandNotFound", "desc": "The command %s has not '
+                         b'been found"}}' % command.encode())
+            conn.sendall(reply + b"\r\n")
+
+    def stats(self):
+        self.queries += 1
+        reply = json.loads(json.dumps(self.blockstats))
+        for disk in reply["return"]:
+            for k, step in self.STEP.items():
+                disk["stats"][k] += step * self.queries
+        return json.dumps(reply).encode()
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(timeout=5)
 
 
 def static_job(name, target, instance=None):
@@ -296,6 +371,13 @@ class DashboardJsonTest(unittest.TestCase):
     def test_pve_dashboard(self):
         self.check("proctrack-pve.json", "proctrack-pve", {
             "vmid": 'label_values(pve_kvm_info{instance=~"$instance"}, id)'})
+        # Every per-disk family has a panel.
+        exprs = " ".join(t["expr"] for p, t in dashboard_targets(load_dashboard("proctrack-pve.json")))
+        for rw in ("read", "write"):
+            for what in ("bytes", "operations", "seconds"):
+                self.assertIn("pve_kvm_disk_%s_%s_total{" % (rw, what), exprs)
+        for family in ("disk_flush_operations_total", "disk_info", "disk_size_bytes", "qmp_errors_total"):
+            self.assertIn("pve_kvm_%s{" % family, exprs)
 
     def test_pve_lxc_dashboard(self):
         self.check("proctrack-pve-lxc.json", "proctrack-pve-lxc", {
@@ -303,6 +385,18 @@ class DashboardJsonTest(unittest.TestCase):
             "vmid": 'label_values(pve_lxc_info{instance=~"$instance"}, id)'})
 
 
+# The disks of tests/fixtures/pve/qmp as proctrack names them; the empty CD-ROM has no size.
+QMP_DISKS = {"scsi0", "virtio1", "ide2", "scsi1"}
+QMP_SIZED_DISKS = {"scsi0", "virtio1", "scsi1"}
+# The label names pve_local_exporter's README lists for its info families and disk sizes (the
+# NIC counters and queues have id and ifname).
+README_LABELS = {
+    "pve_kvm_nic_info": ("id", "ifname", "netdev", "queues", "type", "model", "macaddr"),
+    "pve_kvm_disk_info": ("id", "disk_name", "block_id", "disk_path", "disk_type", "vol_name", "pool",
+                          "pool_name", "cluster_id", "vg_name", "device", "attached_to", "cache_mode",
+                          "detect_zeroes", "read_only"),
+    "pve_kvm_disk_size_bytes": ("id", "disk_name"),
+}
 SHARE_PANELS = ("CPU, share of the host", "Resident memory, share of the host")
 
 
@@ -310,13 +404,14 @@ SHARE_PANELS = ("CPU, share of the host", "Resident memory, share of the host")
 class DashboardQueriesTest(unittest.TestCase):
     """Prometheus scrapes proctrack on a PVE fixture host every second, twice: as the host
     127.0.0.1, where node_exporter runs too, and relabelled as the host pve-b, where it does not.
-    Every query of both dashboards, with the template variables filled in as Grafana does for one
-    value, two values and All, must return data."""
+    The running VM 100 has a QMP socket (FakeQmp) for its disks. Every query of both dashboards,
+    with the template variables filled in as Grafana does for one value, two values and All, must
+    return data."""
 
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="pt-dash-")
-        cls.server = cls.node = cls.prom = None
+        cls.server = cls.node = cls.prom = cls.qmp = None
         start_or_tear_down(cls)
 
     @classmethod
@@ -327,12 +422,14 @@ class DashboardQueriesTest(unittest.TestCase):
         host.process(5000, "kvm", argv, QEMU, "0::/qemu.slice/100.scope", threads=threads,
                      utime=1000, stime=200, blkio=5, guest=900, read_bytes=4096, write_bytes=8192,
                      syscr=10, syscw=20, vmrss_kb=200000, rss=50000, vsize=3000000000)
-        host.config(100, "cores: 2\nmemory: 2048\nname: web\nsockets: 1\n")
+        host.config(100, "cores: 2\nmemory: 2048\nname: web\n"
+                         "net0: virtio=BC:24:11:5F:A8:91,bridge=vmbr0,firewall=1\nsockets: 1\n")
         host.config(101, "memory: 1024\nname: db\n")  # configured and stopped
         host.pools("pool:prod::100,101::\n")
         host.tap("tap100i0", rx_bytes=1000, tx_bytes=2000, rx_packets=10, tx_packets=20)
         host.scope(100, cpu_some_us=1000000, cpu_full_us=500000, io_some_us=2000,
                    memory_current=210000000)
+        cls.qmp = FakeQmp(os.path.join(host.run, "100.qmp"))
         # Ordinary processes: the catch-all rule makes the groups "nginx" and "sshd".
         host.process(300, "nginx", ["nginx: master process /usr/sbin/nginx"], "/usr/sbin/nginx",
                      utime=50, stime=10, minflt=100, majflt=2, read_bytes=100, write_bytes=200,
@@ -350,10 +447,17 @@ class DashboardQueriesTest(unittest.TestCase):
             jobs += static_job("node", "127.0.0.1:%d" % node_port)
         cls.prom = Prometheus(os.path.join(cls.tmp, "prom"), jobs)
         cls.prom.wait(["proctrack", "proctrack-b"] + (["node"] if cls.node else []), cls.server.log())
+        # rate() of the disk counters needs two scrapes after two answered QMP queries.
+        moving = 'changes(pve_kvm_disk_read_operations_total{job="proctrack"}[30s]) >= 1'
+        deadline = time.monotonic() + 60
+        while len(cls.prom.query(moving)) < len(QMP_DISKS):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the disk counters did not move: %s" % cls.server.log())
+            time.sleep(0.5)
 
     @classmethod
     def tearDownClass(cls):
-        for s in (cls.prom, cls.node, cls.server):
+        for s in (cls.prom, cls.node, cls.server, cls.qmp):
             if s:
                 s.stop()
         shutil.rmtree(cls.tmp, ignore_errors=True)
@@ -433,6 +537,58 @@ class DashboardQueriesTest(unittest.TestCase):
             'pve_kvm_info{instance=~"%s"}' % self.target)}
         self.assertEqual(ids, {"100", "101"})
         self.assertEqual(self.prom.query('pve_kvm_info{id="100"}')[0]["metric"]["name"], "web")
+
+    def disk_panel(self, title, ref, at):
+        d = load_dashboard("proctrack-pve.json")
+        values = resolve_variables(self, self.prom, d, "first")
+        expr = [t["expr"] for p, t in dashboard_targets(d)
+                if p["title"] == title and t["refId"] == ref][0]
+        return self.prom.query(interpolate(expr, values), at)
+
+    def test_disk_panels_per_disk(self):
+        # FakeQmp adds one read of 4 KiB in 2 ms and one write of 8 KiB in 3 ms per query to
+        # every disk: latency is exactly that, throughput 4096 and 8192 times the operations.
+        at = time.time()
+        for ref, seconds in (("A", 0.002), ("B", 0.003)):
+            latency = {r["metric"]["disk"]: float(r["value"][1])
+                       for r in self.disk_panel("Disk latency per operation", ref, at)}
+            self.assertEqual(set(latency), QMP_DISKS)
+            for disk, value in latency.items():
+                self.assertAlmostEqual(value, seconds, places=9, msg=disk)
+        ops = {r["metric"]["disk"]: float(r["value"][1])
+               for r in self.disk_panel("Disk operations per disk", "A", at)}
+        for ref, size, sign in (("A", 4096, 1), ("B", 8192, -1)):
+            throughput = {r["metric"]["disk"]: float(r["value"][1])
+                          for r in self.disk_panel("Disk throughput per disk", ref, at)}
+            self.assertEqual(set(throughput), QMP_DISKS)
+            for disk, value in throughput.items():
+                self.assertGreater(ops[disk], 0, disk)
+                self.assertAlmostEqual(value, sign * size * ops[disk], delta=1e-6 * size * ops[disk])
+        sizes = {r["metric"]["disk_name"]: r["value"][1] for r in self.disk_panel("Disks", "B", at)}
+        self.assertEqual(sizes, {d: "4194304" for d in QMP_SIZED_DISKS})
+        errors = {r["metric"]["reason"] for r in self.disk_panel("QMP errors", "A", at)}
+        self.assertEqual(errors, {"closed", "connect", "protocol", "timeout"})
+
+    def test_pve_local_exporter_readme_queries(self):
+        # No dashboard for pve_local_exporter exists: the NIC and disk metrics of its README
+        # (tests/fixtures/dashboards/README.md) return data from Prometheus, and each series
+        # has the labels the README lists (in the exposition: Prometheus drops empty ones).
+        d = load_fixture_dashboard("pve-local-exporter-readme.json")
+        self.assertEqual(d["templating"]["list"], [])
+        samples, _ = h.parse(self.server.scrape())
+        checked = 0
+        for p, t in dashboard_targets(d):
+            with self.subTest(panel=p["title"], refId=t["refId"]):
+                result = self.prom.query('%s{job="proctrack"}' % t["expr"])
+                self.assertTrue(result, t["expr"])
+                self.assertEqual({r["metric"]["id"] for r in result}, {"100"})
+                exposed = [dict(k[1]) for k in samples if k[0] == t["expr"]]
+                self.assertEqual(len(exposed), len(result))
+                labels = set(README_LABELS.get(t["expr"], ("id", "ifname")))
+                for series in exposed:
+                    self.assertEqual(set(series), labels)
+            checked += 1
+        self.assertEqual(checked, 7)
 
     def test_vm_state_panel_shows_running_and_stopped(self):
         d = load_dashboard("proctrack-pve.json")
@@ -603,7 +759,8 @@ class GroupGoneLiveTest(unittest.TestCase):
 NOT_EXPORTED_UPSTREAM = ("namedprocess_namegroup_cpu_user_seconds_total",
                          "namedprocess_namegroup_cpu_system_seconds_total",
                          "namedprocess_namegroup_state{")
-UPSTREAM_DASHBOARDS = sorted(f for f in os.listdir(os.path.join(h.FIXTURES, "dashboards")) if f.endswith(".json"))
+UPSTREAM_DASHBOARDS = sorted(f for f in os.listdir(os.path.join(h.FIXTURES, "dashboards"))
+                             if f.endswith(".json") and not f.startswith("pve-local-exporter"))
 UPSTREAM_CONFIG = """process_names:
   - name: ptdash-web
     comm: [ptdash-web]
